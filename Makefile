@@ -1,0 +1,35 @@
+# Two commands matter on a fresh clone: `make run` and `make test`.
+# Both create .venv and install what they need the first time.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck check clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+## Start helpwire on SQLite (./helpwire.db) at http://127.0.0.1:8000
+run: $(STAMP)
+	$(BIN)/helpwire serve --host 127.0.0.1 --port 8000
+
+## Run the whole test suite (SQLite always; PostgreSQL when reachable)
+test: $(STAMP)
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+check: lint typecheck test
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Accounts, projects, users, memberships, API tokens and authentication."""

@@ -1,0 +1,169 @@
+"""The accounts API: who am I, and the admin's accounts, projects, users and tokens."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from helpwire.accounts import service
+from helpwire.accounts.models import Account, ApiToken, Role, User
+from helpwire.accounts.schemas import (
+    AccountCreate,
+    AccountOut,
+    NewTokenOut,
+    ProjectIn,
+    ProjectOut,
+    TokenCreate,
+    TokenOut,
+    UserCreate,
+    UserOut,
+    UserUpdate,
+)
+from helpwire.api.deps import AdminPrincipal, CurrentPrincipal, Session
+from helpwire.api.responses import PROBLEM_RESPONSES
+
+router = APIRouter(prefix="/api/v1", tags=["accounts"], responses=PROBLEM_RESPONSES)
+
+
+def account_out(account: Account) -> AccountOut:
+    return AccountOut(
+        key=account.key,
+        name=account.name,
+        created_at=account.created_at,
+        projects=[ProjectOut(key=p.key, name=p.name, account=account.key) for p in account.projects],
+    )
+
+
+def user_out(user: User) -> UserOut:
+    return UserOut(
+        username=user.username,
+        email=user.email,
+        real_name=user.real_name,
+        role=Role(user.role),
+        account=user.account.key if user.account else None,
+        account_wide=user.account_wide,
+        projects=[p.key for p in user.projects],
+        is_active=user.is_active,
+        has_password=user.password_hash is not None,
+        created_at=user.created_at,
+    )
+
+
+def token_out(row: ApiToken) -> TokenOut:
+    return TokenOut(
+        id=row.id, username=row.user.username, label=row.label, prefix=row.prefix,
+        created_at=row.created_at, revoked_at=row.revoked_at,
+    )
+
+
+async def _loaded(session: Session, user: User) -> User:
+    await session.refresh(user, ["projects"])
+    return user
+
+
+@router.get("/me", response_model=UserOut, summary="The user this token acts as")
+async def me(session: Session, principal: CurrentPrincipal) -> UserOut:
+    return user_out(await _loaded(session, principal.user))
+
+
+@router.get("/accounts", response_model=list[AccountOut], summary="Accounts (admin)")
+async def list_accounts(session: Session, _admin: AdminPrincipal) -> list[AccountOut]:
+    accounts = await service.list_accounts(session)
+    for account in accounts:
+        await session.refresh(account, ["projects"])
+    return [account_out(a) for a in accounts]
+
+
+@router.post(
+    "/accounts", status_code=status.HTTP_201_CREATED, response_model=AccountOut,
+    summary="Create an account (admin)",
+)
+async def create_account(body: AccountCreate, session: Session, _admin: AdminPrincipal) -> AccountOut:
+    account = await service.create_account(
+        session, key=body.key, name=body.name, projects=body.projects
+    )
+    return account_out(account)
+
+
+@router.get("/accounts/{key}", response_model=AccountOut, summary="An account (admin)")
+async def get_account(key: str, session: Session, _admin: AdminPrincipal) -> AccountOut:
+    account = await service.get_account(session, key=key)
+    await session.refresh(account, ["projects"])
+    return account_out(account)
+
+
+@router.post(
+    "/accounts/{key}/projects", status_code=status.HTTP_201_CREATED, response_model=ProjectOut,
+    summary="Add a project to an account (admin)",
+)
+async def create_project(
+    key: str, body: ProjectIn, session: Session, _admin: AdminPrincipal
+) -> ProjectOut:
+    account = await service.get_account(session, key=key)
+    project = await service.create_project(session, account=account, key=body.key, name=body.name)
+    return ProjectOut(key=project.key, name=project.name, account=account.key)
+
+
+@router.get("/users", response_model=list[UserOut], summary="Users (admin)")
+async def list_users(
+    session: Session, _admin: AdminPrincipal, account: str | None = None, role: Role | None = None
+) -> list[UserOut]:
+    users = await service.list_users(session, account_key=account, role=role)
+    return [user_out(await _loaded(session, u)) for u in users]
+
+
+@router.post(
+    "/users", status_code=status.HTTP_201_CREATED, response_model=UserOut,
+    summary="Create a user (admin)",
+)
+async def create_user(body: UserCreate, session: Session, _admin: AdminPrincipal) -> UserOut:
+    user = await service.create_user(
+        session,
+        new=service.NewUser(
+            username=body.username, role=body.role, email=body.email, real_name=body.real_name,
+            account_key=body.account, password=body.password, account_wide=body.account_wide,
+            projects=body.projects,
+        ),
+    )
+    return user_out(user)
+
+
+@router.get("/users/{username}", response_model=UserOut, summary="A user (admin)")
+async def get_user(username: str, session: Session, _admin: AdminPrincipal) -> UserOut:
+    return user_out(await _loaded(session, await service.get_user(session, username=username)))
+
+
+@router.patch("/users/{username}", response_model=UserOut, summary="Change a user (admin)")
+async def update_user(
+    username: str, body: UserUpdate, session: Session, _admin: AdminPrincipal
+) -> UserOut:
+    user = await service.get_user(session, username=username)
+    await session.refresh(user, ["projects"])
+    user = await service.update_user(
+        session, user=user, email=body.email, real_name=body.real_name, password=body.password,
+        is_active=body.is_active, account_wide=body.account_wide, projects=body.projects,
+    )
+    return user_out(user)
+
+
+@router.get("/tokens", response_model=list[TokenOut], summary="API tokens (admin)")
+async def list_tokens(
+    session: Session, _admin: AdminPrincipal, username: str | None = None
+) -> list[TokenOut]:
+    user = await service.get_user(session, username=username) if username else None
+    return [token_out(t) for t in await service.list_tokens(session, user=user)]
+
+
+@router.post(
+    "/tokens", status_code=status.HTTP_201_CREATED, response_model=NewTokenOut,
+    summary="Create an API token for a user (admin); the token is shown once",
+)
+async def create_token(body: TokenCreate, session: Session, _admin: AdminPrincipal) -> NewTokenOut:
+    user = await service.get_user(session, username=body.username)
+    row, token = await service.create_token(session, user=user, label=body.label)
+    return NewTokenOut(**token_out(row).model_dump(), token=token)
+
+
+@router.delete("/tokens/{token_id}", response_model=TokenOut, summary="Revoke a token (admin)")
+async def revoke_token(token_id: int, session: Session, _admin: AdminPrincipal) -> TokenOut:
+    return token_out(await service.revoke_token(session, token_id=token_id))
+

@@ -1,0 +1,269 @@
+"""Rules of the accounts domain: who exists, who belongs where, who holds which token."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from helpwire.accounts.models import STAFF_ROLES, Account, ApiToken, Project, ProjectMember, Role, User
+from helpwire.accounts.security import (
+    generate_token,
+    hash_password,
+    hash_token,
+    token_display_prefix,
+)
+from helpwire.db.base import utcnow
+from helpwire.problems import Conflict, NotFound, ValidationProblem
+
+_KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]*$")
+
+
+def _check_key(field: str, value: str, max_len: int) -> str:
+    value = value.strip()
+    if not value or len(value) > max_len or not _KEY_RE.match(value):
+        raise ValidationProblem.for_field(
+            field,
+            f"must be 1..{max_len} characters of letters, digits and . _ : @ -, "
+            "starting with a letter or digit",
+        )
+    return value
+
+
+# --- accounts and projects -------------------------------------------------------------
+
+
+async def create_account(
+    session: AsyncSession, *, key: str, name: str | None = None, projects: Sequence[str] = ()
+) -> Account:
+    key = _check_key("key", key, 64)
+    if await session.scalar(select(Account.id).where(Account.key == key)) is not None:
+        raise Conflict(f"an account with key {key!r} exists already")
+    account = Account(key=key, name=(name or key).strip() or key)
+    session.add(account)
+    await session.flush()
+    for project_key in projects:
+        await create_project(session, account=account, key=project_key)
+    await session.refresh(account, ["projects"])
+    return account
+
+
+async def get_account(session: AsyncSession, *, key: str) -> Account:
+    account = await session.scalar(select(Account).where(Account.key == key))
+    if account is None:
+        raise NotFound(f"no account {key!r}")
+    return account
+
+
+async def list_accounts(session: AsyncSession) -> Sequence[Account]:
+    return (await session.scalars(select(Account).order_by(Account.key))).all()
+
+
+async def create_project(
+    session: AsyncSession, *, account: Account, key: str, name: str | None = None
+) -> Project:
+    key = _check_key("key", key, 128)
+    existing = await session.scalar(
+        select(Project.id).where(Project.account_id == account.id, Project.key == key)
+    )
+    if existing is not None:
+        raise Conflict(f"account {account.key!r} has a project {key!r} already")
+    project = Project(account_id=account.id, key=key, name=(name or key).strip() or key)
+    session.add(project)
+    await session.flush()
+    return project
+
+
+async def projects_by_keys(
+    session: AsyncSession, *, account_id: int | None, keys: Sequence[str], field: str = "projects"
+) -> list[Project]:
+    """The projects of one account named by ``keys``; an unknown key is a 422 on ``field``."""
+    wanted = list(dict.fromkeys(keys))
+    if not wanted:
+        return []
+    if account_id is None:
+        raise ValidationProblem.for_field(field, "only tickets of an account can name projects")
+    found = (
+        await session.scalars(
+            select(Project).where(Project.account_id == account_id, Project.key.in_(wanted))
+        )
+    ).all()
+    by_key = {p.key: p for p in found}
+    missing = [k for k in wanted if k not in by_key]
+    if missing:
+        raise ValidationProblem.for_field(field, f"unknown project(s) {', '.join(missing)}")
+    return [by_key[k] for k in wanted]
+
+
+# --- users ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewUser:
+    username: str
+    role: Role
+    email: str | None = None
+    real_name: str = ""
+    account_key: str | None = None
+    password: str | None = None
+    account_wide: bool = True
+    projects: Sequence[str] = ()
+
+
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+async def create_user(session: AsyncSession, *, new: NewUser) -> User:
+    username = _check_key("username", new.username, 150)
+    email = new.email.strip().lower() if new.email else None
+    if email is not None and not _EMAIL_RE.match(email):
+        raise ValidationProblem.for_field("email", "is not an e-mail address")
+    account: Account | None = None
+    if new.account_key:
+        account = await get_account(session, key=new.account_key)
+    if new.role in (Role.CUSTOMER, Role.SERVICE) and account is None:
+        raise ValidationProblem.for_field("account", f"a {new.role} user must belong to an account")
+    if new.role in STAFF_ROLES and account is not None:
+        raise ValidationProblem.for_field("account", "agents and admins serve every account")
+    if await session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise Conflict(f"user {username!r} exists already")
+    if email and await session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise Conflict(f"a user with e-mail {email!r} exists already")
+    user = User(
+        username=username,
+        email=email,
+        real_name=new.real_name.strip(),
+        role=str(new.role),
+        account_id=account.id if account else None,
+        account_wide=new.account_wide,
+        password_hash=hash_password(new.password) if new.password else None,
+    )
+    session.add(user)
+    await session.flush()
+    if new.projects:
+        await set_user_projects(session, user=user, project_keys=new.projects)
+    await session.refresh(user, ["projects", "account"])
+    return user
+
+
+async def set_user_projects(session: AsyncSession, *, user: User, project_keys: Sequence[str]) -> None:
+    projects = await projects_by_keys(session, account_id=user.account_id, keys=project_keys)
+    await session.execute(delete(ProjectMember).where(ProjectMember.user_id == user.id))
+    session.add_all(ProjectMember(project_id=p.id, user_id=user.id) for p in projects)
+    await session.flush()
+    await session.refresh(user, ["projects"])
+
+
+async def get_user(session: AsyncSession, *, username: str) -> User:
+    user = await session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"no user {username!r}")
+    return user
+
+
+async def find_user_for_login(session: AsyncSession, *, login: str) -> User | None:
+    login = login.strip()
+    return await session.scalar(
+        select(User).where((User.username == login) | (User.email == login.lower()))
+    )
+
+
+async def list_users(
+    session: AsyncSession, *, account_key: str | None = None, role: Role | None = None
+) -> Sequence[User]:
+    query = select(User).order_by(User.username)
+    if account_key is not None:
+        query = query.join(Account, User.account_id == Account.id).where(Account.key == account_key)
+    if role is not None:
+        query = query.where(User.role == str(role))
+    return (await session.scalars(query)).unique().all()
+
+
+async def update_user(
+    session: AsyncSession,
+    *,
+    user: User,
+    email: str | None = None,
+    real_name: str | None = None,
+    password: str | None = None,
+    is_active: bool | None = None,
+    account_wide: bool | None = None,
+    projects: Sequence[str] | None = None,
+) -> User:
+    if email is not None:
+        email = email.strip().lower()
+        if not _EMAIL_RE.match(email):
+            raise ValidationProblem.for_field("email", "is not an e-mail address")
+        taken = await session.scalar(select(User.id).where(User.email == email, User.id != user.id))
+        if taken is not None:
+            raise Conflict(f"a user with e-mail {email!r} exists already")
+        user.email = email
+    if real_name is not None:
+        user.real_name = real_name.strip()
+    if password is not None:
+        user.password_hash = hash_password(password)
+    if is_active is not None:
+        user.is_active = is_active
+    if account_wide is not None:
+        user.account_wide = account_wide
+    if projects is not None:
+        await set_user_projects(session, user=user, project_keys=projects)
+    await session.flush()
+    return user
+
+
+async def count_users(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count(User.id))) or 0)
+
+
+# --- tokens --------------------------------------------------------------------------
+
+
+async def create_token(session: AsyncSession, *, user: User, label: str = "") -> tuple[ApiToken, str]:
+    """A new token for ``user``: the row, and the token itself (never stored, shown once)."""
+    token = generate_token()
+    row = ApiToken(
+        user_id=user.id,
+        label=label.strip(),
+        token_hash=hash_token(token),
+        prefix=token_display_prefix(token),
+    )
+    session.add(row)
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # 256 random bits colliding means a broken RNG.
+        raise RuntimeError("token collision") from exc
+    await session.refresh(row, ["user"])
+    return row, token
+
+
+async def list_tokens(session: AsyncSession, *, user: User | None = None) -> Sequence[ApiToken]:
+    query = select(ApiToken).order_by(ApiToken.id)
+    if user is not None:
+        query = query.where(ApiToken.user_id == user.id)
+    return (await session.scalars(query)).all()
+
+
+async def revoke_token(session: AsyncSession, *, token_id: int) -> ApiToken:
+    row = await session.get(ApiToken, token_id)
+    if row is None:
+        raise NotFound(f"no token {token_id}")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        await session.flush()
+    return row
+
+
+async def user_for_token(session: AsyncSession, *, token: str) -> User | None:
+    """The active user holding a live ``token``, or None."""
+    row = await session.scalar(
+        select(ApiToken).where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
+    )
+    if row is None or not row.user.is_active:
+        return None
+    return row.user
+

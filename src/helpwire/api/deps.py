@@ -1,0 +1,126 @@
+"""Dependencies every route uses: the request's transaction and who is asking."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from helpwire.accounts.actor import Actor, load_actor
+from helpwire.accounts.models import Role, User
+from helpwire.accounts.service import user_for_token
+from helpwire.db.session import Database
+from helpwire.problems import Forbidden, Unauthenticated
+from helpwire.settings import Settings
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+AUTH_CHALLENGE = 'Bearer realm="helpwire", Basic realm="helpwire"'
+ON_BEHALF_OF = "On-Behalf-Of"
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's one transaction: committed when the route returns, before the answer
+    is sent (so a 2xx is durable), rolled back if anything raised."""
+    database = get_database(request)
+    factory = database.reader if request.method in SAFE_METHODS else database.writer
+    async with factory() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        await session.commit()
+
+
+Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+# The routes speak of the principal; the services of the actor. They are the same thing.
+Principal = Actor
+
+
+def bearer_or_basic_token(authorization: str | None) -> str | None:
+    """The API token in an Authorization header: ``Bearer <token>``, or Basic with the
+    token as user name and an empty password."""
+    if not authorization:
+        return None
+    scheme, _, value = authorization.strip().partition(" ")
+    value = value.strip()
+    if scheme.lower() == "bearer" and value:
+        return value
+    if scheme.lower() == "basic" and value:
+        try:
+            decoded = base64.b64decode(value, validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        username, _, _password = decoded.partition(":")
+        return username or None
+    return None
+
+
+def _unauthenticated(detail: str) -> Unauthenticated:
+    return Unauthenticated(detail, headers={"WWW-Authenticate": AUTH_CHALLENGE})
+
+
+async def resolve_principal(
+    session: AsyncSession, *, token: str | None, on_behalf_of: str | None
+) -> Principal:
+    if token is None:
+        raise _unauthenticated("send an API token: Authorization: Bearer <token>")
+    user = await user_for_token(session, token=token)
+    if user is None:
+        raise _unauthenticated("the API token is unknown or revoked")
+    if not on_behalf_of:
+        return await load_actor(session, user=user)
+    if user.role != Role.SERVICE:
+        raise Forbidden(f"only service tokens may send {ON_BEHALF_OF}")
+    target = await session.scalar(
+        select(User).where(User.username == on_behalf_of.strip(), User.is_active.is_(True))
+    )
+    if target is None or target.account_id != user.account_id or target.role != Role.CUSTOMER:
+        raise Forbidden(f"{on_behalf_of!r} is not a customer of this service token's account")
+    return await load_actor(session, user=target, service=user)
+
+
+async def get_principal(request: Request, session: Session) -> Principal:
+    principal: Principal = await resolve_principal(
+        session,
+        token=bearer_or_basic_token(request.headers.get("authorization")),
+        on_behalf_of=request.headers.get(ON_BEHALF_OF),
+    )
+    request.state.principal = principal
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+async def get_staff(principal: CurrentPrincipal) -> Principal:
+    if not principal.is_staff:
+        raise Forbidden("this needs an agent or admin")
+    return principal
+
+
+async def get_admin(principal: CurrentPrincipal) -> Principal:
+    if not principal.is_admin:
+        raise Forbidden("this needs an admin")
+    return principal
+
+
+StaffPrincipal = Annotated[Principal, Depends(get_staff)]
+AdminPrincipal = Annotated[Principal, Depends(get_admin)]

@@ -1,0 +1,86 @@
+"""Exception handlers: every error of the native API is an RFC 9457 problem."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from helpwire.problems import (
+    PROBLEM_MEDIA_TYPE,
+    MalformedRequest,
+    Problem,
+    ValidationProblem,
+    field_error,
+)
+
+log = logging.getLogger("helpwire.errors")
+
+_LOCATION_PREFIXES = {"body", "query", "header", "path", "cookie"}
+
+
+def problem_response(request: Request, problem: Problem) -> JSONResponse:
+    return JSONResponse(
+        problem.to_dict(instance=request.url.path),
+        status_code=problem.status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=problem.headers,
+    )
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    parts = list(loc)
+    if parts and parts[0] in _LOCATION_PREFIXES and len(parts) > 1:
+        parts = parts[1:]
+    name = ""
+    for part in parts:
+        if isinstance(part, int):
+            name += f"[{part}]"
+        else:
+            name += ("." if name else "") + str(part)
+    return name or str(loc[0] if loc else "body")
+
+
+def validation_problem(exc: RequestValidationError) -> Problem:
+    errors = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return MalformedRequest("the body is not valid JSON")
+    fields = [
+        field_error(_field_name(tuple(e.get("loc", ()))), str(e.get("msg", "invalid")), str(e.get("type", "invalid")))
+        for e in errors
+    ]
+    summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields[:5])
+    return ValidationProblem(summary or "the request is not valid", errors=fields)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    async def on_problem(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, Problem)
+        return problem_response(request, exc)
+
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return problem_response(request, validation_problem(exc))
+
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        problem = Problem(str(exc.detail), headers=dict(exc.headers or {}))
+        problem.status = exc.status_code
+        problem.slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+        problem.title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
+        return problem_response(request, problem)
+
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", extra={"path": request.url.path})
+        problem = Problem("an unexpected error occurred; it has been logged")
+        problem.status, problem.slug, problem.title = 500, "internal-error", "Internal error"
+        return problem_response(request, problem)
+
+    app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(Exception, on_unexpected)

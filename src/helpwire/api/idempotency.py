@@ -1,0 +1,111 @@
+"""Idempotency-Key for creating POSTs.
+
+The first request with a key stores its answer in the same transaction as the work it
+did; a retry with the same key and the same body gets that answer again (with
+``Idempotent-Replayed: true``) and creates nothing. A retry with another body is a 422.
+Concurrent requests with one key are serialised by the key's unique row: the second
+waits for the first to commit and then replays its answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from helpwire.accounts.actor import Actor
+from helpwire.api.idempotency_models import IdempotencyRecord
+from helpwire.db.base import utcnow
+from helpwire.problems import IdempotencyKeyReused, ValidationProblem
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+MAX_KEY_LENGTH = 255
+
+Produce = Callable[[], Awaitable[tuple[BaseModel, dict[str, str]]]]
+
+
+def fingerprint(request: Request, payload: Any) -> str:
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    raw = f"{request.method} {request.url.path}\n{canonical}".encode()
+    return hashlib.sha256(raw).hexdigest()
+
+
+async def respond_once(
+    session: AsyncSession,
+    *,
+    request: Request,
+    actor: Actor,
+    payload: Any,
+    status_code: int,
+    produce: Produce,
+    ttl: timedelta,
+) -> JSONResponse:
+    key = request.headers.get(HEADER)
+    if key is None:
+        model, headers = await produce()
+        return JSONResponse(model.model_dump(mode="json"), status_code=status_code, headers=headers)
+    key = key.strip()
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise ValidationProblem.for_field(HEADER, f"must be 1..{MAX_KEY_LENGTH} characters")
+    user_id = actor.user.id
+    digest = fingerprint(request, payload)
+    # A key older than its time to live is forgotten, and may be used again.
+    await session.execute(
+        delete(IdempotencyRecord).where(
+            IdempotencyRecord.user_id == user_id,
+            IdempotencyRecord.key == key,
+            IdempotencyRecord.created_at < utcnow() - ttl,
+        )
+    )
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    claimed = await session.scalar(
+        insert(IdempotencyRecord)
+        .values(user_id=user_id, key=key, fingerprint=digest, status_code=0, created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["user_id", "key"])
+        .returning(IdempotencyRecord.id)
+    )
+    if claimed is None:
+        record = await session.scalar(
+            select(IdempotencyRecord).where(
+                IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key
+            )
+        )
+        assert record is not None  # the conflicting row is committed by now
+        if record.fingerprint != digest:
+            raise IdempotencyKeyReused(
+                f"{HEADER} {key!r} was first used for another request; use a new key",
+                errors=[{"field": HEADER, "message": "reused with a different request",
+                         "code": "reused"}],
+            )
+        stored = record.response or {}
+        return JSONResponse(
+            stored.get("body"),
+            status_code=record.status_code,
+            headers={**stored.get("headers", {}), REPLAYED_HEADER: "true"},
+        )
+    model, headers = await produce()
+    body = model.model_dump(mode="json")
+    record = await session.get(IdempotencyRecord, claimed)
+    assert record is not None
+    record.status_code = status_code
+    record.response = {"body": body, "headers": headers}
+    await session.flush()
+    return JSONResponse(body, status_code=status_code, headers=headers)
+
+
+async def forget_expired(session: AsyncSession, *, ttl: timedelta) -> int:
+    result = await session.execute(
+        delete(IdempotencyRecord).where(IdempotencyRecord.created_at < utcnow() - ttl)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,25 @@
+"""Opaque cursors for keyset pagination."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from helpwire.problems import ValidationProblem
+
+
+def encode_cursor(payload: dict[str, Any]) -> str:
+    raw = json.dumps(payload, separators=(",", ":"), default=str).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, *, field: str = "cursor") -> dict[str, Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        payload = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationProblem.for_field(field, "is not a cursor this API gave out") from None
+    if not isinstance(payload, dict):
+        raise ValidationProblem.for_field(field, "is not a cursor this API gave out")
+    return payload

@@ -1,0 +1,89 @@
+"""Assembling the application: routers, middleware, and what lives as long as it does."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+from fastapi import FastAPI
+
+from helpwire import __version__
+from helpwire.accounts.routes import router as accounts_router
+from helpwire.api.errors import install_problem_handlers
+from helpwire.api.idempotency import forget_expired
+from helpwire.api.metrics import Metrics
+from helpwire.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from helpwire.api.ops import router as ops_router
+from helpwire.db.engine import create_engine
+from helpwire.db.session import Database
+from helpwire.files.routes import router as files_router
+from helpwire.files.storage import LocalStorage
+from helpwire.settings import Settings
+from helpwire.tickets.routes import router as tickets_router
+from helpwire.topics.routes import router as topics_router
+
+log = logging.getLogger("helpwire")
+
+UPLOAD_PATH = "/api/v1/files"
+MULTIPART_OVERHEAD = 64 * 1024
+JANITOR_INTERVAL_S = 3600.0
+
+
+async def _janitor(database: Database, settings: Settings) -> None:
+    """Forgets expired idempotency keys, hourly."""
+    while True:
+        await asyncio.sleep(JANITOR_INTERVAL_S)
+        try:
+            async with database.writer() as session, session.begin():
+                await forget_expired(session, ttl=timedelta(hours=settings.idempotency_ttl_hours))
+        except Exception:
+            log.exception("janitor failed; trying again in an hour")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings)
+        app.state.database = Database.for_engine(engine)
+        janitor = asyncio.create_task(_janitor(app.state.database, settings))
+        try:
+            yield
+        finally:
+            janitor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await janitor
+            await engine.dispose()
+
+    app = FastAPI(
+        title="helpwire",
+        version=__version__,
+        summary="Support tickets with a full conversation, over HTTP.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = Metrics.create()
+    settings.files_dir.mkdir(parents=True, exist_ok=True)
+    app.state.storage = LocalStorage(settings.files_dir)
+
+    install_problem_handlers(app)
+    for router in (tickets_router, files_router, topics_router, accounts_router, ops_router):
+        app.include_router(router)
+
+    def body_limit(path: str) -> int:
+        if path == UPLOAD_PATH:
+            return settings.max_file_bytes + MULTIPART_OVERHEAD
+        return settings.max_request_bytes
+
+    app.add_middleware(BodyLimitMiddleware, limit_for=body_limit)
+    app.add_middleware(RequestContextMiddleware, metrics=lambda: app.state.metrics)
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """Entry point for uvicorn workers (``--factory``): settings from the environment."""
+    return create_app(Settings())

@@ -1,0 +1,30 @@
+"""Imports every table so that the metadata (and Alembic) sees the whole schema."""
+
+from helpwire.accounts.models import Account, ApiToken, Project, ProjectMember, User
+from helpwire.api.idempotency_models import IdempotencyRecord
+from helpwire.db.base import Base
+from helpwire.db.counters import Counter
+from helpwire.files.models import File
+from helpwire.search.models import SearchDocument
+from helpwire.tickets.models import Comment, Event, Ticket, TicketProject, TicketTag
+from helpwire.topics.models import Subtopic, Topic
+
+__all__ = [
+    "Account",
+    "ApiToken",
+    "Base",
+    "Comment",
+    "Counter",
+    "Event",
+    "File",
+    "IdempotencyRecord",
+    "Project",
+    "ProjectMember",
+    "SearchDocument",
+    "Subtopic",
+    "Ticket",
+    "TicketProject",
+    "TicketTag",
+    "Topic",
+    "User",
+]

@@ -1,0 +1,124 @@
+"""Upload and download of files."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request, status
+from fastapi.responses import StreamingResponse
+from sqlalchemy import select
+
+from helpwire.api.deps import CurrentPrincipal, Session, get_settings
+from helpwire.api.responses import PROBLEM_RESPONSES
+from helpwire.files.models import File
+from helpwire.files.service import get_file_row, store_upload
+from helpwire.files.storage import FileStorage
+from helpwire.problems import MalformedRequest, NotFound, UnsupportedMediaType, ValidationProblem
+from helpwire.tickets.models import Comment, Ticket
+from helpwire.tickets.schemas import FileOut
+from helpwire.tickets.serialize import file_out
+from helpwire.tickets.visibility import can_see
+
+router = APIRouter(prefix="/api/v1", tags=["files"], responses=PROBLEM_RESPONSES)
+
+# Types a browser could run or render as a page of ours are always downloaded, never shown.
+_INLINE_SAFE = ("image/png", "image/jpeg", "image/gif", "image/webp", "text/plain", "application/pdf")
+
+
+def storage_of(request: Request) -> FileStorage:
+    storage: FileStorage = request.app.state.storage
+    return storage
+
+
+@router.post(
+    "/files",
+    status_code=status.HTTP_201_CREATED,
+    response_model=FileOut,
+    summary="Upload a file (multipart field `file`)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                    }
+                }
+            },
+        }
+    },
+)
+async def upload_file(request: Request, session: Session, principal: CurrentPrincipal) -> FileOut:
+    settings = get_settings(request)
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise UnsupportedMediaType("send the file as multipart/form-data in a field named 'file'")
+    try:
+        form = await request.form(max_files=1, max_fields=10)
+    except Exception as exc:  # multipart errors come in several types; all mean a bad body
+        raise MalformedRequest(f"the multipart body cannot be read: {exc}") from None
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str):
+        raise ValidationProblem.for_field("file", "a file is required in the multipart field 'file'")
+    try:
+        row = await store_upload(
+            session,
+            storage=storage_of(request),
+            uploader=principal.user,
+            filename=upload.filename,
+            content_type=upload.content_type,
+            source=upload.file,
+            max_bytes=settings.max_file_bytes,
+        )
+    finally:
+        await form.close()
+    return file_out(row)
+
+
+@router.get(
+    "/files/{file_id}",
+    summary="Download a file",
+    responses={200: {"content": {"application/octet-stream": {}}}},
+    response_class=StreamingResponse,
+)
+async def download_file(
+    file_id: str, request: Request, session: Session, principal: CurrentPrincipal
+) -> StreamingResponse:
+    row = await get_file_row(session, file_id=file_id)
+    await _check_can_download(session, principal=principal, row=row)
+    disposition = "inline" if row.content_type in _INLINE_SAFE else "attachment"
+    headers = {
+        "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(row.filename)}",
+        "Content-Length": str(row.size),
+        "X-Content-Type-Options": "nosniff",
+        "ETag": f'"{row.sha256}"',
+        "Cache-Control": "private, max-age=3600",
+    }
+    return StreamingResponse(
+        storage_of(request).open_chunks(row.storage_key), media_type=row.content_type,
+        headers=headers,
+    )
+
+
+async def _check_can_download(session: Session, *, principal: CurrentPrincipal, row: File) -> None:
+    """A file is as visible as the comment it is attached to; unattached, only to its
+    uploader and staff."""
+    if principal.is_staff:
+        return
+    if row.comment_id is None:
+        if row.uploader_id != principal.user.id:
+            raise NotFound(f"no file {row.id}")
+        return
+    found = (
+        await session.execute(
+            select(Comment.internal, Ticket)
+            .join(Ticket, Ticket.id == Comment.ticket_id)
+            .where(Comment.id == row.comment_id)
+        )
+    ).unique().one_or_none()
+    if found is None:
+        raise NotFound(f"no file {row.id}")
+    internal, ticket = found
+    if internal or not can_see(principal.user, ticket, user_project_ids=set(principal.project_ids)):
+        raise NotFound(f"no file {row.id}")

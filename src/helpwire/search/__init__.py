@@ -1,0 +1,1 @@
+"""Full-text search over subjects, comments and file names, per dialect."""

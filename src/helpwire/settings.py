@@ -1,0 +1,53 @@
+"""Runtime configuration: one class, read from the environment (prefix ``HELPWIRE_``)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    """Every knob helpwire has. Each one is documented in docs/configuration.md."""
+
+    model_config = SettingsConfigDict(env_prefix="HELPWIRE_", env_file=None, extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///./helpwire.db",
+        description="SQLAlchemy URL. postgresql:// URLs are switched to the asyncpg driver.",
+    )
+    database_pool_size: int = Field(default=10, ge=1)
+    sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
+    auto_migrate: bool = Field(default=True, description="Apply pending migrations on start.")
+
+    base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Public address of this service, used in links to tickets.",
+    )
+    files_dir: Path = Field(default=Path("./helpwire-files"))
+    max_request_bytes: int = Field(default=1 * MIB, ge=1024, description="JSON/form body limit.")
+    max_file_bytes: int = Field(default=20 * MIB, ge=1, description="One uploaded file.")
+    max_files_per_comment: int = Field(default=10, ge=1)
+    idempotency_ttl_hours: int = Field(default=24, ge=1)
+
+    log_level: str = Field(default="INFO")
+    log_json: bool = Field(default=True)
+
+    @cached_property
+    def async_database_url(self) -> str:
+        """The URL with an async driver, whatever the operator wrote."""
+        url = self.database_url
+        for plain in ("postgresql://", "postgres://", "postgresql+psycopg2://"):
+            if url.startswith(plain):
+                return "postgresql+asyncpg://" + url[len(plain) :]
+        if url.startswith("sqlite:///"):
+            return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
+        return url
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.async_database_url.startswith("sqlite")

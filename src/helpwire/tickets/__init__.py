@@ -1,0 +1,1 @@
+"""Tickets, comments, ratings, the event timeline and the lifecycle rules."""

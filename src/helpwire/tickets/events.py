@@ -1,0 +1,68 @@
+"""The append-only timeline. Every change to a ticket goes through :func:`record`, in the
+transaction that made the change; notifications will read from here (the outbox seam)."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+from sqlalchemy import false, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from helpwire.accounts.models import User
+from helpwire.db.base import utcnow
+from helpwire.tickets.models import Event, Ticket
+
+
+class EventType(enum.StrEnum):
+    TICKET_CREATED = "ticket.created"
+    TICKET_UPDATED = "ticket.updated"
+    TICKET_STATUS_CHANGED = "ticket.status_changed"
+    TICKET_ASSIGNED = "ticket.assigned"
+    TICKET_ESCALATED = "ticket.escalated"
+    TICKET_RATED = "ticket.rated"
+    TICKET_READ = "ticket.read"
+    COMMENT_CREATED = "comment.created"
+    COMMENT_RATED = "comment.rated"
+
+
+def touch(ticket: Ticket) -> None:
+    """Mark the ticket changed: new updated_at, new ETag."""
+    ticket.updated_at = utcnow()
+    ticket.version = (ticket.version or 0) + 1
+
+
+async def record(
+    session: AsyncSession,
+    *,
+    ticket: Ticket,
+    actor: User | None,
+    type: EventType,
+    data: dict[str, Any] | None = None,
+    internal: bool = False,
+) -> Event:
+    event = Event(
+        ticket_id=ticket.id,
+        actor_id=actor.id if actor else None,
+        type=type.value,
+        internal=internal,
+        data=data or {},
+        created_at=utcnow(),
+    )
+    event.actor = actor
+    session.add(event)
+    return event
+
+
+async def list_events(
+    session: AsyncSession, *, ticket: Ticket, include_internal: bool, after_id: int | None,
+    limit: int,
+) -> tuple[list[Event], bool]:
+    """The timeline oldest first. (page, whether more follow)."""
+    query = select(Event).where(Event.ticket_id == ticket.id)
+    if not include_internal:
+        query = query.where(Event.internal == false())
+    if after_id is not None:
+        query = query.where(Event.id > after_id)
+    rows = list((await session.scalars(query.order_by(Event.id).limit(limit + 1))).unique())
+    return rows[:limit], len(rows) > limit

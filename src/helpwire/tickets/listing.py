@@ -1,0 +1,213 @@
+"""Listing tickets: filters, full-text search, sort, keyset pagination.
+
+Pages are cut by (sort value, id) rather than by offset, so that deep pages cost the same
+as the first one and no ticket is skipped or repeated while new tickets arrive.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, case, exists, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from helpwire.accounts.actor import Actor
+from helpwire.accounts.models import Account, Project, User
+from helpwire.api.pagination import decode_cursor, encode_cursor
+from helpwire.problems import ValidationProblem
+from helpwire.search.service import matching_ticket_ids
+from helpwire.tickets.models import (
+    PRIORITY_RANK,
+    STATUS_RANK,
+    Priority,
+    Status,
+    Ticket,
+    TicketProject,
+    TicketTag,
+    TicketType,
+)
+from helpwire.tickets.visibility import visible_clause
+from helpwire.topics.models import Topic
+
+MAX_PAGE = 200
+
+
+class SortField(enum.StrEnum):
+    CREATED_AT = "created_at"
+    UPDATED_AT = "updated_at"
+    NUMBER = "number"
+    PRIORITY = "priority"
+    STATUS = "status"
+
+
+class SortOrder(enum.StrEnum):
+    ASC = "asc"
+    DESC = "desc"
+
+
+@dataclass(frozen=True)
+class TicketFilters:
+    statuses: tuple[Status, ...] = ()
+    priorities: tuple[Priority, ...] = ()
+    types: tuple[TicketType, ...] = ()
+    topic: str | None = None
+    assignee: str | None = None  # a username, "me" or "none"
+    requester: str | None = None
+    tag: str | None = None
+    account: str | None = None
+    project: str | None = None
+    q: str | None = None
+    escalated: bool | None = None
+
+
+def _sort_expression(sort: SortField) -> ColumnElement[Any]:
+    if sort == SortField.PRIORITY:
+        return case({p.value: rank for p, rank in PRIORITY_RANK.items()}, value=Ticket.priority)
+    if sort == SortField.STATUS:
+        return case({s.value: rank for s, rank in STATUS_RANK.items()}, value=Ticket.status)
+    column: ColumnElement[Any] = getattr(Ticket, sort.value)
+    return column
+
+
+def _cursor_value(ticket: Ticket, sort: SortField) -> Any:
+    if sort == SortField.PRIORITY:
+        return PRIORITY_RANK[Priority(ticket.priority)]
+    if sort == SortField.STATUS:
+        return STATUS_RANK[Status(ticket.status)]
+    value = getattr(ticket, sort.value)
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _parse_cursor_value(sort: SortField, value: Any) -> Any:
+    try:
+        if sort in (SortField.CREATED_AT, SortField.UPDATED_AT):
+            return datetime.fromisoformat(str(value))
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValidationProblem.for_field("cursor", "is not a cursor this API gave out") from None
+
+
+def _filter_conditions(
+    actor: Actor, filters: TicketFilters, dialect: str
+) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [
+        visible_clause(actor.user, user_project_ids=set(actor.project_ids))
+    ]
+    if filters.statuses:
+        conditions.append(Ticket.status.in_([s.value for s in filters.statuses]))
+    if filters.priorities:
+        conditions.append(Ticket.priority.in_([p.value for p in filters.priorities]))
+    if filters.types:
+        conditions.append(Ticket.type.in_([t.value for t in filters.types]))
+    if filters.escalated is not None:
+        conditions.append(Ticket.escalated.is_(filters.escalated))
+    if filters.topic is not None:
+        conditions.append(Ticket.topic_id.in_(select(Topic.id).where(Topic.key == filters.topic)))
+    if filters.assignee is not None:
+        if filters.assignee == "none":
+            conditions.append(Ticket.assignee_id.is_(None))
+        elif filters.assignee == "me":
+            conditions.append(Ticket.assignee_id == actor.user.id)
+        else:
+            conditions.append(
+                Ticket.assignee_id.in_(select(User.id).where(User.username == filters.assignee))
+            )
+    if filters.requester is not None:
+        requester = filters.requester
+        conditions.append(
+            Ticket.requester_id.in_(
+                select(User.id).where(
+                    User.id == actor.user.id if requester == "me" else User.username == requester
+                )
+            )
+        )
+    if filters.tag is not None:
+        conditions.append(
+            exists(
+                select(TicketTag.ticket_id).where(
+                    TicketTag.ticket_id == Ticket.id, TicketTag.tag == filters.tag.strip().lower()
+                )
+            )
+        )
+    if filters.account is not None:
+        conditions.append(
+            Ticket.account_id.in_(select(Account.id).where(Account.key == filters.account))
+        )
+    if filters.project is not None:
+        conditions.append(
+            exists(
+                select(TicketProject.ticket_id)
+                .join(Project, Project.id == TicketProject.project_id)
+                .where(TicketProject.ticket_id == Ticket.id, Project.key == filters.project)
+            )
+        )
+    if filters.q is not None:
+        matching = matching_ticket_ids(dialect=dialect, q=filters.q, include_internal=actor.is_staff)
+        if matching is None:
+            raise ValidationProblem.for_field("q", "needs at least one word to search for")
+        conditions.append(Ticket.id.in_(matching))
+    return conditions
+
+
+def build_query(
+    *,
+    actor: Actor,
+    filters: TicketFilters,
+    sort: SortField,
+    order: SortOrder,
+    cursor: str | None,
+    dialect: str,
+) -> Select[tuple[Ticket]]:
+    sort_expr = _sort_expression(sort)
+    conditions = _filter_conditions(actor, filters, dialect)
+    if cursor is not None:
+        payload = decode_cursor(cursor)
+        if payload.get("s") != sort.value or payload.get("o") != order.value:
+            raise ValidationProblem.for_field(
+                "cursor", "was made for another sort or order; start again without it"
+            )
+        value = _parse_cursor_value(sort, payload.get("v"))
+        last_id = payload.get("i")
+        if not isinstance(last_id, int):
+            raise ValidationProblem.for_field("cursor", "is not a cursor this API gave out")
+        if order == SortOrder.DESC:
+            conditions.append(or_(sort_expr < value, and_(sort_expr == value, Ticket.id < last_id)))
+        else:
+            conditions.append(or_(sort_expr > value, and_(sort_expr == value, Ticket.id > last_id)))
+    ordering = (
+        (sort_expr.desc(), Ticket.id.desc())
+        if order == SortOrder.DESC
+        else (sort_expr.asc(), Ticket.id.asc())
+    )
+    return select(Ticket).where(*conditions).order_by(*ordering)
+
+
+async def list_tickets(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    filters: TicketFilters,
+    sort: SortField = SortField.CREATED_AT,
+    order: SortOrder = SortOrder.DESC,
+    limit: int = 25,
+    cursor: str | None = None,
+) -> tuple[list[Ticket], str | None]:
+    """One page of the tickets the actor may see, and the cursor of the next page."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise ValidationProblem.for_field("limit", f"must be 1..{MAX_PAGE}")
+    query = build_query(
+        actor=actor, filters=filters, sort=sort, order=order, cursor=cursor,
+        dialect=session.bind.dialect.name,
+    )
+    rows = list((await session.scalars(query.limit(limit + 1))).unique())
+    page = rows[:limit]
+    next_cursor = None
+    if len(rows) > limit:
+        last = page[-1]
+        next_cursor = encode_cursor(
+            {"s": sort.value, "o": order.value, "v": _cursor_value(last, sort), "i": last.id}
+        )
+    return page, next_cursor

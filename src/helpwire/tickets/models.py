@@ -1,0 +1,213 @@
+"""Tables of the tickets domain."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from helpwire.accounts.models import Account, Project, User
+from helpwire.db.base import Base, JSONType, UUIDString, new_uuid, utcnow
+from helpwire.files.models import File
+from helpwire.topics.models import Subtopic, Topic
+
+
+class TicketType(enum.StrEnum):
+    QUESTION = "question"
+    INCIDENT = "incident"
+    PROBLEM = "problem"
+    TASK = "task"
+    BUG = "bug"
+    SUGGESTION = "suggestion"
+
+
+class Priority(enum.StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+PRIORITY_RANK = {Priority.LOW: 0, Priority.NORMAL: 1, Priority.HIGH: 2, Priority.URGENT: 3}
+
+
+class Status(enum.StrEnum):
+    NEW = "new"
+    OPEN = "open"
+    PENDING = "pending"
+    HOLD = "hold"
+    SOLVED = "solved"
+    CLOSED = "closed"
+
+
+STATUS_RANK = {s: i for i, s in enumerate(Status)}
+
+
+class AccessLevel(enum.StrEnum):
+    ACCOUNT_USERS = "account_users"
+    PROJECT_USERS = "project_users"
+    ALL_USERS = "all_users"
+
+
+class BodyFormat(enum.StrEnum):
+    TEXT = "text"
+    MARKDOWN = "markdown"
+    HTML = "html"
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        Index("ix_tickets_status_created", "status", "created_at"),
+        Index("ix_tickets_account_created", "account_id", "created_at"),
+        Index("ix_tickets_requester_created", "requester_id", "created_at"),
+        Index("ix_tickets_assignee_status", "assignee_id", "status"),
+        Index("ix_tickets_created_at", "created_at"),
+        Index("ix_tickets_updated_at", "updated_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[int] = mapped_column(BigInteger, unique=True)
+    uid: Mapped[str] = mapped_column(UUIDString, unique=True, default=new_uuid)
+    subject: Mapped[str] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(16), default=TicketType.QUESTION)
+    priority: Mapped[str] = mapped_column(String(16), default=Priority.NORMAL)
+    status: Mapped[str] = mapped_column(String(16), default=Status.NEW)
+    topic_id: Mapped[int | None] = mapped_column(ForeignKey("topics.id", ondelete="RESTRICT"))
+    subtopic_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subtopics.id", ondelete="RESTRICT")
+    )
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    requester_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="RESTRICT"))
+    access_level: Mapped[str] = mapped_column(String(16), default=AccessLevel.ACCOUNT_USERS)
+    # {"request_id", "user_agent", "location", "info", "via"}
+    context: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    follow_up_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tickets.id", ondelete="SET NULL")
+    )
+    split_from_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
+    merged_into_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tickets.id", ondelete="SET NULL")
+    )
+    tp_id: Mapped[str | None] = mapped_column(String(255))
+    external_url: Mapped[str | None] = mapped_column(String(2048))
+    escalated: Mapped[bool] = mapped_column(Boolean, default=False)
+    rating_score: Mapped[int | None] = mapped_column(SmallInteger)
+    rating_comment: Mapped[str | None] = mapped_column(Text)
+    rated_at: Mapped[datetime | None]
+    comment_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Read state per side: when each side last read the ticket, and when the other side
+    # last added something it should read.
+    customer_read_at: Mapped[datetime | None]
+    agent_read_at: Mapped[datetime | None]
+    last_customer_activity_at: Mapped[datetime | None]
+    last_agent_activity_at: Mapped[datetime | None]
+    # Bumped on every change; the ETag is derived from it.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    solved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+    requester: Mapped[User] = relationship(foreign_keys=[requester_id], lazy="joined")
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id], lazy="joined")
+    account: Mapped[Account | None] = relationship(lazy="joined")
+    topic: Mapped[Topic | None] = relationship(lazy="joined")
+    subtopic: Mapped[Subtopic | None] = relationship(lazy="joined")
+    projects: Mapped[list[Project]] = relationship(
+        secondary="ticket_projects", order_by="Project.key", lazy="selectin"
+    )
+    tag_rows: Mapped[list[TicketTag]] = relationship(
+        order_by="TicketTag.tag", lazy="selectin", cascade="all, delete-orphan"
+    )
+    follow_up_of: Mapped[Ticket | None] = relationship(
+        foreign_keys=[follow_up_of_id], remote_side=[id], lazy="selectin"
+    )
+    split_from: Mapped[Ticket | None] = relationship(
+        foreign_keys=[split_from_id], remote_side=[id], lazy="selectin"
+    )
+    merged_into: Mapped[Ticket | None] = relationship(
+        foreign_keys=[merged_into_id], remote_side=[id], lazy="selectin"
+    )
+
+    @property
+    def tags(self) -> list[str]:
+        return [row.tag for row in self.tag_rows]
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.uid[:8]}-{self.version}"'
+
+
+class TicketProject(Base):
+    __tablename__ = "ticket_projects"
+
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
+    )
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="RESTRICT"), primary_key=True, index=True
+    )
+
+
+class TicketTag(Base):
+    __tablename__ = "ticket_tags"
+
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
+class Comment(Base):
+    __tablename__ = "comments"
+    __table_args__ = (Index("ix_comments_ticket_created", "ticket_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    body: Mapped[str] = mapped_column(Text)
+    body_format: Mapped[str] = mapped_column(String(16), default=BodyFormat.TEXT)
+    body_html: Mapped[str] = mapped_column(Text)
+    internal: Mapped[bool] = mapped_column(Boolean, default=False)
+    rating_score: Mapped[int | None] = mapped_column(SmallInteger)
+    rating_comment: Mapped[str | None] = mapped_column(Text)
+    rated_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    author: Mapped[User] = relationship(lazy="joined")
+    files: Mapped[list[File]] = relationship(order_by="File.created_at", lazy="selectin")
+
+
+class Event(Base):
+    """One change, appended in the transaction that made it. Never updated or deleted."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_ticket_id_id", "ticket_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    uid: Mapped[str] = mapped_column(UUIDString, unique=True, default=new_uuid)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    type: Mapped[str] = mapped_column(String(64))
+    # Shown to staff only (internal notes and what they touch).
+    internal: Mapped[bool] = mapped_column(Boolean, default=False)
+    # {"changes": {"field": {"before": ..., "after": ...}}, ...}: the event's own facts.
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    actor: Mapped[User | None] = relationship(lazy="joined")

@@ -1,0 +1,329 @@
+"""The native tickets API: a thin layer over tickets.service."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+import enum
+from typing import Annotated, TypeVar
+
+from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi.responses import JSONResponse
+
+from helpwire.api.deps import CurrentPrincipal, Session, get_settings
+from helpwire.api.idempotency import respond_once
+from helpwire.api.metrics import count_ticket_created
+from helpwire.api.pagination import decode_cursor, encode_cursor
+from helpwire.api.responses import PROBLEM_RESPONSES
+from helpwire.problems import ValidationProblem
+from helpwire.tickets import comments as comment_service
+from helpwire.tickets import service
+from helpwire.tickets.events import list_events
+from helpwire.tickets.listing import SortField, SortOrder, TicketFilters, list_tickets
+from helpwire.tickets.models import Priority, Status, TicketType
+from helpwire.tickets.schemas import (
+    CloseRequest,
+    CommentCreate,
+    CommentOut,
+    CommentPage,
+    CommentRatingRequest,
+    EventPage,
+    ReopenRequest,
+    TicketCreate,
+    TicketOut,
+    TicketPage,
+    TicketRatingRequest,
+    TicketUpdate,
+)
+from helpwire.tickets.serialize import comment_out, event_out, ticket_out
+
+E = TypeVar("E", bound=enum.Enum)
+
+router = APIRouter(prefix="/api/v1", tags=["tickets"], responses=PROBLEM_RESPONSES)
+
+
+def _request_id(request: Request) -> str | None:
+    value = getattr(request.state, "request_id", None)
+    return str(value) if value else None
+
+
+def _with_etag(ticket_answer: TicketOut, etag: str, status_code: int = 200) -> JSONResponse:
+    return JSONResponse(
+        ticket_answer.model_dump(mode="json"), status_code=status_code, headers={"ETag": etag}
+    )
+
+
+def _split_enum(field: str, raw: str | None, enum_type: type[E]) -> tuple[E, ...]:
+    if raw is None:
+        return ()
+    values = []
+    for part in raw.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            values.append(enum_type(part))
+        except ValueError:
+            allowed = ", ".join(str(v.value) for v in enum_type)
+            raise ValidationProblem.for_field(
+                field, f"unknown value {part!r}; one of {allowed}", "enum"
+            ) from None
+    return tuple(values)
+
+
+@router.post(
+    "/tickets",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TicketOut,
+    summary="File a ticket",
+)
+async def create_ticket(
+    request: Request,
+    body: TicketCreate,
+    session: Session,
+    principal: CurrentPrincipal,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> JSONResponse:
+    settings = get_settings(request)
+
+    async def produce() -> tuple[TicketOut, dict[str, str]]:
+        ticket = await service.create_ticket(
+            session,
+            actor=principal,
+            new=body,
+            via="api",
+            request_id=_request_id(request),
+            max_files=settings.max_files_per_comment,
+        )
+        count_ticket_created(request, via="api")
+        return ticket_out(ticket), {
+            "ETag": ticket.etag,
+            "Location": f"/api/v1/tickets/{ticket.number}",
+        }
+
+    return await respond_once(
+        session,
+        request=request,
+        actor=principal,
+        payload=body.model_dump(mode="json"),
+        status_code=status.HTTP_201_CREATED,
+        produce=produce,
+        ttl=timedelta(hours=settings.idempotency_ttl_hours),
+    )
+
+
+@router.get("/tickets", response_model=TicketPage, summary="List and search tickets")
+async def get_tickets(
+    session: Session,
+    principal: CurrentPrincipal,
+    status_: Annotated[
+        str | None, Query(alias="status", description="One or more, comma-separated.")
+    ] = None,
+    priority: Annotated[str | None, Query(description="One or more, comma-separated.")] = None,
+    type_: Annotated[str | None, Query(alias="type", description="One or more, comma-separated.")] = None,
+    topic: str | None = None,
+    assignee: Annotated[str | None, Query(description="A username, `me` or `none`.")] = None,
+    requester: Annotated[str | None, Query(description="A username or `me`.")] = None,
+    tag: str | None = None,
+    account: str | None = None,
+    project: str | None = None,
+    escalated: bool | None = None,
+    q: Annotated[
+        str | None,
+        Query(min_length=1, max_length=500, description="Words in subject, comments or file names."),
+    ] = None,
+    sort: SortField = SortField.CREATED_AT,
+    order: SortOrder = SortOrder.DESC,
+    limit: Annotated[int, Query(ge=1, le=200)] = 25,
+    cursor: str | None = None,
+) -> TicketPage:
+    filters = TicketFilters(
+        statuses=_split_enum("status", status_, Status),
+        priorities=_split_enum("priority", priority, Priority),
+        types=_split_enum("type", type_, TicketType),
+        topic=topic,
+        assignee=assignee,
+        requester=requester,
+        tag=tag,
+        account=account,
+        project=project,
+        q=q,
+        escalated=escalated,
+    )
+    tickets, next_cursor = await list_tickets(
+        session, actor=principal, filters=filters, sort=sort, order=order, limit=limit,
+        cursor=cursor,
+    )
+    return TicketPage(items=[ticket_out(t) for t in tickets], next_cursor=next_cursor)
+
+
+@router.get("/tickets/{number}", response_model=TicketOut, summary="Get a ticket")
+async def get_ticket(
+    number: int,
+    session: Session,
+    principal: CurrentPrincipal,
+    if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
+) -> Response:
+    ticket = await service.get_ticket(session, actor=principal, number=number)
+    if if_none_match and ticket.etag in [t.strip().removeprefix("W/") for t in if_none_match.split(",")]:
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": ticket.etag})
+    return _with_etag(ticket_out(ticket), ticket.etag)
+
+
+@router.patch("/tickets/{number}", response_model=TicketOut, summary="Change a ticket")
+async def patch_ticket(
+    number: int,
+    body: TicketUpdate,
+    session: Session,
+    principal: CurrentPrincipal,
+    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+) -> JSONResponse:
+    ticket = await service.update_ticket(
+        session, actor=principal, number=number, changes=body, if_match=if_match
+    )
+    return _with_etag(ticket_out(ticket), ticket.etag)
+
+
+@router.post(
+    "/tickets/{number}/comments",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CommentOut,
+    summary="Reply, or add an internal note",
+)
+async def create_comment(
+    request: Request,
+    number: int,
+    body: CommentCreate,
+    session: Session,
+    principal: CurrentPrincipal,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> JSONResponse:
+    settings = get_settings(request)
+
+    async def produce() -> tuple[CommentOut, dict[str, str]]:
+        ticket, comment = await service.add_comment(
+            session, actor=principal, number=number, body=body.body,
+            body_format=body.body_format, internal=body.internal, file_ids=body.files,
+            max_files=settings.max_files_per_comment,
+        )
+        return comment_out(comment, ticket_number=ticket.number), {
+            "Location": f"/api/v1/comments/{comment.id}"
+        }
+
+    return await respond_once(
+        session, request=request, actor=principal, payload=body.model_dump(mode="json"),
+        status_code=status.HTTP_201_CREATED, produce=produce,
+        ttl=timedelta(hours=settings.idempotency_ttl_hours),
+    )
+
+
+@router.get(
+    "/tickets/{number}/comments", response_model=CommentPage, summary="The conversation"
+)
+async def get_comments(
+    number: int,
+    session: Session,
+    principal: CurrentPrincipal,
+    limit: Annotated[int, Query(ge=1, le=200)] = 100,
+    cursor: str | None = None,
+) -> CommentPage:
+    ticket = await service.get_ticket(session, actor=principal, number=number)
+    after_id = _after_id(cursor)
+    rows, more = await comment_service.list_comments(
+        session, actor=principal, ticket=ticket, after_id=after_id, limit=limit
+    )
+    return CommentPage(
+        items=[comment_out(c, ticket_number=ticket.number) for c in rows],
+        next_cursor=encode_cursor({"after": rows[-1].id}) if more and rows else None,
+    )
+
+
+def _after_id(cursor: str | None) -> int | None:
+    if cursor is None:
+        return None
+    after = decode_cursor(cursor).get("after")
+    if not isinstance(after, int):
+        raise ValidationProblem.for_field("cursor", "is not a cursor this API gave out")
+    return after
+
+
+@router.get("/comments/{comment_id}", response_model=CommentOut, summary="Get a comment")
+async def get_comment(comment_id: int, session: Session, principal: CurrentPrincipal) -> CommentOut:
+    comment = await comment_service.get_comment(session, actor=principal, comment_id=comment_id)
+    ticket = await service.get_ticket_by_id(session, ticket_id=comment.ticket_id)
+    return comment_out(comment, ticket_number=ticket.number)
+
+
+@router.post("/tickets/{number}/close", response_model=TicketOut, summary="Close a ticket")
+async def close_ticket(
+    number: int, body: CloseRequest, session: Session, principal: CurrentPrincipal
+) -> JSONResponse:
+    ticket = await service.close_ticket(
+        session, actor=principal, number=number, score=body.score, comment=body.comment
+    )
+    return _with_etag(ticket_out(ticket), ticket.etag)
+
+
+@router.post("/tickets/{number}/reopen", response_model=TicketOut, summary="Reopen a ticket")
+async def reopen_ticket(
+    request: Request, number: int, body: ReopenRequest, session: Session,
+    principal: CurrentPrincipal,
+) -> JSONResponse:
+    ticket = await service.reopen_ticket(
+        session, actor=principal, number=number, body=body.body, body_format=body.body_format,
+        file_ids=body.files, max_files=get_settings(request).max_files_per_comment,
+    )
+    return _with_etag(ticket_out(ticket), ticket.etag)
+
+
+@router.post("/tickets/{number}/escalate", response_model=TicketOut, summary="Escalate a ticket")
+async def escalate_ticket(number: int, session: Session, principal: CurrentPrincipal) -> JSONResponse:
+    ticket = await service.escalate_ticket(session, actor=principal, number=number)
+    return _with_etag(ticket_out(ticket), ticket.etag)
+
+
+@router.post("/tickets/{number}/rating", response_model=TicketOut, summary="Rate a ticket (1..5)")
+async def rate_ticket(
+    number: int, body: TicketRatingRequest, session: Session, principal: CurrentPrincipal
+) -> JSONResponse:
+    ticket = await service.rate_ticket(
+        session, actor=principal, number=number, score=body.score, comment=body.comment
+    )
+    return _with_etag(ticket_out(ticket), ticket.etag)
+
+
+@router.post("/tickets/{number}/read", response_model=TicketOut, summary="Mark a ticket read")
+async def read_ticket(number: int, session: Session, principal: CurrentPrincipal) -> JSONResponse:
+    ticket = await service.mark_read(session, actor=principal, number=number)
+    return _with_etag(ticket_out(ticket), ticket.etag)
+
+
+@router.post(
+    "/comments/{comment_id}/rating", response_model=CommentOut, summary="Rate a reply (+1 / -1)"
+)
+async def rate_comment(
+    comment_id: int, body: CommentRatingRequest, session: Session, principal: CurrentPrincipal
+) -> CommentOut:
+    comment = await comment_service.rate_comment(
+        session, actor=principal, comment_id=comment_id, score=body.score, comment_text=body.comment
+    )
+    ticket = await service.get_ticket_by_id(session, ticket_id=comment.ticket_id)
+    return comment_out(comment, ticket_number=ticket.number)
+
+
+@router.get("/tickets/{number}/events", response_model=EventPage, summary="The timeline")
+async def get_events(
+    number: int,
+    session: Session,
+    principal: CurrentPrincipal,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+    cursor: str | None = None,
+) -> EventPage:
+    ticket = await service.get_ticket(session, actor=principal, number=number)
+    rows, more = await list_events(
+        session, ticket=ticket, include_internal=principal.is_staff, after_id=_after_id(cursor),
+        limit=limit,
+    )
+    return EventPage(
+        items=[event_out(e) for e in rows],
+        next_cursor=encode_cursor({"after": rows[-1].id}) if more and rows else None,
+    )

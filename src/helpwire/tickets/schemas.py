@@ -1,0 +1,217 @@
+"""Request and response bodies of the native tickets API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from helpwire.tickets.models import AccessLevel, BodyFormat, Priority, Status, TicketType
+
+MAX_BODY_CHARS = 50_000
+MAX_SUBJECT_CHARS = 255
+MAX_TAGS = 20
+
+Subject = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_SUBJECT_CHARS)
+]
+Body = Annotated[str, StringConstraints(min_length=1, max_length=MAX_BODY_CHARS, pattern=r"\S")]
+Tag = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, to_lower=True, min_length=1, max_length=64, pattern=r"^[\w.:/-]+$"
+    ),
+]
+Score5 = Annotated[int, Field(ge=1, le=5)]
+ShortText = Annotated[str, StringConstraints(max_length=MAX_BODY_CHARS)]
+
+
+class Strict(BaseModel):
+    """Unknown fields are an error: a typo must not be silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ContextIn(Strict):
+    request_id: Annotated[str, StringConstraints(max_length=255)] | None = None
+    user_agent: Annotated[str, StringConstraints(max_length=1024)] | None = None
+    location: Annotated[str, StringConstraints(max_length=2048)] | None = None
+    info: dict[str, Any] | None = None
+
+
+class TicketCreate(Strict):
+    subject: Subject
+    body: Body
+    body_format: BodyFormat = BodyFormat.TEXT
+    type: TicketType = TicketType.QUESTION
+    priority: Priority = Priority.NORMAL
+    topic: str | None = None
+    subtopic: str | None = None
+    tags: Annotated[list[Tag], Field(max_length=MAX_TAGS)] = []
+    files: list[str] = []
+    access_level: AccessLevel = AccessLevel.ACCOUNT_USERS
+    projects: list[str] = []
+    attributes: dict[str, Any] = {}
+    context: ContextIn | None = None
+    follow_up_of: int | None = Field(default=None, description="Number of a closed ticket.")
+    tp_id: Annotated[str, StringConstraints(max_length=255)] | None = None
+    external_url: Annotated[str, StringConstraints(max_length=2048)] | None = None
+    requester: str | None = Field(
+        default=None, description="Staff only: file the ticket for this user (username)."
+    )
+
+
+class TicketUpdate(Strict):
+    """Fields left out stay as they are; ``null`` clears the clearable ones."""
+
+    subject: Subject | None = None
+    type: TicketType | None = None
+    priority: Priority | None = None
+    status: Status | None = None
+    topic: str | None = None
+    subtopic: str | None = None
+    tags: Annotated[list[Tag], Field(max_length=MAX_TAGS)] | None = None
+    assignee: str | None = None
+    access_level: AccessLevel | None = None
+    projects: list[str] | None = None
+    attributes: dict[str, Any] | None = None
+    tp_id: Annotated[str, StringConstraints(max_length=255)] | None = None
+    external_url: Annotated[str, StringConstraints(max_length=2048)] | None = None
+
+
+class CommentCreate(Strict):
+    body: Body
+    body_format: BodyFormat = BodyFormat.TEXT
+    internal: bool = False
+    files: list[str] = []
+
+
+class CloseRequest(Strict):
+    score: Score5 | None = None
+    comment: ShortText | None = None
+
+
+class ReopenRequest(Strict):
+    body: Body
+    body_format: BodyFormat = BodyFormat.TEXT
+    files: list[str] = []
+
+
+class TicketRatingRequest(Strict):
+    score: Score5
+    comment: ShortText | None = None
+
+
+class CommentRatingRequest(Strict):
+    score: Annotated[int, Field(description="+1 or -1")]
+    comment: ShortText | None = None
+
+
+class UserRef(BaseModel):
+    username: str
+    real_name: str
+    email: str | None
+    role: str
+
+
+class Rating(BaseModel):
+    score: int
+    comment: str | None
+    rated_at: datetime | None
+
+
+class TicketContext(BaseModel):
+    request_id: str | None = None
+    user_agent: str | None = None
+    location: str | None = None
+    info: dict[str, Any] = {}
+    via: str = "api"
+
+
+class Relations(BaseModel):
+    follow_up_of: int | None
+    split_from: int | None
+    merged_into: int | None
+
+
+class ReadState(BaseModel):
+    customer: bool = Field(description="The customer side has seen everything support wrote.")
+    agent: bool = Field(description="Support has seen everything the customer side wrote.")
+
+
+class TicketOut(BaseModel):
+    number: int
+    uid: str
+    subject: str
+    status: Status
+    priority: Priority
+    type: TicketType
+    topic: str | None
+    subtopic: str | None
+    tags: list[str]
+    requester: UserRef
+    assignee: UserRef | None
+    account: str | None
+    projects: list[str]
+    access_level: AccessLevel
+    context: TicketContext
+    attributes: dict[str, Any]
+    relations: Relations
+    tp_id: str | None
+    external_url: str | None
+    rating: Rating | None
+    escalated: bool
+    comment_count: int
+    read: ReadState
+    created_at: datetime
+    updated_at: datetime
+    solved_at: datetime | None
+    closed_at: datetime | None
+
+
+class TicketPage(BaseModel):
+    items: list[TicketOut]
+    next_cursor: str | None
+
+
+class FileOut(BaseModel):
+    id: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    created_at: datetime
+
+
+class CommentOut(BaseModel):
+    id: int
+    ticket_number: int
+    author: UserRef
+    body: str
+    body_format: BodyFormat
+    body_html: str
+    internal: bool
+    files: list[FileOut]
+    rating: Rating | None
+    created_at: datetime
+
+
+class CommentPage(BaseModel):
+    items: list[CommentOut]
+    next_cursor: str | None
+
+
+class EventOut(BaseModel):
+    id: int
+    uid: str
+    type: str
+    actor: UserRef | None
+    internal: bool
+    data: dict[str, Any]
+    created_at: datetime
+
+
+class EventPage(BaseModel):
+    items: list[EventOut]
+    next_cursor: str | None

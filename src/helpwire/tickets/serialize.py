@@ -1,0 +1,114 @@
+"""Turning tickets, comments and events into the native API's answers."""
+
+from __future__ import annotations
+
+from helpwire.accounts.models import User
+from helpwire.files.models import File
+from helpwire.tickets.models import Comment, Event, Ticket
+from helpwire.tickets.schemas import (
+    CommentOut,
+    EventOut,
+    FileOut,
+    Rating,
+    ReadState,
+    Relations,
+    TicketContext,
+    TicketOut,
+    UserRef,
+)
+from helpwire.tickets.service import read_state
+
+
+def user_ref(user: User) -> UserRef:
+    return UserRef(
+        username=user.username, real_name=user.real_name, email=user.email, role=user.role
+    )
+
+
+def file_out(file: File) -> FileOut:
+    return FileOut(
+        id=file.id, filename=file.filename, content_type=file.content_type, size=file.size,
+        sha256=file.sha256, created_at=file.created_at,
+    )
+
+
+def ticket_out(ticket: Ticket) -> TicketOut:
+    customer_read, agent_read = read_state(ticket)
+    context = ticket.context or {}
+    return TicketOut(
+        number=ticket.number,
+        uid=ticket.uid,
+        subject=ticket.subject,
+        status=ticket.status,  # type: ignore[arg-type]
+        priority=ticket.priority,  # type: ignore[arg-type]
+        type=ticket.type,  # type: ignore[arg-type]
+        topic=ticket.topic.key if ticket.topic else None,
+        subtopic=ticket.subtopic.key if ticket.subtopic else None,
+        tags=ticket.tags,
+        requester=user_ref(ticket.requester),
+        assignee=user_ref(ticket.assignee) if ticket.assignee else None,
+        account=ticket.account.key if ticket.account else None,
+        projects=[p.key for p in ticket.projects],
+        access_level=ticket.access_level,  # type: ignore[arg-type]
+        context=TicketContext(
+            request_id=context.get("request_id"),
+            user_agent=context.get("user_agent"),
+            location=context.get("location"),
+            info=context.get("info") or {},
+            via=context.get("via") or "api",
+        ),
+        attributes=ticket.attributes or {},
+        relations=Relations(
+            follow_up_of=ticket.follow_up_of.number if ticket.follow_up_of else None,
+            split_from=ticket.split_from.number if ticket.split_from else None,
+            merged_into=ticket.merged_into.number if ticket.merged_into else None,
+        ),
+        tp_id=ticket.tp_id,
+        external_url=ticket.external_url,
+        rating=(
+            Rating(score=ticket.rating_score, comment=ticket.rating_comment, rated_at=ticket.rated_at)
+            if ticket.rating_score is not None
+            else None
+        ),
+        escalated=ticket.escalated,
+        comment_count=ticket.comment_count,
+        read=ReadState(customer=customer_read, agent=agent_read),
+        created_at=ticket.created_at,
+        updated_at=ticket.updated_at,
+        solved_at=ticket.solved_at,
+        closed_at=ticket.closed_at,
+    )
+
+
+def comment_out(comment: Comment, *, ticket_number: int) -> CommentOut:
+    return CommentOut(
+        id=comment.id,
+        ticket_number=ticket_number,
+        author=user_ref(comment.author),
+        body=comment.body,
+        body_format=comment.body_format,  # type: ignore[arg-type]
+        body_html=comment.body_html,
+        internal=comment.internal,
+        files=[file_out(f) for f in comment.files],
+        rating=(
+            Rating(
+                score=comment.rating_score, comment=comment.rating_comment,
+                rated_at=comment.rated_at,
+            )
+            if comment.rating_score is not None
+            else None
+        ),
+        created_at=comment.created_at,
+    )
+
+
+def event_out(event: Event) -> EventOut:
+    return EventOut(
+        id=event.id,
+        uid=event.uid,
+        type=event.type,
+        actor=user_ref(event.actor) if event.actor else None,
+        internal=event.internal,
+        data=event.data or {},
+        created_at=event.created_at,
+    )

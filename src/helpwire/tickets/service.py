@@ -1,0 +1,559 @@
+"""Rules for tickets: filing, reading, changing, and the lifecycle moves.
+
+Every function takes keyword arguments only, works inside the caller's transaction and
+flushes, never commits. Every change records its event in the same transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from helpwire.accounts.actor import Actor
+from helpwire.accounts.models import Role, User
+from helpwire.accounts.service import projects_by_keys
+from helpwire.db.base import utcnow
+from helpwire.db.counters import TICKET_NUMBER, next_value
+from helpwire.problems import Forbidden, IllegalTransition, NotFound, PreconditionFailed, ValidationProblem
+from helpwire.search.service import index_text, reindex_text
+from helpwire.tickets import lifecycle
+from helpwire.tickets.comments import write_comment
+from helpwire.tickets.events import EventType, record, touch
+from helpwire.tickets.models import (
+    AccessLevel,
+    BodyFormat,
+    Priority,
+    Status,
+    Ticket,
+    TicketProject,
+    TicketTag,
+)
+from helpwire.tickets.schemas import TicketCreate, TicketUpdate
+from helpwire.tickets.visibility import can_see
+from helpwire.topics.service import resolve_topic
+
+MAX_ATTRIBUTES_BYTES = 64 * 1024
+MAX_INFO_BYTES = 16 * 1024
+
+# Fields a customer may change on a ticket they can see; everything else is staff-only.
+CUSTOMER_EDITABLE = frozenset({"access_level", "projects"})
+
+
+def _check_json_size(field: str, value: dict[str, Any], limit: int) -> None:
+    if len(json.dumps(value, default=str)) > limit:
+        raise ValidationProblem.for_field(field, f"must serialize to at most {limit} bytes")
+
+
+async def _requester_for(session: AsyncSession, *, actor: Actor, username: str | None) -> User:
+    if username is None:
+        return actor.user
+    if not actor.is_staff:
+        raise Forbidden("only agents and admins may file a ticket for someone else")
+    user = await session.scalar(select(User).where(User.username == username))
+    if user is None or not user.is_active:
+        raise ValidationProblem.for_field("requester", f"no active user {username!r}")
+    return user
+
+
+async def create_ticket(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    new: TicketCreate,
+    via: str = "api",
+    request_id: str | None = None,
+    max_files: int = 10,
+) -> Ticket:
+    """File a ticket. Its body becomes the first (public) comment."""
+    requester = await _requester_for(session, actor=actor, username=new.requester)
+    _check_json_size("attributes", new.attributes, MAX_ATTRIBUTES_BYTES)
+    context_in = new.context.model_dump() if new.context else {}
+    info = context_in.get("info") or {}
+    _check_json_size("context.info", info, MAX_INFO_BYTES)
+    topic, subtopic = await resolve_topic(session, topic_key=new.topic, subtopic_key=new.subtopic)
+    projects = await projects_by_keys(session, account_id=requester.account_id, keys=new.projects)
+    if new.access_level == AccessLevel.PROJECT_USERS and not projects:
+        raise ValidationProblem.for_field(
+            "projects", "a project_users ticket must name at least one project"
+        )
+    follow_up_of = None
+    if new.follow_up_of is not None:
+        follow_up_of = await _ticket_for_relation(session, actor=actor, number=new.follow_up_of)
+
+    now = utcnow()
+    is_customer_side = not requester.is_staff
+    ticket = Ticket(
+        number=await next_value(session, TICKET_NUMBER),
+        subject=new.subject,
+        type=new.type.value,
+        priority=new.priority.value,
+        status=Status.NEW.value,
+        topic_id=topic.id if topic else None,
+        subtopic_id=subtopic.id if subtopic else None,
+        attributes=new.attributes,
+        requester_id=requester.id,
+        account_id=requester.account_id,
+        access_level=new.access_level.value,
+        context={
+            "request_id": context_in.get("request_id") or request_id,
+            "user_agent": context_in.get("user_agent"),
+            "location": context_in.get("location"),
+            "info": info,
+            "via": via,
+        },
+        follow_up_of_id=follow_up_of.id if follow_up_of else None,
+        tp_id=new.tp_id,
+        external_url=new.external_url,
+        escalated=False,
+        comment_count=0,
+        version=1,
+        created_at=now,
+        updated_at=now,
+        last_customer_activity_at=now if is_customer_side else None,
+        last_agent_activity_at=None if is_customer_side else now,
+        customer_read_at=now if is_customer_side else None,
+    )
+    ticket.requester = requester
+    ticket.topic = topic
+    ticket.subtopic = subtopic
+    ticket.tag_rows = [TicketTag(tag=tag) for tag in dict.fromkeys(new.tags)]
+    session.add(ticket)
+    await session.flush()
+    session.add_all(TicketProject(ticket_id=ticket.id, project_id=p.id) for p in projects)
+    await index_text(
+        session, ticket_id=ticket.id, kind="subject", source_id=ticket.uid, text_value=new.subject
+    )
+    comment = await write_comment(
+        session,
+        ticket=ticket,
+        author=requester,
+        body=new.body,
+        body_format=new.body_format,
+        internal=False,
+        file_ids=new.files,
+        uploader=actor.user,
+        max_files=max_files,
+    )
+    await record(
+        session,
+        ticket=ticket,
+        actor=actor.user,
+        type=EventType.TICKET_CREATED,
+        data={
+            "comment_id": comment.id,
+            "requester": requester.username,
+            "via": via,
+            **({"on_behalf_of_service": actor.service.username} if actor.service else {}),
+        },
+    )
+    await session.flush()
+    await session.refresh(ticket, ["projects"])
+    return ticket
+
+
+async def _ticket_for_relation(session: AsyncSession, *, actor: Actor, number: int) -> Ticket:
+    try:
+        return await get_ticket(session, actor=actor, number=number)
+    except NotFound:
+        raise ValidationProblem.for_field("follow_up_of", f"no ticket {number}") from None
+
+
+async def get_ticket(session: AsyncSession, *, actor: Actor, number: int, for_update: bool = False) -> Ticket:
+    """The ticket, if the actor may see it; otherwise 404 as if it did not exist."""
+    query = select(Ticket).where(Ticket.number == number)
+    if for_update:
+        # Serialises concurrent changes to one ticket on PostgreSQL; SQLite writers are
+        # serialised already.
+        query = query.with_for_update(of=Ticket)
+    ticket = (await session.scalars(query)).unique().one_or_none()
+    if ticket is None or not can_see(actor.user, ticket, user_project_ids=set(actor.project_ids)):
+        raise NotFound(f"no ticket {number}")
+    return ticket
+
+
+async def get_ticket_by_id(session: AsyncSession, *, ticket_id: int) -> Ticket:
+    """A ticket by its internal id, for callers that checked visibility already."""
+    ticket = await session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise NotFound(f"no ticket with id {ticket_id}")
+    return ticket
+
+
+def check_if_match(ticket: Ticket, if_match: str | None) -> None:
+    """Honour If-Match: any listed ETag (weak or strong) or * must match the current one."""
+    if if_match is None:
+        return
+    candidates = [tag.strip() for tag in if_match.split(",")]
+    current = ticket.etag
+    for tag in candidates:
+        if tag == "*" or tag.removeprefix("W/") == current:
+            return
+    raise PreconditionFailed(
+        f"the ticket has changed since you read it (its ETag is now {current})", etag=current
+    )
+
+
+async def update_ticket(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    number: int,
+    changes: TicketUpdate,
+    if_match: str | None = None,
+) -> Ticket:
+    ticket = await get_ticket(session, actor=actor, number=number, for_update=True)
+    check_if_match(ticket, if_match)
+    given = changes.model_fields_set
+    if not actor.is_staff:
+        refused = sorted(given - CUSTOMER_EDITABLE)
+        if refused:
+            raise Forbidden(
+                "customers may change only access_level and projects; not: " + ", ".join(refused),
+                errors=[{"field": f, "message": "staff only", "code": "forbidden"} for f in refused],
+            )
+    field_changes: dict[str, dict[str, Any]] = {}
+
+    def note(field: str, before: Any, after: Any) -> None:
+        if before != after:
+            field_changes[field] = {"before": before, "after": after}
+
+    for simple in ("subject", "type", "priority", "tp_id", "external_url"):
+        if simple in given:
+            value = getattr(changes, simple)
+            if value is None and simple in ("subject", "type", "priority"):
+                raise ValidationProblem.for_field(simple, "cannot be null")
+            value = value.value if hasattr(value, "value") else value
+            note(simple, getattr(ticket, simple), value)
+            setattr(ticket, simple, value)
+
+    if "attributes" in given:
+        attributes = changes.attributes or {}
+        _check_json_size("attributes", attributes, MAX_ATTRIBUTES_BYTES)
+        note("attributes", ticket.attributes, attributes)
+        ticket.attributes = attributes
+
+    if "topic" in given or "subtopic" in given:
+        topic_key = changes.topic if "topic" in given else (ticket.topic.key if ticket.topic else None)
+        subtopic_key = changes.subtopic if "subtopic" in given else None
+        topic, subtopic = await resolve_topic(session, topic_key=topic_key, subtopic_key=subtopic_key)
+        note("topic", ticket.topic.key if ticket.topic else None, topic.key if topic else None)
+        note(
+            "subtopic",
+            ticket.subtopic.key if ticket.subtopic else None,
+            subtopic.key if subtopic else None,
+        )
+        ticket.topic_id, ticket.topic = (topic.id if topic else None), topic
+        ticket.subtopic_id, ticket.subtopic = (subtopic.id if subtopic else None), subtopic
+
+    if "tags" in given:
+        tags = list(dict.fromkeys(changes.tags or []))
+        note("tags", ticket.tags, tags)
+        if tags != ticket.tags:
+            ticket.tag_rows = [TicketTag(tag=tag) for tag in tags]
+
+    if "projects" in given or "access_level" in given:
+        await _change_access(session, ticket=ticket, changes=changes, given=given, note=note)
+
+    assigned: tuple[str | None, str | None] | None = None
+    if "assignee" in given:
+        assignee = await _assignee(session, username=changes.assignee)
+        before = ticket.assignee.username if ticket.assignee else None
+        after = assignee.username if assignee else None
+        if before != after:
+            ticket.assignee_id, ticket.assignee = (assignee.id if assignee else None), assignee
+            assigned = (before, after)
+
+    status_move: tuple[Status, Status] | None = None
+    if "status" in given:
+        if changes.status is None:
+            raise ValidationProblem.for_field("status", "cannot be null")
+        current = Status(ticket.status)
+        lifecycle.check_move(current, changes.status)
+        if changes.status != current:
+            _apply_status(ticket, changes.status)
+            status_move = (current, changes.status)
+
+    if not field_changes and assigned is None and status_move is None:
+        return ticket
+    touch(ticket)
+    if field_changes:
+        await record(
+            session, ticket=ticket, actor=actor.user, type=EventType.TICKET_UPDATED,
+            data={"changes": field_changes},
+        )
+        if "subject" in field_changes:
+            await reindex_text(
+                session, ticket_id=ticket.id, kind="subject", source_id=ticket.uid,
+                text_value=ticket.subject,
+            )
+    if assigned is not None:
+        await record(
+            session, ticket=ticket, actor=actor.user, type=EventType.TICKET_ASSIGNED,
+            data={"before": assigned[0], "after": assigned[1]},
+        )
+    if status_move is not None:
+        await record_status_change(session, ticket=ticket, actor=actor.user, move=status_move)
+    await session.flush()
+    return ticket
+
+
+async def _change_access(
+    session: AsyncSession, *, ticket: Ticket, changes: TicketUpdate, given: set[str], note: Any
+) -> None:
+    level = changes.access_level if "access_level" in given else AccessLevel(ticket.access_level)
+    if level is None:
+        raise ValidationProblem.for_field("access_level", "cannot be null")
+    if "projects" in given:
+        projects = await projects_by_keys(
+            session, account_id=ticket.account_id, keys=changes.projects or []
+        )
+    else:
+        projects = list(ticket.projects)
+    if level == AccessLevel.PROJECT_USERS and not projects:
+        raise ValidationProblem.for_field(
+            "projects", "a project_users ticket must name at least one project"
+        )
+    note("access_level", ticket.access_level, level.value)
+    ticket.access_level = level.value
+    before_keys = [p.key for p in ticket.projects]
+    after_keys = [p.key for p in projects]
+    if sorted(before_keys) != sorted(after_keys):
+        note("projects", before_keys, after_keys)
+        await session.execute(delete(TicketProject).where(TicketProject.ticket_id == ticket.id))
+        session.add_all(TicketProject(ticket_id=ticket.id, project_id=p.id) for p in projects)
+        await session.flush()
+        await session.refresh(ticket, ["projects"])
+
+
+async def _assignee(session: AsyncSession, *, username: str | None) -> User | None:
+    if username is None:
+        return None
+    user = await session.scalar(select(User).where(User.username == username))
+    if user is None or not user.is_active:
+        raise ValidationProblem.for_field("assignee", f"no active user {username!r}")
+    if user.role not in (Role.AGENT, Role.ADMIN):
+        raise ValidationProblem.for_field("assignee", f"{username!r} is not an agent or admin")
+    return user
+
+
+def _apply_status(ticket: Ticket, status: Status) -> None:
+    now = utcnow()
+    ticket.status = status.value
+    if status == Status.SOLVED:
+        ticket.solved_at = now
+    elif status == Status.CLOSED:
+        ticket.closed_at = now
+        ticket.solved_at = ticket.solved_at or now
+    else:
+        ticket.solved_at = None
+        ticket.closed_at = None
+
+
+async def record_status_change(
+    session: AsyncSession,
+    *,
+    ticket: Ticket,
+    actor: User,
+    move: tuple[Status, Status],
+    extra: dict[str, Any] | None = None,
+) -> None:
+    await record(
+        session, ticket=ticket, actor=actor, type=EventType.TICKET_STATUS_CHANGED,
+        data={"before": move[0].value, "after": move[1].value, **(extra or {})},
+    )
+
+
+async def close_ticket(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    number: int,
+    score: int | None = None,
+    comment: str | None = None,
+) -> Ticket:
+    """Close, optionally rating the work (1..5) as the customer side."""
+    ticket = await get_ticket(session, actor=actor, number=number, for_update=True)
+    current = Status(ticket.status)
+    lifecycle.check_can_close(current)
+    if score is not None and actor.is_staff:
+        raise Forbidden("only the customer side rates a ticket")
+    _apply_status(ticket, Status.CLOSED)
+    touch(ticket)
+    await record_status_change(
+        session, ticket=ticket, actor=actor.user, move=(current, Status.CLOSED)
+    )
+    if score is not None:
+        await _set_rating(session, ticket=ticket, actor=actor.user, score=score, comment=comment)
+    await session.flush()
+    return ticket
+
+
+async def reopen_ticket(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    number: int,
+    body: str,
+    body_format: BodyFormat = BodyFormat.TEXT,
+    file_ids: Sequence[str] = (),
+    max_files: int = 10,
+) -> Ticket:
+    """Take a solved or closed ticket back to open, with a comment saying why."""
+    ticket = await get_ticket(session, actor=actor, number=number, for_update=True)
+    current = Status(ticket.status)
+    lifecycle.check_can_reopen(current)
+    _apply_status(ticket, Status.OPEN)
+    touch(ticket)
+    await record_status_change(
+        session, ticket=ticket, actor=actor.user, move=(current, Status.OPEN),
+        extra={"reason": "reopen"},
+    )
+    await add_comment_to(
+        session, actor=actor, ticket=ticket, body=body, body_format=body_format,
+        internal=False, file_ids=file_ids, max_files=max_files,
+    )
+    return ticket
+
+
+async def escalate_ticket(session: AsyncSession, *, actor: Actor, number: int) -> Ticket:
+    ticket = await get_ticket(session, actor=actor, number=number, for_update=True)
+    if ticket.status == Status.CLOSED:
+        raise IllegalTransition("a closed ticket cannot be escalated", current_status="closed")
+    if ticket.escalated or ticket.priority == Priority.URGENT:
+        raise IllegalTransition(
+            "the ticket is urgent already", current_priority=ticket.priority,
+            escalated=ticket.escalated,
+        )
+    before = ticket.priority
+    ticket.priority = Priority.URGENT.value
+    ticket.escalated = True
+    touch(ticket)
+    await record(
+        session, ticket=ticket, actor=actor.user, type=EventType.TICKET_ESCALATED,
+        data={"priority": {"before": before, "after": Priority.URGENT.value}},
+    )
+    await session.flush()
+    return ticket
+
+
+async def rate_ticket(
+    session: AsyncSession, *, actor: Actor, number: int, score: int, comment: str | None = None
+) -> Ticket:
+    ticket = await get_ticket(session, actor=actor, number=number, for_update=True)
+    if actor.is_staff:
+        raise Forbidden("only the customer side rates a ticket")
+    lifecycle.check_can_rate(Status(ticket.status))
+    await _set_rating(session, ticket=ticket, actor=actor.user, score=score, comment=comment)
+    touch(ticket)
+    await session.flush()
+    return ticket
+
+
+async def _set_rating(
+    session: AsyncSession, *, ticket: Ticket, actor: User, score: int, comment: str | None
+) -> None:
+    before = (
+        {"score": ticket.rating_score, "comment": ticket.rating_comment}
+        if ticket.rating_score is not None
+        else None
+    )
+    ticket.rating_score = score
+    ticket.rating_comment = comment
+    ticket.rated_at = utcnow()
+    await record(
+        session, ticket=ticket, actor=actor, type=EventType.TICKET_RATED,
+        data={"score": score, "comment": comment, "before": before},
+    )
+
+
+async def add_comment(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    number: int,
+    body: str,
+    body_format: BodyFormat = BodyFormat.TEXT,
+    internal: bool = False,
+    file_ids: Sequence[str] = (),
+    max_files: int = 10,
+) -> tuple[Ticket, Any]:
+    ticket = await get_ticket(session, actor=actor, number=number, for_update=True)
+    comment = await add_comment_to(
+        session, actor=actor, ticket=ticket, body=body, body_format=body_format,
+        internal=internal, file_ids=file_ids, max_files=max_files,
+    )
+    return ticket, comment
+
+
+async def add_comment_to(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    ticket: Ticket,
+    body: str,
+    body_format: BodyFormat,
+    internal: bool,
+    file_ids: Sequence[str],
+    max_files: int,
+) -> Any:
+    """A reply or an internal note, with what it implies for the ticket's status."""
+    lifecycle.check_can_comment(Status(ticket.status))
+    if internal and not actor.is_staff:
+        raise Forbidden("only agents and admins write internal notes")
+    comment = await write_comment(
+        session, ticket=ticket, author=actor.user, body=body, body_format=body_format,
+        internal=internal, file_ids=file_ids, uploader=actor.user, max_files=max_files,
+    )
+    now = utcnow()
+    current = Status(ticket.status)
+    if not internal:
+        if actor.is_staff:
+            ticket.last_agent_activity_at = now
+            ticket.agent_read_at = now
+            if current == Status.NEW:
+                _apply_status(ticket, Status.OPEN)
+                await record_status_change(
+                    session, ticket=ticket, actor=actor.user, move=(current, Status.OPEN),
+                    extra={"reason": "agent_reply"},
+                )
+        else:
+            ticket.last_customer_activity_at = now
+            ticket.customer_read_at = now
+            if current in lifecycle.REOPENED_BY_CUSTOMER_REPLY:
+                _apply_status(ticket, Status.OPEN)
+                await record_status_change(
+                    session, ticket=ticket, actor=actor.user, move=(current, Status.OPEN),
+                    extra={"reason": "customer_reply"},
+                )
+    touch(ticket)
+    await session.flush()
+    return comment
+
+
+async def mark_read(session: AsyncSession, *, actor: Actor, number: int) -> Ticket:
+    """The actor's side has read the ticket up to now."""
+    ticket = await get_ticket(session, actor=actor, number=number)
+    if actor.is_staff:
+        ticket.agent_read_at = utcnow()
+    else:
+        ticket.customer_read_at = utcnow()
+    await session.flush()
+    return ticket
+
+
+def read_state(ticket: Ticket) -> tuple[bool, bool]:
+    """(customer side has read everything, support has read everything)."""
+
+    def seen(read_at: datetime | None, activity_at: datetime | None) -> bool:
+        return activity_at is None or (read_at is not None and read_at >= activity_at)
+
+    return (
+        seen(ticket.customer_read_at, ticket.last_agent_activity_at),
+        seen(ticket.agent_read_at, ticket.last_customer_activity_at),
+    )
+

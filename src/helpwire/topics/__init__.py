@@ -1,0 +1,1 @@
+"""Topics and subtopics with localized names."""
