@@ -167,9 +167,10 @@ async def get_user(session: AsyncSession, *, username: str) -> User:
 
 async def find_user_for_login(session: AsyncSession, *, login: str) -> User | None:
     login = login.strip()
-    return await session.scalar(
+    user: User | None = await session.scalar(
         select(User).where((User.username == login) | (User.email == login.lower()))
     )
+    return user
 
 
 async def list_users(

@@ -87,19 +87,38 @@ class BodyLimitMiddleware:
             await _send_too_large(scope, send, limit)
             return
         received = 0
+        started = False
+        refused = False
 
         async def counting_receive() -> Message:
-            nonlocal received
+            nonlocal received, refused
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise PayloadTooLarge(
-                        f"the request body is larger than the limit of {limit} bytes", max_bytes=limit
-                    )
+                    if started:
+                        raise PayloadTooLarge(
+                            f"the request body is larger than the limit of {limit} bytes",
+                            max_bytes=limit,
+                        )
+                    # FastAPI turns any error raised while it reads the body into its own
+                    # 400, so the 413 is answered here and the app is told the client left;
+                    # whatever it sends afterwards is dropped.
+                    if not refused:
+                        refused = True
+                        await _send_too_large(scope, send, limit)
+                    return {"type": "http.disconnect"}
             return message
 
-        await self.app(scope, counting_receive, send)
+        async def send_unless_refused(message: Message) -> None:
+            nonlocal started
+            if refused:
+                return
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        await self.app(scope, counting_receive, send_unless_refused)
 
 
 async def _send_too_large(scope: Scope, send: Send, limit: int) -> None:

@@ -9,7 +9,6 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
-from alembic.runtime.migration import MigrationInfo
 from alembic.script import ScriptDirectory
 from sqlalchemy import DateTime
 from sqlalchemy.engine import Connection
@@ -108,4 +107,13 @@ async def schema_differences(engine: AsyncEngine) -> list[Any]:
         return await conn.run_sync(_diff)
 
 
-__all__ = ["MigrationInfo", "alembic_config", "revision_status", "schema_differences", "upgrade"]
+__all__ = ["alembic_config", "downgrade", "revision_status", "schema_differences", "upgrade"]
+
+
+def _downgrade(connection: Connection, revision: str) -> None:
+    command.downgrade(alembic_config(connection), revision)
+
+
+async def downgrade(engine: AsyncEngine, revision: str) -> None:
+    async with engine.begin() as conn:
+        await conn.run_sync(_downgrade, revision)

@@ -39,9 +39,9 @@ def ticket_out(ticket: Ticket) -> TicketOut:
         number=ticket.number,
         uid=ticket.uid,
         subject=ticket.subject,
-        status=ticket.status,  # type: ignore[arg-type]
-        priority=ticket.priority,  # type: ignore[arg-type]
-        type=ticket.type,  # type: ignore[arg-type]
+        status=ticket.status,
+        priority=ticket.priority,
+        type=ticket.type,
         topic=ticket.topic.key if ticket.topic else None,
         subtopic=ticket.subtopic.key if ticket.subtopic else None,
         tags=ticket.tags,
@@ -49,7 +49,7 @@ def ticket_out(ticket: Ticket) -> TicketOut:
         assignee=user_ref(ticket.assignee) if ticket.assignee else None,
         account=ticket.account.key if ticket.account else None,
         projects=[p.key for p in ticket.projects],
-        access_level=ticket.access_level,  # type: ignore[arg-type]
+        access_level=ticket.access_level,
         context=TicketContext(
             request_id=context.get("request_id"),
             user_agent=context.get("user_agent"),
@@ -86,7 +86,7 @@ def comment_out(comment: Comment, *, ticket_number: int) -> CommentOut:
         ticket_number=ticket_number,
         author=user_ref(comment.author),
         body=comment.body,
-        body_format=comment.body_format,  # type: ignore[arg-type]
+        body_format=comment.body_format,
         body_html=comment.body_html,
         internal=comment.internal,
         files=[file_out(f) for f in comment.files],

@@ -121,13 +121,28 @@ async def create_ticket(
     ticket.requester = requester
     ticket.topic = topic
     ticket.subtopic = subtopic
-    ticket.tag_rows = [TicketTag(tag=tag) for tag in dict.fromkeys(new.tags)]
+    # Sorted, as the relationship loads them: the answer equals what a later GET shows.
+    ticket.tag_rows = [TicketTag(tag=tag) for tag in sorted(set(new.tags))]
     session.add(ticket)
     await session.flush()
     session.add_all(TicketProject(ticket_id=ticket.id, project_id=p.id) for p in projects)
     await index_text(
         session, ticket_id=ticket.id, kind="subject", source_id=ticket.uid, text_value=new.subject
     )
+    # ticket.created comes first in the timeline, before the comment.created of its body;
+    # the body's comment id is filled in once the comment exists, in this same transaction.
+    created = await record(
+        session,
+        ticket=ticket,
+        actor=actor.user,
+        type=EventType.TICKET_CREATED,
+        data={
+            "requester": requester.username,
+            "via": via,
+            **({"on_behalf_of_service": actor.service.username} if actor.service else {}),
+        },
+    )
+    await session.flush()
     comment = await write_comment(
         session,
         ticket=ticket,
@@ -139,18 +154,7 @@ async def create_ticket(
         uploader=actor.user,
         max_files=max_files,
     )
-    await record(
-        session,
-        ticket=ticket,
-        actor=actor.user,
-        type=EventType.TICKET_CREATED,
-        data={
-            "comment_id": comment.id,
-            "requester": requester.username,
-            "via": via,
-            **({"on_behalf_of_service": actor.service.username} if actor.service else {}),
-        },
-    )
+    created.data = {"comment_id": comment.id, **created.data}
     await session.flush()
     await session.refresh(ticket, ["projects"])
     return ticket
@@ -251,7 +255,7 @@ async def update_ticket(
         ticket.subtopic_id, ticket.subtopic = (subtopic.id if subtopic else None), subtopic
 
     if "tags" in given:
-        tags = list(dict.fromkeys(changes.tags or []))
+        tags = sorted(set(changes.tags or []))
         note("tags", ticket.tags, tags)
         if tags != ticket.tags:
             ticket.tag_rows = [TicketTag(tag=tag) for tag in tags]

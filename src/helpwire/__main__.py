@@ -1,0 +1,3 @@
+from helpwire.cli import main
+
+main()

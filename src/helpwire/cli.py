@@ -1,0 +1,249 @@
+"""The ``helpwire`` command."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+import yaml
+from rich.console import Console
+from rich.panel import Panel
+
+from helpwire.accounts import service as accounts
+from helpwire.accounts.models import Role
+from helpwire.bootstrap import create_first_admin
+from helpwire.db.engine import create_engine
+from helpwire.db.migrate import revision_status, upgrade
+from helpwire.db.session import Database
+from helpwire.problems import Problem
+from helpwire.settings import Settings
+from helpwire.topics import service as topics
+
+app = typer.Typer(help="helpwire: a self-hosted support-ticket service.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+users_app = typer.Typer(help="Users.", no_args_is_help=True)
+tokens_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+accounts_app = typer.Typer(help="Customer accounts.", no_args_is_help=True)
+topics_app = typer.Typer(help="Ticket topics.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
+app.add_typer(accounts_app, name="accounts")
+app.add_typer(topics_app, name="topics")
+
+# Messages go to stderr so that stdout carries only what scripts capture (a token).
+err = Console(stderr=True)
+T = TypeVar("T")
+
+
+def _run(work: Callable[[Database], Awaitable[T]]) -> T:
+    """Run ``work`` against the configured database, turning problems into exit code 1."""
+    settings = Settings()
+
+    async def main() -> T:
+        engine = create_engine(settings)
+        try:
+            return await work(Database.for_engine(engine))
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(main())
+    except Problem as problem:
+        err.print(f"[red]error:[/red] {problem.detail}")
+        raise typer.Exit(1) from None
+
+
+def _show_first_admin(database: Database) -> Any:
+    async def work() -> None:
+        first = await create_first_admin(database)
+        if first is None:
+            return
+        err.print(
+            Panel.fit(
+                f"user:      [bold]{first.username}[/bold]\n"
+                f"password:  [bold]{first.password}[/bold]\n"
+                f"API token: [bold]{first.token}[/bold]\n\n"
+                "They are shown this once and not stored in the clear: keep them now.",
+                title="helpwire first start: the admin account",
+            )
+        )
+
+    return work()
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    migrate: Annotated[
+        bool, typer.Option("--migrate/--no-migrate", help="Apply pending migrations first.")
+    ] = True,
+) -> None:
+    """Serve the API (and, later, the web UI) with uvicorn."""
+    import uvicorn
+
+    from helpwire.logs import configure_logging
+
+    settings = Settings()
+    configure_logging(level=settings.log_level, as_json=settings.log_json)
+
+    async def prepare(database: Database) -> None:
+        if migrate and settings.auto_migrate:
+            await upgrade(database.engine)
+        else:
+            current, head = await revision_status(database.engine)
+            if current != head:
+                err.print(
+                    f"[yellow]warning:[/yellow] the database is at {current}, this code expects "
+                    f"{head}; run `helpwire db upgrade`"
+                )
+        await _show_first_admin(database)
+
+    _run(prepare)
+    uvicorn.run(
+        "helpwire.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        proxy_headers=True,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+
+    async def work(database: Database) -> None:
+        await upgrade(database.engine, revision)
+        current, _head = await revision_status(database.engine)
+        err.print(f"database at revision {current}")
+
+    _run(work)
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Show the database's revision and the newest one this code knows."""
+
+    async def work(database: Database) -> tuple[str | None, str | None]:
+        return await revision_status(database.engine)
+
+    current, head = _run(work)
+    typer.echo(f"current: {current}\nnewest:  {head}")
+    if current != head:
+        raise typer.Exit(1)
+
+
+@users_app.command("create")
+def users_create(
+    username: str,
+    email: Annotated[str | None, typer.Option(help="E-mail address.")] = None,
+    role: Annotated[Role, typer.Option(help="Security role.")] = Role.CUSTOMER,
+    account: Annotated[str | None, typer.Option(help="Account key (customers, services).")] = None,
+    real_name: Annotated[str, typer.Option(help="Full name.")] = "",
+    password: Annotated[
+        bool, typer.Option("--password", help="Ask for a password (for the web UI).")
+    ] = False,
+    project: Annotated[
+        list[str] | None, typer.Option(help="Project membership (repeatable).")
+    ] = None,
+    account_wide: Annotated[
+        bool, typer.Option("--account-wide/--projects-only", help="Sees all account tickets.")
+    ] = True,
+) -> None:
+    """Create a user."""
+    # Hidden input at a terminal; read plainly from a pipe, so scripts can set it.
+    secret = (
+        typer.prompt(
+            "Password", hide_input=sys.stdin.isatty(), confirmation_prompt=True, err=True
+        )
+        if password
+        else None
+    )
+    if secret is not None and len(secret) < 8:
+        err.print("[red]error:[/red] the password needs at least 8 characters")
+        raise typer.Exit(1)
+
+    async def work(database: Database) -> None:
+        async with database.writer() as session, session.begin():
+            await accounts.create_user(
+                session,
+                new=accounts.NewUser(
+                    username=username, role=role, email=email, real_name=real_name,
+                    account_key=account, password=secret, account_wide=account_wide,
+                    projects=project or [],
+                ),
+            )
+
+    _run(work)
+    err.print(f"created {role} {username}")
+
+
+@tokens_app.command("create")
+def tokens_create(
+    username: str,
+    label: Annotated[str, typer.Option(help="What the token is for.")] = "",
+) -> None:
+    """Create an API token for USERNAME and print it (only it, on stdout) once."""
+
+    async def work(database: Database) -> str:
+        async with database.writer() as session, session.begin():
+            user = await accounts.get_user(session, username=username)
+            _row, token = await accounts.create_token(session, user=user, label=label)
+            return token
+
+    typer.echo(_run(work))
+
+
+@accounts_app.command("create")
+def accounts_create(
+    key: str,
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+    project: Annotated[list[str] | None, typer.Option(help="A project key (repeatable).")] = None,
+) -> None:
+    """Create a customer account, with projects."""
+
+    async def work(database: Database) -> None:
+        async with database.writer() as session, session.begin():
+            await accounts.create_account(session, key=key, name=name, projects=project or [])
+
+    _run(work)
+    err.print(f"created account {key}")
+
+
+@topics_app.command("load")
+def topics_load(path: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
+    """Create or update topics from a JSON or YAML file (a list of topics)."""
+    text = path.read_text(encoding="utf-8")
+    try:
+        document = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        err.print(f"[red]error:[/red] {path} cannot be read: {exc}")
+        raise typer.Exit(1) from None
+    items = document.get("topics") if isinstance(document, dict) else document
+    if not isinstance(items, list):
+        err.print("[red]error:[/red] expected a list of topics (or {topics: [...]})")
+        raise typer.Exit(1)
+
+    async def work(database: Database) -> int:
+        async with database.writer() as session, session.begin():
+            return len(await topics.load_topics(session, items=items))
+
+    err.print(f"loaded {_run(work)} topics")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,202 @@
+"""The helpwire command, run as a user runs it: in a subprocess, against a real database."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+
+from helpwire.app import create_app
+from helpwire.settings import Settings
+
+HELPWIRE = [sys.executable, "-m", "helpwire"]
+
+
+def run(args: list[str], env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        HELPWIRE + args, env=env, input=stdin, capture_output=True, text=True, timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture
+def cli_env(database_url: str, tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HELPWIRE_")}
+    env.update(
+        HELPWIRE_DATABASE_URL=database_url,
+        HELPWIRE_FILES_DIR=str(tmp_path / "files"),
+        HELPWIRE_LOG_JSON="true",
+    )
+    return env
+
+
+def test_db_upgrade_then_status_reports_the_newest_revision(cli_env: dict[str, str]) -> None:
+    upgraded = run(["db", "upgrade"], cli_env)
+    assert upgraded.returncode == 0, upgraded.stderr
+    status = run(["db", "status"], cli_env)
+    assert status.returncode == 0, status.stdout + status.stderr
+    current, newest = (line.split()[-1] for line in status.stdout.splitlines())
+    assert current == newest
+
+
+async def api_get(settings: Settings, path: str, token: str) -> httpx.Response:
+    """GET from an in-process app on the same database the command wrote to."""
+    app = create_app(settings)
+    async with LifespanManager(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://helpwire.test") as c:
+            return await c.get(path, headers={"Authorization": f"Bearer {token}"})
+
+
+async def test_accounts_users_and_tokens_created_from_the_command_line_work_on_the_api(
+    cli_env: dict[str, str], settings: Settings
+) -> None:
+    assert run(["accounts", "create", "acme", "--name", "Acme", "--project", "p1"], cli_env).returncode == 0
+    created = run(
+        ["users", "create", "olga", "--email", "olga@acme.test", "--role", "customer",
+         "--account", "acme", "--real-name", "Olga O", "--project", "p1"],
+        cli_env,
+    )
+    assert created.returncode == 0, created.stderr
+    token_run = run(["tokens", "create", "olga", "--label", "script"], cli_env)
+    assert token_run.returncode == 0, token_run.stderr
+    token = token_run.stdout.strip()
+    # Nothing but the token on stdout, so that scripts can capture it.
+    assert token.startswith("hw_") and "\n" not in token and " " not in token
+
+    me = await api_get(settings, "/api/v1/me", token)
+    assert me.status_code == 200, me.text
+    assert me.json()["username"] == "olga"
+    assert me.json()["account"] == "acme"
+    assert me.json()["projects"] == ["p1"]
+
+
+def test_users_create_with_password_reads_it_twice(cli_env: dict[str, str]) -> None:
+    created = run(
+        ["users", "create", "sam", "--role", "agent", "--email", "sam@helpwire.test", "--password"],
+        cli_env, stdin="correct horse\ncorrect horse\n",
+    )
+    assert created.returncode == 0, created.stderr
+
+
+def test_cli_errors_are_clear_and_exit_nonzero(cli_env: dict[str, str]) -> None:
+    assert run(["accounts", "create", "acme"], cli_env).returncode == 0
+    again = run(["accounts", "create", "acme"], cli_env)
+    assert again.returncode == 1
+    assert "exists already" in again.stderr
+    orphan = run(["users", "create", "nobody", "--role", "customer"], cli_env)
+    assert orphan.returncode == 1
+    assert "must belong to an account" in orphan.stderr
+    missing = run(["tokens", "create", "ghost"], cli_env)
+    assert missing.returncode == 1
+    assert "no user 'ghost'" in missing.stderr
+    assert missing.stdout == ""
+
+
+async def test_topics_load_accepts_yaml_and_json_and_updates_in_place(
+    cli_env: dict[str, str], tmp_path: Path, settings: Settings
+) -> None:
+    yaml_file = tmp_path / "topics.yaml"
+    yaml_file.write_text(
+        "- key: billing\n  names: {en: Billing, ru: Оплата}\n"
+        "  subtopics:\n    - key: invoices\n      names: {en: Invoices, ru: Счета}\n"
+        "- key: network\n  names: {en: Network}\n",
+        encoding="utf-8",
+    )
+    loaded = run(["topics", "load", str(yaml_file)], cli_env)
+    assert loaded.returncode == 0, loaded.stderr
+    assert "loaded 2 topics" in loaded.stderr
+    json_file = tmp_path / "topics.json"
+    json_file.write_text(
+        json.dumps({"topics": [{"key": "billing", "names": {"en": "Payments"}, "subtopics": []}]}),
+        encoding="utf-8",
+    )
+    assert run(["topics", "load", str(json_file)], cli_env).returncode == 0
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("key: [unclosed", encoding="utf-8")
+    refused = run(["topics", "load", str(bad)], cli_env)
+    assert refused.returncode == 1
+
+    assert run(["users", "create", "viewer", "--role", "agent"], cli_env).returncode == 0
+    viewer_token = run(["tokens", "create", "viewer"], cli_env).stdout.strip()
+    listed = await api_get(settings, "/api/v1/topics", viewer_token)
+    topics = {t["key"]: t for t in listed.json()}
+    assert topics["billing"]["names"] == {"en": "Payments"}
+    # Subtopics left out of a reload are deactivated, not deleted: old tickets keep them.
+    assert [(s["key"], s["is_active"]) for s in topics["billing"]["subtopics"]] == [("invoices", False)]
+    assert topics["network"]["names"] == {"en": "Network"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def served(cli_env: dict[str, str]) -> Iterator[tuple[str, list[str], subprocess.Popen[str]]]:
+    """`helpwire serve` on an empty database; yields its address and what it printed
+    before it was ready."""
+    port = _free_port()
+    process = subprocess.Popen(
+        HELPWIRE + ["serve", "--port", str(port)], env=cli_env, stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL, text=True,
+    )
+    assert process.stderr is not None
+    printed: list[str] = []
+    try:
+        # Wait for the event, not for a time: uvicorn logs when startup is complete.
+        for line in process.stderr:
+            printed.append(line)
+            if "Application startup complete" in line:
+                break
+        else:
+            pytest.fail("helpwire serve exited early:\n" + "".join(printed))
+        yield f"http://127.0.0.1:{port}", printed, process
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def test_first_start_creates_an_admin_and_prints_its_credentials_once(
+    served: tuple[str, list[str], subprocess.Popen[str]], cli_env: dict[str, str]
+) -> None:
+    base, printed, _process = served
+    text = "".join(printed)
+    assert "first start" in text
+    token = next(line.split("API token:")[1].strip(" │|\n") for line in printed if "API token:" in line)
+    password_line = next(line for line in printed if "password:" in line)
+    assert password_line.split("password:")[1].strip(" │|\n")
+    me = httpx.get(f"{base}/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 200, me.text
+    assert me.json()["role"] == "admin"
+    assert me.json()["has_password"] is True
+    assert httpx.get(f"{base}/readyz").json()["status"] == "ok"
+    # A second start on the same database creates no second admin.
+    upgraded_again = run(["db", "upgrade"], cli_env)
+    assert upgraded_again.returncode == 0
+    assert "API token" not in upgraded_again.stderr
+
+
+def test_serve_logs_json_lines_with_the_request_id(
+    served: tuple[str, list[str], subprocess.Popen[str]],
+) -> None:
+    base, _printed, process = served
+    response = httpx.get(f"{base}/healthz", headers={"X-Request-ID": "trace-42"})
+    assert response.headers["x-request-id"] == "trace-42"
+    assert process.stderr is not None
+    for line in process.stderr:
+        if "trace-42" in line:
+            entry = json.loads(line)
+            break
+    assert entry["request_id"] == "trace-42"
+    assert entry["route"] == "/healthz"
+    assert entry["status"] == 200
