@@ -37,7 +37,7 @@ async def _janitor(database: Database, settings: Settings) -> None:
     while True:
         await asyncio.sleep(JANITOR_INTERVAL_S)
         try:
-            async with database.writer() as session, session.begin():
+            async with database.writing() as session:
                 await forget_expired(session, ttl=timedelta(hours=settings.idempotency_ttl_hours))
         except Exception:
             log.exception("janitor failed; trying again in an hour")

@@ -25,7 +25,7 @@ async def create_first_admin(database: Database) -> FirstAdmin | None:
     """Create the first admin if there are no users at all; None if there were some."""
     password = generate_password()
     try:
-        async with database.writer() as session, session.begin():
+        async with database.writing() as session:
             if await accounts.count_users(session) > 0:
                 return None
             user = await accounts.create_user(

@@ -174,7 +174,7 @@ def users_create(
         raise typer.Exit(1)
 
     async def work(database: Database) -> None:
-        async with database.writer() as session, session.begin():
+        async with database.writing() as session:
             await accounts.create_user(
                 session,
                 new=accounts.NewUser(
@@ -196,7 +196,7 @@ def tokens_create(
     """Create an API token for USERNAME and print it (only it, on stdout) once."""
 
     async def work(database: Database) -> str:
-        async with database.writer() as session, session.begin():
+        async with database.writing() as session:
             user = await accounts.get_user(session, username=username)
             _row, token = await accounts.create_token(session, user=user, label=label)
             return token
@@ -213,7 +213,7 @@ def accounts_create(
     """Create a customer account, with projects."""
 
     async def work(database: Database) -> None:
-        async with database.writer() as session, session.begin():
+        async with database.writing() as session:
             await accounts.create_account(session, key=key, name=name, projects=project or [])
 
     _run(work)
@@ -235,7 +235,7 @@ def topics_load(path: Annotated[Path, typer.Argument(exists=True, dir_okay=False
         raise typer.Exit(1)
 
     async def work(database: Database) -> int:
-        async with database.writer() as session, session.begin():
+        async with database.writing() as session:
             return len(await topics.load_topics(session, items=items))
 
     err.print(f"loaded {_run(work)} topics")

@@ -10,7 +10,15 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from helpwire.accounts.models import STAFF_ROLES, Account, ApiToken, Project, ProjectMember, Role, User
+from helpwire.accounts.models import (
+    STAFF_ROLES,
+    Account,
+    ApiToken,
+    Project,
+    ProjectMember,
+    Role,
+    User,
+)
 from helpwire.accounts.security import (
     generate_token,
     hash_password,

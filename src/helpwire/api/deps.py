@@ -37,14 +37,12 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's one transaction: committed when the route returns, before the answer
     is sent (so a 2xx is durable), rolled back if anything raised."""
     database = get_database(request)
-    factory = database.reader if request.method in SAFE_METHODS else database.writer
-    async with factory() as session:
-        try:
+    if request.method in SAFE_METHODS:
+        async with database.reader() as session:
             yield session
-        except BaseException:
-            await session.rollback()
-            raise
-        await session.commit()
+        return
+    async with database.writing() as session:
+        yield session
 
 
 Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
@@ -68,8 +66,8 @@ def bearer_or_basic_token(authorization: str | None) -> str | None:
             decoded = base64.b64decode(value, validate=True).decode()
         except (binascii.Error, UnicodeDecodeError):
             return None
-        username, _, _password = decoded.partition(":")
-        return username or None
+        username, _, password = decoded.partition(":")
+        return username if username and not password else None
     return None
 
 

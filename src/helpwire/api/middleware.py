@@ -92,6 +92,8 @@ class BodyLimitMiddleware:
 
         async def counting_receive() -> Message:
             nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
@@ -104,9 +106,8 @@ class BodyLimitMiddleware:
                     # FastAPI turns any error raised while it reads the body into its own
                     # 400, so the 413 is answered here and the app is told the client left;
                     # whatever it sends afterwards is dropped.
-                    if not refused:
-                        refused = True
-                        await _send_too_large(scope, send, limit)
+                    refused = True
+                    await _send_too_large(scope, send, limit)
                     return {"type": "http.disconnect"}
             return message
 

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Request, status
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 
-from helpwire.api.deps import CurrentPrincipal, Session, get_settings
+from helpwire.api.deps import CurrentPrincipal, Session, get_database, get_principal, get_settings
 from helpwire.api.responses import PROBLEM_RESPONSES
 from helpwire.files.models import File
-from helpwire.files.service import get_file_row, store_upload
+from helpwire.files.service import get_file_row, record_upload, save_upload
 from helpwire.files.storage import FileStorage
 from helpwire.problems import MalformedRequest, NotFound, UnsupportedMediaType, ValidationProblem
 from helpwire.tickets.models import Comment, Ticket
@@ -50,8 +50,13 @@ def storage_of(request: Request) -> FileStorage:
         }
     },
 )
-async def upload_file(request: Request, session: Session, principal: CurrentPrincipal) -> FileOut:
+async def upload_file(request: Request) -> FileOut:
+    """Three short steps instead of one long transaction: authenticate, store the bytes
+    with no transaction open, then record the file in a transaction of its own."""
     settings = get_settings(request)
+    database = get_database(request)
+    async with database.reader() as session:
+        principal = await get_principal(request, session)
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise UnsupportedMediaType("send the file as multipart/form-data in a field named 'file'")
     try:
@@ -61,11 +66,11 @@ async def upload_file(request: Request, session: Session, principal: CurrentPrin
     upload = form.get("file")
     if upload is None or isinstance(upload, str):
         raise ValidationProblem.for_field("file", "a file is required in the multipart field 'file'")
+    storage = storage_of(request)
     try:
-        row = await store_upload(
-            session,
-            storage=storage_of(request),
-            uploader=principal.user,
+        row = await save_upload(
+            storage=storage,
+            uploader_id=principal.user.id,
             filename=upload.filename,
             content_type=upload.content_type,
             source=upload.file,
@@ -73,6 +78,12 @@ async def upload_file(request: Request, session: Session, principal: CurrentPrin
         )
     finally:
         await form.close()
+    try:
+        async with database.writing() as session:
+            await record_upload(session, row=row)
+    except BaseException:
+        await storage.delete(row.storage_key)
+        raise
     return file_out(row)
 
 

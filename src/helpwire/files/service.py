@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.accounts.models import User
-from helpwire.db.base import new_uuid
+from helpwire.db.base import new_uuid, utcnow
 from helpwire.files.models import File
 from helpwire.files.storage import FileStorage, TooLarge
 from helpwire.problems import NotFound, PayloadTooLarge, ValidationProblem
@@ -30,16 +30,19 @@ def clean_filename(name: str | None) -> str:
     return name
 
 
-async def store_upload(
-    session: AsyncSession,
+async def save_upload(
     *,
     storage: FileStorage,
-    uploader: User,
+    uploader_id: int,
     filename: str | None,
     content_type: str | None,
     source: BinaryIO,
     max_bytes: int,
 ) -> File:
+    """Store the bytes and return the (not yet added) row that will describe them.
+
+    Kept apart from :func:`record_upload` so that a slow upload never holds a database
+    transaction open."""
     name = clean_filename(filename)
     if not content_type or content_type == "application/octet-stream":
         content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
@@ -50,15 +53,19 @@ async def store_upload(
         raise PayloadTooLarge(
             f"the file is larger than the limit of {max_bytes} bytes", max_bytes=max_bytes
         ) from None
-    row = File(
+    return File(
         id=file_id,
         filename=name,
         content_type=content_type[:255],
         size=blob.size,
         sha256=blob.sha256,
         storage_key=blob.key,
-        uploader_id=uploader.id,
+        uploader_id=uploader_id,
+        created_at=utcnow(),
     )
+
+
+async def record_upload(session: AsyncSession, *, row: File) -> File:
     session.add(row)
     await session.flush()
     return row

@@ -53,6 +53,8 @@ async def write_comment(
     await session.flush()
     await session.refresh(comment, ["files"])
     ticket.comment_count = (ticket.comment_count or 0) + 1
+    if internal:
+        ticket.internal_note_count = (ticket.internal_note_count or 0) + 1
     await index_text(
         session, ticket_id=ticket.id, kind="comment", source_id=str(comment.id),
         text_value=body, internal=internal,

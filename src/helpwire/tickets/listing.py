@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, exists, or_, select
@@ -81,12 +81,24 @@ def _cursor_value(ticket: Ticket, sort: SortField) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
+# A tampered cursor must not reach the database with values its columns cannot hold
+# (that would be a 500): ids and ranks are 32-bit there, ticket numbers 64-bit.
+_INT4_MAX = 2**31 - 1
+_INT8_MAX = 2**63 - 1
+
+
 def _parse_cursor_value(sort: SortField, value: Any) -> Any:
     try:
         if sort in (SortField.CREATED_AT, SortField.UPDATED_AT):
-            return datetime.fromisoformat(str(value))
-        return int(value)
-    except (TypeError, ValueError):
+            moment = datetime.fromisoformat(str(value))
+            if moment.tzinfo is None:
+                raise ValueError("a cursor's time carries its offset")
+            return moment.astimezone(UTC)
+        number = int(value)
+        if abs(number) > (_INT8_MAX if sort == SortField.NUMBER else _INT4_MAX):
+            raise ValueError("out of range")
+        return number
+    except (TypeError, ValueError, OverflowError):
         raise ValidationProblem.for_field("cursor", "is not a cursor this API gave out") from None
 
 
@@ -171,7 +183,7 @@ def build_query(
             )
         value = _parse_cursor_value(sort, payload.get("v"))
         last_id = payload.get("i")
-        if not isinstance(last_id, int):
+        if not isinstance(last_id, int) or not 0 <= last_id <= _INT4_MAX:
             raise ValidationProblem.for_field("cursor", "is not a cursor this API gave out")
         if order == SortOrder.DESC:
             conditions.append(or_(sort_expr < value, and_(sort_expr == value, Ticket.id < last_id)))

@@ -109,7 +109,10 @@ class Ticket(Base):
     rating_score: Mapped[int | None] = mapped_column(SmallInteger)
     rating_comment: Mapped[str | None] = mapped_column(Text)
     rated_at: Mapped[datetime | None]
+    # All comments, and how many of them are internal notes: customers are shown the
+    # difference, so that the count does not betray notes they cannot see.
     comment_count: Mapped[int] = mapped_column(Integer, default=0)
+    internal_note_count: Mapped[int] = mapped_column(Integer, default=0)
     # Read state per side: when each side last read the ticket, and when the other side
     # last added something it should read.
     customer_read_at: Mapped[datetime | None]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 import enum
+from datetime import timedelta
 from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
@@ -95,7 +95,7 @@ async def create_ticket(
             max_files=settings.max_files_per_comment,
         )
         count_ticket_created(request, via="api")
-        return ticket_out(ticket), {
+        return ticket_out(ticket, staff=principal.is_staff), {
             "ETag": ticket.etag,
             "Location": f"/api/v1/tickets/{ticket.number}",
         }
@@ -153,7 +153,7 @@ async def get_tickets(
         session, actor=principal, filters=filters, sort=sort, order=order, limit=limit,
         cursor=cursor,
     )
-    return TicketPage(items=[ticket_out(t) for t in tickets], next_cursor=next_cursor)
+    return TicketPage(items=[ticket_out(t, staff=principal.is_staff) for t in tickets], next_cursor=next_cursor)
 
 
 @router.get("/tickets/{number}", response_model=TicketOut, summary="Get a ticket")
@@ -166,7 +166,7 @@ async def get_ticket(
     ticket = await service.get_ticket(session, actor=principal, number=number)
     if if_none_match and ticket.etag in [t.strip().removeprefix("W/") for t in if_none_match.split(",")]:
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": ticket.etag})
-    return _with_etag(ticket_out(ticket), ticket.etag)
+    return _with_etag(ticket_out(ticket, staff=principal.is_staff), ticket.etag)
 
 
 @router.patch("/tickets/{number}", response_model=TicketOut, summary="Change a ticket")
@@ -180,7 +180,7 @@ async def patch_ticket(
     ticket = await service.update_ticket(
         session, actor=principal, number=number, changes=body, if_match=if_match
     )
-    return _with_etag(ticket_out(ticket), ticket.etag)
+    return _with_etag(ticket_out(ticket, staff=principal.is_staff), ticket.etag)
 
 
 @router.post(
@@ -260,7 +260,7 @@ async def close_ticket(
     ticket = await service.close_ticket(
         session, actor=principal, number=number, score=body.score, comment=body.comment
     )
-    return _with_etag(ticket_out(ticket), ticket.etag)
+    return _with_etag(ticket_out(ticket, staff=principal.is_staff), ticket.etag)
 
 
 @router.post("/tickets/{number}/reopen", response_model=TicketOut, summary="Reopen a ticket")
@@ -272,13 +272,13 @@ async def reopen_ticket(
         session, actor=principal, number=number, body=body.body, body_format=body.body_format,
         file_ids=body.files, max_files=get_settings(request).max_files_per_comment,
     )
-    return _with_etag(ticket_out(ticket), ticket.etag)
+    return _with_etag(ticket_out(ticket, staff=principal.is_staff), ticket.etag)
 
 
 @router.post("/tickets/{number}/escalate", response_model=TicketOut, summary="Escalate a ticket")
 async def escalate_ticket(number: int, session: Session, principal: CurrentPrincipal) -> JSONResponse:
     ticket = await service.escalate_ticket(session, actor=principal, number=number)
-    return _with_etag(ticket_out(ticket), ticket.etag)
+    return _with_etag(ticket_out(ticket, staff=principal.is_staff), ticket.etag)
 
 
 @router.post("/tickets/{number}/rating", response_model=TicketOut, summary="Rate a ticket (1..5)")
@@ -288,13 +288,13 @@ async def rate_ticket(
     ticket = await service.rate_ticket(
         session, actor=principal, number=number, score=body.score, comment=body.comment
     )
-    return _with_etag(ticket_out(ticket), ticket.etag)
+    return _with_etag(ticket_out(ticket, staff=principal.is_staff), ticket.etag)
 
 
 @router.post("/tickets/{number}/read", response_model=TicketOut, summary="Mark a ticket read")
 async def read_ticket(number: int, session: Session, principal: CurrentPrincipal) -> JSONResponse:
     ticket = await service.mark_read(session, actor=principal, number=number)
-    return _with_etag(ticket_out(ticket), ticket.etag)
+    return _with_etag(ticket_out(ticket, staff=principal.is_staff), ticket.etag)
 
 
 @router.post(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -127,6 +127,9 @@ class TicketContext(BaseModel):
     location: str | None = None
     info: dict[str, Any] = {}
     via: str = "api"
+    service: str | None = Field(
+        default=None, description="The service user that filed it on the requester's behalf."
+    )
 
 
 class Relations(BaseModel):

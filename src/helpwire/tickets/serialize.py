@@ -32,7 +32,8 @@ def file_out(file: File) -> FileOut:
     )
 
 
-def ticket_out(ticket: Ticket) -> TicketOut:
+def ticket_out(ticket: Ticket, *, staff: bool) -> TicketOut:
+    """The ticket as ``staff`` (or the customer side, when False) may see it."""
     customer_read, agent_read = read_state(ticket)
     context = ticket.context or {}
     return TicketOut(
@@ -56,6 +57,7 @@ def ticket_out(ticket: Ticket) -> TicketOut:
             location=context.get("location"),
             info=context.get("info") or {},
             via=context.get("via") or "api",
+            service=context.get("service"),
         ),
         attributes=ticket.attributes or {},
         relations=Relations(
@@ -71,7 +73,9 @@ def ticket_out(ticket: Ticket) -> TicketOut:
             else None
         ),
         escalated=ticket.escalated,
-        comment_count=ticket.comment_count,
+        comment_count=(
+            ticket.comment_count if staff else ticket.comment_count - ticket.internal_note_count
+        ),
         read=ReadState(customer=customer_read, agent=agent_read),
         created_at=ticket.created_at,
         updated_at=ticket.updated_at,

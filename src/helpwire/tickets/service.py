@@ -19,7 +19,13 @@ from helpwire.accounts.models import Role, User
 from helpwire.accounts.service import projects_by_keys
 from helpwire.db.base import utcnow
 from helpwire.db.counters import TICKET_NUMBER, next_value
-from helpwire.problems import Forbidden, IllegalTransition, NotFound, PreconditionFailed, ValidationProblem
+from helpwire.problems import (
+    Forbidden,
+    IllegalTransition,
+    NotFound,
+    PreconditionFailed,
+    ValidationProblem,
+)
 from helpwire.search.service import index_text, reindex_text
 from helpwire.tickets import lifecycle
 from helpwire.tickets.comments import write_comment
@@ -105,12 +111,14 @@ async def create_ticket(
             "location": context_in.get("location"),
             "info": info,
             "via": via,
+            "service": actor.service.username if actor.service else None,
         },
         follow_up_of_id=follow_up_of.id if follow_up_of else None,
         tp_id=new.tp_id,
         external_url=new.external_url,
         escalated=False,
         comment_count=0,
+        internal_note_count=0,
         version=1,
         created_at=now,
         updated_at=now,
@@ -534,7 +542,10 @@ async def add_comment_to(
                     session, ticket=ticket, actor=actor.user, move=(current, Status.OPEN),
                     extra={"reason": "customer_reply"},
                 )
-    touch(ticket)
+        touch(ticket)
+    else:
+        # A note changes nothing the customer side can see: not even updated_at.
+        ticket.version += 1
     await session.flush()
     return comment
 

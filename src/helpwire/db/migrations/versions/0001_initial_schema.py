@@ -147,6 +147,7 @@ def upgrade() -> None:
     sa.Column('rating_comment', sa.Text(), nullable=True),
     sa.Column('rated_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('comment_count', sa.Integer(), nullable=False),
+    sa.Column('internal_note_count', sa.Integer(), nullable=False),
     sa.Column('customer_read_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('agent_read_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_customer_activity_at', sa.DateTime(timezone=True), nullable=True),
