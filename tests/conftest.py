@@ -109,13 +109,17 @@ async def _truncate_postgres(url: str) -> None:
     engine = create_async_engine(url)
     async with engine.begin() as conn:
         tables = (
-            await conn.execute(
-                text(
-                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                    "AND tablename NOT IN ('alembic_version', 'counters')"
+            (
+                await conn.execute(
+                    text(
+                        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                        "AND tablename NOT IN ('alembic_version', 'counters')"
+                    )
                 )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         await conn.execute(text("UPDATE counters SET value = 0"))
     await engine.dispose()
@@ -210,7 +214,9 @@ class World:
         data: dict[str, Any] = response.json()
         return data
 
-    async def upload(self, who: str, filename: str, content: bytes, content_type: str = "text/plain") -> dict[str, Any]:
+    async def upload(
+        self, who: str, filename: str, content: bytes, content_type: str = "text/plain"
+    ) -> dict[str, Any]:
         response = await self.post(
             who, "/api/v1/files", files={"file": (filename, content, content_type)}
         )
@@ -221,16 +227,33 @@ class World:
     async def row_counts(self) -> dict[str, int]:
         """How many rows each table holds: to prove a rejected request changed nothing."""
         tables = [
-            "tickets", "comments", "events", "files", "search_documents", "ticket_tags",
-            "ticket_projects", "idempotency_keys", "users", "accounts", "projects", "topics",
-            "subtopics", "api_tokens",
+            "tickets",
+            "comments",
+            "events",
+            "files",
+            "search_documents",
+            "ticket_tags",
+            "ticket_projects",
+            "idempotency_keys",
+            "users",
+            "accounts",
+            "projects",
+            "topics",
+            "subtopics",
+            "api_tokens",
         ]
         async with self.database.reader() as session:
             counts = {}
             for table in tables:
-                counts[table] = int((await session.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one())
+                counts[table] = int(
+                    (await session.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one()
+                )
             counts["ticket_number"] = int(
-                (await session.execute(text("SELECT value FROM counters WHERE name = 'ticket_number'"))).scalar_one()
+                (
+                    await session.execute(
+                        text("SELECT value FROM counters WHERE name = 'ticket_number'")
+                    )
+                ).scalar_one()
             )
             return counts
 
@@ -241,22 +264,79 @@ async def build_world(client: httpx.AsyncClient, database: Database) -> World:
         await accounts.create_account(session, key="acme", name="Acme Corp", projects=["p1", "p2"])
         await accounts.create_account(session, key="globex", name="Globex", projects=["g1"])
         people = [
-            accounts.NewUser(username="admin", role=Role.ADMIN, email="admin@helpwire.test", real_name="Ada Admin"),
-            accounts.NewUser(username="agent", role=Role.AGENT, email="agent@helpwire.test", real_name="Sam Agent"),
-            accounts.NewUser(username="agent2", role=Role.AGENT, email="agent2@helpwire.test", real_name="Kim Agent"),
-            accounts.NewUser(username="owner", role=Role.CUSTOMER, email="owner@acme.test", real_name="Olga Owner", account_key="acme"),
-            accounts.NewUser(username="alice", role=Role.CUSTOMER, email="alice@acme.test", real_name="Alice A", account_key="acme", account_wide=False, projects=["p1"]),
-            accounts.NewUser(username="bob", role=Role.CUSTOMER, email="bob@acme.test", real_name="Bob B", account_key="acme", account_wide=False, projects=["p2"]),
-            accounts.NewUser(username="carol", role=Role.CUSTOMER, email="carol@acme.test", real_name="Carol C", account_key="acme", account_wide=False),
-            accounts.NewUser(username="gus", role=Role.CUSTOMER, email="gus@globex.test", real_name="Gus G", account_key="globex"),
-            accounts.NewUser(username="acme-portal", role=Role.SERVICE, real_name="Acme portal", account_key="acme"),
+            accounts.NewUser(
+                username="admin",
+                role=Role.ADMIN,
+                email="admin@helpwire.test",
+                real_name="Ada Admin",
+            ),
+            accounts.NewUser(
+                username="agent",
+                role=Role.AGENT,
+                email="agent@helpwire.test",
+                real_name="Sam Agent",
+            ),
+            accounts.NewUser(
+                username="agent2",
+                role=Role.AGENT,
+                email="agent2@helpwire.test",
+                real_name="Kim Agent",
+            ),
+            accounts.NewUser(
+                username="owner",
+                role=Role.CUSTOMER,
+                email="owner@acme.test",
+                real_name="Olga Owner",
+                account_key="acme",
+            ),
+            accounts.NewUser(
+                username="alice",
+                role=Role.CUSTOMER,
+                email="alice@acme.test",
+                real_name="Alice A",
+                account_key="acme",
+                account_wide=False,
+                projects=["p1"],
+            ),
+            accounts.NewUser(
+                username="bob",
+                role=Role.CUSTOMER,
+                email="bob@acme.test",
+                real_name="Bob B",
+                account_key="acme",
+                account_wide=False,
+                projects=["p2"],
+            ),
+            accounts.NewUser(
+                username="carol",
+                role=Role.CUSTOMER,
+                email="carol@acme.test",
+                real_name="Carol C",
+                account_key="acme",
+                account_wide=False,
+            ),
+            accounts.NewUser(
+                username="gus",
+                role=Role.CUSTOMER,
+                email="gus@globex.test",
+                real_name="Gus G",
+                account_key="globex",
+            ),
+            accounts.NewUser(
+                username="acme-portal",
+                role=Role.SERVICE,
+                real_name="Acme portal",
+                account_key="acme",
+            ),
         ]
         for person in people:
             user = await accounts.create_user(session, new=person)
             _row, token = await accounts.create_token(session, user=user, label="tests")
             world.tokens[person.username] = token
         await topics.create_topic(
-            session, key="billing", names={"en": "Billing", "ru": "Оплата"},
+            session,
+            key="billing",
+            names={"en": "Billing", "ru": "Оплата"},
             subtopics=[{"key": "invoices", "names": {"en": "Invoices", "ru": "Счета"}}],
         )
         await topics.create_topic(session, key="network", names={"en": "Network", "ru": "Сеть"})

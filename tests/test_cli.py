@@ -20,9 +20,16 @@ from helpwire.settings import Settings
 HELPWIRE = [sys.executable, "-m", "helpwire"]
 
 
-def run(args: list[str], env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    args: list[str], env: dict[str, str], stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        HELPWIRE + args, env=env, input=stdin, capture_output=True, text=True, timeout=60,
+        HELPWIRE + args,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
         check=False,
     )
 
@@ -59,10 +66,26 @@ async def api_get(settings: Settings, path: str, token: str) -> httpx.Response:
 async def test_accounts_users_and_tokens_created_from_the_command_line_work_on_the_api(
     cli_env: dict[str, str], settings: Settings
 ) -> None:
-    assert run(["accounts", "create", "acme", "--name", "Acme", "--project", "p1"], cli_env).returncode == 0
+    assert (
+        run(["accounts", "create", "acme", "--name", "Acme", "--project", "p1"], cli_env).returncode
+        == 0
+    )
     created = run(
-        ["users", "create", "olga", "--email", "olga@acme.test", "--role", "customer",
-         "--account", "acme", "--real-name", "Olga O", "--project", "p1"],
+        [
+            "users",
+            "create",
+            "olga",
+            "--email",
+            "olga@acme.test",
+            "--role",
+            "customer",
+            "--account",
+            "acme",
+            "--real-name",
+            "Olga O",
+            "--project",
+            "p1",
+        ],
         cli_env,
     )
     assert created.returncode == 0, created.stderr
@@ -82,7 +105,8 @@ async def test_accounts_users_and_tokens_created_from_the_command_line_work_on_t
 def test_users_create_with_password_reads_it_twice(cli_env: dict[str, str]) -> None:
     created = run(
         ["users", "create", "sam", "--role", "agent", "--email", "sam@helpwire.test", "--password"],
-        cli_env, stdin="correct horse\ncorrect horse\n",
+        cli_env,
+        stdin="correct horse\ncorrect horse\n",
     )
     assert created.returncode == 0, created.stderr
 
@@ -131,7 +155,9 @@ async def test_topics_load_accepts_yaml_and_json_and_updates_in_place(
     topics = {t["key"]: t for t in listed.json()}
     assert topics["billing"]["names"] == {"en": "Payments"}
     # Subtopics left out of a reload are deactivated, not deleted: old tickets keep them.
-    assert [(s["key"], s["is_active"]) for s in topics["billing"]["subtopics"]] == [("invoices", False)]
+    assert [(s["key"], s["is_active"]) for s in topics["billing"]["subtopics"]] == [
+        ("invoices", False)
+    ]
     assert topics["network"]["names"] == {"en": "Network"}
 
 
@@ -147,8 +173,11 @@ def served(cli_env: dict[str, str]) -> Iterator[tuple[str, list[str], subprocess
     before it was ready."""
     port = _free_port()
     process = subprocess.Popen(
-        HELPWIRE + ["serve", "--port", str(port)], env=cli_env, stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL, text=True,
+        [*HELPWIRE, "serve", "--port", str(port)],
+        env=cli_env,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
     )
     assert process.stderr is not None
     printed: list[str] = []
@@ -172,7 +201,9 @@ def test_first_start_creates_an_admin_and_prints_its_credentials_once(
     base, printed, _process = served
     text = "".join(printed)
     assert "first start" in text
-    token = next(line.split("API token:")[1].strip(" │|\n") for line in printed if "API token:" in line)
+    token = next(
+        line.split("API token:")[1].strip(" │|\n") for line in printed if "API token:" in line
+    )
     password_line = next(line for line in printed if "password:" in line)
     assert password_line.split("password:")[1].strip(" │|\n")
     me = httpx.get(f"{base}/api/v1/me", headers={"Authorization": f"Bearer {token}"})

@@ -31,7 +31,9 @@ async def create_first_admin(database: Database) -> FirstAdmin | None:
             user = await accounts.create_user(
                 session,
                 new=accounts.NewUser(
-                    username=FIRST_ADMIN, role=Role.ADMIN, real_name="Administrator",
+                    username=FIRST_ADMIN,
+                    role=Role.ADMIN,
+                    real_name="Administrator",
                     password=password,
                 ),
             )

@@ -163,9 +163,7 @@ def users_create(
     """Create a user."""
     # Hidden input at a terminal; read plainly from a pipe, so scripts can set it.
     secret = (
-        typer.prompt(
-            "Password", hide_input=sys.stdin.isatty(), confirmation_prompt=True, err=True
-        )
+        typer.prompt("Password", hide_input=sys.stdin.isatty(), confirmation_prompt=True, err=True)
         if password
         else None
     )
@@ -178,8 +176,13 @@ def users_create(
             await accounts.create_user(
                 session,
                 new=accounts.NewUser(
-                    username=username, role=role, email=email, real_name=real_name,
-                    account_key=account, password=secret, account_wide=account_wide,
+                    username=username,
+                    role=role,
+                    email=email,
+                    real_name=real_name,
+                    account_key=account,
+                    password=secret,
+                    account_wide=account_wide,
                     projects=project or [],
                 ),
             )

@@ -9,8 +9,13 @@ async def test_me_tells_who_the_token_acts_as(world: World) -> None:
     me = (await world.get("alice", "/api/v1/me")).json()
     assert me == {
         **me,
-        "username": "alice", "role": "customer", "account": "acme", "projects": ["p1"],
-        "account_wide": False, "email": "alice@acme.test", "real_name": "Alice A",
+        "username": "alice",
+        "role": "customer",
+        "account": "acme",
+        "projects": ["p1"],
+        "account_wide": False,
+        "email": "alice@acme.test",
+        "real_name": "Alice A",
     }
 
 
@@ -32,10 +37,13 @@ async def test_duplicate_accounts_projects_users_and_emails_are_conflicts(world:
     assert (await world.post("admin", "/api/v1/accounts", json={"key": "acme"})).status_code == 409
     dup_project = await world.post("admin", "/api/v1/accounts/acme/projects", json={"key": "p1"})
     assert dup_project.status_code == 409
-    dup_user = await world.post("admin", "/api/v1/users", json={"username": "alice", "role": "agent"})
+    dup_user = await world.post(
+        "admin", "/api/v1/users", json={"username": "alice", "role": "agent"}
+    )
     assert dup_user.status_code == 409
     dup_email = await world.post(
-        "admin", "/api/v1/users",
+        "admin",
+        "/api/v1/users",
         json={"username": "alice2", "role": "agent", "email": "ALICE@acme.test"},
     )
     assert dup_email.status_code == 409
@@ -57,7 +65,8 @@ async def test_user_rules_are_enforced(world: World) -> None:
     )
     assert bad_email.status_code == 422
     unknown_project = await world.post(
-        "admin", "/api/v1/users",
+        "admin",
+        "/api/v1/users",
         json={"username": "w", "role": "customer", "account": "acme", "projects": ["zz"]},
     )
     assert unknown_project.status_code == 422
@@ -67,15 +76,25 @@ async def test_user_rules_are_enforced(world: World) -> None:
 
 async def test_admin_creates_a_user_and_a_token_shown_once_that_then_works(world: World) -> None:
     created = await world.post(
-        "admin", "/api/v1/users",
-        json={"username": "dave", "role": "customer", "account": "acme", "email": "dave@acme.test",
-              "real_name": "Dave D", "password": "long enough", "account_wide": False,
-              "projects": ["p2"]},
+        "admin",
+        "/api/v1/users",
+        json={
+            "username": "dave",
+            "role": "customer",
+            "account": "acme",
+            "email": "dave@acme.test",
+            "real_name": "Dave D",
+            "password": "long enough",
+            "account_wide": False,
+            "projects": ["p2"],
+        },
     )
     assert created.status_code == 201, created.text
     assert created.json()["has_password"] is True
     assert created.json()["projects"] == ["p2"]
-    token_answer = await world.post("admin", "/api/v1/tokens", json={"username": "dave", "label": "ci"})
+    token_answer = await world.post(
+        "admin", "/api/v1/tokens", json={"username": "dave", "label": "ci"}
+    )
     assert token_answer.status_code == 201
     token = token_answer.json()["token"]
     assert token.startswith(token_answer.json()["prefix"])
@@ -103,7 +122,9 @@ async def test_a_disabled_user_cannot_use_their_tokens(world: World) -> None:
     assert (await world.get("carol", "/api/v1/me")).status_code == 401
 
 
-async def test_admin_changes_project_membership_and_it_changes_what_the_user_sees(world: World) -> None:
+async def test_admin_changes_project_membership_and_it_changes_what_the_user_sees(
+    world: World,
+) -> None:
     ticket = await world.create_ticket("bob", access_level="project_users", projects=["p2"])
     path = f"/api/v1/tickets/{ticket['number']}"
     assert (await world.get("carol", path)).status_code == 404
@@ -115,8 +136,12 @@ async def test_admin_changes_project_membership_and_it_changes_what_the_user_see
 async def test_only_admins_reach_the_admin_endpoints(world: World) -> None:
     for who in ("agent", "owner", "acme-portal"):
         for method, path in [
-            ("GET", "/api/v1/accounts"), ("POST", "/api/v1/accounts"), ("GET", "/api/v1/users"),
-            ("POST", "/api/v1/users"), ("GET", "/api/v1/tokens"), ("POST", "/api/v1/tokens"),
+            ("GET", "/api/v1/accounts"),
+            ("POST", "/api/v1/accounts"),
+            ("GET", "/api/v1/users"),
+            ("POST", "/api/v1/users"),
+            ("GET", "/api/v1/tokens"),
+            ("POST", "/api/v1/tokens"),
             ("POST", "/api/v1/topics"),
         ]:
             response = await world.request(who, method, path, json={})

@@ -53,14 +53,19 @@ async def test_every_answer_carries_a_request_id_and_keeps_the_clients_own(world
     assert insane.headers["x-request-id"] != "bad id\twith spaces"
 
 
-async def test_the_request_id_lands_in_the_ticket_context_when_the_body_has_none(world: World) -> None:
+async def test_the_request_id_lands_in_the_ticket_context_when_the_body_has_none(
+    world: World,
+) -> None:
     response = await world.post(
-        "alice", "/api/v1/tickets", json={"subject": "s", "body": "b"},
+        "alice",
+        "/api/v1/tickets",
+        json={"subject": "s", "body": "b"},
         headers={"X-Request-ID": "req-777"},
     )
     assert response.json()["context"]["request_id"] == "req-777"
     own = await world.post(
-        "alice", "/api/v1/tickets",
+        "alice",
+        "/api/v1/tickets",
         json={"subject": "s", "body": "b", "context": {"request_id": "from-body"}},
         headers={"X-Request-ID": "req-778"},
     )
@@ -90,14 +95,23 @@ async def test_the_openapi_document_describes_the_native_api(client: httpx.Async
     document = (await client.get("/openapi.json")).json()
     paths = document["paths"]
     for path, method in [
-        ("/api/v1/tickets", "post"), ("/api/v1/tickets", "get"),
-        ("/api/v1/tickets/{number}", "get"), ("/api/v1/tickets/{number}", "patch"),
-        ("/api/v1/tickets/{number}/comments", "post"), ("/api/v1/tickets/{number}/comments", "get"),
-        ("/api/v1/comments/{comment_id}", "get"), ("/api/v1/tickets/{number}/close", "post"),
-        ("/api/v1/tickets/{number}/reopen", "post"), ("/api/v1/tickets/{number}/escalate", "post"),
-        ("/api/v1/tickets/{number}/rating", "post"), ("/api/v1/comments/{comment_id}/rating", "post"),
-        ("/api/v1/tickets/{number}/events", "get"), ("/api/v1/files", "post"),
-        ("/api/v1/files/{file_id}", "get"), ("/api/v1/me", "get"), ("/api/v1/topics", "get"),
+        ("/api/v1/tickets", "post"),
+        ("/api/v1/tickets", "get"),
+        ("/api/v1/tickets/{number}", "get"),
+        ("/api/v1/tickets/{number}", "patch"),
+        ("/api/v1/tickets/{number}/comments", "post"),
+        ("/api/v1/tickets/{number}/comments", "get"),
+        ("/api/v1/comments/{comment_id}", "get"),
+        ("/api/v1/tickets/{number}/close", "post"),
+        ("/api/v1/tickets/{number}/reopen", "post"),
+        ("/api/v1/tickets/{number}/escalate", "post"),
+        ("/api/v1/tickets/{number}/rating", "post"),
+        ("/api/v1/comments/{comment_id}/rating", "post"),
+        ("/api/v1/tickets/{number}/events", "get"),
+        ("/api/v1/files", "post"),
+        ("/api/v1/files/{file_id}", "get"),
+        ("/api/v1/me", "get"),
+        ("/api/v1/topics", "get"),
     ]:
         assert method in paths[path], f"{method.upper()} {path} missing"
     create = paths["/api/v1/tickets"]["post"]

@@ -58,7 +58,9 @@ async def test_upgrade_from_empty_reaches_the_newest_revision(empty_engine: Asyn
     await upgrade(empty_engine)
     current, newest = await revision_status(empty_engine)
     assert current == newest is not None
-    assert {"tickets", "comments", "events", "files", "users", "search_documents"} <= await _tables(empty_engine)
+    assert {"tickets", "comments", "events", "files", "users", "search_documents"} <= await _tables(
+        empty_engine
+    )
 
 
 async def test_models_and_migrations_agree(empty_engine: AsyncEngine) -> None:

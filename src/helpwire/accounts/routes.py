@@ -29,7 +29,9 @@ def account_out(account: Account) -> AccountOut:
         key=account.key,
         name=account.name,
         created_at=account.created_at,
-        projects=[ProjectOut(key=p.key, name=p.name, account=account.key) for p in account.projects],
+        projects=[
+            ProjectOut(key=p.key, name=p.name, account=account.key) for p in account.projects
+        ],
     )
 
 
@@ -50,8 +52,12 @@ def user_out(user: User) -> UserOut:
 
 def token_out(row: ApiToken) -> TokenOut:
     return TokenOut(
-        id=row.id, username=row.user.username, label=row.label, prefix=row.prefix,
-        created_at=row.created_at, revoked_at=row.revoked_at,
+        id=row.id,
+        username=row.user.username,
+        label=row.label,
+        prefix=row.prefix,
+        created_at=row.created_at,
+        revoked_at=row.revoked_at,
     )
 
 
@@ -74,10 +80,14 @@ async def list_accounts(session: Session, _admin: AdminPrincipal) -> list[Accoun
 
 
 @router.post(
-    "/accounts", status_code=status.HTTP_201_CREATED, response_model=AccountOut,
+    "/accounts",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AccountOut,
     summary="Create an account (admin)",
 )
-async def create_account(body: AccountCreate, session: Session, _admin: AdminPrincipal) -> AccountOut:
+async def create_account(
+    body: AccountCreate, session: Session, _admin: AdminPrincipal
+) -> AccountOut:
     account = await service.create_account(
         session, key=body.key, name=body.name, projects=body.projects
     )
@@ -92,7 +102,9 @@ async def get_account(key: str, session: Session, _admin: AdminPrincipal) -> Acc
 
 
 @router.post(
-    "/accounts/{key}/projects", status_code=status.HTTP_201_CREATED, response_model=ProjectOut,
+    "/accounts/{key}/projects",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ProjectOut,
     summary="Add a project to an account (admin)",
 )
 async def create_project(
@@ -112,15 +124,22 @@ async def list_users(
 
 
 @router.post(
-    "/users", status_code=status.HTTP_201_CREATED, response_model=UserOut,
+    "/users",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserOut,
     summary="Create a user (admin)",
 )
 async def create_user(body: UserCreate, session: Session, _admin: AdminPrincipal) -> UserOut:
     user = await service.create_user(
         session,
         new=service.NewUser(
-            username=body.username, role=body.role, email=body.email, real_name=body.real_name,
-            account_key=body.account, password=body.password, account_wide=body.account_wide,
+            username=body.username,
+            role=body.role,
+            email=body.email,
+            real_name=body.real_name,
+            account_key=body.account,
+            password=body.password,
+            account_wide=body.account_wide,
             projects=body.projects,
         ),
     )
@@ -139,8 +158,14 @@ async def update_user(
     user = await service.get_user(session, username=username)
     await session.refresh(user, ["projects"])
     user = await service.update_user(
-        session, user=user, email=body.email, real_name=body.real_name, password=body.password,
-        is_active=body.is_active, account_wide=body.account_wide, projects=body.projects,
+        session,
+        user=user,
+        email=body.email,
+        real_name=body.real_name,
+        password=body.password,
+        is_active=body.is_active,
+        account_wide=body.account_wide,
+        projects=body.projects,
     )
     return user_out(user)
 
@@ -154,7 +179,9 @@ async def list_tokens(
 
 
 @router.post(
-    "/tokens", status_code=status.HTTP_201_CREATED, response_model=NewTokenOut,
+    "/tokens",
+    status_code=status.HTTP_201_CREATED,
+    response_model=NewTokenOut,
     summary="Create an API token for a user (admin); the token is shown once",
 )
 async def create_token(body: TokenCreate, session: Session, _admin: AdminPrincipal) -> NewTokenOut:
@@ -166,4 +193,3 @@ async def create_token(body: TokenCreate, session: Session, _admin: AdminPrincip
 @router.delete("/tokens/{token_id}", response_model=TokenOut, summary="Revoke a token (admin)")
 async def revoke_token(token_id: int, session: Session, _admin: AdminPrincipal) -> TokenOut:
     return token_out(await service.revoke_token(session, token_id=token_id))
-

@@ -158,7 +158,9 @@ async def create_user(session: AsyncSession, *, new: NewUser) -> User:
     return user
 
 
-async def set_user_projects(session: AsyncSession, *, user: User, project_keys: Sequence[str]) -> None:
+async def set_user_projects(
+    session: AsyncSession, *, user: User, project_keys: Sequence[str]
+) -> None:
     projects = await projects_by_keys(session, account_id=user.account_id, keys=project_keys)
     await session.execute(delete(ProjectMember).where(ProjectMember.user_id == user.id))
     session.add_all(ProjectMember(project_id=p.id, user_id=user.id) for p in projects)
@@ -232,7 +234,9 @@ async def count_users(session: AsyncSession) -> int:
 # --- tokens --------------------------------------------------------------------------
 
 
-async def create_token(session: AsyncSession, *, user: User, label: str = "") -> tuple[ApiToken, str]:
+async def create_token(
+    session: AsyncSession, *, user: User, label: str = ""
+) -> tuple[ApiToken, str]:
     """A new token for ``user``: the row, and the token itself (never stored, shown once)."""
     token = generate_token()
     row = ApiToken(
@@ -270,9 +274,10 @@ async def revoke_token(session: AsyncSession, *, token_id: int) -> ApiToken:
 async def user_for_token(session: AsyncSession, *, token: str) -> User | None:
     """The active user holding a live ``token``, or None."""
     row = await session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
+        select(ApiToken).where(
+            ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None)
+        )
     )
     if row is None or not row.user.is_active:
         return None
     return row.user
-

@@ -50,7 +50,11 @@ def validation_problem(exc: RequestValidationError) -> Problem:
     if any(e.get("type") == "json_invalid" for e in errors):
         return MalformedRequest("the body is not valid JSON")
     fields = [
-        field_error(_field_name(tuple(e.get("loc", ()))), str(e.get("msg", "invalid")), str(e.get("type", "invalid")))
+        field_error(
+            _field_name(tuple(e.get("loc", ()))),
+            str(e.get("msg", "invalid")),
+            str(e.get("type", "invalid")),
+        )
         for e in errors
     ]
     summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields[:5])
@@ -70,8 +74,12 @@ def install_problem_handlers(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         problem = Problem(str(exc.detail), headers=dict(exc.headers or {}))
         problem.status = exc.status_code
-        problem.slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
-        problem.title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
+        problem.slug = {404: "not-found", 405: "method-not-allowed"}.get(
+            exc.status_code, "http-error"
+        )
+        problem.title = {404: "Not found", 405: "Method not allowed"}.get(
+            exc.status_code, "HTTP error"
+        )
         return problem_response(request, problem)
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:

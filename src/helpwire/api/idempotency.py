@@ -85,8 +85,13 @@ async def respond_once(
         if record.fingerprint != digest:
             raise IdempotencyKeyReused(
                 f"{HEADER} {key!r} was first used for another request; use a new key",
-                errors=[{"field": HEADER, "message": "reused with a different request",
-                         "code": "reused"}],
+                errors=[
+                    {
+                        "field": HEADER,
+                        "message": "reused with a different request",
+                        "code": "reused",
+                    }
+                ],
             )
         stored = record.response or {}
         return JSONResponse(

@@ -42,7 +42,9 @@ class RequestContextMiddleware:
             nonlocal status_code
             if message["type"] == "http.response.start":
                 status_code = message["status"]
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != REQUEST_ID_HEADER]
+                headers = [
+                    (k, v) for k, v in message.get("headers", []) if k.lower() != REQUEST_ID_HEADER
+                ]
                 headers.append((REQUEST_ID_HEADER, request_id.encode()))
                 message["headers"] = headers
             await send(message)
@@ -123,7 +125,9 @@ class BodyLimitMiddleware:
 
 
 async def _send_too_large(scope: Scope, send: Send, limit: int) -> None:
-    problem = PayloadTooLarge(f"the request body is larger than the limit of {limit} bytes", max_bytes=limit)
+    problem = PayloadTooLarge(
+        f"the request body is larger than the limit of {limit} bytes", max_bytes=limit
+    )
     body = json.dumps(problem.to_dict(instance=scope["path"])).encode()
     await send(
         {

@@ -18,7 +18,9 @@ class FieldError(BaseModel):
 class ProblemDetails(BaseModel):
     """RFC 9457 problem details."""
 
-    type: str = Field(description="Stable identifier of the kind of problem, e.g. /problems/not-found.")
+    type: str = Field(
+        description="Stable identifier of the kind of problem, e.g. /problems/not-found."
+    )
     title: str
     status: int
     detail: str

@@ -25,7 +25,9 @@ class Counter(Base):
 
 async def next_value(session: AsyncSession, name: str) -> int:
     result = await session.execute(
-        update(Counter).where(Counter.name == name).values(value=Counter.value + 1)
+        update(Counter)
+        .where(Counter.name == name)
+        .values(value=Counter.value + 1)
         .returning(Counter.value)
     )
     value = result.scalar_one_or_none()

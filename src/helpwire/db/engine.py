@@ -55,4 +55,3 @@ def _create_sqlite_engine(url: str, settings: Settings) -> AsyncEngine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
-

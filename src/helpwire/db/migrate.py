@@ -33,7 +33,9 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def _include_name(name: str | None, type_: str, _parents: dict[str, str | None]) -> bool:
-    return not (type_ == "table" and name is not None and name.startswith(DIALECT_ONLY_TABLE_PREFIX))
+    return not (
+        type_ == "table" and name is not None and name.startswith(DIALECT_ONLY_TABLE_PREFIX)
+    )
 
 
 def _include_object(obj: Any, name: str | None, type_: str, reflected: bool, _compare: Any) -> bool:

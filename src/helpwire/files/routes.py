@@ -22,7 +22,14 @@ from helpwire.tickets.visibility import can_see
 router = APIRouter(prefix="/api/v1", tags=["files"], responses=PROBLEM_RESPONSES)
 
 # Types a browser could run or render as a page of ours are always downloaded, never shown.
-_INLINE_SAFE = ("image/png", "image/jpeg", "image/gif", "image/webp", "text/plain", "application/pdf")
+_INLINE_SAFE = (
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "text/plain",
+    "application/pdf",
+)
 
 
 def storage_of(request: Request) -> FileStorage:
@@ -65,7 +72,9 @@ async def upload_file(request: Request) -> FileOut:
         raise MalformedRequest(f"the multipart body cannot be read: {exc}") from None
     upload = form.get("file")
     if upload is None or isinstance(upload, str):
-        raise ValidationProblem.for_field("file", "a file is required in the multipart field 'file'")
+        raise ValidationProblem.for_field(
+            "file", "a file is required in the multipart field 'file'"
+        )
     storage = storage_of(request)
     try:
         row = await save_upload(
@@ -107,7 +116,8 @@ async def download_file(
         "Cache-Control": "private, max-age=3600",
     }
     return StreamingResponse(
-        storage_of(request).open_chunks(row.storage_key), media_type=row.content_type,
+        storage_of(request).open_chunks(row.storage_key),
+        media_type=row.content_type,
         headers=headers,
     )
 
@@ -122,12 +132,16 @@ async def _check_can_download(session: Session, *, principal: CurrentPrincipal, 
             raise NotFound(f"no file {row.id}")
         return
     found = (
-        await session.execute(
-            select(Comment.internal, Ticket)
-            .join(Ticket, Ticket.id == Comment.ticket_id)
-            .where(Comment.id == row.comment_id)
+        (
+            await session.execute(
+                select(Comment.internal, Ticket)
+                .join(Ticket, Ticket.id == Comment.ticket_id)
+                .where(Comment.id == row.comment_id)
+            )
         )
-    ).unique().one_or_none()
+        .unique()
+        .one_or_none()
+    )
     if found is None:
         raise NotFound(f"no file {row.id}")
     internal, ticket = found

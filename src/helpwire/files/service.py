@@ -72,7 +72,12 @@ async def record_upload(session: AsyncSession, *, row: File) -> File:
 
 
 async def files_for_attachment(
-    session: AsyncSession, *, uploader: User, file_ids: Sequence[str], limit: int, field: str = "files"
+    session: AsyncSession,
+    *,
+    uploader: User,
+    file_ids: Sequence[str],
+    limit: int,
+    field: str = "files",
 ) -> list[File]:
     """The uploader's unattached files named by ``file_ids``, in the order given."""
     wanted = list(dict.fromkeys(file_ids))

@@ -30,8 +30,10 @@ async def write_comment(
     file_ids: Sequence[str],
     uploader: User,
     max_files: int,
+    announce: bool = True,
 ) -> Comment:
-    """Store a comment, attach its files, index it and record comment.created."""
+    """Store a comment, attach its files, index it and (if ``announce``) record
+    comment.created."""
     files = await files_for_attachment(
         session, uploader=uploader, file_ids=file_ids, limit=max_files
     )
@@ -56,16 +58,30 @@ async def write_comment(
     if internal:
         ticket.internal_note_count = (ticket.internal_note_count or 0) + 1
     await index_text(
-        session, ticket_id=ticket.id, kind="comment", source_id=str(comment.id),
-        text_value=body, internal=internal,
+        session,
+        ticket_id=ticket.id,
+        kind="comment",
+        source_id=str(comment.id),
+        text_value=body,
+        internal=internal,
     )
     for file in files:
         await index_text(
-            session, ticket_id=ticket.id, kind="file", source_id=file.id,
-            text_value=file.filename, internal=internal,
+            session,
+            ticket_id=ticket.id,
+            kind="file",
+            source_id=file.id,
+            text_value=file.filename,
+            internal=internal,
         )
+    if not announce:
+        return comment
     await record(
-        session, ticket=ticket, actor=author, type=EventType.COMMENT_CREATED, internal=internal,
+        session,
+        ticket=ticket,
+        actor=author,
+        type=EventType.COMMENT_CREATED,
+        internal=internal,
         data={
             "comment_id": comment.id,
             "internal": internal,
@@ -116,7 +132,10 @@ async def rate_comment(
     comment.rated_at = utcnow()
     touch(ticket)
     await record(
-        session, ticket=ticket, actor=actor.user, type=EventType.COMMENT_RATED,
+        session,
+        ticket=ticket,
+        actor=actor.user,
+        type=EventType.COMMENT_RATED,
         data={"comment_id": comment.id, "score": score, "comment": comment_text},
     )
     await session.flush()

@@ -55,7 +55,11 @@ async def record(
 
 
 async def list_events(
-    session: AsyncSession, *, ticket: Ticket, include_internal: bool, after_id: int | None,
+    session: AsyncSession,
+    *,
+    ticket: Ticket,
+    include_internal: bool,
+    after_id: int | None,
     limit: int,
 ) -> tuple[list[Event], bool]:
     """The timeline oldest first. (page, whether more follow)."""

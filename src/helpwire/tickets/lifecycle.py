@@ -33,17 +33,20 @@ def check_move(current: Status, target: Status) -> None:
     if target == Status.NEW:
         raise IllegalTransition(
             f"a ticket cannot go back to new (it is {current})",
-            current_status=current.value, requested_status=target.value,
+            current_status=current.value,
+            requested_status=target.value,
         )
     if current == Status.CLOSED:
         raise IllegalTransition(
             "the ticket is closed; reopen it to work on it again",
-            current_status=current.value, requested_status=target.value,
+            current_status=current.value,
+            requested_status=target.value,
         )
     if target not in ALLOWED_MOVES[current]:
         raise IllegalTransition(
             f"a {current} ticket cannot move to {target}",
-            current_status=current.value, requested_status=target.value,
+            current_status=current.value,
+            requested_status=target.value,
         )
 
 

@@ -18,7 +18,7 @@ from helpwire.accounts.actor import Actor
 from helpwire.accounts.models import Account, Project, User
 from helpwire.api.pagination import decode_cursor, encode_cursor
 from helpwire.problems import ValidationProblem
-from helpwire.search.service import matching_ticket_ids
+from helpwire.search.service import ticket_ids_per_term
 from helpwire.tickets.models import (
     PRIORITY_RANK,
     STATUS_RANK,
@@ -157,10 +157,12 @@ def _filter_conditions(
             )
         )
     if filters.q is not None:
-        matching = matching_ticket_ids(dialect=dialect, q=filters.q, include_internal=actor.is_staff)
-        if matching is None:
+        per_term = ticket_ids_per_term(
+            dialect=dialect, q=filters.q, include_internal=actor.is_staff
+        )
+        if not per_term:
             raise ValidationProblem.for_field("q", "needs at least one word to search for")
-        conditions.append(Ticket.id.in_(matching))
+        conditions.extend(Ticket.id.in_(ids) for ids in per_term)
     return conditions
 
 
@@ -211,7 +213,11 @@ async def list_tickets(
     if not 1 <= limit <= MAX_PAGE:
         raise ValidationProblem.for_field("limit", f"must be 1..{MAX_PAGE}")
     query = build_query(
-        actor=actor, filters=filters, sort=sort, order=order, cursor=cursor,
+        actor=actor,
+        filters=filters,
+        sort=sort,
+        order=order,
+        cursor=cursor,
         dialect=session.bind.dialect.name,
     )
     rows = list((await session.scalars(query.limit(limit + 1))).unique())

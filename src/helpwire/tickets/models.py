@@ -86,9 +86,7 @@ class Ticket(Base):
     priority: Mapped[str] = mapped_column(String(16), default=Priority.NORMAL)
     status: Mapped[str] = mapped_column(String(16), default=Status.NEW)
     topic_id: Mapped[int | None] = mapped_column(ForeignKey("topics.id", ondelete="RESTRICT"))
-    subtopic_id: Mapped[int | None] = mapped_column(
-        ForeignKey("subtopics.id", ondelete="RESTRICT")
-    )
+    subtopic_id: Mapped[int | None] = mapped_column(ForeignKey("subtopics.id", ondelete="RESTRICT"))
     attributes: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     requester_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

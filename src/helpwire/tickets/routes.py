@@ -119,7 +119,9 @@ async def get_tickets(
         str | None, Query(alias="status", description="One or more, comma-separated.")
     ] = None,
     priority: Annotated[str | None, Query(description="One or more, comma-separated.")] = None,
-    type_: Annotated[str | None, Query(alias="type", description="One or more, comma-separated.")] = None,
+    type_: Annotated[
+        str | None, Query(alias="type", description="One or more, comma-separated.")
+    ] = None,
     topic: str | None = None,
     assignee: Annotated[str | None, Query(description="A username, `me` or `none`.")] = None,
     requester: Annotated[str | None, Query(description="A username or `me`.")] = None,
@@ -129,7 +131,9 @@ async def get_tickets(
     escalated: bool | None = None,
     q: Annotated[
         str | None,
-        Query(min_length=1, max_length=500, description="Words in subject, comments or file names."),
+        Query(
+            min_length=1, max_length=500, description="Words in subject, comments or file names."
+        ),
     ] = None,
     sort: SortField = SortField.CREATED_AT,
     order: SortOrder = SortOrder.DESC,
@@ -150,10 +154,17 @@ async def get_tickets(
         escalated=escalated,
     )
     tickets, next_cursor = await list_tickets(
-        session, actor=principal, filters=filters, sort=sort, order=order, limit=limit,
+        session,
+        actor=principal,
+        filters=filters,
+        sort=sort,
+        order=order,
+        limit=limit,
         cursor=cursor,
     )
-    return TicketPage(items=[ticket_out(t, staff=principal.is_staff) for t in tickets], next_cursor=next_cursor)
+    return TicketPage(
+        items=[ticket_out(t, staff=principal.is_staff) for t in tickets], next_cursor=next_cursor
+    )
 
 
 @router.get("/tickets/{number}", response_model=TicketOut, summary="Get a ticket")
@@ -164,7 +175,9 @@ async def get_ticket(
     if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
 ) -> Response:
     ticket = await service.get_ticket(session, actor=principal, number=number)
-    if if_none_match and ticket.etag in [t.strip().removeprefix("W/") for t in if_none_match.split(",")]:
+    if if_none_match and ticket.etag in [
+        t.strip().removeprefix("W/") for t in if_none_match.split(",")
+    ]:
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": ticket.etag})
     return _with_etag(ticket_out(ticket, staff=principal.is_staff), ticket.etag)
 
@@ -201,8 +214,13 @@ async def create_comment(
 
     async def produce() -> tuple[CommentOut, dict[str, str]]:
         ticket, comment = await service.add_comment(
-            session, actor=principal, number=number, body=body.body,
-            body_format=body.body_format, internal=body.internal, file_ids=body.files,
+            session,
+            actor=principal,
+            number=number,
+            body=body.body,
+            body_format=body.body_format,
+            internal=body.internal,
+            file_ids=body.files,
             max_files=settings.max_files_per_comment,
         )
         return comment_out(comment, ticket_number=ticket.number), {
@@ -210,15 +228,17 @@ async def create_comment(
         }
 
     return await respond_once(
-        session, request=request, actor=principal, payload=body.model_dump(mode="json"),
-        status_code=status.HTTP_201_CREATED, produce=produce,
+        session,
+        request=request,
+        actor=principal,
+        payload=body.model_dump(mode="json"),
+        status_code=status.HTTP_201_CREATED,
+        produce=produce,
         ttl=timedelta(hours=settings.idempotency_ttl_hours),
     )
 
 
-@router.get(
-    "/tickets/{number}/comments", response_model=CommentPage, summary="The conversation"
-)
+@router.get("/tickets/{number}/comments", response_model=CommentPage, summary="The conversation")
 async def get_comments(
     number: int,
     session: Session,
@@ -265,18 +285,28 @@ async def close_ticket(
 
 @router.post("/tickets/{number}/reopen", response_model=TicketOut, summary="Reopen a ticket")
 async def reopen_ticket(
-    request: Request, number: int, body: ReopenRequest, session: Session,
+    request: Request,
+    number: int,
+    body: ReopenRequest,
+    session: Session,
     principal: CurrentPrincipal,
 ) -> JSONResponse:
     ticket = await service.reopen_ticket(
-        session, actor=principal, number=number, body=body.body, body_format=body.body_format,
-        file_ids=body.files, max_files=get_settings(request).max_files_per_comment,
+        session,
+        actor=principal,
+        number=number,
+        body=body.body,
+        body_format=body.body_format,
+        file_ids=body.files,
+        max_files=get_settings(request).max_files_per_comment,
     )
     return _with_etag(ticket_out(ticket, staff=principal.is_staff), ticket.etag)
 
 
 @router.post("/tickets/{number}/escalate", response_model=TicketOut, summary="Escalate a ticket")
-async def escalate_ticket(number: int, session: Session, principal: CurrentPrincipal) -> JSONResponse:
+async def escalate_ticket(
+    number: int, session: Session, principal: CurrentPrincipal
+) -> JSONResponse:
     ticket = await service.escalate_ticket(session, actor=principal, number=number)
     return _with_etag(ticket_out(ticket, staff=principal.is_staff), ticket.etag)
 
@@ -320,7 +350,10 @@ async def get_events(
 ) -> EventPage:
     ticket = await service.get_ticket(session, actor=principal, number=number)
     rows, more = await list_events(
-        session, ticket=ticket, include_internal=principal.is_staff, after_id=_after_id(cursor),
+        session,
+        ticket=ticket,
+        include_internal=principal.is_staff,
+        after_id=_after_id(cursor),
         limit=limit,
     )
     return EventPage(

@@ -27,8 +27,12 @@ def user_ref(user: User) -> UserRef:
 
 def file_out(file: File) -> FileOut:
     return FileOut(
-        id=file.id, filename=file.filename, content_type=file.content_type, size=file.size,
-        sha256=file.sha256, created_at=file.created_at,
+        id=file.id,
+        filename=file.filename,
+        content_type=file.content_type,
+        size=file.size,
+        sha256=file.sha256,
+        created_at=file.created_at,
     )
 
 
@@ -68,7 +72,9 @@ def ticket_out(ticket: Ticket, *, staff: bool) -> TicketOut:
         tp_id=ticket.tp_id,
         external_url=ticket.external_url,
         rating=(
-            Rating(score=ticket.rating_score, comment=ticket.rating_comment, rated_at=ticket.rated_at)
+            Rating(
+                score=ticket.rating_score, comment=ticket.rating_comment, rated_at=ticket.rated_at
+            )
             if ticket.rating_score is not None
             else None
         ),
@@ -96,7 +102,8 @@ def comment_out(comment: Comment, *, ticket_number: int) -> CommentOut:
         files=[file_out(f) for f in comment.files],
         rating=(
             Rating(
-                score=comment.rating_score, comment=comment.rating_comment,
+                score=comment.rating_score,
+                comment=comment.rating_comment,
                 rated_at=comment.rated_at,
             )
             if comment.rating_score is not None

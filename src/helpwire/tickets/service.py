@@ -137,20 +137,6 @@ async def create_ticket(
     await index_text(
         session, ticket_id=ticket.id, kind="subject", source_id=ticket.uid, text_value=new.subject
     )
-    # ticket.created comes first in the timeline, before the comment.created of its body;
-    # the body's comment id is filled in once the comment exists, in this same transaction.
-    created = await record(
-        session,
-        ticket=ticket,
-        actor=actor.user,
-        type=EventType.TICKET_CREATED,
-        data={
-            "requester": requester.username,
-            "via": via,
-            **({"on_behalf_of_service": actor.service.username} if actor.service else {}),
-        },
-    )
-    await session.flush()
     comment = await write_comment(
         session,
         ticket=ticket,
@@ -161,8 +147,23 @@ async def create_ticket(
         file_ids=new.files,
         uploader=actor.user,
         max_files=max_files,
+        announce=False,
     )
-    created.data = {"comment_id": comment.id, **created.data}
+    # One event for the new ticket and its body: the body is not a comment.created of its
+    # own, so that whoever follows the timeline hears of a new ticket once, complete.
+    await record(
+        session,
+        ticket=ticket,
+        actor=actor.user,
+        type=EventType.TICKET_CREATED,
+        data={
+            "comment_id": comment.id,
+            "requester": requester.username,
+            "via": via,
+            "files": [{"id": f.id, "filename": f.filename} for f in comment.files],
+            **({"on_behalf_of_service": actor.service.username} if actor.service else {}),
+        },
+    )
     await session.flush()
     await session.refresh(ticket, ["projects"])
     return ticket
@@ -175,7 +176,9 @@ async def _ticket_for_relation(session: AsyncSession, *, actor: Actor, number: i
         raise ValidationProblem.for_field("follow_up_of", f"no ticket {number}") from None
 
 
-async def get_ticket(session: AsyncSession, *, actor: Actor, number: int, for_update: bool = False) -> Ticket:
+async def get_ticket(
+    session: AsyncSession, *, actor: Actor, number: int, for_update: bool = False
+) -> Ticket:
     """The ticket, if the actor may see it; otherwise 404 as if it did not exist."""
     query = select(Ticket).where(Ticket.number == number)
     if for_update:
@@ -226,7 +229,9 @@ async def update_ticket(
         if refused:
             raise Forbidden(
                 "customers may change only access_level and projects; not: " + ", ".join(refused),
-                errors=[{"field": f, "message": "staff only", "code": "forbidden"} for f in refused],
+                errors=[
+                    {"field": f, "message": "staff only", "code": "forbidden"} for f in refused
+                ],
             )
     field_changes: dict[str, dict[str, Any]] = {}
 
@@ -250,9 +255,19 @@ async def update_ticket(
         ticket.attributes = attributes
 
     if "topic" in given or "subtopic" in given:
-        topic_key = changes.topic if "topic" in given else (ticket.topic.key if ticket.topic else None)
-        subtopic_key = changes.subtopic if "subtopic" in given else None
-        topic, subtopic = await resolve_topic(session, topic_key=topic_key, subtopic_key=subtopic_key)
+        topic_key = (
+            changes.topic if "topic" in given else (ticket.topic.key if ticket.topic else None)
+        )
+        current_topic = ticket.topic.key if ticket.topic else None
+        if "subtopic" in given:
+            subtopic_key = changes.subtopic
+        elif topic_key == current_topic and ticket.subtopic is not None:
+            subtopic_key = ticket.subtopic.key  # same topic: the subtopic still fits
+        else:
+            subtopic_key = None
+        topic, subtopic = await resolve_topic(
+            session, topic_key=topic_key, subtopic_key=subtopic_key
+        )
         note("topic", ticket.topic.key if ticket.topic else None, topic.key if topic else None)
         note(
             "subtopic",
@@ -295,17 +310,26 @@ async def update_ticket(
     touch(ticket)
     if field_changes:
         await record(
-            session, ticket=ticket, actor=actor.user, type=EventType.TICKET_UPDATED,
+            session,
+            ticket=ticket,
+            actor=actor.user,
+            type=EventType.TICKET_UPDATED,
             data={"changes": field_changes},
         )
         if "subject" in field_changes:
             await reindex_text(
-                session, ticket_id=ticket.id, kind="subject", source_id=ticket.uid,
+                session,
+                ticket_id=ticket.id,
+                kind="subject",
+                source_id=ticket.uid,
                 text_value=ticket.subject,
             )
     if assigned is not None:
         await record(
-            session, ticket=ticket, actor=actor.user, type=EventType.TICKET_ASSIGNED,
+            session,
+            ticket=ticket,
+            actor=actor.user,
+            type=EventType.TICKET_ASSIGNED,
             data={"before": assigned[0], "after": assigned[1]},
         )
     if status_move is not None:
@@ -375,7 +399,10 @@ async def record_status_change(
     extra: dict[str, Any] | None = None,
 ) -> None:
     await record(
-        session, ticket=ticket, actor=actor, type=EventType.TICKET_STATUS_CHANGED,
+        session,
+        ticket=ticket,
+        actor=actor,
+        type=EventType.TICKET_STATUS_CHANGED,
         data={"before": move[0].value, "after": move[1].value, **(extra or {})},
     )
 
@@ -422,12 +449,21 @@ async def reopen_ticket(
     _apply_status(ticket, Status.OPEN)
     touch(ticket)
     await record_status_change(
-        session, ticket=ticket, actor=actor.user, move=(current, Status.OPEN),
+        session,
+        ticket=ticket,
+        actor=actor.user,
+        move=(current, Status.OPEN),
         extra={"reason": "reopen"},
     )
     await add_comment_to(
-        session, actor=actor, ticket=ticket, body=body, body_format=body_format,
-        internal=False, file_ids=file_ids, max_files=max_files,
+        session,
+        actor=actor,
+        ticket=ticket,
+        body=body,
+        body_format=body_format,
+        internal=False,
+        file_ids=file_ids,
+        max_files=max_files,
     )
     return ticket
 
@@ -438,7 +474,8 @@ async def escalate_ticket(session: AsyncSession, *, actor: Actor, number: int) -
         raise IllegalTransition("a closed ticket cannot be escalated", current_status="closed")
     if ticket.escalated or ticket.priority == Priority.URGENT:
         raise IllegalTransition(
-            "the ticket is urgent already", current_priority=ticket.priority,
+            "the ticket is urgent already",
+            current_priority=ticket.priority,
             escalated=ticket.escalated,
         )
     before = ticket.priority
@@ -446,7 +483,10 @@ async def escalate_ticket(session: AsyncSession, *, actor: Actor, number: int) -
     ticket.escalated = True
     touch(ticket)
     await record(
-        session, ticket=ticket, actor=actor.user, type=EventType.TICKET_ESCALATED,
+        session,
+        ticket=ticket,
+        actor=actor.user,
+        type=EventType.TICKET_ESCALATED,
         data={"priority": {"before": before, "after": Priority.URGENT.value}},
     )
     await session.flush()
@@ -478,7 +518,10 @@ async def _set_rating(
     ticket.rating_comment = comment
     ticket.rated_at = utcnow()
     await record(
-        session, ticket=ticket, actor=actor, type=EventType.TICKET_RATED,
+        session,
+        ticket=ticket,
+        actor=actor,
+        type=EventType.TICKET_RATED,
         data={"score": score, "comment": comment, "before": before},
     )
 
@@ -496,8 +539,14 @@ async def add_comment(
 ) -> tuple[Ticket, Any]:
     ticket = await get_ticket(session, actor=actor, number=number, for_update=True)
     comment = await add_comment_to(
-        session, actor=actor, ticket=ticket, body=body, body_format=body_format,
-        internal=internal, file_ids=file_ids, max_files=max_files,
+        session,
+        actor=actor,
+        ticket=ticket,
+        body=body,
+        body_format=body_format,
+        internal=internal,
+        file_ids=file_ids,
+        max_files=max_files,
     )
     return ticket, comment
 
@@ -518,8 +567,15 @@ async def add_comment_to(
     if internal and not actor.is_staff:
         raise Forbidden("only agents and admins write internal notes")
     comment = await write_comment(
-        session, ticket=ticket, author=actor.user, body=body, body_format=body_format,
-        internal=internal, file_ids=file_ids, uploader=actor.user, max_files=max_files,
+        session,
+        ticket=ticket,
+        author=actor.user,
+        body=body,
+        body_format=body_format,
+        internal=internal,
+        file_ids=file_ids,
+        uploader=actor.user,
+        max_files=max_files,
     )
     now = utcnow()
     current = Status(ticket.status)
@@ -530,7 +586,10 @@ async def add_comment_to(
             if current == Status.NEW:
                 _apply_status(ticket, Status.OPEN)
                 await record_status_change(
-                    session, ticket=ticket, actor=actor.user, move=(current, Status.OPEN),
+                    session,
+                    ticket=ticket,
+                    actor=actor.user,
+                    move=(current, Status.OPEN),
                     extra={"reason": "agent_reply"},
                 )
         else:
@@ -539,7 +598,10 @@ async def add_comment_to(
             if current in lifecycle.REOPENED_BY_CUSTOMER_REPLY:
                 _apply_status(ticket, Status.OPEN)
                 await record_status_change(
-                    session, ticket=ticket, actor=actor.user, move=(current, Status.OPEN),
+                    session,
+                    ticket=ticket,
+                    actor=actor.user,
+                    move=(current, Status.OPEN),
                     extra={"reason": "customer_reply"},
                 )
         touch(ticket)
@@ -571,4 +633,3 @@ def read_state(ticket: Ticket) -> tuple[bool, bool]:
         seen(ticket.customer_read_at, ticket.last_agent_activity_at),
         seen(ticket.agent_read_at, ticket.last_customer_activity_at),
     )
-

@@ -35,12 +35,17 @@ async def list_topics(session: Session, principal: CurrentPrincipal) -> list[Top
 
 
 @router.post(
-    "/topics", status_code=status.HTTP_201_CREATED, response_model=TopicOut,
+    "/topics",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TopicOut,
     summary="Create a topic (admin)",
 )
 async def create_topic(body: TopicCreate, session: Session, _admin: AdminPrincipal) -> TopicOut:
     topic = await service.create_topic(
-        session, key=body.key, names=body.names, position=body.position,
+        session,
+        key=body.key,
+        names=body.names,
+        position=body.position,
         subtopics=[s.model_dump(exclude_none=True) for s in body.subtopics],
     )
     return topic_out(topic, include_inactive=True)
@@ -52,9 +57,14 @@ async def update_topic(
 ) -> TopicOut:
     topic = await service.get_topic(session, key=key)
     topic = await service.update_topic(
-        session, topic=topic, names=body.names, position=body.position, is_active=body.is_active,
+        session,
+        topic=topic,
+        names=body.names,
+        position=body.position,
+        is_active=body.is_active,
         subtopics=(
-            None if body.subtopics is None
+            None
+            if body.subtopics is None
             else [s.model_dump(exclude_none=True) for s in body.subtopics]
         ),
     )

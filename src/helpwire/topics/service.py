@@ -30,7 +30,8 @@ def check_names(field: str, names: Mapping[str, str]) -> dict[str, str]:
 def check_key(field: str, key: str) -> str:
     if not _KEY_RE.match(key):
         raise ValidationProblem.for_field(
-            field, "must be 1..64 lower-case letters, digits, _ . or -, starting with a letter or digit"
+            field,
+            "must be 1..64 lower-case letters, digits, _ . or -, starting with a letter or digit",
         )
     return key
 
@@ -124,7 +125,9 @@ async def _set_subtopics(topic: Topic, subtopics: Sequence[Mapping[str, Any]]) -
         position = int(item.get("position", index))
         existing = by_key.get(key)
         if existing is None:
-            topic.subtopics.append(Subtopic(key=key, names=names, position=position, is_active=True))
+            topic.subtopics.append(
+                Subtopic(key=key, names=names, position=position, is_active=True)
+            )
         else:
             existing.names, existing.position, existing.is_active = names, position, True
     for key, existing in by_key.items():
@@ -141,13 +144,19 @@ async def load_topics(session: AsyncSession, *, items: Sequence[Mapping[str, Any
         existing = await session.scalar(select(Topic).where(Topic.key == item["key"]))
         if existing is None:
             topic = await create_topic(
-                session, key=str(item["key"]), names=item.get("names") or {},
-                position=int(item.get("position", index)), subtopics=item.get("subtopics") or [],
+                session,
+                key=str(item["key"]),
+                names=item.get("names") or {},
+                position=int(item.get("position", index)),
+                subtopics=item.get("subtopics") or [],
             )
         else:
             topic = await update_topic(
-                session, topic=existing, names=item.get("names") or existing.names,
-                position=int(item.get("position", index)), is_active=True,
+                session,
+                topic=existing,
+                names=item.get("names") or existing.names,
+                position=int(item.get("position", index)),
+                is_active=True,
                 subtopics=item.get("subtopics") or [],
             )
         result.append(topic)
