@@ -6,7 +6,11 @@ import json
 import logging
 from datetime import UTC, datetime
 
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
+    "message",
+    "asctime",
+    "color_message",  # uvicorn's terminal copy of the message
+}
 
 
 class JsonFormatter(logging.Formatter):
