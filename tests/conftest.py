@@ -150,8 +150,11 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         files_dir=tmp_path / "files",
         base_url="http://helpwire.test",
         log_json=False,
-        # Small limits keep the size tests fast; the defaults are tested in test_settings.
+        # Small limits keep the size tests fast.
         max_file_bytes=256 * 1024,
+        # Tests drive relays themselves (with a clock they control); the in-process relay
+        # of `serve` has tests of its own.
+        relay_in_process=False,
     )
 
 

@@ -21,6 +21,9 @@ from helpwire.db.engine import create_engine
 from helpwire.db.session import Database
 from helpwire.files.routes import router as files_router
 from helpwire.files.storage import LocalStorage
+from helpwire.notify.channels import purge_delivered
+from helpwire.notify.relay import Relay
+from helpwire.notify.routes import router as notify_router
 from helpwire.settings import Settings
 from helpwire.tickets.routes import router as tickets_router
 from helpwire.topics.routes import router as topics_router
@@ -33,14 +36,28 @@ JANITOR_INTERVAL_S = 3600.0
 
 
 async def _janitor(database: Database, settings: Settings) -> None:
-    """Forgets expired idempotency keys, hourly."""
+    """Hourly: forgets expired idempotency keys and old delivered notifications."""
     while True:
         await asyncio.sleep(JANITOR_INTERVAL_S)
         try:
             async with database.writing() as session:
                 await forget_expired(session, ttl=timedelta(hours=settings.idempotency_ttl_hours))
+                await purge_delivered(
+                    session, older_than=timedelta(days=settings.delivery_retention_days)
+                )
         except Exception:
             log.exception("janitor failed; trying again in an hour")
+
+
+def relay_for(database: Database, settings: Settings, *, metrics: Metrics | None) -> Relay:
+    return Relay(
+        database,
+        base_url=settings.base_url,
+        metrics=metrics,
+        batch_size=settings.relay_batch_size,
+        lease=timedelta(seconds=settings.relay_lease_seconds),
+        poll_interval=settings.relay_poll_seconds,
+    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -49,14 +66,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings)
-        app.state.database = Database.for_engine(engine)
-        janitor = asyncio.create_task(_janitor(app.state.database, settings))
+        database = Database.for_engine(engine)
+        app.state.database = database
+        background = [asyncio.create_task(_janitor(database, settings))]
+        stop = asyncio.Event()
+        relay: Relay | None = None
+        if settings.relay_in_process:
+            relay = relay_for(database, settings, metrics=app.state.metrics)
+            background.append(asyncio.create_task(relay.run_forever(stop)))
         try:
             yield
         finally:
-            janitor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await janitor
+            stop.set()
+            for task in background:
+                task.cancel()
+            for task in background:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            if relay is not None:
+                await relay.aclose()
             await engine.dispose()
 
     app = FastAPI(
@@ -71,7 +99,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.storage = LocalStorage(settings.files_dir)
 
     install_problem_handlers(app)
-    for router in (tickets_router, files_router, topics_router, accounts_router, ops_router):
+    for router in (
+        tickets_router,
+        files_router,
+        topics_router,
+        accounts_router,
+        notify_router,
+        ops_router,
+    ):
         app.include_router(router)
 
     def body_limit(path: str) -> int:

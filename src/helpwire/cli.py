@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -20,6 +21,7 @@ from helpwire.bootstrap import create_first_admin
 from helpwire.db.engine import create_engine
 from helpwire.db.migrate import revision_status, upgrade
 from helpwire.db.session import Database
+from helpwire.notify.channels import apply_declared_channels
 from helpwire.problems import Problem
 from helpwire.settings import Settings
 from helpwire.topics import service as topics
@@ -105,6 +107,7 @@ def serve(
                     f"{head}; run `helpwire db upgrade`"
                 )
         await _show_first_admin(database)
+        await _apply_declared_channels(database, settings)
 
     _run(prepare)
     uvicorn.run(
@@ -116,6 +119,54 @@ def serve(
         log_config=None,
         proxy_headers=True,
     )
+
+
+async def _apply_declared_channels(database: Database, settings: Settings) -> None:
+    if not settings.channels and settings.channels_file is None:
+        return
+    try:
+        async with database.writing() as session:
+            count = await apply_declared_channels(
+                session, inline=settings.channels, path=settings.channels_file
+            )
+    except (ValueError, OSError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    err.print(f"{count} channel(s) declared in the settings")
+
+
+@app.command()
+def relay(
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve Prometheus metrics on this port.")
+    ] = None,
+) -> None:
+    """Send notifications, alone (run any number of these beside `serve`)."""
+    from prometheus_client import start_http_server
+
+    from helpwire.api.metrics import Metrics
+    from helpwire.app import relay_for
+    from helpwire.logs import configure_logging
+
+    settings = Settings()
+    configure_logging(level=settings.log_level, as_json=settings.log_json)
+
+    async def work(database: Database) -> None:
+        await _apply_declared_channels(database, settings)
+        metrics = Metrics.create()
+        if metrics_port is not None:
+            start_http_server(metrics_port, registry=metrics.registry)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        relay = relay_for(database, settings, metrics=metrics)
+        try:
+            await relay.run_forever(stop)
+        finally:
+            await relay.aclose()
+
+    _run(work)
 
 
 @db_app.command("upgrade")

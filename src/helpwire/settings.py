@@ -34,6 +34,21 @@ class Settings(BaseSettings):
     max_files_per_comment: int = Field(default=10, ge=1)
     idempotency_ttl_hours: int = Field(default=24, ge=1)
 
+    channels: str | None = Field(
+        default=None,
+        description="Channels declared by the deployment: a JSON list of channel definitions.",
+    )
+    channels_file: Path | None = Field(
+        default=None, description="The same, read from a JSON or YAML file."
+    )
+    relay_in_process: bool = Field(
+        default=True, description="`helpwire serve` runs a relay beside the API."
+    )
+    relay_poll_seconds: float = Field(default=5.0, gt=0, le=300)
+    relay_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
+    relay_batch_size: int = Field(default=100, ge=1, le=1000)
+    delivery_retention_days: int = Field(default=30, ge=1)
+
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=True)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fastapi import Request
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
 @dataclass(frozen=True)
@@ -14,6 +14,11 @@ class Metrics:
     requests: Counter
     latency: Histogram
     tickets_created: Counter
+    deliveries: Counter
+    delivery_latency: Histogram
+    deliveries_by_state: Gauge
+    queue_depth: Gauge
+    oldest_pending_age: Gauge
 
     @classmethod
     def create(cls) -> Metrics:
@@ -37,6 +42,34 @@ class Metrics:
                 "helpwire_tickets_created",
                 "Tickets filed, by the face they came through.",
                 ["via"],
+                registry=registry,
+            ),
+            deliveries=Counter(
+                "helpwire_delivery_attempts",
+                "Delivery attempts by channel kind and outcome (delivered, retry, dead, disabled).",
+                ["kind", "outcome"],
+                registry=registry,
+            ),
+            delivery_latency=Histogram(
+                "helpwire_delivery_latency_seconds",
+                "From the event's commit to the receiver's 2xx.",
+                registry=registry,
+                buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 7200, 86400),
+            ),
+            deliveries_by_state=Gauge(
+                "helpwire_deliveries",
+                "Deliveries not yet delivered, by state (pending, failed, dead).",
+                ["state"],
+                registry=registry,
+            ),
+            queue_depth=Gauge(
+                "helpwire_outbox_queue_depth",
+                "Deliveries waiting to be sent (pending or failed).",
+                registry=registry,
+            ),
+            oldest_pending_age=Gauge(
+                "helpwire_outbox_oldest_pending_age_seconds",
+                "Age of the oldest delivery still waiting to be sent.",
                 registry=registry,
             ),
         )

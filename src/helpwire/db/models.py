@@ -5,6 +5,7 @@ from helpwire.api.idempotency_models import IdempotencyRecord
 from helpwire.db.base import Base
 from helpwire.db.counters import Counter
 from helpwire.files.models import File
+from helpwire.notify.models import Channel, Delivery, DeliveryAttempt
 from helpwire.search.models import SearchDocument
 from helpwire.tickets.models import Comment, Event, Ticket, TicketProject, TicketTag
 from helpwire.topics.models import Subtopic, Topic
@@ -13,8 +14,11 @@ __all__ = [
     "Account",
     "ApiToken",
     "Base",
+    "Channel",
     "Comment",
     "Counter",
+    "Delivery",
+    "DeliveryAttempt",
     "Event",
     "File",
     "IdempotencyRecord",

@@ -1,5 +1,5 @@
 """The append-only timeline. Every change to a ticket goes through :func:`record`, in the
-transaction that made the change; notifications will read from here (the outbox seam)."""
+transaction that made the change, and so does every notification of it (notify.outbox)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from sqlalchemy import false, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.accounts.models import User
-from helpwire.db.base import utcnow
+from helpwire.db.base import new_uuid, utcnow
+from helpwire.notify.outbox import enqueue
 from helpwire.tickets.models import Event, Ticket
 
 
@@ -21,7 +22,6 @@ class EventType(enum.StrEnum):
     TICKET_ASSIGNED = "ticket.assigned"
     TICKET_ESCALATED = "ticket.escalated"
     TICKET_RATED = "ticket.rated"
-    TICKET_READ = "ticket.read"
     COMMENT_CREATED = "comment.created"
     COMMENT_RATED = "comment.rated"
 
@@ -42,6 +42,7 @@ async def record(
     internal: bool = False,
 ) -> Event:
     event = Event(
+        uid=new_uuid(),
         ticket_id=ticket.id,
         actor_id=actor.id if actor else None,
         type=type.value,
@@ -51,6 +52,7 @@ async def record(
     )
     event.actor = actor
     session.add(event)
+    await enqueue(session, event=event, ticket=ticket)
     return event
 
 

@@ -126,14 +126,20 @@ async def create_ticket(
         last_agent_activity_at=None if is_customer_side else now,
         customer_read_at=now if is_customer_side else None,
     )
+    # Relationships set by hand, so nothing is loaded lazily later (async has no lazy loads).
     ticket.requester = requester
+    ticket.account = requester.account
+    ticket.assignee = None
     ticket.topic = topic
     ticket.subtopic = subtopic
+    ticket.follow_up_of = follow_up_of
+    ticket.split_from = None
+    ticket.merged_into = None
     # Sorted, as the relationship loads them: the answer equals what a later GET shows.
     ticket.tag_rows = [TicketTag(tag=tag) for tag in sorted(set(new.tags))]
+    ticket.projects = sorted(projects, key=lambda p: p.key)  # as later reads order them
     session.add(ticket)
     await session.flush()
-    session.add_all(TicketProject(ticket_id=ticket.id, project_id=p.id) for p in projects)
     await index_text(
         session, ticket_id=ticket.id, kind="subject", source_id=ticket.uid, text_value=new.subject
     )
@@ -165,7 +171,6 @@ async def create_ticket(
         },
     )
     await session.flush()
-    await session.refresh(ticket, ["projects"])
     return ticket
 
 

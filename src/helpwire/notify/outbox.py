@@ -1,0 +1,118 @@
+"""Writing deliveries for an event, in the event's own transaction.
+
+Called by tickets.events.record for every event. Each enabled channel that wants the event
+gets one Delivery row holding the payload; the relay sends it after commit. A transaction
+that rolls back takes its deliveries with it, so nothing is sent for it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import event as sa_event
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from helpwire.notify.models import Audience, Channel, Delivery, DeliveryState
+from helpwire.notify.payloads import event_payload
+from helpwire.notify.signal import PG_CHANNEL, outbox_signal
+from helpwire.tickets.models import Comment, Event, Ticket
+
+_CHANNELS_KEY = "helpwire.outbox.channels"
+_WRITTEN_KEY = "helpwire.outbox.written"
+
+
+def new_message_id() -> str:
+    return "msg_" + uuid.uuid4().hex
+
+
+async def _enabled_channels(session: AsyncSession) -> list[Channel]:
+    """Loaded once per transaction (a request may record several events)."""
+    cached: list[Channel] | None = session.info.get(_CHANNELS_KEY)
+    if cached is None:
+        cached = list(
+            (await session.scalars(select(Channel).where(Channel.enabled.is_(True)))).all()
+        )
+        session.info[_CHANNELS_KEY] = cached
+    return cached
+
+
+def channel_wants(channel: Channel, *, event: Event, ticket: Ticket) -> bool:
+    if event.type not in channel.events:
+        return False
+    if event.internal and not channel.include_internal:
+        return False
+    filters = channel.filters or {}
+    topics = filters.get("topics") or []
+    if topics and (ticket.topic is None or ticket.topic.key not in topics):
+        return False
+    priorities = filters.get("priorities") or []
+    if priorities and ticket.priority not in priorities:
+        return False
+    accounts = filters.get("accounts") or []
+    return not (accounts and (ticket.account is None or ticket.account.key not in accounts))
+
+
+async def _comment_of(session: AsyncSession, event: Event) -> Comment | None:
+    comment_id = (event.data or {}).get("comment_id")
+    if not isinstance(comment_id, int):
+        return None
+    return await session.get(Comment, comment_id)  # from the identity map, as a rule
+
+
+async def enqueue(session: AsyncSession, *, event: Event, ticket: Ticket) -> int:
+    """Queue the event for every channel that wants it; how many deliveries were queued."""
+    channels = [
+        c for c in await _enabled_channels(session) if channel_wants(c, event=event, ticket=ticket)
+    ]
+    if not channels:
+        return 0
+    comment = await _comment_of(session, event)
+    payloads: dict[Audience, dict[str, Any]] = {}
+    for channel in channels:
+        audience = Audience(channel.audience)
+        if audience not in payloads:
+            payloads[audience] = event_payload(
+                event=event, ticket=ticket, comment=comment, audience=audience
+            )
+        delivery = Delivery(
+            message_id=new_message_id(),
+            channel_id=channel.id,
+            event_type=event.type,
+            ticket_number=ticket.number,
+            payload=payloads[audience],
+            state=DeliveryState.PENDING.value,
+            attempt_count=0,
+            schedule_step=0,
+            next_attempt_at=event.created_at,
+            created_at=event.created_at,
+        )
+        delivery.event = event
+        session.add(delivery)
+    await announce(session)
+    return len(channels)
+
+
+async def announce(session: AsyncSession) -> None:
+    """Make sure relays hear of this transaction's deliveries once it commits."""
+    if session.info.get(_WRITTEN_KEY):
+        return
+    session.info[_WRITTEN_KEY] = True
+    if session.bind.dialect.name == "postgresql":
+        # Transactional: PostgreSQL delivers it at commit, and never on rollback.
+        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": PG_CHANNEL})
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _wake_relays_after_commit(session: Session) -> None:
+    session.info.pop(_CHANNELS_KEY, None)
+    if session.info.pop(_WRITTEN_KEY, False):
+        outbox_signal.wake_all()
+
+
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _forget_after_rollback(session: Session, _previous: Any) -> None:
+    session.info.pop(_CHANNELS_KEY, None)
+    session.info.pop(_WRITTEN_KEY, None)

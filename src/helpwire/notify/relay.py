@@ -1,0 +1,383 @@
+"""The relay: claims due deliveries, sends them, records every attempt.
+
+Delivery is at least once. A delivery is claimed with a lease (claimed_until); a relay that
+dies mid-batch leaves its claims to expire, and another relay then sends them again, with
+the same webhook-id. On PostgreSQL claims use FOR UPDATE SKIP LOCKED, so any number of
+relays share the work without sending anything twice while they are healthy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import socket
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from helpwire.api.metrics import Metrics
+from helpwire.db.base import utcnow
+from helpwire.db.session import Database
+from helpwire.notify.models import DUE_STATES, Channel, Delivery, DeliveryAttempt, DeliveryState
+from helpwire.notify.payloads import with_absolute_urls
+from helpwire.notify.senders import Sender, SendResult
+from helpwire.notify.signal import PG_CHANNEL, outbox_signal
+
+log = logging.getLogger("helpwire.relay")
+
+# Standard Webhooks: immediately, then after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h
+# and 24 h; after the last failure the delivery is dead.
+RETRY_SCHEDULE: tuple[timedelta, ...] = (
+    timedelta(0),
+    timedelta(seconds=5),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=5),
+    timedelta(hours=10),
+    timedelta(hours=14),
+    timedelta(hours=20),
+    timedelta(hours=24),
+)
+JITTER = 0.1  # each wait is stretched or shrunk by up to 10%, so retries do not stampede
+# Throttling (429 / 503 with Retry-After) does not use up the schedule, but this many
+# attempts in all make a delivery dead whatever the answers were.
+MAX_ATTEMPTS = 50
+MIN_RETRY_AFTER = timedelta(seconds=1)
+GAUGE_REFRESH_S = 5.0
+
+Clock = Callable[[], datetime]
+
+
+def relay_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class RateLimiter:
+    """At most ``rate`` sends a second: callers queue for their slot, nothing is dropped."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self._interval = 1.0 / rate if rate > 0 else 0.0
+        self._next_slot = 0.0
+        self._lock = asyncio.Lock()
+
+    async def acquire(self) -> None:
+        async with self._lock:
+            now = asyncio.get_running_loop().time()
+            wait = self._next_slot - now
+            self._next_slot = max(now, self._next_slot) + self._interval
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+
+@dataclass
+class _ChannelLimits:
+    semaphore: asyncio.Semaphore
+    limiter: RateLimiter
+    concurrency: int
+    rate: float
+
+
+class Relay:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        base_url: str,
+        metrics: Metrics | None = None,
+        sender: Sender | None = None,
+        clock: Clock = utcnow,
+        rng: random.Random | None = None,
+        batch_size: int = 100,
+        lease: timedelta = timedelta(seconds=60),
+        poll_interval: float = 5.0,
+        name: str | None = None,
+    ) -> None:
+        self.database = database
+        self.base_url = base_url
+        self.metrics = metrics
+        self.sender = sender or Sender()
+        self.clock = clock
+        self.rng = rng or random.Random()  # noqa: S311 (jitter, not cryptography)
+        self.batch_size = batch_size
+        self.lease = lease
+        self.poll_interval = poll_interval
+        self.name = name or relay_name()
+        self._limits: dict[int, _ChannelLimits] = {}
+        self._gauges_refreshed = 0.0
+        self._is_postgres = database.engine.dialect.name == "postgresql"
+
+    async def aclose(self) -> None:
+        await self.sender.aclose()
+
+    # --- one pass -----------------------------------------------------------------------
+
+    async def run_once(self) -> int:
+        """Send everything due now; how many deliveries were attempted."""
+        attempted = 0
+        while batch := await self._claim():
+            await asyncio.gather(*(self._deliver(d) for d in batch))
+            attempted += len(batch)
+        return attempted
+
+    async def _claim(self) -> list[Delivery]:
+        now = self.clock()
+        async with self.database.writing() as session:
+            due = (
+                select(Delivery.id)
+                .join(Channel, Channel.id == Delivery.channel_id)
+                .where(
+                    Delivery.state.in_(DUE_STATES),
+                    Delivery.next_attempt_at <= now,
+                    or_(Delivery.claimed_until.is_(None), Delivery.claimed_until < now),
+                    Channel.enabled.is_(True),
+                )
+                .order_by(Delivery.next_attempt_at, Delivery.id)
+                .limit(self.batch_size)
+            )
+            if self._is_postgres:
+                due = due.with_for_update(of=Delivery, skip_locked=True)
+            ids = list((await session.scalars(due)).all())
+            if not ids:
+                return []
+            await session.execute(
+                update(Delivery)
+                .where(Delivery.id.in_(ids))
+                .values(claimed_by=self.name, claimed_until=now + self.lease)
+            )
+            rows = await session.scalars(
+                select(Delivery).where(Delivery.id.in_(ids)).order_by(Delivery.id)
+            )
+            return list(rows.unique())
+
+    def _limits_for(self, channel: Channel) -> _ChannelLimits:
+        limits = self._limits.get(channel.id)
+        if (
+            limits is None
+            or limits.concurrency != channel.max_concurrency
+            or limits.rate != channel.rate_per_second
+        ):
+            limits = _ChannelLimits(
+                semaphore=asyncio.Semaphore(max(1, channel.max_concurrency)),
+                limiter=RateLimiter(channel.rate_per_second),
+                concurrency=channel.max_concurrency,
+                rate=channel.rate_per_second,
+            )
+            self._limits[channel.id] = limits
+        return limits
+
+    async def _deliver(self, delivery: Delivery) -> None:
+        channel = delivery.channel
+        limits = self._limits_for(channel)
+        async with limits.semaphore:
+            await limits.limiter.acquire()
+            payload = with_absolute_urls(delivery.payload, self.base_url)
+            try:
+                result = await self.sender.send(
+                    channel, payload, message_id=delivery.message_id, now=self.clock()
+                )
+            except Exception as exc:  # a bug in a formatter must not stop the relay
+                log.exception("sender failed", extra={"delivery": delivery.id})
+                result = SendResult(ok=False, duration_ms=0.0, error=f"internal error: {exc!r}")
+        try:
+            await self._record(delivery.id, result)
+        except Exception:
+            # The claim expires and the delivery is tried again: at least once.
+            log.exception("could not record an attempt", extra={"delivery": delivery.id})
+
+    def _retry_delay(self, step: int) -> timedelta:
+        base = RETRY_SCHEDULE[step]
+        return base * (1 + self.rng.uniform(-JITTER, JITTER))
+
+    async def _record(self, delivery_id: int, result: SendResult) -> None:
+        now = self.clock()
+        async with self.database.writing() as session:
+            delivery = await session.get(Delivery, delivery_id)
+            if delivery is None:  # its channel was deleted meanwhile
+                return
+            channel = delivery.channel
+            delivery.attempt_count += 1
+            delivery.last_status_code = result.status_code
+            delivery.last_error = result.error
+            if delivery.claimed_by == self.name:
+                delivery.claimed_by = None
+                delivery.claimed_until = None
+            outcome = self._apply_result(delivery, channel, result, now)
+            session.add(
+                DeliveryAttempt(
+                    delivery_id=delivery.id,
+                    attempted_at=now,
+                    duration_ms=round(result.duration_ms, 3),
+                    status_code=result.status_code,
+                    response_snippet=result.response,
+                    error=result.error,
+                    outcome=outcome,
+                    relay=self.name,
+                )
+            )
+            kind, created_at = channel.kind, delivery.created_at
+        if self.metrics is not None:
+            self.metrics.deliveries.labels(kind=kind, outcome=outcome).inc()
+            if outcome == "delivered":
+                self.metrics.delivery_latency.observe(max((now - created_at).total_seconds(), 0))
+
+    def _apply_result(
+        self, delivery: Delivery, channel: Channel, result: SendResult, now: datetime
+    ) -> str:
+        if result.ok:
+            delivery.state = DeliveryState.DELIVERED.value
+            delivery.delivered_at = now
+            delivery.next_attempt_at = None
+            channel.last_success_at = now
+            channel.consecutive_failures = 0
+            return "delivered"
+        channel.last_failure_at = now
+        channel.consecutive_failures += 1
+        channel.last_failure_reason = _describe(result)
+        if delivery.state == DeliveryState.DELIVERED:
+            return "retry"  # another relay delivered it meanwhile; keep that
+        if result.gone:
+            channel.enabled = False
+            channel.disabled_reason = (
+                f"the receiver answered 410 Gone on {now.isoformat()}; "
+                "enable the channel again once its URL is fixed"
+            )
+            channel.updated_at = now
+            self._kill(delivery, now)
+            return "disabled"
+        if delivery.attempt_count >= MAX_ATTEMPTS:
+            self._kill(delivery, now)
+            return "dead"
+        if result.retry_after_s is not None:
+            delivery.state = DeliveryState.FAILED.value
+            delivery.next_attempt_at = now + max(
+                timedelta(seconds=result.retry_after_s), MIN_RETRY_AFTER
+            )
+            return "retry"
+        step = delivery.schedule_step + 1
+        if step >= len(RETRY_SCHEDULE):
+            self._kill(delivery, now)
+            return "dead"
+        delivery.schedule_step = step
+        delivery.state = DeliveryState.FAILED.value
+        delivery.next_attempt_at = now + self._retry_delay(step)
+        return "retry"
+
+    @staticmethod
+    def _kill(delivery: Delivery, now: datetime) -> None:
+        delivery.state = DeliveryState.DEAD.value
+        delivery.dead_at = now
+        delivery.next_attempt_at = None
+
+    # --- running for good ---------------------------------------------------------------
+
+    async def run_forever(self, stop: asyncio.Event) -> None:
+        """Send as work arrives until ``stop`` is set."""
+        wake = outbox_signal.subscribe()
+        listener = await self._listen(wake) if self._is_postgres else None
+        log.info("relay started", extra={"relay": self.name})
+        try:
+            while not stop.is_set():
+                wake.clear()
+                try:
+                    await self.run_once()
+                    await self._refresh_gauges()
+                    timeout = await self._seconds_until_next_due()
+                except Exception:
+                    log.exception("relay pass failed; trying again shortly")
+                    timeout = self.poll_interval
+                await _wait_any(wake, stop, seconds=timeout)
+        finally:
+            outbox_signal.unsubscribe(wake)
+            if listener is not None:
+                with contextlib.suppress(Exception):
+                    await listener.close()
+            log.info("relay stopped", extra={"relay": self.name})
+
+    async def _listen(self, wake: asyncio.Event) -> AsyncConnection | None:
+        """LISTEN for commits of other processes (PostgreSQL only)."""
+        try:
+            conn = await self.database.engine.connect()
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            raw = await conn.get_raw_connection()
+            driver: Any = raw.driver_connection
+            await driver.add_listener(PG_CHANNEL, lambda *_args: wake.set())
+            return conn
+        except Exception:
+            log.exception("LISTEN failed; falling back to polling")
+            return None
+
+    async def _seconds_until_next_due(self) -> float:
+        now = self.clock()
+        async with self.database.reader() as session:
+            next_due = await session.scalar(
+                select(func.min(func.coalesce(Delivery.claimed_until, Delivery.next_attempt_at)))
+                .join(Channel, Channel.id == Delivery.channel_id)
+                .where(Delivery.state.in_(DUE_STATES), Channel.enabled.is_(True))
+            )
+        if next_due is None:
+            return self.poll_interval
+        if isinstance(next_due, str):  # SQLite computes min() over text
+            next_due = datetime.fromisoformat(next_due)
+        if next_due.tzinfo is None:
+            next_due = next_due.replace(tzinfo=now.tzinfo)
+        return max(0.0, min(self.poll_interval, (next_due - now).total_seconds()))
+
+    async def _refresh_gauges(self) -> None:
+        if self.metrics is None:
+            return
+        loop_time = asyncio.get_running_loop().time()
+        if loop_time - self._gauges_refreshed < GAUGE_REFRESH_S:
+            return
+        self._gauges_refreshed = loop_time
+        now = self.clock()
+        async with self.database.reader() as session:
+            rows = (
+                await session.execute(
+                    select(Delivery.state, func.count(), func.min(Delivery.created_at))
+                    .where(Delivery.state.in_([*DUE_STATES, DeliveryState.DEAD.value]))
+                    .group_by(Delivery.state)
+                )
+            ).all()
+        by_state = {state: (count, oldest) for state, count, oldest in rows}
+        for state in (*DUE_STATES, DeliveryState.DEAD.value):
+            self.metrics.deliveries_by_state.labels(state=state).set(by_state.get(state, (0,))[0])
+        self.metrics.queue_depth.set(sum(by_state.get(s, (0,))[0] for s in DUE_STATES))
+        oldest = [by_state[s][1] for s in DUE_STATES if s in by_state and by_state[s][1]]
+        age = 0.0
+        if oldest:
+            first = min(_as_datetime(o, now) for o in oldest)
+            age = max((now - first).total_seconds(), 0.0)
+        self.metrics.oldest_pending_age.set(age)
+
+
+def _as_datetime(value: Any, now: datetime) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)
+    return value if value.tzinfo else value.replace(tzinfo=now.tzinfo)
+
+
+def _describe(result: SendResult) -> str:
+    if result.status_code is not None:
+        return f"HTTP {result.status_code}: {(result.response or '')[:200]}"
+    return result.error or "unknown error"
+
+
+async def _wait_any(*events: asyncio.Event, seconds: float) -> None:
+    """Until one of the events is set, or ``seconds`` have passed."""
+    waiters = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

@@ -1,0 +1,167 @@
+"""Sending one payload to one channel: HTTP (chat kinds, signed webhooks) and SMTP.
+
+A sender never raises for a failed delivery: it returns what happened, and the relay
+decides what follows (retry, dead letter, disable the channel).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import aiosmtplib
+import httpx
+
+from helpwire import __version__
+from helpwire.notify.formats import chat_message, email_message
+from helpwire.notify.models import Channel, ChannelKind
+from helpwire.notify.signing import sign
+
+SNIPPET_CHARS = 1024
+HTTP_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+USER_AGENT = f"helpwire/{__version__} (+webhooks)"
+MAX_RETRY_AFTER_S = 24 * 3600
+
+
+@dataclass(frozen=True)
+class SendResult:
+    ok: bool
+    duration_ms: float
+    status_code: int | None = None
+    response: str | None = None
+    error: str | None = None
+    retry_after_s: float | None = None  # the receiver asked us to wait this long
+    gone: bool = False  # 410: the receiver says this endpoint is gone for good
+
+
+def retry_after_seconds(value: str | None, *, now: datetime) -> float | None:
+    """Retry-After as seconds: a number of seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), MAX_RETRY_AFTER_S)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return min(max((when - now).total_seconds(), 0.0), MAX_RETRY_AFTER_S)
+
+
+def active_secrets(channel: Channel, *, now: datetime) -> list[str]:
+    found = [channel.secret] if channel.secret else []
+    if (
+        channel.previous_secret
+        and channel.previous_secret_expires_at
+        and channel.previous_secret_expires_at > now
+    ):
+        found.append(channel.previous_secret)
+    return found
+
+
+def http_request_for(
+    channel: Channel, payload: dict[str, Any], *, message_id: str, now: datetime
+) -> tuple[bytes, dict[str, str]]:
+    """The body and headers a chat or webhook channel is sent."""
+    headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
+    if channel.kind == ChannelKind.WEBHOOK:
+        body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+        timestamp = int(now.timestamp())
+        headers.update(
+            {
+                "webhook-id": message_id,
+                "webhook-timestamp": str(timestamp),
+                "webhook-signature": sign(
+                    message_id=message_id,
+                    timestamp=timestamp,
+                    body=body,
+                    secrets_=active_secrets(channel, now=now),
+                ),
+            }
+        )
+        return body, headers
+    message = chat_message(ChannelKind(channel.kind), payload)
+    return json.dumps(message, ensure_ascii=False).encode(), headers
+
+
+class Sender:
+    """Sends to any channel kind; one instance per relay, sharing an HTTP connection pool."""
+
+    def __init__(self, http: httpx.AsyncClient | None = None) -> None:
+        self._http = http or httpx.AsyncClient(timeout=HTTP_TIMEOUT, follow_redirects=False)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def send(
+        self, channel: Channel, payload: dict[str, Any], *, message_id: str, now: datetime
+    ) -> SendResult:
+        if channel.kind == ChannelKind.EMAIL:
+            return await self._send_email(channel, payload)
+        return await self._send_http(channel, payload, message_id=message_id, now=now)
+
+    async def _send_http(
+        self, channel: Channel, payload: dict[str, Any], *, message_id: str, now: datetime
+    ) -> SendResult:
+        started = time.perf_counter()
+        try:
+            body, headers = http_request_for(channel, payload, message_id=message_id, now=now)
+            response = await self._http.post(channel.url or "", content=body, headers=headers)
+        except (httpx.HTTPError, ValueError) as exc:
+            return SendResult(
+                ok=False,
+                duration_ms=(time.perf_counter() - started) * 1000,
+                error=f"{exc.__class__.__name__}: {exc}"[:SNIPPET_CHARS],
+            )
+        elapsed = (time.perf_counter() - started) * 1000
+        status = response.status_code
+        return SendResult(
+            ok=200 <= status < 300,
+            duration_ms=elapsed,
+            status_code=status,
+            response=response.text[:SNIPPET_CHARS],
+            retry_after_s=(
+                retry_after_seconds(response.headers.get("retry-after"), now=now)
+                if status in (429, 503)
+                else None
+            ),
+            gone=status == 410,
+        )
+
+    async def _send_email(self, channel: Channel, payload: dict[str, Any]) -> SendResult:
+        config = channel.email or {}
+        started = time.perf_counter()
+        tls = config.get("tls", "starttls")
+        try:
+            message = email_message(
+                payload, sender=config["from"], recipients=list(config.get("to") or [])
+            )
+            response = await aiosmtplib.send(
+                message,
+                hostname=config["host"],
+                port=int(config.get("port") or 25),
+                username=config.get("username") or None,
+                password=config.get("password") or None,
+                use_tls=tls == "tls",
+                start_tls=tls == "starttls",
+                timeout=30,
+            )
+        except (aiosmtplib.SMTPException, OSError, KeyError, ValueError) as exc:
+            return SendResult(
+                ok=False,
+                duration_ms=(time.perf_counter() - started) * 1000,
+                error=f"{exc.__class__.__name__}: {exc}"[:SNIPPET_CHARS],
+            )
+        _errors, reply = response
+        return SendResult(
+            ok=True,
+            duration_ms=(time.perf_counter() - started) * 1000,
+            status_code=250,
+            response=str(reply)[:SNIPPET_CHARS],
+        )
