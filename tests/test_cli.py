@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import queue
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from helpwire.app import create_app
 from helpwire.settings import Settings
@@ -231,3 +239,117 @@ def test_serve_logs_json_lines_with_the_request_id(
     assert entry["request_id"] == "trace-42"
     assert entry["route"] == "/healthz"
     assert entry["status"] == 200
+
+
+def _lines_of(process: subprocess.Popen[str]) -> queue.Queue[str]:
+    """The process's stderr, line by line, read in the background (so a wait can time out)."""
+    lines: queue.Queue[str] = queue.Queue()
+    assert process.stderr is not None
+    stderr = process.stderr
+
+    def pump() -> None:
+        for line in stderr:
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
+    return lines
+
+
+def _wait_for_line(
+    lines: queue.Queue[str], wanted: Callable[[str], bool], seen: list[str], timeout: float = 60
+) -> str:
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            line = lines.get(timeout=left)
+        except queue.Empty:
+            break
+        seen.append(line)
+        if wanted(line):
+            return line
+    pytest.fail("the line never came; the process printed:\n" + "".join(seen))
+
+
+def test_serve_with_several_workers_logs_each_workers_requests(cli_env: dict[str, str]) -> None:
+    port = _free_port()
+    process = subprocess.Popen(
+        [*HELPWIRE, "serve", "--port", str(port), "--workers", "2"],
+        env=cli_env,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
+    seen: list[str] = []
+    try:
+        lines = _lines_of(process)
+        # Only a worker with logging set up says so: the parent never starts the app.
+        _wait_for_line(lines, lambda line: "Application startup complete" in line, seen)
+        response = httpx.get(
+            f"http://127.0.0.1:{port}/healthz", headers={"X-Request-ID": "worker-trace-7"}
+        )
+        assert response.headers["x-request-id"] == "worker-trace-7"
+        entry = json.loads(_wait_for_line(lines, lambda line: "worker-trace-7" in line, seen))
+        assert entry["request_id"] == "worker-trace-7"
+        assert entry["status"] == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+@pytest.fixture
+def empty_env(
+    engine_name: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[dict[str, str]]:
+    """The command's environment, on a database that exists but holds no schema."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HELPWIRE_")}
+    env.update(HELPWIRE_FILES_DIR=str(tmp_path / "files"), HELPWIRE_LOG_JSON="true")
+    if engine_name == "sqlite":
+        env["HELPWIRE_DATABASE_URL"] = f"sqlite:///{tmp_path / 'empty.db'}"
+        yield env
+        return
+    migrated: str = request.getfixturevalue("postgres_database")  # skips with its reason
+    name = f"helpwire_empty_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+
+    async def admin(statement: str) -> None:
+        engine = create_async_engine(migrated, isolation_level="AUTOCOMMIT")
+        async with engine.connect() as conn:
+            await conn.execute(text(statement))
+        await engine.dispose()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    env["HELPWIRE_DATABASE_URL"] = (
+        make_url(migrated).set(database=name).render_as_string(hide_password=False)
+    )
+    try:
+        yield env
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def test_commands_on_a_database_without_its_schema_say_to_upgrade_it(
+    empty_env: dict[str, str],
+) -> None:
+    for args in (
+        ["serve", "--no-migrate", "--port", str(_free_port())],
+        ["users", "create", "sam", "--role", "agent"],
+        ["tokens", "create", "sam"],
+        ["accounts", "create", "acme"],
+    ):
+        result = run(args, empty_env)
+        assert result.returncode == 1, result.stderr
+        assert "the database schema is missing or old: run `helpwire db upgrade`" in result.stderr
+        assert "Traceback" not in result.stderr
+    assert run(["db", "upgrade"], empty_env).returncode == 0
+    assert run(["accounts", "create", "acme"], empty_env).returncode == 0
+
+
+def test_commands_that_cannot_reach_the_database_say_so_in_one_line(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HELPWIRE_")}
+    env.update(
+        HELPWIRE_DATABASE_URL=f"sqlite:///{tmp_path / 'missing-dir' / 'db.sqlite'}",
+        HELPWIRE_FILES_DIR=str(tmp_path / "files"),
+    )
+    result = run(["db", "status"], env)
+    assert result.returncode == 1
+    assert "cannot connect to the database" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -15,12 +15,18 @@ from helpwire.accounts.routes import router as accounts_router
 from helpwire.api.errors import install_problem_handlers
 from helpwire.api.idempotency import forget_expired
 from helpwire.api.metrics import Metrics
-from helpwire.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from helpwire.api.middleware import (
+    BodyLimitMiddleware,
+    NulCharacterMiddleware,
+    RequestContextMiddleware,
+)
 from helpwire.api.ops import router as ops_router
 from helpwire.db.engine import create_engine
 from helpwire.db.session import Database
+from helpwire.faces import enabled_faces
 from helpwire.files.routes import router as files_router
 from helpwire.files.storage import LocalStorage
+from helpwire.logs import configure_logging
 from helpwire.notify.channels import purge_delivered
 from helpwire.notify.relay import Relay
 from helpwire.notify.routes import router as notify_router
@@ -108,17 +114,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ops_router,
     ):
         app.include_router(router)
+    app.state.faces = enabled_faces(settings)
+    for face in app.state.faces:
+        app.include_router(face.router)
 
     def body_limit(path: str) -> int:
         if path == UPLOAD_PATH:
             return settings.max_file_bytes + MULTIPART_OVERHEAD
         return settings.max_request_bytes
 
+    # The last added runs first: request id, then the body limit, then the NUL check
+    # (which reads bodies the limit has already bounded).
+    app.add_middleware(NulCharacterMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit)
     app.add_middleware(RequestContextMiddleware, metrics=lambda: app.state.metrics)
     return app
 
 
 def app_from_environment() -> FastAPI:
-    """Entry point for uvicorn workers (``--factory``): settings from the environment."""
-    return create_app(Settings())
+    """Entry point for uvicorn workers (``--factory``): settings from the environment.
+
+    Each worker process of ``helpwire serve --workers N`` starts here, with no logging
+    configured (the parent's set-up does not cross the process boundary), so it sets up
+    its own."""
+    settings = Settings()
+    configure_logging(level=settings.log_level, as_json=settings.log_json)
+    return create_app(settings)

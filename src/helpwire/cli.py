@@ -14,6 +14,7 @@ import typer
 import yaml
 from rich.console import Console
 from rich.panel import Panel
+from sqlalchemy.exc import DBAPIError
 
 from helpwire.accounts import service as accounts
 from helpwire.accounts.models import Role
@@ -43,13 +44,45 @@ err = Console(stderr=True)
 T = TypeVar("T")
 
 
+# SQLSTATEs of PostgreSQL for a table or column that is not there.
+_MISSING_SCHEMA_STATES = frozenset({"42P01", "42703"})
+
+
+class _Unreachable(Exception):
+    """The database cannot be connected to at all."""
+
+
+def _first_line(exc: BaseException) -> str:
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    lines = str(cause).strip().splitlines()
+    return lines[0] if lines else type(cause).__name__
+
+
+def _database_error(exc: DBAPIError) -> str:
+    reason = _first_line(exc)
+    if getattr(exc.orig, "sqlstate", None) in _MISSING_SCHEMA_STATES or reason.startswith(
+        ("no such table", "no such column")
+    ):
+        return "the database schema is missing or old: run `helpwire db upgrade`"
+    return f"the database refused the work: {reason}"
+
+
 def _run(work: Callable[[Database], Awaitable[T]]) -> T:
-    """Run ``work`` against the configured database, turning problems into exit code 1."""
+    """Run ``work`` against the configured database, turning problems and database errors
+    into one clear line on stderr and exit code 1."""
     settings = Settings()
 
     async def main() -> T:
         engine = create_engine(settings)
         try:
+            try:
+                async with engine.connect():
+                    pass
+            except Exception as exc:  # drivers raise their own types (and OSError) here
+                # aiosqlite stops its thread after a failed connect without waiting for it;
+                # a moment lets it finish before the loop closes (else it prints a traceback).
+                await asyncio.sleep(0.1)
+                raise _Unreachable(_first_line(exc)) from exc
             return await work(Database.for_engine(engine))
         finally:
             await engine.dispose()
@@ -58,6 +91,12 @@ def _run(work: Callable[[Database], Awaitable[T]]) -> T:
         return asyncio.run(main())
     except Problem as problem:
         err.print(f"[red]error:[/red] {problem.detail}")
+        raise typer.Exit(1) from None
+    except _Unreachable as exc:
+        err.print(f"[red]error:[/red] cannot connect to the database: {exc}")
+        raise typer.Exit(1) from None
+    except DBAPIError as exc:
+        err.print(f"[red]error:[/red] {_database_error(exc)}")
         raise typer.Exit(1) from None
 
 

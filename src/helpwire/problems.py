@@ -136,6 +136,14 @@ class RateLimited(Problem):
     title = "Too many requests"
 
 
+class InternalError(Problem):
+    """A bug. Never raised on purpose: unexpected exceptions are answered as this."""
+
+    status = 500
+    slug = "internal-error"
+    title = "Internal error"
+
+
 # Every problem type the native API can answer, for the docs and the OpenAPI document.
 ALL_PROBLEMS: tuple[type[Problem], ...] = (
     Problem,
@@ -151,4 +159,5 @@ ALL_PROBLEMS: tuple[type[Problem], ...] = (
     UnsupportedMediaType,
     IdempotencyKeyReused,
     RateLimited,
+    InternalError,
 )

@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     relay_batch_size: int = Field(default=100, ge=1, le=1000)
     delivery_retention_days: int = Field(default=30, ge=1)
 
+    faces: str = Field(
+        default="ucloud,cocalc,selectel,f5xc",
+        description="Compatible APIs to serve, comma-separated (empty: none).",
+    )
+
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=True)
 
@@ -62,6 +67,10 @@ class Settings(BaseSettings):
         if url.startswith("sqlite:///"):
             return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
         return url
+
+    @property
+    def face_names(self) -> list[str]:
+        return [name.strip() for name in self.faces.split(",") if name.strip()]
 
     @property
     def is_sqlite(self) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -13,8 +14,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from helpwire.db.engine import create_engine
-from helpwire.db.migrate import revision_status, schema_differences, upgrade
+from helpwire.db.migrate import MIGRATIONS_DIR, revision_status, schema_differences, upgrade
 from helpwire.settings import Settings
+from helpwire.tickets.models import PRIORITY_RANK_SQL, STATUS_RANK_SQL
 from tests.conftest import POSTGRES_URL
 
 
@@ -82,3 +84,15 @@ async def test_downgrade_to_empty_and_back(empty_engine: AsyncEngine) -> None:
     assert await _tables(empty_engine) <= {"alembic_version"}
     await upgrade(empty_engine)
     assert await schema_differences(empty_engine) == []
+
+
+def test_the_rank_columns_of_the_migration_compute_what_the_models_say() -> None:
+    # Alembic cannot compare generated-column expressions reliably (PostgreSQL rewrites
+    # them), so the initial migration's copy of the SQL is held to the models' here.
+    path = MIGRATIONS_DIR / "versions" / "0001_initial_schema.py"
+    spec = importlib.util.spec_from_file_location("initial_schema", path)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    assert migration.PRIORITY_RANK_SQL == PRIORITY_RANK_SQL
+    assert migration.STATUS_RANK_SQL == STATUS_RANK_SQL

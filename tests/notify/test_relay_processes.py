@@ -155,3 +155,20 @@ async def test_two_relays_on_postgresql_deliver_1000_events_exactly_once(
         )
     assert relays == {None}
     assert len(by_relay) == 2, by_relay  # both relays did part of the work
+
+
+def test_a_relay_refuses_to_start_on_a_broken_channel_declaration(
+    database_url: str, tmp_path: Path
+) -> None:
+    env = relay_env(database_url, tmp_path, lease_s=60)
+    env["HELPWIRE_CHANNELS"] = '[{"name": "support", "kind": "slack"}]'
+    finished = subprocess.run(
+        [sys.executable, "-m", "helpwire", "relay"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert finished.returncode == 1
+    assert "url" in finished.stderr

@@ -554,16 +554,23 @@ async def test_patch_with_a_stale_etag_is_refused_and_changes_nothing(world: Wor
     assert now.json()["subject"] == "Printer smokes"
     assert now.headers["etag"] == fresh
 
-    # The current ETag, weak or among others, or *, is accepted.
-    for spelling in ("W/{etag}", '"nope", {etag}'):
-        current = (await world.get("agent", f"/api/v1/tickets/{number}")).headers["etag"]
-        answer = await world.patch(
-            "agent",
-            f"/api/v1/tickets/{number}",
-            json={"tags": [f"t{len(spelling)}"]},
-            headers={"If-Match": spelling.format(etag=current)},
-        )
-        assert answer.status_code == 200, answer.text
+    # The current ETag, also among others, or *, is accepted; If-Match compares strongly,
+    # so a weak tag never matches (RFC 9110).
+    current = (await world.get("agent", f"/api/v1/tickets/{number}")).headers["etag"]
+    weak = await world.patch(
+        "agent",
+        f"/api/v1/tickets/{number}",
+        json={"tags": ["weak"]},
+        headers={"If-Match": f"W/{current}"},
+    )
+    assert weak.status_code == 412
+    answer = await world.patch(
+        "agent",
+        f"/api/v1/tickets/{number}",
+        json={"tags": ["listed"]},
+        headers={"If-Match": f'"nope", {current}'},
+    )
+    assert answer.status_code == 200, answer.text
     star = await world.patch(
         "agent", f"/api/v1/tickets/{number}", json={"priority": "low"}, headers={"If-Match": "*"}
     )
@@ -792,3 +799,29 @@ async def test_another_accounts_ticket_and_its_timeline_are_not_found(world: Wor
         (f"/api/v1/tickets/{number}/escalate", None),
     ):
         assert_problem(await world.post("gus", url, json=payload), 404, "not-found")
+
+
+async def test_closing_with_a_comment_but_no_score_keeps_the_comment(world: World) -> None:
+    ticket = await world.create_ticket("alice")
+    path = f"/api/v1/tickets/{ticket['number']}"
+    closed = await world.post("alice", f"{path}/close", json={"comment": "Solved it myself."})
+    assert closed.status_code == 200
+    assert closed.json()["status"] == "closed" and closed.json()["rating"] is None
+    bodies = [c["body"] for c in (await world.get("alice", f"{path}/comments")).json()["items"]]
+    assert bodies[-1] == "Solved it myself."
+
+
+async def test_a_follow_up_names_an_earlier_ticket_of_the_same_account(world: World) -> None:
+    first = await world.create_ticket("alice")
+    follow = await world.create_ticket("alice", follow_up_of=first["number"])
+    assert follow["relations"]["follow_up_of"] == first["number"]
+    shown = (await world.get("alice", f"/api/v1/tickets/{follow['number']}")).json()
+    assert shown["relations"]["follow_up_of"] == first["number"]
+    other = await world.create_ticket("gus")
+    refused = await world.post(
+        "agent",
+        "/api/v1/tickets",
+        json={"subject": "s", "body": "b", "requester": "alice", "follow_up_of": other["number"]},
+    )
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "follow_up_of"

@@ -468,3 +468,16 @@ async def test_a_cursor_made_for_another_sort_or_a_garbage_one_is_refused(world:
     for sort, garbled in garbage:
         response = await world.get("agent", LIST, params={"cursor": garbled, "sort": sort})
         assert_invalid(response, "cursor")
+
+
+async def test_search_finds_what_an_html_comment_shows_not_what_was_stripped(world: World) -> None:
+    number = (
+        await world.create_ticket(
+            "alice",
+            body='<p onclick="zebra()">visible words</p><script>giraffe()</script>',
+            body_format="html",
+        )
+    )["number"]
+    assert await listed(world, "agent", q="visible") == [number]
+    assert await listed(world, "agent", q="giraffe") == []
+    assert await listed(world, "agent", q="zebra") == []

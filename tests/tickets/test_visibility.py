@@ -97,7 +97,7 @@ async def test_narrowing_access_takes_the_ticket_away_from_those_who_no_longer_q
     assert (await world.get("carol", f"/api/v1/tickets/{number}")).status_code == 200
 
     narrowed = await world.patch(
-        "alice",
+        "owner",
         f"/api/v1/tickets/{number}",
         json={"access_level": "project_users", "projects": ["p2"]},
     )
@@ -447,3 +447,63 @@ async def test_an_internal_note_does_not_change_what_the_customer_side_sees(worl
     assert after == before
     staff_view = (await world.get("agent", path)).json()
     assert staff_view["comment_count"] == 2
+
+
+async def test_only_the_requester_or_an_account_wide_user_changes_who_sees_a_ticket(
+    world: World,
+) -> None:
+    ticket = await world.create_ticket("owner", access_level="project_users", projects=["p1"])
+    path = f"/api/v1/tickets/{ticket['number']}"
+    # alice sees it through p1, but may not open it to the whole account.
+    widened = await world.patch("alice", path, json={"access_level": "all_users"})
+    assert widened.status_code == 403
+    assert (await world.get("carol", path)).status_code == 404
+    # The requester may; a project-only requester only into projects of their own.
+    own = await world.create_ticket("alice", access_level="project_users", projects=["p1"])
+    own_path = f"/api/v1/tickets/{own['number']}"
+    moved = await world.patch("alice", own_path, json={"projects": ["p2"]})
+    assert moved.status_code == 403
+    assert "p2" in moved.json()["detail"]
+    opened = await world.patch("alice", own_path, json={"access_level": "all_users"})
+    assert opened.status_code == 200
+    assert (await world.get("carol", own_path)).status_code == 200
+
+
+async def test_a_colleague_who_can_see_a_ticket_cannot_rate_it(world: World) -> None:
+    ticket = await world.create_ticket("alice", access_level="all_users")
+    number = ticket["number"]
+    await world.patch("agent", f"/api/v1/tickets/{number}", json={"status": "solved"})
+    refused = await world.post("carol", f"/api/v1/tickets/{number}/rating", json={"score": 1})
+    assert refused.status_code == 403
+    rated = await world.post("alice", f"/api/v1/tickets/{number}/rating", json={"score": 5})
+    assert rated.status_code == 200
+    by_owner = await world.post("owner", f"/api/v1/tickets/{number}/rating", json={"score": 4})
+    assert by_owner.status_code == 200
+
+
+async def test_an_internal_note_leaves_the_customers_etag_as_it_was(world: World) -> None:
+    ticket = await world.create_ticket("alice")
+    path = f"/api/v1/tickets/{ticket['number']}"
+    customer_tag = (await world.get("alice", path)).headers["etag"]
+    staff_tag = (await world.get("agent", path)).headers["etag"]
+    assert customer_tag != staff_tag  # two representations, two tags
+    await world.post("agent", f"{path}/comments", json={"body": "note", "internal": True})
+    assert (await world.get("alice", path)).headers["etag"] == customer_tag
+    assert (await world.get("agent", path)).headers["etag"] != staff_tag
+    unchanged = await world.get("alice", path, headers={"If-None-Match": customer_tag})
+    assert unchanged.status_code == 304
+
+
+async def test_customers_are_not_shown_the_e_mail_of_support_staff(world: World) -> None:
+    ticket = await world.create_ticket("alice")
+    path = f"/api/v1/tickets/{ticket['number']}"
+    await world.patch("agent", path, json={"assignee": "agent"})
+    await world.post("agent", f"{path}/comments", json={"body": "on it"})
+    seen = (await world.get("alice", path)).json()
+    assert seen["assignee"]["email"] is None
+    assert seen["requester"]["email"] == "alice@acme.test"
+    comments = (await world.get("alice", f"{path}/comments")).json()["items"]
+    assert comments[1]["author"]["email"] is None
+    events = (await world.get("alice", f"{path}/events")).json()["items"]
+    assert all(e["actor"]["email"] is None for e in events if e["actor"]["role"] == "agent")
+    assert (await world.get("agent", path)).json()["assignee"]["email"] == "agent@helpwire.test"

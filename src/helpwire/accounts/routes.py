@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
+from fastapi.responses import JSONResponse
 
 from helpwire.accounts import service
 from helpwire.accounts.models import Account, ApiToken, Role, User
@@ -19,7 +20,9 @@ from helpwire.accounts.schemas import (
     UserUpdate,
 )
 from helpwire.api.deps import AdminPrincipal, CurrentPrincipal, Session
+from helpwire.api.idempotency import IdempotencyKey, create_once
 from helpwire.api.responses import PROBLEM_RESPONSES
+from helpwire.api.types import RowId
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"], responses=PROBLEM_RESPONSES)
 
@@ -73,10 +76,7 @@ async def me(session: Session, principal: CurrentPrincipal) -> UserOut:
 
 @router.get("/accounts", response_model=list[AccountOut], summary="Accounts (admin)")
 async def list_accounts(session: Session, _admin: AdminPrincipal) -> list[AccountOut]:
-    accounts = await service.list_accounts(session)
-    for account in accounts:
-        await session.refresh(account, ["projects"])
-    return [account_out(a) for a in accounts]
+    return [account_out(a) for a in await service.list_accounts(session)]
 
 
 @router.post(
@@ -86,12 +86,19 @@ async def list_accounts(session: Session, _admin: AdminPrincipal) -> list[Accoun
     summary="Create an account (admin)",
 )
 async def create_account(
-    body: AccountCreate, session: Session, _admin: AdminPrincipal
-) -> AccountOut:
-    account = await service.create_account(
-        session, key=body.key, name=body.name, projects=body.projects
-    )
-    return account_out(account)
+    request: Request,
+    body: AccountCreate,
+    session: Session,
+    admin: AdminPrincipal,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    async def produce() -> tuple[AccountOut, dict[str, str]]:
+        account = await service.create_account(
+            session, key=body.key, name=body.name, projects=body.projects
+        )
+        return account_out(account), {}
+
+    return await create_once(session, request=request, actor=admin, body=body, produce=produce)
 
 
 @router.get("/accounts/{key}", response_model=AccountOut, summary="An account (admin)")
@@ -108,11 +115,21 @@ async def get_account(key: str, session: Session, _admin: AdminPrincipal) -> Acc
     summary="Add a project to an account (admin)",
 )
 async def create_project(
-    key: str, body: ProjectIn, session: Session, _admin: AdminPrincipal
-) -> ProjectOut:
-    account = await service.get_account(session, key=key)
-    project = await service.create_project(session, account=account, key=body.key, name=body.name)
-    return ProjectOut(key=project.key, name=project.name, account=account.key)
+    request: Request,
+    key: str,
+    body: ProjectIn,
+    session: Session,
+    admin: AdminPrincipal,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    async def produce() -> tuple[ProjectOut, dict[str, str]]:
+        account = await service.get_account(session, key=key)
+        project = await service.create_project(
+            session, account=account, key=body.key, name=body.name
+        )
+        return ProjectOut(key=project.key, name=project.name, account=account.key), {}
+
+    return await create_once(session, request=request, actor=admin, body=body, produce=produce)
 
 
 @router.get("/users", response_model=list[UserOut], summary="Users (admin)")
@@ -120,7 +137,7 @@ async def list_users(
     session: Session, _admin: AdminPrincipal, account: str | None = None, role: Role | None = None
 ) -> list[UserOut]:
     users = await service.list_users(session, account_key=account, role=role)
-    return [user_out(await _loaded(session, u)) for u in users]
+    return [user_out(u) for u in users]
 
 
 @router.post(
@@ -129,21 +146,30 @@ async def list_users(
     response_model=UserOut,
     summary="Create a user (admin)",
 )
-async def create_user(body: UserCreate, session: Session, _admin: AdminPrincipal) -> UserOut:
-    user = await service.create_user(
-        session,
-        new=service.NewUser(
-            username=body.username,
-            role=body.role,
-            email=body.email,
-            real_name=body.real_name,
-            account_key=body.account,
-            password=body.password,
-            account_wide=body.account_wide,
-            projects=body.projects,
-        ),
-    )
-    return user_out(user)
+async def create_user(
+    request: Request,
+    body: UserCreate,
+    session: Session,
+    admin: AdminPrincipal,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    async def produce() -> tuple[UserOut, dict[str, str]]:
+        user = await service.create_user(
+            session,
+            new=service.NewUser(
+                username=body.username,
+                role=body.role,
+                email=body.email,
+                real_name=body.real_name,
+                account_key=body.account,
+                password=body.password,
+                account_wide=body.account_wide,
+                projects=body.projects,
+            ),
+        )
+        return user_out(user), {}
+
+    return await create_once(session, request=request, actor=admin, body=body, produce=produce)
 
 
 @router.get("/users/{username}", response_model=UserOut, summary="A user (admin)")
@@ -184,12 +210,23 @@ async def list_tokens(
     response_model=NewTokenOut,
     summary="Create an API token for a user (admin); the token is shown once",
 )
-async def create_token(body: TokenCreate, session: Session, _admin: AdminPrincipal) -> NewTokenOut:
-    user = await service.get_user(session, username=body.username)
-    row, token = await service.create_token(session, user=user, label=body.label)
-    return NewTokenOut(**token_out(row).model_dump(), token=token)
+async def create_token(
+    request: Request,
+    body: TokenCreate,
+    session: Session,
+    admin: AdminPrincipal,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    # A retry with the same Idempotency-Key gets the same token back (it is kept with the
+    # key for its time to live), rather than a second token nobody saw.
+    async def produce() -> tuple[NewTokenOut, dict[str, str]]:
+        user = await service.get_user(session, username=body.username)
+        row, token = await service.create_token(session, user=user, label=body.label)
+        return NewTokenOut(**token_out(row).model_dump(), token=token), {}
+
+    return await create_once(session, request=request, actor=admin, body=body, produce=produce)
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenOut, summary="Revoke a token (admin)")
-async def revoke_token(token_id: int, session: Session, _admin: AdminPrincipal) -> TokenOut:
+async def revoke_token(token_id: RowId, session: Session, _admin: AdminPrincipal) -> TokenOut:
     return token_out(await service.revoke_token(session, token_id=token_id))

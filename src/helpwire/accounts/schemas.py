@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from helpwire.accounts.models import Role
+
+# The lengths of the columns they are stored in.
+AccountKey = Annotated[str, StringConstraints(max_length=64)]
+ProjectKey = Annotated[str, StringConstraints(max_length=128)]
+Username = Annotated[str, StringConstraints(max_length=150)]
+Email = Annotated[str, StringConstraints(max_length=320)]
+Name = Annotated[str, StringConstraints(max_length=255)]
+Label = Annotated[str, StringConstraints(max_length=255)]
 
 
 class Strict(BaseModel):
@@ -14,8 +23,8 @@ class Strict(BaseModel):
 
 
 class ProjectIn(Strict):
-    key: str
-    name: str | None = None
+    key: ProjectKey
+    name: Name | None = None
 
 
 class ProjectOut(BaseModel):
@@ -25,9 +34,9 @@ class ProjectOut(BaseModel):
 
 
 class AccountCreate(Strict):
-    key: str = Field(description="Short stable identifier, e.g. acme.")
-    name: str | None = None
-    projects: list[str] = []
+    key: AccountKey = Field(description="Short stable identifier, e.g. acme.")
+    name: Name | None = None
+    projects: list[ProjectKey] = []
 
 
 class AccountOut(BaseModel):
@@ -38,23 +47,25 @@ class AccountOut(BaseModel):
 
 
 class UserCreate(Strict):
-    username: str
-    email: str | None = None
-    real_name: str = ""
+    username: Username
+    email: Email | None = None
+    real_name: Name = ""
     role: Role
-    account: str | None = Field(default=None, description="Account key; customers and services.")
+    account: AccountKey | None = Field(
+        default=None, description="Account key; customers and services."
+    )
     password: str | None = Field(default=None, min_length=8, max_length=1024)
     account_wide: bool = True
-    projects: list[str] = []
+    projects: list[ProjectKey] = []
 
 
 class UserUpdate(Strict):
-    email: str | None = None
-    real_name: str | None = None
+    email: Email | None = None
+    real_name: Name | None = None
     password: str | None = Field(default=None, min_length=8, max_length=1024)
     is_active: bool | None = None
     account_wide: bool | None = None
-    projects: list[str] | None = None
+    projects: list[ProjectKey] | None = None
 
 
 class UserOut(BaseModel):
@@ -71,8 +82,8 @@ class UserOut(BaseModel):
 
 
 class TokenCreate(Strict):
-    username: str
-    label: str = ""
+    username: Username
+    label: Label = ""
 
 
 class TokenOut(BaseModel):

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from helpwire.accounts.models import (
     STAFF_ROLES,
@@ -68,7 +69,9 @@ async def get_account(session: AsyncSession, *, key: str) -> Account:
 
 
 async def list_accounts(session: AsyncSession) -> Sequence[Account]:
-    return (await session.scalars(select(Account).order_by(Account.key))).all()
+    """Every account with its projects (one query for all the projects, not one each)."""
+    query = select(Account).options(selectinload(Account.projects)).order_by(Account.key)
+    return (await session.scalars(query)).all()
 
 
 async def create_project(
@@ -186,7 +189,8 @@ async def find_user_for_login(session: AsyncSession, *, login: str) -> User | No
 async def list_users(
     session: AsyncSession, *, account_key: str | None = None, role: Role | None = None
 ) -> Sequence[User]:
-    query = select(User).order_by(User.username)
+    """Users with their projects loaded (one query for all of them, not one per user)."""
+    query = select(User).options(selectinload(User.projects)).order_by(User.username)
     if account_key is not None:
         query = query.join(Account, User.account_id == Account.id).where(Account.key == account_key)
     if role is not None:

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from helpwire.problems import (
     PROBLEM_MEDIA_TYPE,
+    InternalError,
     MalformedRequest,
     Problem,
     ValidationProblem,
@@ -83,10 +84,13 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem_response(request, problem)
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # The last resort, outside every middleware. RequestContextMiddleware answers
+        # unexpected errors of the app itself, with the request id; this one only sees
+        # errors raised by the middleware.
         log.exception("unhandled error", extra={"path": request.url.path})
-        problem = Problem("an unexpected error occurred; it has been logged")
-        problem.status, problem.slug, problem.title = 500, "internal-error", "Internal error"
-        return problem_response(request, problem)
+        return problem_response(
+            request, InternalError("an unexpected error occurred; it has been logged")
+        )
 
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)

@@ -13,9 +13,9 @@ import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import delete, select
@@ -33,6 +33,16 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_KEY_LENGTH = 255
 
 Produce = Callable[[], Awaitable[tuple[BaseModel, dict[str, str]]]]
+
+# Declared by every creating route, so that the OpenAPI document shows it.
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias=HEADER,
+        description="Any unique string up to 255 characters: a retry with the same key and "
+        "body gets the first answer again and creates nothing.",
+    ),
+]
 
 
 def fingerprint(request: Request, payload: Any) -> str:
@@ -107,6 +117,27 @@ async def respond_once(
     record.response = {"body": body, "headers": headers}
     await session.flush()
     return JSONResponse(body, status_code=status_code, headers=headers)
+
+
+async def create_once(
+    session: AsyncSession,
+    *,
+    request: Request,
+    actor: Actor,
+    body: BaseModel,
+    produce: Produce,
+) -> JSONResponse:
+    """:func:`respond_once` for a creating POST: answers 201, keyed on the request body."""
+    ttl_hours: int = request.app.state.settings.idempotency_ttl_hours
+    return await respond_once(
+        session,
+        request=request,
+        actor=actor,
+        payload=body.model_dump(mode="json"),
+        status_code=201,
+        produce=produce,
+        ttl=timedelta(hours=ttl_hours),
+    )
 
 
 async def forget_expired(session: AsyncSession, *, ttl: timedelta) -> int:

@@ -1,20 +1,31 @@
-"""ASGI middleware: request ids, access log and metrics, and the body-size limit."""
+"""ASGI middleware: request ids, access log and metrics, the body-size limit, and the
+refusal of NUL characters."""
 
 from __future__ import annotations
 
+import email.message
 import json
 import logging
 import re
 import time
 import uuid
 from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qsl, unquote_to_bytes
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from helpwire.api.metrics import Metrics
-from helpwire.problems import PROBLEM_MEDIA_TYPE, PayloadTooLarge
+from helpwire.problems import (
+    PROBLEM_MEDIA_TYPE,
+    InternalError,
+    PayloadTooLarge,
+    Problem,
+    ValidationProblem,
+)
 
 log = logging.getLogger("helpwire.access")
+error_log = logging.getLogger("helpwire.errors")
 
 REQUEST_ID_HEADER = b"x-request-id"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
@@ -22,7 +33,11 @@ _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
 
 class RequestContextMiddleware:
     """Gives every request an id (the client's X-Request-ID if it sent a sane one),
-    returns it in X-Request-ID, logs the request and counts it in the metrics."""
+    returns it in X-Request-ID, logs the request and counts it in the metrics.
+
+    It is also where an unexpected exception ends: logged with the request id and answered
+    as a 500 problem that carries X-Request-ID, so that a user's report can be found in the
+    logs. (Starlette's own last-resort handler runs outside every middleware.)"""
 
     def __init__(self, app: ASGIApp, *, metrics: Callable[[], Metrics]) -> None:
         self.app = app
@@ -37,10 +52,12 @@ class RequestContextMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status_code = 500
+        started_response = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status_code
+            nonlocal status_code, started_response
             if message["type"] == "http.response.start":
+                started_response = True
                 status_code = message["status"]
                 headers = [
                     (k, v) for k, v in message.get("headers", []) if k.lower() != REQUEST_ID_HEADER
@@ -51,6 +68,18 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            error_log.exception(
+                "unhandled error",
+                extra={"request_id": request_id, "method": scope["method"], "path": scope["path"]},
+            )
+            if started_response:
+                raise
+            await send_problem(
+                scope,
+                send_with_id,
+                InternalError("an unexpected error occurred; it has been logged"),
+            )
         finally:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", None) or "unmatched"
@@ -128,16 +157,149 @@ async def _send_too_large(scope: Scope, send: Send, limit: int) -> None:
     problem = PayloadTooLarge(
         f"the request body is larger than the limit of {limit} bytes", max_bytes=limit
     )
+    await send_problem(scope, send, problem, close=True)
+
+
+async def send_problem(scope: Scope, send: Send, problem: Problem, *, close: bool = False) -> None:
+    """Answer ``problem`` as application/problem+json, below the app's exception handlers;
+    on a path a face answers, in that face's own error format."""
+    for face in getattr(getattr(scope.get("app"), "state", None), "faces", ()):
+        if face.owns(scope["path"]):
+            response = face.render_error(problem.status, problem.detail)
+            response.headers.update(problem.headers)
+            if close:
+                response.headers["connection"] = "close"
+            await response(scope, _no_body, send)
+            return
     body = json.dumps(problem.to_dict(instance=scope["path"])).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
+    headers = [
+        (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": problem.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+async def _no_body() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+# A JSON string escape that decodes to U+0000: an odd run of backslashes before u0000 (an
+# even run is escaped backslashes followed by the plain text "u0000").
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+_NUL_MESSAGE = "must not contain NUL (U+0000) characters"
+
+
+class NulCharacterMiddleware:
+    """Refuses NUL characters in the path, the query string and JSON or form-encoded
+    bodies with a 422 naming the field. PostgreSQL cannot store U+0000 in text, and no
+    support ticket needs one; refusing them at the door keeps every engine and every face
+    alike. Multipart bodies (file uploads) pass untouched: files may hold any bytes."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        problem = _nul_in_path_or_query(scope)
+        if problem is not None:
+            await send_problem(scope, send, problem)
+            return
+        kind = _scanned_body_kind(scope)
+        if kind is None:
+            await self.app(scope, receive, send)
+            return
+        messages: list[Message] = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client left, or the body limit has answered already
+            messages.append(message)
+            if not message.get("more_body", False):
+                break
+        problem = _nul_in_body(b"".join(m.get("body", b"") for m in messages), kind)
+        if problem is not None:
+            await send_problem(scope, send, problem)
+            return
+
+        async def replay() -> Message:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
+
+
+def _nul_in_path_or_query(scope: Scope) -> Problem | None:
+    if "\x00" in scope["path"]:
+        return ValidationProblem.for_field("path", _NUL_MESSAGE, "nul_character")
+    query: bytes = scope.get("query_string", b"")
+    if b"\x00" in unquote_to_bytes(query):
+        return _form_problem(query, default="query")
+    return None
+
+
+def _scanned_body_kind(scope: Scope) -> str | None:
+    if scope["method"] in ("GET", "HEAD", "OPTIONS"):
+        return None
+    raw = dict(scope.get("headers") or []).get(b"content-type")
+    if raw is None:
+        return "json"  # FastAPI reads a body without a content type as JSON
+    header = email.message.Message()
+    header["content-type"] = raw.decode("latin-1")
+    if header.get_content_maintype() != "application":
+        return None
+    subtype = header.get_content_subtype()
+    if subtype == "json" or subtype.endswith("+json"):
+        return "json"
+    if subtype == "x-www-form-urlencoded":
+        return "form"
+    return None
+
+
+def _nul_in_body(body: bytes, kind: str) -> Problem | None:
+    if kind == "form":
+        if b"\x00" in unquote_to_bytes(body.replace(b"+", b" ")):
+            return _form_problem(body, default="body")
+        return None
+    if not _JSON_NUL.search(body):
+        return None  # (a raw NUL byte is not valid JSON, and is refused as such)
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        return None  # the app answers that the body cannot be read
+    return ValidationProblem.for_field(
+        _nul_field(document) or "body", _NUL_MESSAGE, "nul_character"
+    )
+
+
+def _form_problem(encoded: bytes, *, default: str) -> Problem:
+    field = default
+    pairs = parse_qsl(encoded.decode("latin-1"), keep_blank_values=True, encoding="utf-8")
+    for name, value in pairs:
+        if "\x00" in value and "\x00" not in name:
+            field = name
+            break
+    return ValidationProblem.for_field(field, _NUL_MESSAGE, "nul_character")
+
+
+def _nul_field(document: Any, where: str = "") -> str | None:
+    """The field holding the first NUL, named as validation errors name fields:
+    ``attributes.list[1].deep``; a NUL in a key names the object holding it."""
+    stack: list[tuple[Any, str]] = [(document, where)]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return path
+        elif isinstance(value, dict):
+            if any("\x00" in key for key in value):
+                return path
+            stack.extend(
+                (item, f"{path}.{key}" if path else key) for key, item in reversed(value.items())
+            )
+        elif isinstance(value, list):
+            stack.extend((item, f"{path}[{i}]") for i, item in reversed(list(enumerate(value))))
+    return None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -10,6 +12,8 @@ from sqlalchemy import text
 from helpwire.api.deps import get_database
 from helpwire.api.metrics import Metrics
 from helpwire.db.migrate import revision_status
+
+log = logging.getLogger("helpwire.ops")
 
 router = APIRouter(tags=["operations"])
 
@@ -26,8 +30,11 @@ async def readyz(request: Request) -> JSONResponse:
         async with database.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
         current, head = await revision_status(database.engine)
-    except Exception as exc:  # any failure to reach the database means not ready
-        return JSONResponse({"status": "unavailable", "database": str(exc)[:200]}, status_code=503)
+    except Exception:  # any failure to reach the database means not ready
+        # The reason goes to the log, not to the (unauthenticated) caller: database errors
+        # name hosts, paths and users.
+        log.warning("readiness check: the database cannot be used", exc_info=True)
+        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
     if current != head:
         return JSONResponse(
             {"status": "unavailable", "database": "ok", "schema": current, "expected": head},

@@ -23,3 +23,12 @@ def decode_cursor(cursor: str, *, field: str = "cursor") -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise ValidationProblem.for_field(field, "is not a cursor this API gave out")
     return payload
+
+
+def cursor_id(cursor: str, *, key: str, maximum: int, field: str = "cursor") -> int:
+    """The row id a keyset cursor of ours holds under ``key``. It must fit the id column
+    (0..``maximum``): a forged cursor is a 422, not a database error."""
+    value = decode_cursor(cursor, field=field).get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= maximum:
+        raise ValidationProblem.for_field(field, "is not a cursor this API gave out")
+    return value

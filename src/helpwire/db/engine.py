@@ -45,7 +45,9 @@ def _create_sqlite_engine(url: str, settings: Settings) -> AsyncEngine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        # FULL: in WAL mode, NORMAL may lose the last commits on power loss, and a 2xx
+        # promises the ticket is kept.
+        cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout)}")
         cursor.close()
 

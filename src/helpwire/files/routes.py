@@ -6,18 +6,14 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request, status
 from fastapi.responses import StreamingResponse
-from sqlalchemy import select
 
 from helpwire.api.deps import CurrentPrincipal, Session, get_database, get_principal, get_settings
 from helpwire.api.responses import PROBLEM_RESPONSES
-from helpwire.files.models import File
-from helpwire.files.service import get_file_row, record_upload, save_upload
+from helpwire.files.service import check_can_download, get_file_row, record_upload, save_upload
 from helpwire.files.storage import FileStorage
-from helpwire.problems import MalformedRequest, NotFound, UnsupportedMediaType, ValidationProblem
-from helpwire.tickets.models import Comment, Ticket
+from helpwire.problems import MalformedRequest, UnsupportedMediaType, ValidationProblem
 from helpwire.tickets.schemas import FileOut
 from helpwire.tickets.serialize import file_out
-from helpwire.tickets.visibility import can_see
 
 router = APIRouter(prefix="/api/v1", tags=["files"], responses=PROBLEM_RESPONSES)
 
@@ -106,7 +102,7 @@ async def download_file(
     file_id: str, request: Request, session: Session, principal: CurrentPrincipal
 ) -> StreamingResponse:
     row = await get_file_row(session, file_id=file_id)
-    await _check_can_download(session, principal=principal, row=row)
+    await check_can_download(session, actor=principal, row=row)
     disposition = "inline" if row.content_type in _INLINE_SAFE else "attachment"
     headers = {
         "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(row.filename)}",
@@ -120,30 +116,3 @@ async def download_file(
         media_type=row.content_type,
         headers=headers,
     )
-
-
-async def _check_can_download(session: Session, *, principal: CurrentPrincipal, row: File) -> None:
-    """A file is as visible as the comment it is attached to; unattached, only to its
-    uploader and staff."""
-    if principal.is_staff:
-        return
-    if row.comment_id is None:
-        if row.uploader_id != principal.user.id:
-            raise NotFound(f"no file {row.id}")
-        return
-    found = (
-        (
-            await session.execute(
-                select(Comment.internal, Ticket)
-                .join(Ticket, Ticket.id == Comment.ticket_id)
-                .where(Comment.id == row.comment_id)
-            )
-        )
-        .unique()
-        .one_or_none()
-    )
-    if found is None:
-        raise NotFound(f"no file {row.id}")
-    internal, ticket = found
-    if internal or not can_see(principal.user, ticket, user_project_ids=set(principal.project_ids)):
-        raise NotFound(f"no file {row.id}")

@@ -66,6 +66,7 @@ class LocalStorage:
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(tmp_name, target)
+            _fsync_directory(target.parent)  # the rename itself must survive a crash
         except BaseException:
             Path(tmp_name).unlink(missing_ok=True)
             raise
@@ -78,3 +79,11 @@ class LocalStorage:
 
     async def delete(self, key: str) -> None:
         await anyio.to_thread.run_sync(lambda: self._path(key).unlink(missing_ok=True))
+
+
+def _fsync_directory(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

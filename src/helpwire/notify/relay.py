@@ -290,7 +290,7 @@ class Relay:
                 wake.clear()
                 try:
                     await self.run_once()
-                    await self._refresh_gauges()
+                    await self.refresh_gauges()
                     timeout = await self._seconds_until_next_due()
                 except Exception:
                     log.exception("relay pass failed; trying again shortly")
@@ -332,11 +332,12 @@ class Relay:
             next_due = next_due.replace(tzinfo=now.tzinfo)
         return max(0.0, min(self.poll_interval, (next_due - now).total_seconds()))
 
-    async def _refresh_gauges(self) -> None:
+    async def refresh_gauges(self, *, force: bool = False) -> None:
+        """Queue depth, oldest waiting age and counts by state, at most every few seconds."""
         if self.metrics is None:
             return
         loop_time = asyncio.get_running_loop().time()
-        if loop_time - self._gauges_refreshed < GAUGE_REFRESH_S:
+        if not force and loop_time - self._gauges_refreshed < GAUGE_REFRESH_S:
             return
         self._gauges_refreshed = loop_time
         now = self.clock()

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 from helpwire.api.deps import AdminPrincipal, Session, get_database
-from helpwire.api.pagination import decode_cursor, encode_cursor
+from helpwire.api.idempotency import IdempotencyKey, create_once
+from helpwire.api.pagination import cursor_id, encode_cursor
 from helpwire.api.responses import PROBLEM_RESPONSES
+from helpwire.api.types import MAX_INT64, BigRowId, RowId
 from helpwire.db.base import utcnow
 from helpwire.notify import channels as service
 from helpwire.notify.models import Channel, Delivery, DeliveryAttempt, DeliveryState
@@ -28,7 +30,6 @@ from helpwire.notify.schemas import (
     TestResult,
 )
 from helpwire.notify.senders import Sender
-from helpwire.problems import ValidationProblem
 
 router = APIRouter(prefix="/api/v1", tags=["notifications"], responses=PROBLEM_RESPONSES)
 
@@ -110,10 +111,17 @@ def attempt_out(attempt: DeliveryAttempt) -> AttemptOut:
     summary="Create a channel (admin); a webhook's secret is in this answer only",
 )
 async def create_channel(
-    body: ChannelCreate, session: Session, _admin: AdminPrincipal
-) -> ChannelWithSecret:
-    channel, secret = await service.create_channel(session, spec=body)
-    return _with_secret(channel, secret)
+    request: Request,
+    body: ChannelCreate,
+    session: Session,
+    admin: AdminPrincipal,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    async def produce() -> tuple[ChannelWithSecret, dict[str, str]]:
+        channel, secret = await service.create_channel(session, spec=body)
+        return _with_secret(channel, secret), {}
+
+    return await create_once(session, request=request, actor=admin, body=body, produce=produce)
 
 
 @router.get("/channels", response_model=list[ChannelOut], summary="Channels and their health")
@@ -122,7 +130,7 @@ async def list_channels(session: Session, _admin: AdminPrincipal) -> list[Channe
 
 
 @router.get("/channels/{channel_id}", response_model=ChannelOut, summary="A channel")
-async def get_channel(channel_id: int, session: Session, _admin: AdminPrincipal) -> ChannelOut:
+async def get_channel(channel_id: RowId, session: Session, _admin: AdminPrincipal) -> ChannelOut:
     return channel_out(await service.get_channel(session, channel_id=channel_id))
 
 
@@ -132,7 +140,7 @@ async def get_channel(channel_id: int, session: Session, _admin: AdminPrincipal)
     summary="Change a channel; a rotated secret is in this answer only",
 )
 async def update_channel(
-    channel_id: int, body: ChannelUpdate, session: Session, _admin: AdminPrincipal
+    channel_id: RowId, body: ChannelUpdate, session: Session, _admin: AdminPrincipal
 ) -> ChannelWithSecret:
     channel = await service.get_channel(session, channel_id=channel_id)
     channel, secret = await service.update_channel(session, channel=channel, changes=body)
@@ -144,7 +152,7 @@ async def update_channel(
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a channel and its delivery log",
 )
-async def delete_channel(channel_id: int, session: Session, _admin: AdminPrincipal) -> Response:
+async def delete_channel(channel_id: RowId, session: Session, _admin: AdminPrincipal) -> Response:
     channel = await service.get_channel(session, channel_id=channel_id)
     await service.delete_channel(session, channel=channel)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -155,7 +163,7 @@ async def delete_channel(channel_id: int, session: Session, _admin: AdminPrincip
     response_model=TestResult,
     summary="Send a test message now and show the receiver's answer",
 )
-async def test_channel(channel_id: int, request: Request, _admin: AdminPrincipal) -> TestResult:
+async def test_channel(channel_id: RowId, request: Request, _admin: AdminPrincipal) -> TestResult:
     # Read the channel, then send with no transaction open: the receiver may be slow.
     async with get_database(request).reader() as session:
         channel = await service.get_channel(session, channel_id=channel_id)
@@ -186,7 +194,7 @@ async def test_channel(channel_id: int, request: Request, _admin: AdminPrincipal
     summary="A channel's delivery log, newest first",
 )
 async def list_deliveries(
-    channel_id: int,
+    channel_id: RowId,
     session: Session,
     _admin: AdminPrincipal,
     state: DeliveryState | None = None,
@@ -194,11 +202,7 @@ async def list_deliveries(
     cursor: str | None = None,
 ) -> DeliveryPage:
     channel = await service.get_channel(session, channel_id=channel_id)
-    before_id = None
-    if cursor is not None:
-        before_id = decode_cursor(cursor).get("before")
-        if not isinstance(before_id, int):
-            raise ValidationProblem.for_field("cursor", "is not a cursor this API gave out")
+    before_id = None if cursor is None else cursor_id(cursor, key="before", maximum=MAX_INT64)
     rows, more = await service.list_deliveries(
         session, channel=channel, state=state, before_id=before_id, limit=limit
     )
@@ -214,7 +218,7 @@ async def list_deliveries(
     summary="A delivery and its attempts",
 )
 async def get_delivery(
-    delivery_id: int, session: Session, _admin: AdminPrincipal
+    delivery_id: BigRowId, session: Session, _admin: AdminPrincipal
 ) -> DeliveryDetail:
     delivery, attempts = await service.get_delivery(session, delivery_id=delivery_id)
     return DeliveryDetail(
@@ -229,5 +233,5 @@ async def get_delivery(
     response_model=DeliveryOut,
     summary="Send a delivery again (same webhook-id), from the start of the retry schedule",
 )
-async def redeliver(delivery_id: int, session: Session, _admin: AdminPrincipal) -> DeliveryOut:
+async def redeliver(delivery_id: BigRowId, session: Session, _admin: AdminPrincipal) -> DeliveryOut:
     return delivery_out(await service.redeliver(session, delivery_id=delivery_id))

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from helpwire.notify.models import Audience, ChannelKind, DeliveryState
+
+# Explicit limits on every string (the column's length where there is a column).
+Address = Annotated[str, StringConstraints(max_length=320)]
+Key = Annotated[str, StringConstraints(max_length=64)]
+EventName = Annotated[str, StringConstraints(max_length=64)]
+Secret = Annotated[str, StringConstraints(max_length=255)]
+MAX_LIST = 100
 
 
 class Strict(BaseModel):
@@ -18,27 +25,29 @@ class EmailConfig(Strict):
     host: str = Field(min_length=1, max_length=255)
     port: int = Field(default=587, ge=1, le=65535)
     tls: Literal["none", "starttls", "tls"] = "starttls"
-    username: str | None = None
-    password: str | None = None
+    username: str | None = Field(default=None, max_length=255)
+    password: str | None = Field(default=None, max_length=1024)
     from_: str = Field(alias="from", min_length=3, max_length=320)
-    to: list[str] = Field(min_length=1, max_length=50)
+    to: list[Address] = Field(min_length=1, max_length=50)
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
 class ChannelFilters(Strict):
-    topics: list[str] = []
-    priorities: list[str] = []
-    accounts: list[str] = []
+    topics: list[Key] = Field(default=[], max_length=MAX_LIST)
+    priorities: list[Key] = Field(default=[], max_length=MAX_LIST)
+    accounts: list[Key] = Field(default=[], max_length=MAX_LIST)
 
 
 class ChannelCreate(Strict):
     name: str = Field(min_length=1, max_length=100)
     kind: ChannelKind
     url: str | None = Field(default=None, max_length=2048)
-    secret: str | None = Field(default=None, description="webhook only; generated when absent")
+    secret: Secret | None = Field(default=None, description="webhook only; generated when absent")
     email: EmailConfig | None = None
-    events: list[str] | None = Field(default=None, description="default: every event type")
+    events: list[EventName] | None = Field(
+        default=None, max_length=MAX_LIST, description="default: every event type"
+    )
     filters: ChannelFilters = ChannelFilters()
     include_internal: bool = False
     audience: Audience = Audience.STAFF
@@ -50,14 +59,14 @@ class ChannelCreate(Strict):
 class ChannelUpdate(Strict):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     url: str | None = Field(default=None, max_length=2048)
-    secret: str | None = Field(
+    secret: Secret | None = Field(
         default=None, description="a new secret; the old one stays valid for 24 hours"
     )
     rotate_secret: bool = Field(
         default=False, description="generate a new secret; the old one stays valid for 24 hours"
     )
     email: EmailConfig | None = None
-    events: list[str] | None = None
+    events: list[EventName] | None = Field(default=None, max_length=MAX_LIST)
     filters: ChannelFilters | None = None
     include_internal: bool | None = None
     audience: Audience | None = None

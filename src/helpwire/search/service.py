@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, bindparam, false, func, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from helpwire.problems import ValidationProblem
 from helpwire.search.models import SearchDocument
 
-MAX_QUERY_TERMS = 16
+# Every word is a set of tickets to intersect, and a short prefix is a set as large as the
+# table: sixteen one-letter prefixes kept PostgreSQL busy for seconds. Hence the limits,
+# and a time limit for what still slips through.
+MAX_QUERY_TERMS = 8
+MIN_PREFIX_LENGTH = 3
+SEARCH_TIMEOUT_MS = 3_000
+_QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE for a statement_timeout
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
 _QUERY_TERM = re.compile(r"([^\W_]+)(\*?)", re.UNICODE)
 
@@ -28,9 +41,24 @@ class Term:
 
 
 def query_terms(q: str) -> list[Term]:
-    """The words of a query; ``word*`` asks for a prefix match."""
+    """The words of a query; ``word*`` asks for a prefix match. A query of more than
+    MAX_QUERY_TERMS different words, or with a prefix shorter than MIN_PREFIX_LENGTH, is
+    a 422 naming ``q``."""
     terms = [Term(m.group(1).lower(), bool(m.group(2))) for m in _QUERY_TERM.finditer(q)]
-    return list(dict.fromkeys(terms))[:MAX_QUERY_TERMS]
+    terms = list(dict.fromkeys(terms))
+    if len(terms) > MAX_QUERY_TERMS:
+        raise ValidationProblem.for_field(
+            "q", f"may hold at most {MAX_QUERY_TERMS} different words", "too_many_words"
+        )
+    short = [t.word for t in terms if t.prefix and len(t.word) < MIN_PREFIX_LENGTH]
+    if short:
+        raise ValidationProblem.for_field(
+            "q",
+            f"a prefix search needs at least {MIN_PREFIX_LENGTH} characters before the *: "
+            + ", ".join(f"{word}*" for word in short),
+            "prefix_too_short",
+        )
+    return terms
 
 
 async def index_text(
@@ -76,6 +104,79 @@ def ticket_ids_per_term(
     comment or a file name. A ticket matches the query when it is in every set, so the
     words may be spread over its parts. Empty when ``q`` has no words."""
     return [_tickets_with(dialect, term, include_internal) for term in query_terms(q)]
+
+
+@asynccontextmanager
+async def search_time_limit(
+    session: AsyncSession, *, active: bool, timeout_ms: int = SEARCH_TIMEOUT_MS
+) -> AsyncIterator[None]:
+    """Bound the database time of the statements inside to ``timeout_ms``, and turn running
+    out of it into a 422 on ``q``: a statement_timeout local to the transaction on
+    PostgreSQL (put back afterwards, so that nothing else in a longer transaction inherits
+    it), an interrupt of the connection's running statement on SQLite."""
+    dialect = session.bind.dialect.name
+    if not active or dialect not in ("postgresql", "sqlite"):
+        yield
+        return
+    limit = _statement_timeout if dialect == "postgresql" else _interrupt_after
+    try:
+        async with limit(session, timeout_ms):
+            yield
+    except DBAPIError as exc:
+        if not _ran_out_of_time(exc):
+            raise
+        # The statement is gone (on PostgreSQL the whole transaction is): the caller's
+        # rollback ends it.
+        raise ValidationProblem.for_field(
+            "q",
+            f"took longer than {timeout_ms / 1000:g} s to search; "
+            "use rarer words or longer prefixes, or add filters",
+            "search_timeout",
+        ) from None
+
+
+def _ran_out_of_time(exc: DBAPIError) -> bool:
+    return (
+        getattr(exc.orig, "sqlstate", None) == _QUERY_CANCELED
+        or getattr(exc.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_INTERRUPT
+    )
+
+
+@asynccontextmanager
+async def _statement_timeout(session: AsyncSession, timeout_ms: int) -> AsyncIterator[None]:
+    previous = await session.scalar(text("SELECT current_setting('statement_timeout')"))
+    await _set_statement_timeout(session, f"{timeout_ms}ms")
+    yield
+    # Not reached when the block failed: the transaction is aborted and takes it along.
+    await _set_statement_timeout(session, str(previous))
+
+
+async def _set_statement_timeout(session: AsyncSession, value: str) -> None:
+    await session.execute(
+        text("SELECT set_config('statement_timeout', :value, true)"), {"value": value}
+    )
+
+
+@asynccontextmanager
+async def _interrupt_after(session: AsyncSession, timeout_ms: int) -> AsyncIterator[None]:
+    # SQLite has no statement timeout, but sqlite3_interrupt() may be called from any
+    # thread and stops the connection's running statement ("interrupted").
+    connection = await session.connection()
+    driver: Any = (await connection.get_raw_connection()).driver_connection  # aiosqlite
+    interrupts: list[asyncio.Task[None]] = []
+
+    def interrupt() -> None:
+        interrupts.append(asyncio.ensure_future(driver.interrupt()))
+
+    timer = asyncio.get_running_loop().call_later(timeout_ms / 1000, interrupt)
+    try:
+        yield
+    finally:
+        # Nothing may outlive the block: a late interrupt would hit whoever uses the
+        # pooled connection next. (Once it has started, an interrupt is already done.)
+        timer.cancel()
+        for task in interrupts:
+            task.cancel()
 
 
 def _tickets_with(dialect: str, term: Term, include_internal: bool) -> Select[tuple[int]]:

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import html as html_module
 from collections.abc import Sequence
 
-from sqlalchemy import false, select
+import nh3
+from sqlalchemy import false, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from helpwire.accounts.actor import Actor
 from helpwire.accounts.models import User
 from helpwire.db.base import utcnow
-from helpwire.files.service import files_for_attachment
+from helpwire.files.models import File
 from helpwire.problems import Forbidden, IllegalTransition, NotFound, ValidationProblem
 from helpwire.search.service import index_text
 from helpwire.tickets.events import EventType, record, touch
 from helpwire.tickets.models import BodyFormat, Comment, Ticket
 from helpwire.tickets.rendering import render_body
-from helpwire.tickets.visibility import can_see
+from helpwire.tickets.visibility import can_see, may_speak_for_ticket
 
 
 async def write_comment(
@@ -27,33 +30,27 @@ async def write_comment(
     body: str,
     body_format: BodyFormat,
     internal: bool,
-    file_ids: Sequence[str],
-    uploader: User,
-    max_files: int,
+    files: Sequence[File],
+    rendered: tuple[str, str] | None = None,
     announce: bool = True,
 ) -> Comment:
-    """Store a comment, attach its files, index it and (if ``announce``) record
-    comment.created."""
-    files = await files_for_attachment(
-        session, uploader=uploader, file_ids=file_ids, limit=max_files
-    )
-    stored, rendered = render_body(body, body_format)
+    """Store a comment, attach its files (checked by files_for_attachment), index it and
+    (if ``announce``) record comment.created. ``rendered`` is render_body's result when
+    the caller has it already."""
+    stored, html = rendered or render_body(body, body_format)
     comment = Comment(
         ticket_id=ticket.id,
         author_id=author.id,
         body=stored,
         body_format=body_format.value,
-        body_html=rendered,
+        body_html=html,
         internal=internal,
         created_at=utcnow(),
     )
     comment.author = author
     session.add(comment)
     await session.flush()
-    for file in files:
-        file.comment_id = comment.id
-    await session.flush()
-    await session.refresh(comment, ["files"])
+    await _attach(session, comment=comment, files=files)
     ticket.comment_count = (ticket.comment_count or 0) + 1
     if internal:
         ticket.internal_note_count = (ticket.internal_note_count or 0) + 1
@@ -62,7 +59,7 @@ async def write_comment(
         ticket_id=ticket.id,
         kind="comment",
         source_id=str(comment.id),
-        text_value=body,
+        text_value=searchable_text(comment),
         internal=internal,
     )
     for file in files:
@@ -89,6 +86,35 @@ async def write_comment(
         },
     )
     return comment
+
+
+async def _attach(session: AsyncSession, *, comment: Comment, files: Sequence[File]) -> None:
+    """Attach the files, each only if still unattached: of two transactions attaching one
+    file, the second finds it taken (PostgreSQL re-checks the row once the first commits)
+    and fails as a whole."""
+    set_committed_value(comment, "files", list(files))
+    if not files:
+        return
+    result = await session.execute(
+        update(File)
+        .where(File.id.in_([f.id for f in files]), File.comment_id.is_(None))
+        .values(comment_id=comment.id)
+        .execution_options(synchronize_session=False)
+    )
+    if int(getattr(result, "rowcount", 0) or 0) != len(files):
+        raise ValidationProblem.for_field(
+            "files", "a file was attached elsewhere meanwhile; upload it again", "unknown_file"
+        )
+    for file in files:
+        set_committed_value(file, "comment_id", comment.id)
+
+
+def searchable_text(comment: Comment) -> str:
+    """What a reader sees of the body: for HTML, the text without tags (so words inside
+    removed scripts or attributes are not searchable)."""
+    if comment.body_format == BodyFormat.HTML:
+        return html_module.unescape(nh3.clean(comment.body_html, tags=set()))
+    return comment.body
 
 
 async def list_comments(
@@ -125,8 +151,13 @@ async def rate_comment(
         raise Forbidden("only the customer side rates replies")
     if comment.internal or not comment.author.is_staff:
         raise IllegalTransition("only public replies from support can be rated")
-    ticket = await session.get(Ticket, comment.ticket_id)
+    # Locked and read afresh: the version bumped below must not race another change.
+    ticket = await session.get(
+        Ticket, comment.ticket_id, with_for_update={"of": Ticket}, populate_existing=True
+    )
     assert ticket is not None
+    if not may_speak_for_ticket(actor, ticket):
+        raise Forbidden("only the requester or an account-wide user rates this ticket's replies")
     comment.rating_score = score
     comment.rating_comment = comment_text
     comment.rated_at = utcnow()

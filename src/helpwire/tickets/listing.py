@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, or_, select
+from sqlalchemy import ColumnElement, Select, exists, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.accounts.actor import Actor
 from helpwire.accounts.models import Account, Project, User
 from helpwire.api.pagination import decode_cursor, encode_cursor
 from helpwire.problems import ValidationProblem
-from helpwire.search.service import ticket_ids_per_term
+from helpwire.search.service import search_time_limit, ticket_ids_per_term
 from helpwire.tickets.models import (
     PRIORITY_RANK,
     STATUS_RANK,
@@ -64,15 +64,17 @@ class TicketFilters:
 
 
 def _sort_expression(sort: SortField) -> ColumnElement[Any]:
+    # Priority and status sort by their stored rank columns, which have indexes.
     if sort == SortField.PRIORITY:
-        return case({p.value: rank for p, rank in PRIORITY_RANK.items()}, value=Ticket.priority)
+        return Ticket.priority_rank.expression
     if sort == SortField.STATUS:
-        return case({s.value: rank for s, rank in STATUS_RANK.items()}, value=Ticket.status)
-    column: ColumnElement[Any] = getattr(Ticket, sort.value)
+        return Ticket.status_rank.expression
+    column: ColumnElement[Any] = getattr(Ticket, sort.value).expression
     return column
 
 
 def _cursor_value(ticket: Ticket, sort: SortField) -> Any:
+    # The ranks come from the ticket's own values: the rank columns are never loaded.
     if sort == SortField.PRIORITY:
         return PRIORITY_RANK[Priority(ticket.priority)]
     if sort == SortField.STATUS:
@@ -187,10 +189,12 @@ def build_query(
         last_id = payload.get("i")
         if not isinstance(last_id, int) or not 0 <= last_id <= _INT4_MAX:
             raise ValidationProblem.for_field("cursor", "is not a cursor this API gave out")
-        if order == SortOrder.DESC:
-            conditions.append(or_(sort_expr < value, and_(sort_expr == value, Ticket.id < last_id)))
-        else:
-            conditions.append(or_(sort_expr > value, and_(sort_expr == value, Ticket.id > last_id)))
+        # One row-value comparison, which both engines match against the (sort value, id)
+        # index as a single range; "a < x OR (a = x AND id < y)" made PostgreSQL filter.
+        # The values are typed like their columns, so that times are stored-form on SQLite.
+        position = tuple_(sort_expr, Ticket.id)
+        after = tuple_(literal(value, sort_expr.type), literal(last_id, Ticket.id.type))
+        conditions.append(position < after if order == SortOrder.DESC else position > after)
     ordering = (
         (sort_expr.desc(), Ticket.id.desc())
         if order == SortOrder.DESC
@@ -220,7 +224,8 @@ async def list_tickets(
         cursor=cursor,
         dialect=session.bind.dialect.name,
     )
-    rows = list((await session.scalars(query.limit(limit + 1))).unique())
+    async with search_time_limit(session, active=filters.q is not None):
+        rows = list((await session.scalars(query.limit(limit + 1))).unique())
     page = rows[:limit]
     next_cursor = None
     if len(rows) > limit:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Computed,
     ForeignKey,
     Index,
     Integer,
@@ -55,6 +56,17 @@ class Status(enum.StrEnum):
 STATUS_RANK = {s: i for i, s in enumerate(Status)}
 
 
+def _rank_sql(column: str, ranks: dict[Priority, int] | dict[Status, int]) -> str:
+    """The SQL of a generated rank column. The initial migration spells out the same text
+    (migrations do not import application code); a test compares the two."""
+    whens = " ".join(f"WHEN '{value.value}' THEN {rank}" for value, rank in ranks.items())
+    return f"CASE {column} {whens} END"
+
+
+PRIORITY_RANK_SQL = _rank_sql("priority", PRIORITY_RANK)
+STATUS_RANK_SQL = _rank_sql("status", STATUS_RANK)
+
+
 class AccessLevel(enum.StrEnum):
     ACCOUNT_USERS = "account_users"
     PROJECT_USERS = "project_users"
@@ -69,13 +81,20 @@ class BodyFormat(enum.StrEnum):
 
 class Ticket(Base):
     __tablename__ = "tickets"
+    # Lists are ordered by (sort value, id) and cut by the same pair (keyset pages): each
+    # sortable value has an index ending in id, so PostgreSQL reads a page, or a page a
+    # thousand deep, straight off the index. Filters the queues use often lead their index.
     __table_args__ = (
-        Index("ix_tickets_status_created", "status", "created_at"),
-        Index("ix_tickets_account_created", "account_id", "created_at"),
-        Index("ix_tickets_requester_created", "requester_id", "created_at"),
-        Index("ix_tickets_assignee_status", "assignee_id", "status"),
-        Index("ix_tickets_created_at", "created_at"),
-        Index("ix_tickets_updated_at", "updated_at"),
+        Index("ix_tickets_created_at_id", "created_at", "id"),
+        Index("ix_tickets_updated_at_id", "updated_at", "id"),
+        Index("ix_tickets_priority_rank_id", "priority_rank", "id"),
+        Index("ix_tickets_status_rank_id", "status_rank", "id"),
+        Index("ix_tickets_status_created", "status", "created_at", "id"),
+        Index("ix_tickets_account_created", "account_id", "created_at", "id"),
+        Index("ix_tickets_requester_created", "requester_id", "created_at", "id"),
+        Index("ix_tickets_assignee_created", "assignee_id", "created_at", "id"),
+        Index("ix_tickets_topic_created", "topic_id", "created_at", "id"),
+        Index("ix_tickets_escalated_created", "escalated", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -85,6 +104,22 @@ class Ticket(Base):
     type: Mapped[str] = mapped_column(String(16), default=TicketType.QUESTION)
     priority: Mapped[str] = mapped_column(String(16), default=Priority.NORMAL)
     status: Mapped[str] = mapped_column(String(16), default=Status.NEW)
+    # Sort keys for sort=priority|status, kept by the database so that an index can serve
+    # those sorts (a CASE in ORDER BY means sorting the whole table on every request).
+    # Never loaded into objects; reading one is an error rather than a hidden lazy load,
+    # which async sessions cannot do. NOT NULL: an unknown priority or status is refused.
+    priority_rank: Mapped[int] = mapped_column(
+        SmallInteger,
+        Computed(PRIORITY_RANK_SQL, persisted=True),
+        deferred=True,
+        deferred_raiseload=True,
+    )
+    status_rank: Mapped[int] = mapped_column(
+        SmallInteger,
+        Computed(STATUS_RANK_SQL, persisted=True),
+        deferred=True,
+        deferred_raiseload=True,
+    )
     topic_id: Mapped[int | None] = mapped_column(ForeignKey("topics.id", ondelete="RESTRICT"))
     subtopic_id: Mapped[int | None] = mapped_column(ForeignKey("subtopics.id", ondelete="RESTRICT"))
     attributes: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
@@ -124,11 +159,15 @@ class Ticket(Base):
     solved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
 
-    requester: Mapped[User] = relationship(foreign_keys=[requester_id], lazy="joined")
-    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id], lazy="joined")
-    account: Mapped[Account | None] = relationship(lazy="joined")
-    topic: Mapped[Topic | None] = relationship(lazy="joined")
-    subtopic: Mapped[Subtopic | None] = relationship(lazy="joined")
+    # selectin, not joined: a list query stays one table (plus its filters), and each of
+    # these is then one small "WHERE id IN (...)" for the whole page. Joined loading put
+    # seven LEFT JOINs into every ticket query, and with a selective filter PostgreSQL
+    # joined the whole table before applying it. A NULL key costs no query at all.
+    requester: Mapped[User] = relationship(foreign_keys=[requester_id], lazy="selectin")
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id], lazy="selectin")
+    account: Mapped[Account | None] = relationship(lazy="selectin")
+    topic: Mapped[Topic | None] = relationship(lazy="selectin")
+    subtopic: Mapped[Subtopic | None] = relationship(lazy="selectin")
     projects: Mapped[list[Project]] = relationship(
         secondary="ticket_projects", order_by="Project.key", lazy="selectin"
     )
@@ -136,13 +175,13 @@ class Ticket(Base):
         order_by="TicketTag.tag", lazy="selectin", cascade="all, delete-orphan"
     )
     follow_up_of: Mapped[Ticket | None] = relationship(
-        foreign_keys=[follow_up_of_id], remote_side=[id], lazy="selectin"
+        foreign_keys=[follow_up_of_id], remote_side=[id], lazy="selectin", join_depth=1
     )
     split_from: Mapped[Ticket | None] = relationship(
-        foreign_keys=[split_from_id], remote_side=[id], lazy="selectin"
+        foreign_keys=[split_from_id], remote_side=[id], lazy="selectin", join_depth=1
     )
     merged_into: Mapped[Ticket | None] = relationship(
-        foreign_keys=[merged_into_id], remote_side=[id], lazy="selectin"
+        foreign_keys=[merged_into_id], remote_side=[id], lazy="selectin", join_depth=1
     )
 
     @property
@@ -176,7 +215,8 @@ class TicketTag(Base):
 
 class Comment(Base):
     __tablename__ = "comments"
-    __table_args__ = (Index("ix_comments_ticket_created", "ticket_id", "created_at"),)
+    # A ticket's comments are listed and paged by id.
+    __table_args__ = (Index("ix_comments_ticket_id_id", "ticket_id", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))

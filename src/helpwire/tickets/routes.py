@@ -9,17 +9,19 @@ from typing import Annotated, TypeVar
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
+from helpwire.accounts.actor import Actor
 from helpwire.api.deps import CurrentPrincipal, Session, get_settings
 from helpwire.api.idempotency import respond_once
 from helpwire.api.metrics import count_ticket_created
-from helpwire.api.pagination import decode_cursor, encode_cursor
+from helpwire.api.pagination import cursor_id, encode_cursor
 from helpwire.api.responses import PROBLEM_RESPONSES
+from helpwire.api.types import MAX_INT32, MAX_INT64, RowId, TicketNumber
 from helpwire.problems import ValidationProblem
 from helpwire.tickets import comments as comment_service
 from helpwire.tickets import service
 from helpwire.tickets.events import list_events
 from helpwire.tickets.listing import SortField, SortOrder, TicketFilters, list_tickets
-from helpwire.tickets.models import Priority, Status, TicketType
+from helpwire.tickets.models import Priority, Status, Ticket, TicketType
 from helpwire.tickets.schemas import (
     CloseRequest,
     CommentCreate,
@@ -46,9 +48,12 @@ def _request_id(request: Request) -> str | None:
     return str(value) if value else None
 
 
-def _with_etag(ticket_answer: TicketOut, etag: str, status_code: int = 200) -> JSONResponse:
+def _answer(ticket: Ticket, principal: Actor) -> JSONResponse:
+    """The ticket as the principal may see it, with the ETag of that representation."""
+    staff = principal.is_staff
     return JSONResponse(
-        ticket_answer.model_dump(mode="json"), status_code=status_code, headers={"ETag": etag}
+        ticket_out(ticket, staff=staff).model_dump(mode="json"),
+        headers={"ETag": service.etag_for(ticket, staff=staff)},
     )
 
 
@@ -96,7 +101,7 @@ async def create_ticket(
         )
         count_ticket_created(request, via="api")
         return ticket_out(ticket, staff=principal.is_staff), {
-            "ETag": ticket.etag,
+            "ETag": service.etag_for(ticket, staff=principal.is_staff),
             "Location": f"/api/v1/tickets/{ticket.number}",
         }
 
@@ -169,22 +174,21 @@ async def get_tickets(
 
 @router.get("/tickets/{number}", response_model=TicketOut, summary="Get a ticket")
 async def get_ticket(
-    number: int,
+    number: TicketNumber,
     session: Session,
     principal: CurrentPrincipal,
     if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
 ) -> Response:
     ticket = await service.get_ticket(session, actor=principal, number=number)
-    if if_none_match and ticket.etag in [
-        t.strip().removeprefix("W/") for t in if_none_match.split(",")
-    ]:
-        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": ticket.etag})
-    return _with_etag(ticket_out(ticket, staff=principal.is_staff), ticket.etag)
+    etag = service.etag_for(ticket, staff=principal.is_staff)
+    if if_none_match and etag in [t.strip().removeprefix("W/") for t in if_none_match.split(",")]:
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+    return _answer(ticket, principal)
 
 
 @router.patch("/tickets/{number}", response_model=TicketOut, summary="Change a ticket")
 async def patch_ticket(
-    number: int,
+    number: TicketNumber,
     body: TicketUpdate,
     session: Session,
     principal: CurrentPrincipal,
@@ -193,7 +197,7 @@ async def patch_ticket(
     ticket = await service.update_ticket(
         session, actor=principal, number=number, changes=body, if_match=if_match
     )
-    return _with_etag(ticket_out(ticket, staff=principal.is_staff), ticket.etag)
+    return _answer(ticket, principal)
 
 
 @router.post(
@@ -204,7 +208,7 @@ async def patch_ticket(
 )
 async def create_comment(
     request: Request,
-    number: int,
+    number: TicketNumber,
     body: CommentCreate,
     session: Session,
     principal: CurrentPrincipal,
@@ -223,7 +227,7 @@ async def create_comment(
             file_ids=body.files,
             max_files=settings.max_files_per_comment,
         )
-        return comment_out(comment, ticket_number=ticket.number), {
+        return comment_out(comment, ticket_number=ticket.number, staff=principal.is_staff), {
             "Location": f"/api/v1/comments/{comment.id}"
         }
 
@@ -240,53 +244,50 @@ async def create_comment(
 
 @router.get("/tickets/{number}/comments", response_model=CommentPage, summary="The conversation")
 async def get_comments(
-    number: int,
+    number: TicketNumber,
     session: Session,
     principal: CurrentPrincipal,
     limit: Annotated[int, Query(ge=1, le=200)] = 100,
     cursor: str | None = None,
 ) -> CommentPage:
     ticket = await service.get_ticket(session, actor=principal, number=number)
-    after_id = _after_id(cursor)
+    after_id = _after_id(cursor, maximum=MAX_INT32)
     rows, more = await comment_service.list_comments(
         session, actor=principal, ticket=ticket, after_id=after_id, limit=limit
     )
     return CommentPage(
-        items=[comment_out(c, ticket_number=ticket.number) for c in rows],
+        items=[comment_out(c, ticket_number=ticket.number, staff=principal.is_staff) for c in rows],
         next_cursor=encode_cursor({"after": rows[-1].id}) if more and rows else None,
     )
 
 
-def _after_id(cursor: str | None) -> int | None:
-    if cursor is None:
-        return None
-    after = decode_cursor(cursor).get("after")
-    if not isinstance(after, int):
-        raise ValidationProblem.for_field("cursor", "is not a cursor this API gave out")
-    return after
+def _after_id(cursor: str | None, *, maximum: int) -> int | None:
+    return None if cursor is None else cursor_id(cursor, key="after", maximum=maximum)
 
 
 @router.get("/comments/{comment_id}", response_model=CommentOut, summary="Get a comment")
-async def get_comment(comment_id: int, session: Session, principal: CurrentPrincipal) -> CommentOut:
+async def get_comment(
+    comment_id: RowId, session: Session, principal: CurrentPrincipal
+) -> CommentOut:
     comment = await comment_service.get_comment(session, actor=principal, comment_id=comment_id)
     ticket = await service.get_ticket_by_id(session, ticket_id=comment.ticket_id)
-    return comment_out(comment, ticket_number=ticket.number)
+    return comment_out(comment, ticket_number=ticket.number, staff=principal.is_staff)
 
 
 @router.post("/tickets/{number}/close", response_model=TicketOut, summary="Close a ticket")
 async def close_ticket(
-    number: int, body: CloseRequest, session: Session, principal: CurrentPrincipal
+    number: TicketNumber, body: CloseRequest, session: Session, principal: CurrentPrincipal
 ) -> JSONResponse:
     ticket = await service.close_ticket(
         session, actor=principal, number=number, score=body.score, comment=body.comment
     )
-    return _with_etag(ticket_out(ticket, staff=principal.is_staff), ticket.etag)
+    return _answer(ticket, principal)
 
 
 @router.post("/tickets/{number}/reopen", response_model=TicketOut, summary="Reopen a ticket")
 async def reopen_ticket(
     request: Request,
-    number: int,
+    number: TicketNumber,
     body: ReopenRequest,
     session: Session,
     principal: CurrentPrincipal,
@@ -300,49 +301,54 @@ async def reopen_ticket(
         file_ids=body.files,
         max_files=get_settings(request).max_files_per_comment,
     )
-    return _with_etag(ticket_out(ticket, staff=principal.is_staff), ticket.etag)
+    return _answer(ticket, principal)
 
 
 @router.post("/tickets/{number}/escalate", response_model=TicketOut, summary="Escalate a ticket")
 async def escalate_ticket(
-    number: int, session: Session, principal: CurrentPrincipal
+    number: TicketNumber, session: Session, principal: CurrentPrincipal
 ) -> JSONResponse:
     ticket = await service.escalate_ticket(session, actor=principal, number=number)
-    return _with_etag(ticket_out(ticket, staff=principal.is_staff), ticket.etag)
+    return _answer(ticket, principal)
 
 
 @router.post("/tickets/{number}/rating", response_model=TicketOut, summary="Rate a ticket (1..5)")
 async def rate_ticket(
-    number: int, body: TicketRatingRequest, session: Session, principal: CurrentPrincipal
+    number: TicketNumber,
+    body: TicketRatingRequest,
+    session: Session,
+    principal: CurrentPrincipal,
 ) -> JSONResponse:
     ticket = await service.rate_ticket(
         session, actor=principal, number=number, score=body.score, comment=body.comment
     )
-    return _with_etag(ticket_out(ticket, staff=principal.is_staff), ticket.etag)
+    return _answer(ticket, principal)
 
 
 @router.post("/tickets/{number}/read", response_model=TicketOut, summary="Mark a ticket read")
-async def read_ticket(number: int, session: Session, principal: CurrentPrincipal) -> JSONResponse:
+async def read_ticket(
+    number: TicketNumber, session: Session, principal: CurrentPrincipal
+) -> JSONResponse:
     ticket = await service.mark_read(session, actor=principal, number=number)
-    return _with_etag(ticket_out(ticket, staff=principal.is_staff), ticket.etag)
+    return _answer(ticket, principal)
 
 
 @router.post(
     "/comments/{comment_id}/rating", response_model=CommentOut, summary="Rate a reply (+1 / -1)"
 )
 async def rate_comment(
-    comment_id: int, body: CommentRatingRequest, session: Session, principal: CurrentPrincipal
+    comment_id: RowId, body: CommentRatingRequest, session: Session, principal: CurrentPrincipal
 ) -> CommentOut:
     comment = await comment_service.rate_comment(
         session, actor=principal, comment_id=comment_id, score=body.score, comment_text=body.comment
     )
     ticket = await service.get_ticket_by_id(session, ticket_id=comment.ticket_id)
-    return comment_out(comment, ticket_number=ticket.number)
+    return comment_out(comment, ticket_number=ticket.number, staff=principal.is_staff)
 
 
 @router.get("/tickets/{number}/events", response_model=EventPage, summary="The timeline")
 async def get_events(
-    number: int,
+    number: TicketNumber,
     session: Session,
     principal: CurrentPrincipal,
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
@@ -353,10 +359,10 @@ async def get_events(
         session,
         ticket=ticket,
         include_internal=principal.is_staff,
-        after_id=_after_id(cursor),
+        after_id=_after_id(cursor, maximum=MAX_INT64),
         limit=limit,
     )
     return EventPage(
-        items=[event_out(e) for e in rows],
+        items=[event_out(e, staff=principal.is_staff) for e in rows],
         next_cursor=encode_cursor({"after": rows[-1].id}) if more and rows else None,
     )

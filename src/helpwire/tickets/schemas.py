@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from helpwire.api.types import JsonObject, TicketNumber
 from helpwire.tickets.models import AccessLevel, BodyFormat, Priority, Status, TicketType
 
 MAX_BODY_CHARS = 50_000
@@ -37,7 +38,7 @@ class ContextIn(Strict):
     request_id: Annotated[str, StringConstraints(max_length=255)] | None = None
     user_agent: Annotated[str, StringConstraints(max_length=1024)] | None = None
     location: Annotated[str, StringConstraints(max_length=2048)] | None = None
-    info: dict[str, Any] | None = None
+    info: JsonObject | None = None
 
 
 class TicketCreate(Strict):
@@ -52,9 +53,11 @@ class TicketCreate(Strict):
     files: list[str] = []
     access_level: AccessLevel = AccessLevel.ACCOUNT_USERS
     projects: list[str] = []
-    attributes: dict[str, Any] = {}
+    attributes: JsonObject = {}
     context: ContextIn | None = None
-    follow_up_of: int | None = Field(default=None, description="Number of a closed ticket.")
+    follow_up_of: TicketNumber | None = Field(
+        default=None, description="Number of a closed ticket."
+    )
     tp_id: Annotated[str, StringConstraints(max_length=255)] | None = None
     external_url: Annotated[str, StringConstraints(max_length=2048)] | None = None
     requester: str | None = Field(
@@ -75,7 +78,7 @@ class TicketUpdate(Strict):
     assignee: str | None = None
     access_level: AccessLevel | None = None
     projects: list[str] | None = None
-    attributes: dict[str, Any] | None = None
+    attributes: JsonObject | None = None
     tp_id: Annotated[str, StringConstraints(max_length=255)] | None = None
     external_url: Annotated[str, StringConstraints(max_length=2048)] | None = None
 

@@ -19,10 +19,10 @@ from helpwire.tickets.schemas import (
 from helpwire.tickets.service import read_state
 
 
-def user_ref(user: User) -> UserRef:
-    return UserRef(
-        username=user.username, real_name=user.real_name, email=user.email, role=user.role
-    )
+def user_ref(user: User, *, staff: bool) -> UserRef:
+    """A user as a viewer sees them: customers are not shown support staff's e-mail."""
+    email = user.email if staff or not user.is_staff else None
+    return UserRef(username=user.username, real_name=user.real_name, email=email, role=user.role)
 
 
 def file_out(file: File) -> FileOut:
@@ -50,8 +50,8 @@ def ticket_out(ticket: Ticket, *, staff: bool) -> TicketOut:
         topic=ticket.topic.key if ticket.topic else None,
         subtopic=ticket.subtopic.key if ticket.subtopic else None,
         tags=ticket.tags,
-        requester=user_ref(ticket.requester),
-        assignee=user_ref(ticket.assignee) if ticket.assignee else None,
+        requester=user_ref(ticket.requester, staff=staff),
+        assignee=user_ref(ticket.assignee, staff=staff) if ticket.assignee else None,
         account=ticket.account.key if ticket.account else None,
         projects=[p.key for p in ticket.projects],
         access_level=ticket.access_level,
@@ -90,11 +90,11 @@ def ticket_out(ticket: Ticket, *, staff: bool) -> TicketOut:
     )
 
 
-def comment_out(comment: Comment, *, ticket_number: int) -> CommentOut:
+def comment_out(comment: Comment, *, ticket_number: int, staff: bool) -> CommentOut:
     return CommentOut(
         id=comment.id,
         ticket_number=ticket_number,
-        author=user_ref(comment.author),
+        author=user_ref(comment.author, staff=staff),
         body=comment.body,
         body_format=comment.body_format,
         body_html=comment.body_html,
@@ -113,12 +113,12 @@ def comment_out(comment: Comment, *, ticket_number: int) -> CommentOut:
     )
 
 
-def event_out(event: Event) -> EventOut:
+def event_out(event: Event, *, staff: bool) -> EventOut:
     return EventOut(
         id=event.id,
         uid=event.uid,
         type=event.type,
-        actor=user_ref(event.actor) if event.actor else None,
+        actor=user_ref(event.actor, staff=staff) if event.actor else None,
         internal=event.internal,
         data=event.data or {},
         created_at=event.created_at,

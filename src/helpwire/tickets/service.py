@@ -7,7 +7,7 @@ flushes, never commits. Every change records its event in the same transaction.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +19,7 @@ from helpwire.accounts.models import Role, User
 from helpwire.accounts.service import projects_by_keys
 from helpwire.db.base import utcnow
 from helpwire.db.counters import TICKET_NUMBER, next_value
+from helpwire.files.service import files_for_attachment
 from helpwire.problems import (
     Forbidden,
     IllegalTransition,
@@ -33,14 +34,16 @@ from helpwire.tickets.events import EventType, record, touch
 from helpwire.tickets.models import (
     AccessLevel,
     BodyFormat,
+    Comment,
     Priority,
     Status,
     Ticket,
     TicketProject,
     TicketTag,
 )
+from helpwire.tickets.rendering import render_body
 from helpwire.tickets.schemas import TicketCreate, TicketUpdate
-from helpwire.tickets.visibility import can_see
+from helpwire.tickets.visibility import can_see, may_speak_for_ticket
 from helpwire.topics.service import resolve_topic
 
 MAX_ATTRIBUTES_BYTES = 64 * 1024
@@ -51,7 +54,24 @@ CUSTOMER_EDITABLE = frozenset({"access_level", "projects"})
 
 
 def _check_json_size(field: str, value: dict[str, Any], limit: int) -> None:
-    if len(json.dumps(value, default=str)) > limit:
+    """A JSON object the columns and the answers can hold: at most ``limit`` bytes, at most
+    32 levels deep, and no NaN or Infinity (which JSON itself does not have)."""
+    max_depth = 32
+    level: list[Any] = [value]
+    for _depth in range(max_depth):
+        level = [
+            child
+            for item in level
+            for child in (item.values() if isinstance(item, dict) else item)
+            if isinstance(child, dict | list)
+        ]
+    if level:
+        raise ValidationProblem.for_field(field, f"must not nest deeper than {max_depth} levels")
+    try:
+        size = len(json.dumps(value, default=str, allow_nan=False))
+    except ValueError:
+        raise ValidationProblem.for_field(field, "must not hold NaN or Infinity") from None
+    if size > limit:
         raise ValidationProblem.for_field(field, f"must serialize to at most {limit} bytes")
 
 
@@ -90,6 +110,16 @@ async def create_ticket(
     follow_up_of = None
     if new.follow_up_of is not None:
         follow_up_of = await _ticket_for_relation(session, actor=actor, number=new.follow_up_of)
+        if follow_up_of.account_id != requester.account_id:
+            raise ValidationProblem.for_field(
+                "follow_up_of", "a follow-up belongs to the same account as its ticket"
+            )
+    files = await files_for_attachment(
+        session, uploader=actor.user, file_ids=new.files, limit=max_files
+    )
+    # Everything slow happens before the ticket number is taken: the counter's row lock
+    # serialises concurrent creates until commit, so it is held as briefly as possible.
+    rendered = render_body(new.body, new.body_format)
 
     now = utcnow()
     is_customer_side = not requester.is_staff
@@ -150,9 +180,8 @@ async def create_ticket(
         body=new.body,
         body_format=new.body_format,
         internal=False,
-        file_ids=new.files,
-        uploader=actor.user,
-        max_files=max_files,
+        files=files,
+        rendered=rendered,
         announce=False,
     )
     # One event for the new ticket and its body: the body is not a comment.created of its
@@ -204,14 +233,24 @@ async def get_ticket_by_id(session: AsyncSession, *, ticket_id: int) -> Ticket:
     return ticket
 
 
-def check_if_match(ticket: Ticket, if_match: str | None) -> None:
-    """Honour If-Match: any listed ETag (weak or strong) or * must match the current one."""
+def etag_for(ticket: Ticket, *, staff: bool) -> str:
+    """The ETag of the ticket as one side sees it. It changes with everything that side is
+    shown (fields, comments, read state) and nothing else: an internal note changes the
+    staff ETag only, so a customer cannot learn of it from a changed tag."""
+    customer_read, agent_read = read_state(ticket)
+    staff_part = f"-{ticket.internal_note_count}" if staff else ""
+    return f'"{ticket.uid[:8]}-{ticket.version}{staff_part}-{int(customer_read)}{int(agent_read)}"'
+
+
+def check_if_match(ticket: Ticket, if_match: str | None, *, staff: bool) -> None:
+    """Honour If-Match (strong comparison, as RFC 9110 asks): one of the listed ETags, or
+    *, must be the current one."""
     if if_match is None:
         return
     candidates = [tag.strip() for tag in if_match.split(",")]
-    current = ticket.etag
+    current = etag_for(ticket, staff=staff)
     for tag in candidates:
-        if tag == "*" or tag.removeprefix("W/") == current:
+        if tag in ("*", current):
             return
     raise PreconditionFailed(
         f"the ticket has changed since you read it (its ETag is now {current})", etag=current
@@ -227,7 +266,7 @@ async def update_ticket(
     if_match: str | None = None,
 ) -> Ticket:
     ticket = await get_ticket(session, actor=actor, number=number, for_update=True)
-    check_if_match(ticket, if_match)
+    check_if_match(ticket, if_match, staff=actor.is_staff)
     given = changes.model_fields_set
     if not actor.is_staff:
         refused = sorted(given - CUSTOMER_EDITABLE)
@@ -289,7 +328,13 @@ async def update_ticket(
             ticket.tag_rows = [TicketTag(tag=tag) for tag in tags]
 
     if "projects" in given or "access_level" in given:
-        await _change_access(session, ticket=ticket, changes=changes, given=given, note=note)
+        if not may_speak_for_ticket(actor, ticket):
+            raise Forbidden(
+                "only the requester or an account-wide user may change who sees this ticket"
+            )
+        await _change_access(
+            session, actor=actor, ticket=ticket, changes=changes, given=given, note=note
+        )
 
     assigned: tuple[str | None, str | None] | None = None
     if "assignee" in given:
@@ -344,7 +389,13 @@ async def update_ticket(
 
 
 async def _change_access(
-    session: AsyncSession, *, ticket: Ticket, changes: TicketUpdate, given: set[str], note: Any
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    ticket: Ticket,
+    changes: TicketUpdate,
+    given: set[str],
+    note: Callable[[str, Any, Any], None],
 ) -> None:
     level = changes.access_level if "access_level" in given else AccessLevel(ticket.access_level)
     if level is None:
@@ -353,6 +404,12 @@ async def _change_access(
         projects = await projects_by_keys(
             session, account_id=ticket.account_id, keys=changes.projects or []
         )
+        if not actor.is_staff and not actor.user.account_wide:
+            foreign = [p.key for p in projects if p.id not in actor.project_ids]
+            if foreign:
+                raise Forbidden(
+                    "you may name only projects you are a member of; not: " + ", ".join(foreign)
+                )
     else:
         projects = list(ticket.projects)
     if level == AccessLevel.PROJECT_USERS and not projects:
@@ -420,12 +477,25 @@ async def close_ticket(
     score: int | None = None,
     comment: str | None = None,
 ) -> Ticket:
-    """Close, optionally rating the work (1..5) as the customer side."""
+    """Close, optionally rating the work (1..5) as the customer side. With a score the
+    comment goes with the rating; without one it is a last public comment."""
     ticket = await get_ticket(session, actor=actor, number=number, for_update=True)
     current = Status(ticket.status)
     lifecycle.check_can_close(current)
-    if score is not None and actor.is_staff:
-        raise Forbidden("only the customer side rates a ticket")
+    if score is not None:
+        _check_may_rate(actor, ticket)
+    elif comment and comment.strip():
+        await add_comment_to(
+            session,
+            actor=actor,
+            ticket=ticket,
+            body=comment,
+            body_format=BodyFormat.TEXT,
+            internal=False,
+            file_ids=(),
+            max_files=0,
+        )
+        current = Status(ticket.status)  # a reply may have moved it
     _apply_status(ticket, Status.CLOSED)
     touch(ticket)
     await record_status_change(
@@ -502,13 +572,19 @@ async def rate_ticket(
     session: AsyncSession, *, actor: Actor, number: int, score: int, comment: str | None = None
 ) -> Ticket:
     ticket = await get_ticket(session, actor=actor, number=number, for_update=True)
-    if actor.is_staff:
-        raise Forbidden("only the customer side rates a ticket")
+    _check_may_rate(actor, ticket)
     lifecycle.check_can_rate(Status(ticket.status))
     await _set_rating(session, ticket=ticket, actor=actor.user, score=score, comment=comment)
     touch(ticket)
     await session.flush()
     return ticket
+
+
+def _check_may_rate(actor: Actor, ticket: Ticket) -> None:
+    if actor.is_staff:
+        raise Forbidden("only the customer side rates a ticket")
+    if not may_speak_for_ticket(actor, ticket):
+        raise Forbidden("only the requester or an account-wide user rates this ticket")
 
 
 async def _set_rating(
@@ -541,7 +617,7 @@ async def add_comment(
     internal: bool = False,
     file_ids: Sequence[str] = (),
     max_files: int = 10,
-) -> tuple[Ticket, Any]:
+) -> tuple[Ticket, Comment]:
     ticket = await get_ticket(session, actor=actor, number=number, for_update=True)
     comment = await add_comment_to(
         session,
@@ -566,11 +642,14 @@ async def add_comment_to(
     internal: bool,
     file_ids: Sequence[str],
     max_files: int,
-) -> Any:
+) -> Comment:
     """A reply or an internal note, with what it implies for the ticket's status."""
     lifecycle.check_can_comment(Status(ticket.status))
     if internal and not actor.is_staff:
         raise Forbidden("only agents and admins write internal notes")
+    files = await files_for_attachment(
+        session, uploader=actor.user, file_ids=file_ids, limit=max_files
+    )
     comment = await write_comment(
         session,
         ticket=ticket,
@@ -578,9 +657,7 @@ async def add_comment_to(
         body=body,
         body_format=body_format,
         internal=internal,
-        file_ids=file_ids,
-        uploader=actor.user,
-        max_files=max_files,
+        files=files,
     )
     now = utcnow()
     current = Status(ticket.status)
@@ -610,9 +687,8 @@ async def add_comment_to(
                     extra={"reason": "customer_reply"},
                 )
         touch(ticket)
-    else:
-        # A note changes nothing the customer side can see: not even updated_at.
-        ticket.version += 1
+    # An internal note changes nothing the customer side sees, not even updated_at or the
+    # version; the staff ETag follows internal_note_count instead.
     await session.flush()
     return comment
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 
+from helpwire.accounts.actor import Actor
 from helpwire.accounts.models import User
 from helpwire.tickets.models import AccessLevel, Ticket, TicketProject
 
@@ -56,3 +57,15 @@ def visible_clause(user: User, *, user_project_ids: set[int]) -> ColumnElement[b
             )
         )
     return and_(same_account, or_(*alternatives))
+
+
+def may_speak_for_ticket(actor: Actor, ticket: Ticket) -> bool:
+    """Who may rate a ticket and its replies, and change who sees it: staff, its requester,
+    and users with account-wide access. A colleague who merely can see the ticket may
+    not widen its audience or overwrite the requester's rating."""
+    user = actor.user
+    if user.is_staff:
+        return True
+    return ticket.account_id == user.account_id and (
+        ticket.requester_id == user.id or user.account_wide
+    )

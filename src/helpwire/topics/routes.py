@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
+from fastapi.responses import JSONResponse
 
 from helpwire.api.deps import AdminPrincipal, CurrentPrincipal, Session
+from helpwire.api.idempotency import IdempotencyKey, create_once
 from helpwire.api.responses import PROBLEM_RESPONSES
 from helpwire.topics import service
 from helpwire.topics.models import Topic
@@ -40,15 +42,24 @@ async def list_topics(session: Session, principal: CurrentPrincipal) -> list[Top
     response_model=TopicOut,
     summary="Create a topic (admin)",
 )
-async def create_topic(body: TopicCreate, session: Session, _admin: AdminPrincipal) -> TopicOut:
-    topic = await service.create_topic(
-        session,
-        key=body.key,
-        names=body.names,
-        position=body.position,
-        subtopics=[s.model_dump(exclude_none=True) for s in body.subtopics],
-    )
-    return topic_out(topic, include_inactive=True)
+async def create_topic(
+    request: Request,
+    body: TopicCreate,
+    session: Session,
+    admin: AdminPrincipal,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    async def produce() -> tuple[TopicOut, dict[str, str]]:
+        topic = await service.create_topic(
+            session,
+            key=body.key,
+            names=body.names,
+            position=body.position,
+            subtopics=[s.model_dump(exclude_none=True) for s in body.subtopics],
+        )
+        return topic_out(topic, include_inactive=True), {}
+
+    return await create_once(session, request=request, actor=admin, body=body, produce=produce)
 
 
 @router.patch("/topics/{key}", response_model=TopicOut, summary="Change a topic (admin)")

@@ -1,0 +1,58 @@
+"""What every face shares: its description, and turning core errors into its own."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.routing import APIRoute
+
+# Renders an error in a face's own format: (status code, human message) -> response.
+ErrorRenderer = Callable[[int, str], Response]
+# Turns an exception raised inside a face's route into the face's answer; None: not ours.
+Translator = Callable[[Request, Exception], Response | None]
+
+
+@dataclass(frozen=True)
+class Face:
+    name: str
+    router: APIRouter
+    # Paths the face answers (prefixes), so that errors answered before routing (body too
+    # large, NUL characters) come in the face's format too.
+    path_prefixes: tuple[str, ...]
+    render_error: ErrorRenderer
+
+    def owns(self, path: str) -> bool:
+        return any(path.startswith(prefix) for prefix in self.path_prefixes)
+
+
+def translating_route(translate: Translator) -> type[APIRoute]:
+    """A route class whose handler answers exceptions in the face's format.
+
+    The request's transaction has been rolled back by the time the exception arrives
+    here (the session dependency exits first), so nothing of a refused request is kept.
+    """
+
+    class TranslatingRoute(APIRoute):
+        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+            original = super().get_route_handler()
+
+            async def handler(request: Request) -> Response:
+                try:
+                    return await original(request)
+                except Exception as exc:
+                    answer = translate(request, exc)
+                    if answer is None:
+                        raise
+                    return answer
+
+            return handler
+
+    return TranslatingRoute
+
+
+def extensions(**values: Any) -> dict[str, Any]:
+    """Drop None values: faces leave out what their product leaves out."""
+    return {k: v for k, v in values.items() if v is not None}

@@ -1,0 +1,74 @@
+"""A page of tickets costs a fixed number of queries, whatever the page holds, and the
+list query reads the tickets table alone (related rows come in one query per kind)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event
+
+from helpwire.db.session import Database
+from tests.conftest import World
+
+LIST = "/api/v1/tickets"
+
+
+@contextmanager
+def statements(database: Database) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(" ".join(statement.split()))
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", record)
+
+
+def ticket_queries(seen: list[str]) -> list[str]:
+    return [s for s in seen if s.startswith("SELECT tickets.id, tickets.number")]
+
+
+async def test_a_page_of_many_different_tickets_costs_what_a_page_of_one_costs(
+    world: World, database: Database
+) -> None:
+    first = await world.create_ticket("alice", topic="billing", subtopic="invoices", tags=["a"])
+    await world.patch("agent", f"/api/v1/tickets/{first['number']}", json={"assignee": "agent"})
+    with statements(database) as one:
+        assert len((await world.get("agent", LIST)).json()["items"]) == 1
+
+    people = ["alice", "bob", "owner", "gus", "carol"]
+    for i in range(20):
+        ticket = await world.create_ticket(
+            people[i % len(people)],
+            topic=["billing", "network"][i % 2],
+            tags=[f"t{i}", "shared"],
+        )
+        assignee = ["agent", "agent2", "admin"][i % 3]
+        changed = await world.patch(
+            "agent", f"/api/v1/tickets/{ticket['number']}", json={"assignee": assignee}
+        )
+        assert changed.status_code == 200, changed.text
+    with statements(database) as many:
+        page = (await world.get("agent", LIST)).json()
+    assert len(page["items"]) == 21
+    assert {t["requester"]["username"] for t in page["items"]} == set(people)
+    assert {t["assignee"]["username"] for t in page["items"]} == {"agent", "agent2", "admin"}
+    assert len(many) == len(one)
+
+    # The page itself is read from the tickets table without joining anything to it.
+    (query,) = ticket_queries(many)
+    assert " JOIN " not in query.upper()
+
+
+async def test_a_filtered_page_joins_nothing_either(world: World, database: Database) -> None:
+    await world.create_ticket("alice", tags=["vpn"])
+    with statements(database) as seen:
+        response = await world.get("agent", LIST, params={"requester": "alice", "tag": "vpn"})
+    assert len(response.json()["items"]) == 1
+    (query,) = ticket_queries(seen)
+    assert " JOIN " not in query.upper()
