@@ -118,9 +118,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for face in app.state.faces:
         app.include_router(face.router)
 
+    file_carrying = [face for face in app.state.faces if face.carries_files]
+
     def body_limit(path: str) -> int:
         if path == UPLOAD_PATH:
             return settings.max_file_bytes + MULTIPART_OVERHEAD
+        if any(face.owns(path) for face in file_carrying):
+            base64_file = (settings.max_file_bytes + 2) // 3 * 4
+            return max(settings.max_request_bytes, base64_file + MULTIPART_OVERHEAD)
         return settings.max_request_bytes
 
     # The last added runs first: request id, then the body limit, then the NUL check

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from helpwire.problems import (
@@ -71,8 +71,14 @@ def install_problem_handlers(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         return problem_response(request, validation_problem(exc))
 
-    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+    async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
+        # An unknown path or method under a face's paths is answered in that face's format.
+        for face in getattr(request.app.state, "faces", ()):
+            if face.owns(request.url.path):
+                answer: Response = face.render_error(exc.status_code, str(exc.detail))
+                answer.headers.update(dict(exc.headers or {}))
+                return answer
         problem = Problem(str(exc.detail), headers=dict(exc.headers or {}))
         problem.status = exc.status_code
         problem.slug = {404: "not-found", 405: "method-not-allowed"}.get(

@@ -23,6 +23,9 @@ class Face:
     # large, NUL characters) come in the face's format too.
     path_prefixes: tuple[str, ...]
     render_error: ErrorRenderer
+    # Files travel inside the face's JSON (base64): its bodies may be as large as one file
+    # of HELPWIRE_MAX_FILE_BYTES, encoded, rather than HELPWIRE_MAX_REQUEST_BYTES.
+    carries_files: bool = False
 
     def owns(self, path: str) -> bool:
         return any(path.startswith(prefix) for prefix in self.path_prefixes)

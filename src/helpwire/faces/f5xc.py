@@ -292,4 +292,5 @@ FACE = Face(
     router=router,
     path_prefixes=("/api/web/", "/api/v1/api/"),
     render_error=render_error,
+    carries_files=True,
 )

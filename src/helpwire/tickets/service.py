@@ -590,6 +590,8 @@ def _check_may_rate(actor: Actor, ticket: Ticket) -> None:
 async def _set_rating(
     session: AsyncSession, *, ticket: Ticket, actor: User, score: int, comment: str | None
 ) -> None:
+    if not 1 <= score <= 5:  # every face rates on the same five-point scale
+        raise ValidationProblem.for_field("score", "must be 1..5")
     before = (
         {"score": ticket.rating_score, "comment": ticket.rating_comment}
         if ticket.rating_score is not None
