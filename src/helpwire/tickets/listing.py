@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, literal, select, tuple_
+from sqlalchemy import ColumnElement, Select, exists, literal, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from helpwire.accounts.actor import Actor
 from helpwire.accounts.models import Account, Project, User
@@ -61,6 +62,21 @@ class TicketFilters:
     project: str | None = None
     q: str | None = None
     escalated: bool | None = None
+
+
+# A page's requesters, assignees, accounts and topics come in one small "IN" query per
+# kind, not as LEFT JOINs (the models' default, made for one ticket): joined to a filtered
+# list, PostgreSQL joined the whole table before filtering (0.6 s against 12 ms).
+_PAGE_LOADING = tuple(
+    selectinload(relation)
+    for relation in (
+        Ticket.requester,
+        Ticket.assignee,
+        Ticket.account,
+        Ticket.topic,
+        Ticket.subtopic,
+    )
+)
 
 
 def _sort_expression(sort: SortField) -> ColumnElement[Any]:
@@ -189,8 +205,8 @@ def build_query(
         last_id = payload.get("i")
         if not isinstance(last_id, int) or not 0 <= last_id <= _INT4_MAX:
             raise ValidationProblem.for_field("cursor", "is not a cursor this API gave out")
-        # One row-value comparison, which both engines match against the (sort value, id)
-        # index as a single range; "a < x OR (a = x AND id < y)" made PostgreSQL filter.
+        # One row-value comparison: PostgreSQL seeks the (sort value, id) index by it, where
+        # "a < x OR (a = x AND id < y)" made it filter; SQLite seeks by the sort value.
         # The values are typed like their columns, so that times are stored-form on SQLite.
         position = tuple_(sort_expr, Ticket.id)
         after = tuple_(literal(value, sort_expr.type), literal(last_id, Ticket.id.type))
@@ -200,7 +216,22 @@ def build_query(
         if order == SortOrder.DESC
         else (sort_expr.asc(), Ticket.id.asc())
     )
-    return select(Ticket).where(*conditions).order_by(*ordering)
+    return select(Ticket).options(*_PAGE_LOADING).where(*conditions).order_by(*ordering)
+
+
+async def plan_for_actual_values(session: AsyncSession) -> None:
+    """Have PostgreSQL plan the list queries that follow for their actual values, every
+    time (call it before any query built by ``build_query``; a no-op on SQLite).
+
+    asyncpg prepares statements and reuses them per connection; from the sixth run on,
+    PostgreSQL may switch to one generic plan for all values, chosen for an average that
+    fits no real one: a customer's search went from 15 ms to 1.4 s that way (bigger
+    accounts, rarer words). Planning a list query costs a millisecond or two. Local to
+    the transaction; the rest of a longer one merely plans afresh too."""
+    if session.bind.dialect.name == "postgresql":
+        await session.execute(
+            text("SELECT set_config('plan_cache_mode', 'force_custom_plan', true)")
+        )
 
 
 async def list_tickets(
@@ -224,6 +255,7 @@ async def list_tickets(
         cursor=cursor,
         dialect=session.bind.dialect.name,
     )
+    await plan_for_actual_values(session)
     async with search_time_limit(session, active=filters.q is not None):
         rows = list((await session.scalars(query.limit(limit + 1))).unique())
     page = rows[:limit]

@@ -18,7 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from helpwire.accounts.actor import Actor
 from helpwire.problems import ValidationProblem
 from helpwire.search.service import search_time_limit
-from helpwire.tickets.listing import SortField, SortOrder, TicketFilters, build_query
+from helpwire.tickets.listing import (
+    SortField,
+    SortOrder,
+    TicketFilters,
+    build_query,
+    plan_for_actual_values,
+)
 from helpwire.tickets.models import AccessLevel, Status, Ticket
 
 MAX_PER_PAGE = 1000
@@ -100,6 +106,7 @@ async def ticket_page(
     query = _query(actor, wanted, session.bind.dialect.name)
     counted = select(func.count()).select_from(query.order_by(None).subquery())
     offset = (wanted.page - 1) * wanted.per_page
+    await plan_for_actual_values(session)
     async with search_time_limit(session, active=wanted.filters.q is not None):
         total = int(await session.scalar(counted) or 0)
         rows = (

@@ -304,6 +304,7 @@ def upgrade() -> None:
             "ix_tickets_assignee_created", ["assignee_id", "created_at", "id"], unique=False
         )
         batch_op.create_index("ix_tickets_created_at_id", ["created_at", "id"], unique=False)
+        batch_op.create_index("ix_tickets_follow_up_of_id", ["follow_up_of_id"], unique=False)
         batch_op.create_index(
             "ix_tickets_escalated_created", ["escalated", "created_at", "id"], unique=False
         )
@@ -317,6 +318,9 @@ def upgrade() -> None:
         batch_op.create_index("ix_tickets_status_rank_id", ["status_rank", "id"], unique=False)
         batch_op.create_index(
             "ix_tickets_topic_created", ["topic_id", "created_at", "id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_tickets_tp_id_created", ["tp_id", "created_at", "id"], unique=False
         )
         batch_op.create_index("ix_tickets_updated_at_id", ["updated_at", "id"], unique=False)
 
@@ -541,12 +545,14 @@ def downgrade() -> None:
     op.drop_table("comments")
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.drop_index("ix_tickets_updated_at_id")
+        batch_op.drop_index("ix_tickets_tp_id_created")
         batch_op.drop_index("ix_tickets_topic_created")
         batch_op.drop_index("ix_tickets_status_rank_id")
         batch_op.drop_index("ix_tickets_status_created")
         batch_op.drop_index("ix_tickets_requester_created")
         batch_op.drop_index("ix_tickets_priority_rank_id")
         batch_op.drop_index("ix_tickets_escalated_created")
+        batch_op.drop_index("ix_tickets_follow_up_of_id")
         batch_op.drop_index("ix_tickets_created_at_id")
         batch_op.drop_index("ix_tickets_assignee_created")
         batch_op.drop_index("ix_tickets_account_created")
