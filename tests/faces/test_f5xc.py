@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -106,7 +107,10 @@ def load_spec(path: Path) -> OpenAPI:
 def specs() -> dict[str, OpenAPI]:
     missing = [str(p) for p in (CUSTOMER_SUPPORT, CHILD_TENANT) if not p.exists()]
     if missing:
-        pytest.skip(f"F5's OpenAPI documents are not there: {', '.join(missing)}")
+        reason = f"F5's OpenAPI documents are not there: {', '.join(missing)}"
+        if os.environ.get("CI"):  # CI has shared/ beside the clone: never skip silently there
+            pytest.fail(reason)
+        pytest.skip(reason)
     return {"cs": load_spec(CUSTOMER_SUPPORT), "ct": load_spec(CHILD_TENANT)}
 
 
