@@ -10,8 +10,6 @@ from __future__ import annotations
 from helpwire.problems import IllegalTransition
 from helpwire.tickets.models import Status
 
-_WORKING = {Status.NEW, Status.OPEN, Status.PENDING, Status.HOLD, Status.SOLVED}
-
 ALLOWED_MOVES: dict[Status, frozenset[Status]] = {
     Status.NEW: frozenset({Status.OPEN, Status.PENDING, Status.HOLD, Status.SOLVED, Status.CLOSED}),
     Status.OPEN: frozenset({Status.PENDING, Status.HOLD, Status.SOLVED, Status.CLOSED}),
@@ -77,7 +75,3 @@ def check_can_rate(current: Status) -> None:
             f"a ticket can be rated once it is solved or closed (it is {current})",
             current_status=current.value,
         )
-
-
-def is_working(status: Status) -> bool:
-    return status in _WORKING

@@ -192,10 +192,6 @@ class Ticket(Base):
     def tags(self) -> list[str]:
         return [row.tag for row in self.tag_rows]
 
-    @property
-    def etag(self) -> str:
-        return f'"{self.uid[:8]}-{self.version}"'
-
 
 class TicketProject(Base):
     __tablename__ = "ticket_projects"

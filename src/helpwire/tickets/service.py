@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from helpwire.accounts.actor import Actor
 from helpwire.accounts.models import Role, User
 from helpwire.accounts.service import projects_by_keys
+from helpwire.api.types import json_shape_error
 from helpwire.db.base import utcnow
 from helpwire.db.counters import TICKET_NUMBER, next_value
 from helpwire.files.service import files_for_attachment
@@ -54,24 +55,12 @@ CUSTOMER_EDITABLE = frozenset({"access_level", "projects"})
 
 
 def _check_json_size(field: str, value: dict[str, Any], limit: int) -> None:
-    """A JSON object the columns and the answers can hold: at most ``limit`` bytes, at most
-    32 levels deep, and no NaN or Infinity (which JSON itself does not have)."""
-    max_depth = 32
-    level: list[Any] = [value]
-    for _depth in range(max_depth):
-        level = [
-            child
-            for item in level
-            for child in (item.values() if isinstance(item, dict) else item)
-            if isinstance(child, dict | list)
-        ]
-    if level:
-        raise ValidationProblem.for_field(field, f"must not nest deeper than {max_depth} levels")
-    try:
-        size = len(json.dumps(value, default=str, allow_nan=False))
-    except ValueError:
-        raise ValidationProblem.for_field(field, "must not hold NaN or Infinity") from None
-    if size > limit:
+    """A JSON object the columns and the answers can hold: the shape rules every JSON
+    object shares (api.types.json_shape_error), and at most ``limit`` bytes."""
+    shape_error = json_shape_error(value)
+    if shape_error is not None:
+        raise ValidationProblem.for_field(field, shape_error)
+    if len(json.dumps(value, default=str)) > limit:
         raise ValidationProblem.for_field(field, f"must serialize to at most {limit} bytes")
 
 
