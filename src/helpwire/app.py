@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from helpwire import __version__
 from helpwire.accounts.routes import router as accounts_router
+from helpwire.accounts.signin import forget_expired_sessions
 from helpwire.api.errors import install_problem_handlers
 from helpwire.api.idempotency import forget_expired
 from helpwire.api.metrics import Metrics
@@ -33,6 +34,7 @@ from helpwire.notify.routes import router as notify_router
 from helpwire.settings import Settings
 from helpwire.tickets.routes import router as tickets_router
 from helpwire.topics.routes import router as topics_router
+from helpwire.web.setup import carries_files, install_web
 
 log = logging.getLogger("helpwire")
 
@@ -42,7 +44,8 @@ JANITOR_INTERVAL_S = 3600.0
 
 
 async def _janitor(database: Database, settings: Settings) -> None:
-    """Hourly: forgets expired idempotency keys and old delivered notifications."""
+    """Hourly: forgets expired idempotency keys, old delivered notifications, and expired
+    web sessions and sign-in failures."""
     while True:
         await asyncio.sleep(JANITOR_INTERVAL_S)
         try:
@@ -51,6 +54,7 @@ async def _janitor(database: Database, settings: Settings) -> None:
                 await purge_delivered(
                     session, older_than=timedelta(days=settings.delivery_retention_days)
                 )
+                await forget_expired_sessions(session)
         except Exception:
             log.exception("janitor failed; trying again in an hour")
 
@@ -118,11 +122,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for face in app.state.faces:
         app.include_router(face.router)
 
+    install_web(app)
+
     file_carrying = [face for face in app.state.faces if face.carries_files]
 
     def body_limit(path: str) -> int:
         if path == UPLOAD_PATH:
             return settings.max_file_bytes + MULTIPART_OVERHEAD
+        if carries_files(path):
+            files = settings.max_files_per_comment * settings.max_file_bytes
+            return max(settings.max_request_bytes, files + MULTIPART_OVERHEAD)
         if any(face.owns(path) for face in file_carrying):
             base64_file = (settings.max_file_bytes + 2) // 3 * 4
             return max(settings.max_request_bytes, base64_file + MULTIPART_OVERHEAD)

@@ -49,6 +49,17 @@ class Settings(BaseSettings):
     relay_batch_size: int = Field(default=100, ge=1, le=1000)
     delivery_retention_days: int = Field(default=30, ge=1)
 
+    web_session_days: int = Field(
+        default=14,
+        ge=1,
+        le=365,
+        description="How long a web sign-in lasts without signing in again.",
+    )
+    web_secure_cookies: bool | None = Field(
+        default=None,
+        description="Mark the session cookie Secure. Unset: when base_url or the request is https.",
+    )
+
     faces: str = Field(
         default="ucloud,cocalc,selectel,f5xc",
         description="Compatible APIs to serve, comma-separated (empty: none).",

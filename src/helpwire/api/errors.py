@@ -24,7 +24,13 @@ log = logging.getLogger("helpwire.errors")
 _LOCATION_PREFIXES = {"body", "query", "header", "path", "cookie"}
 
 
-def problem_response(request: Request, problem: Problem) -> JSONResponse:
+def problem_response(request: Request, problem: Problem) -> Response:
+    # The web UI answers its own paths with an HTML page (registered by web/setup.py).
+    html_errors = getattr(request.app.state, "html_errors", None)
+    if html_errors is not None:
+        page: Response | None = html_errors(request, problem)
+        if page is not None:
+            return page
     return JSONResponse(
         problem.to_dict(instance=request.url.path),
         status_code=problem.status,
@@ -63,11 +69,11 @@ def validation_problem(exc: RequestValidationError) -> Problem:
 
 
 def install_problem_handlers(app: FastAPI) -> None:
-    async def on_problem(request: Request, exc: Exception) -> JSONResponse:
+    async def on_problem(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, Problem)
         return problem_response(request, exc)
 
-    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+    async def on_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         return problem_response(request, validation_problem(exc))
 
@@ -89,7 +95,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
         return problem_response(request, problem)
 
-    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
         # The last resort, outside every middleware. RequestContextMiddleware answers
         # unexpected errors of the app itself, with the request id; this one only sees
         # errors raised by the middleware.

@@ -1,6 +1,14 @@
 """Imports every table so that the metadata (and Alembic) sees the whole schema."""
 
-from helpwire.accounts.models import Account, ApiToken, Project, ProjectMember, User
+from helpwire.accounts.models import (
+    Account,
+    ApiToken,
+    Project,
+    ProjectMember,
+    SignInThrottle,
+    User,
+    WebSession,
+)
 from helpwire.api.idempotency_models import IdempotencyRecord
 from helpwire.db.base import Base
 from helpwire.db.counters import Counter
@@ -25,10 +33,12 @@ __all__ = [
     "Project",
     "ProjectMember",
     "SearchDocument",
+    "SignInThrottle",
     "Subtopic",
     "Ticket",
     "TicketProject",
     "TicketTag",
     "Topic",
     "User",
+    "WebSession",
 ]

@@ -1,0 +1,1 @@
+"""The web UI: customer portal, agent console and admin, rendered on the server."""

@@ -1,0 +1,155 @@
+"""Who is signed in to the web UI, and the CSRF defence of every form.
+
+A page dependency loads the browser's session from its cookie; without one, the browser is
+sent to the sign-in page and comes back afterwards. Every POST must come from one of our
+own pages: a cross-site request is refused by its Origin / Sec-Fetch-Site headers, and the
+form must carry the session's CSRF token (the sign-in form, which has no session yet,
+carries a token that must match a cookie of its own)."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import Annotated
+from urllib.parse import quote, urlsplit
+
+from fastapi import Depends, Request
+from starlette.datastructures import FormData
+
+from helpwire.accounts.actor import Actor, load_actor
+from helpwire.accounts.models import WebSession
+from helpwire.accounts.signin import session_for_cookie
+from helpwire.api.deps import Session, get_settings
+from helpwire.problems import Forbidden
+
+SESSION_COOKIE = "helpwire_session"
+SIGN_IN_CSRF_COOKIE = "helpwire_signin_csrf"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+
+
+class SignInRequired(Exception):
+    """Raised by page dependencies when no one is signed in; answered with a redirect."""
+
+    def __init__(self, next_path: str) -> None:
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+class CsrfRefused(Forbidden):
+    slug = "csrf-refused"
+    title = "The form could not be accepted"
+
+
+@dataclass(frozen=True)
+class WebContext:
+    actor: Actor
+    web_session: WebSession
+
+    @property
+    def csrf_token(self) -> str:
+        return self.web_session.csrf_token
+
+
+def sign_in_url(next_path: str) -> str:
+    return "/login?next=" + quote(next_path, safe="/")
+
+
+async def current_web(request: Request, session: Session) -> WebContext:
+    token = request.cookies.get(SESSION_COOKIE, "")
+    row = await session_for_cookie(session, token=token) if token else None
+    if row is None:
+        path = request.url.path + (("?" + request.url.query) if request.url.query else "")
+        raise SignInRequired(path if request.method == "GET" else "/")
+    actor = await load_actor(session, user=row.user)
+    web = WebContext(actor=actor, web_session=row)
+    request.state.web = web
+    request.state.principal = actor
+    return web
+
+
+async def staff_web(web: Annotated[WebContext, Depends(current_web)]) -> WebContext:
+    if not web.actor.is_staff:
+        raise Forbidden("this page is for agents")
+    return web
+
+
+async def admin_web(web: Annotated[WebContext, Depends(current_web)]) -> WebContext:
+    if not web.actor.is_admin:
+        raise Forbidden("this page is for admins")
+    return web
+
+
+Web = Annotated[WebContext, Depends(current_web)]
+StaffWeb = Annotated[WebContext, Depends(staff_web)]
+AdminWeb = Annotated[WebContext, Depends(admin_web)]
+
+
+def _own_hosts(request: Request) -> set[str]:
+    hosts = {request.headers.get("host", "")}
+    base = urlsplit(get_settings(request).base_url)
+    if base.netloc:
+        hosts.add(base.netloc)
+    return {h.lower() for h in hosts if h}
+
+
+def check_same_site(request: Request) -> None:
+    """Refuses a request another site made the browser send. Browsers send
+    Sec-Fetch-Site (all current ones) and Origin on every POST; either one naming another
+    site is enough to refuse."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+        raise CsrfRefused("the request came from another site")
+    origin = request.headers.get("origin")
+    if origin is not None and (
+        origin == "null" or urlsplit(origin).netloc.lower() not in _own_hosts(request)
+    ):
+        raise CsrfRefused("the request came from another site")
+
+
+def _matches(sent: str | None, expected: str) -> bool:
+    return bool(sent) and bool(expected) and hmac.compare_digest(str(sent), expected)
+
+
+async def read_form(request: Request) -> FormData:
+    """The posted form, read (files spooled to disk) before any transaction opens."""
+    check_same_site(request)
+    return await request.form()
+
+
+async def checked_form(
+    request: Request, form: Annotated[FormData, Depends(read_form)], web: Web
+) -> FormData:
+    """The posted form of a signed-in page, once it has proven it came from us."""
+    sent = form.get(CSRF_FIELD)
+    if not isinstance(sent, str):
+        sent = request.headers.get(CSRF_HEADER)
+    if not _matches(sent, web.csrf_token):
+        raise CsrfRefused("the form's security token is missing or stale; reload the page")
+    return form
+
+
+async def checked_sign_in_form(request: Request) -> FormData:
+    check_same_site(request)
+    form = await request.form()
+    sent = form.get(CSRF_FIELD)
+    expected = request.cookies.get(SIGN_IN_CSRF_COOKIE, "")
+    if not isinstance(sent, str) or not _matches(sent, expected):
+        raise CsrfRefused("the form's security token is missing or stale; reload the page")
+    return form
+
+
+CheckedForm = Annotated[FormData, Depends(checked_form)]
+SignInForm = Annotated[FormData, Depends(checked_sign_in_form)]
+
+
+def cookies_secure(request: Request) -> bool:
+    settings = get_settings(request)
+    if settings.web_secure_cookies is not None:
+        return settings.web_secure_cookies
+    forwarded = request.headers.get("x-forwarded-proto", "")
+    return (
+        request.url.scheme == "https"
+        or forwarded.lower() == "https"
+        or settings.base_url.startswith("https://")
+    )

@@ -1,0 +1,26 @@
+"""Mounting the web UI on the application."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from helpwire.web import admin, console, portal, shared, signin
+from helpwire.web.errors import install_web_errors
+from helpwire.web.templating import STATIC_DIR
+
+# Forms that may carry files: a new ticket, a reply, a reopening, an agent's comment.
+_FILE_FORMS = re.compile(r"^/(tickets/new|tickets/\d+/[a-z]+|agent/tickets/\d+/[a-z]+)$")
+
+
+def carries_files(path: str) -> bool:
+    return bool(_FILE_FORMS.match(path))
+
+
+def install_web(app: FastAPI) -> None:
+    for module in (signin, shared, portal, console, admin):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    install_web_errors(app)

@@ -1,0 +1,104 @@
+"""Pieces every part of the UI uses: file downloads, uploads from forms, Markdown preview."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import FormData, UploadFile
+
+from helpwire.accounts.actor import Actor
+from helpwire.api.deps import Session, get_settings
+from helpwire.files.routes import storage_of
+from helpwire.files.service import check_can_download, get_file_row, record_upload, save_upload
+from helpwire.problems import ValidationProblem
+from helpwire.tickets.models import BodyFormat
+from helpwire.tickets.rendering import render_body
+from helpwire.tickets.schemas import MAX_BODY_CHARS
+from helpwire.web.auth import CheckedForm, Web
+
+router = APIRouter(include_in_schema=False)
+
+# Shown in the browser rather than downloaded: images, plain text and PDF only. Anything a
+# browser could run as a page of ours (HTML, SVG) is always a download.
+_INLINE_SAFE = frozenset(
+    {"image/png", "image/jpeg", "image/gif", "image/webp", "text/plain", "application/pdf"}
+)
+
+
+def form_text(form: FormData, name: str, *, default: str = "") -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else default
+
+
+def form_files(form: FormData, name: str = "files") -> list[UploadFile]:
+    """The files posted in ``name``, leaving out the empty part a browser sends when the
+    picker was left empty."""
+    return [
+        item
+        for item in form.getlist(name)
+        if isinstance(item, UploadFile) and (item.filename or item.size)
+    ]
+
+
+async def store_form_files(
+    request: Request, session: AsyncSession, *, actor: Actor, uploads: list[UploadFile]
+) -> list[str]:
+    """Stores each posted file and records it in the request's transaction; the ids can
+    then be attached to a ticket or comment in the same transaction. If the request then
+    fails, the web error page removes the stored bytes again (web/errors.py)."""
+    settings = get_settings(request)
+    if len(uploads) > settings.max_files_per_comment:
+        raise ValidationProblem.for_field(
+            "files", f"at most {settings.max_files_per_comment} files at a time"
+        )
+    storage = storage_of(request)
+    ids: list[str] = []
+    stored: list[str] = []
+    try:
+        for upload in uploads:
+            row = await save_upload(
+                storage=storage,
+                uploader_id=actor.user.id,
+                filename=upload.filename,
+                content_type=upload.content_type,
+                source=upload.file,
+                max_bytes=settings.max_file_bytes,
+            )
+            stored.append(row.storage_key)
+            request.state.stored_upload_keys = [*stored]
+            await record_upload(session, row=row)
+            ids.append(row.id)
+    except BaseException:
+        for key in stored:
+            await storage.delete(key)
+        raise
+    return ids
+
+
+@router.get("/files/{file_id}/{filename}")
+async def download(file_id: str, request: Request, session: Session, web: Web) -> StreamingResponse:
+    row = await get_file_row(session, file_id=file_id[:64])
+    await check_can_download(session, actor=web.actor, row=row)
+    disposition = "inline" if row.content_type in _INLINE_SAFE else "attachment"
+    return StreamingResponse(
+        storage_of(request).open_chunks(row.storage_key),
+        media_type=row.content_type,
+        headers={
+            "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(row.filename)}",
+            "Content-Length": str(row.size),
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+            "Cache-Control": "private, max-age=3600",
+        },
+    )
+
+
+@router.post("/ui/preview")
+async def preview(form: CheckedForm) -> JSONResponse:
+    """Markdown as it will be shown: rendered and sanitized exactly like a stored comment."""
+    body = form_text(form, "body")[:MAX_BODY_CHARS]
+    _stored, html = render_body(body, BodyFormat.MARKDOWN)
+    return JSONResponse({"html": html}, headers={"Cache-Control": "no-store"})

@@ -1,0 +1,126 @@
+"""Sign-in and sign-out pages, and the front door that sends each person to their start."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from helpwire.accounts.signin import SignInRefused, check_password, end_session, start_session
+from helpwire.api.deps import Session, get_settings
+from helpwire.web.auth import (
+    SESSION_COOKIE,
+    SIGN_IN_CSRF_COOKIE,
+    CheckedForm,
+    SignInForm,
+    cookies_secure,
+    current_web,
+)
+from helpwire.web.templating import redirect, render
+
+router = APIRouter(include_in_schema=False)
+
+
+def _safe_next(value: object) -> str:
+    """Where to go after signing in: a path of this site, never another site."""
+    text = value if isinstance(value, str) else ""
+    if not text.startswith("/") or text.startswith("//") or "\\" in text or len(text) > 2000:
+        return "/"
+    return text
+
+
+def start_page(role_is_staff: bool) -> str:
+    return "/agent" if role_is_staff else "/tickets"
+
+
+@router.get("/")
+async def front_door(request: Request, session: Session) -> Response:
+    if not request.cookies.get(SESSION_COOKIE):
+        return redirect("/login")
+    web = await current_web(request, session)
+    return redirect(start_page(web.actor.is_staff))
+
+
+def _sign_in_page(
+    request: Request,
+    *,
+    next_path: str,
+    login: str = "",
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    token = request.cookies.get(SIGN_IN_CSRF_COOKIE) or secrets.token_urlsafe(32)
+    request.state.csrf_token = token
+    response = render(
+        request,
+        "signin.html",
+        status_code=status,
+        next_path=next_path,
+        login=login,
+        error=error,
+    )
+    response.set_cookie(
+        SIGN_IN_CSRF_COOKIE,
+        token,
+        path="/login",
+        httponly=True,
+        samesite="strict",
+        secure=cookies_secure(request),
+    )
+    return response
+
+
+@router.get("/login")
+async def sign_in_form(request: Request) -> Response:
+    return _sign_in_page(request, next_path=_safe_next(request.query_params.get("next")))
+
+
+@router.post("/login")
+async def sign_in(request: Request, session: Session, form: SignInForm) -> Response:
+    login = str(form.get("login") or "")[:320]
+    password = str(form.get("password") or "")[:1024]
+    next_path = _safe_next(form.get("next"))
+    address = request.client.host if request.client else None
+    try:
+        user = await check_password(session, login=login, password=password, address=address)
+    except SignInRefused as refused:
+        # Returning (not raising) commits the request's transaction: the failure counts.
+        headers = {"Retry-After": str(refused.retry_after_s)} if refused.retry_after_s else {}
+        response = _sign_in_page(
+            request,
+            next_path=next_path,
+            login=login,
+            error=refused.message,
+            status=429 if refused.retry_after_s else 401,
+        )
+        response.headers.update(headers)
+        return response
+    settings = get_settings(request)
+    lifetime = timedelta(days=settings.web_session_days)
+    token, _row = await start_session(
+        session, user=user, user_agent=request.headers.get("user-agent", ""), lifetime=lifetime
+    )
+    if next_path == "/":
+        next_path = start_page(user.is_staff)
+    response = redirect(next_path)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int(lifetime.total_seconds()),
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=cookies_secure(request),
+    )
+    response.delete_cookie(SIGN_IN_CSRF_COOKIE, path="/login")
+    return response
+
+
+@router.post("/logout")
+async def sign_out(request: Request, session: Session, form: CheckedForm) -> Response:
+    await end_session(session, token=request.cookies.get(SESSION_COOKIE, ""))
+    response = redirect("/login", notice="You are signed out.")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response

@@ -1,0 +1,169 @@
+// helpwire: the little JavaScript the pages use. Every page works without it; this makes
+// the common moves quicker. No libraries, no inline handlers (the CSP forbids them).
+"use strict";
+
+(function () {
+  function csrfToken() {
+    var field = document.querySelector('input[name="csrf_token"]');
+    return field ? field.value : "";
+  }
+
+  // Markdown preview: a button with data-preview-for="<textarea id>" and
+  // data-preview-into="<element id>" renders the text on the server (sanitized exactly as
+  // a stored comment is) and shows the result.
+  function setUpPreviews() {
+    document.querySelectorAll("[data-preview-for]").forEach(function (button) {
+      button.addEventListener("click", function (event) {
+        event.preventDefault();
+        var source = document.getElementById(button.dataset.previewFor);
+        var target = document.getElementById(button.dataset.previewInto);
+        if (!source || !target) return;
+        var body = new URLSearchParams();
+        body.set("body", source.value);
+        body.set("csrf_token", csrfToken());
+        target.hidden = false;
+        target.textContent = "Rendering…";
+        fetch("/ui/preview", { method: "POST", body: body, credentials: "same-origin" })
+          .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+          .then(function (data) {
+            // Sanitized on the server by the same rules as stored comments.
+            target.innerHTML = data.html || "<p class=\"muted\">Nothing to preview.</p>";
+          })
+          .catch(function () { target.textContent = "The preview is not available."; });
+      });
+    });
+  }
+
+  // Drop zones: a .dropzone holding an <input type="file" multiple>. Files dropped on it
+  // join the ones picked; the list under it names them all.
+  function setUpDropzones() {
+    document.querySelectorAll(".dropzone").forEach(function (zone) {
+      var input = zone.querySelector('input[type="file"]');
+      var list = zone.querySelector("[data-file-list]");
+      if (!input) return;
+      function showFiles() {
+        if (!list) return;
+        list.textContent = "";
+        Array.prototype.forEach.call(input.files, function (file) {
+          var item = document.createElement("li");
+          item.textContent = file.name + " (" + Math.ceil(file.size / 1024) + " KiB)";
+          list.appendChild(item);
+        });
+      }
+      input.addEventListener("change", showFiles);
+      ["dragenter", "dragover"].forEach(function (name) {
+        zone.addEventListener(name, function (event) {
+          event.preventDefault();
+          zone.classList.add("dragging");
+        });
+      });
+      ["dragleave", "drop"].forEach(function (name) {
+        zone.addEventListener(name, function () { zone.classList.remove("dragging"); });
+      });
+      zone.addEventListener("drop", function (event) {
+        event.preventDefault();
+        if (!event.dataTransfer || !event.dataTransfer.files.length) return;
+        var merged = new DataTransfer();
+        Array.prototype.forEach.call(input.files, function (f) { merged.items.add(f); });
+        Array.prototype.forEach.call(event.dataTransfer.files, function (f) { merged.items.add(f); });
+        input.files = merged.files;
+        showFiles();
+      });
+    });
+  }
+
+  // Live counts: an element with data-live-counts="<url>" is refreshed every 20 s from a
+  // JSON object {name: count}; each [data-count="name"] inside the page shows its number.
+  function setUpLiveCounts() {
+    var holder = document.querySelector("[data-live-counts]");
+    if (!holder) return;
+    var url = holder.dataset.liveCounts;
+    function refresh() {
+      if (document.hidden) return;
+      fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+        .then(function (counts) {
+          Object.keys(counts).forEach(function (name) {
+            document.querySelectorAll('[data-count="' + name + '"]').forEach(function (el) {
+              el.textContent = String(counts[name]);
+            });
+          });
+        })
+        .catch(function () { /* keep the numbers shown; try again later */ });
+    }
+    setInterval(refresh, 20000);
+    document.addEventListener("visibilitychange", refresh);
+  }
+
+  // Keyboard shortcuts for agents. Elements name their key: data-shortcut="r" focuses or
+  // clicks that element; "g x" sequences follow links marked data-goto="x".
+  function setUpShortcuts() {
+    var help = document.getElementById("shortcut-help");
+    if (!help) return;
+    var pendingG = false;
+    var rows = Array.prototype.slice.call(document.querySelectorAll("[data-row-link]"));
+    var selected = -1;
+    function select(index) {
+      if (!rows.length) return;
+      if (selected >= 0) rows[selected].classList.remove("selected");
+      selected = Math.max(0, Math.min(rows.length - 1, index));
+      rows[selected].classList.add("selected");
+      rows[selected].scrollIntoView({ block: "nearest" });
+    }
+    document.addEventListener("keydown", function (event) {
+      var target = event.target;
+      var typing = target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" ||
+        target.tagName === "SELECT" || target.isContentEditable);
+      if (event.key === "Escape") { help.hidden = true; if (typing) target.blur(); return; }
+      if (typing || event.ctrlKey || event.metaKey || event.altKey) return;
+      if (pendingG) {
+        pendingG = false;
+        var link = document.querySelector('[data-goto="' + event.key + '"]');
+        if (link) { event.preventDefault(); link.click(); }
+        return;
+      }
+      if (event.key === "g") { pendingG = true; return; }
+      if (event.key === "?") { help.hidden = !help.hidden; return; }
+      if (event.key === "j") { select(selected + 1); return; }
+      if (event.key === "k") { select(selected - 1); return; }
+      if (event.key === "Enter" && selected >= 0) {
+        var a = rows[selected].querySelector("a");
+        if (a) { event.preventDefault(); a.click(); }
+        return;
+      }
+      var el = document.querySelector('[data-shortcut="' + event.key + '"]');
+      if (el) {
+        event.preventDefault();
+        if (el.tagName === "INPUT" || el.tagName === "TEXTAREA" || el.tagName === "SELECT") {
+          el.focus();
+        } else {
+          el.click();
+        }
+      }
+    });
+  }
+
+  function setUpBackLinks() {
+    document.querySelectorAll("[data-back]").forEach(function (link) {
+      link.addEventListener("click", function (event) {
+        if (window.history.length > 1) { event.preventDefault(); window.history.back(); }
+      });
+    });
+  }
+
+  // Selects that submit their form when changed (filters), for forms marked data-autosubmit.
+  function setUpAutoSubmit() {
+    document.querySelectorAll("form[data-autosubmit] select").forEach(function (select) {
+      select.addEventListener("change", function () { select.form.submit(); });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    setUpPreviews();
+    setUpDropzones();
+    setUpLiveCounts();
+    setUpShortcuts();
+    setUpBackLinks();
+    setUpAutoSubmit();
+  });
+})();

@@ -1,0 +1,132 @@
+"""Rendering pages: one Jinja2 environment, autoescaping everything, and the context every
+page has (who is signed in, the CSRF token, a one-time notice)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote, urlencode
+
+import jinja2
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from markupsafe import Markup
+
+from helpwire import __version__
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+STATIC_DIR = Path(__file__).parent / "static"
+NOTICE_COOKIE = "helpwire_notice"
+
+# Pages hold personal data: no caching, no framing, no scripts or styles but our own.
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+def _when(value: datetime | None) -> str:
+    """A timestamp as people read it: ``2026-11-22 14:05 UTC``."""
+    if value is None:
+        return ""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _ago(value: datetime | None) -> str:
+    """How long ago, roughly: ``5 min ago``, ``3 h ago``, ``12 d ago``."""
+    if value is None:
+        return ""
+    seconds = int((datetime.now(UTC) - value).total_seconds())
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    if seconds < 86400:
+        return f"{seconds // 3600} h ago"
+    return f"{seconds // 86400} d ago"
+
+
+def _iso(value: datetime | None) -> str:
+    return value.astimezone(UTC).isoformat() if value else ""
+
+
+def _label(value: Any) -> str:
+    """An enum value as a label: ``account_users`` -> ``Account users``."""
+    text = str(getattr(value, "value", value) or "")
+    return text.replace("_", " ").capitalize()
+
+
+def _safe_html(value: str | None) -> Markup:
+    """HTML that the core already sanitized with nh3 when the comment was stored
+    (tickets/rendering.py); never apply this to anything else."""
+    return Markup(value or "")  # noqa: S704 (sanitized on the way in)
+
+
+def _with_query(request: Request, **changes: Any) -> str:
+    """The current URL with some query parameters changed (None removes one)."""
+    params = {k: v for k, v in request.query_params.multi_items()}
+    for key, value in changes.items():
+        if value is None or value == "":
+            params.pop(key, None)
+        else:
+            params[key] = str(value)
+    query = urlencode(params)
+    return request.url.path + ("?" + query if query else "")
+
+
+environment = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+environment.filters.update(when=_when, ago=_ago, iso=_iso, label=_label, sanitized_html=_safe_html)
+environment.globals.update(version=__version__, with_query=_with_query)
+
+
+def render(
+    request: Request,
+    template: str,
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    """A page: the template with ``context`` plus what every page knows."""
+    web = getattr(request.state, "web", None)
+    notice = unquote(request.cookies.get(NOTICE_COOKIE, "")) or None
+    page = environment.get_template(template).render(
+        request=request,
+        me=web.actor.user if web else None,
+        actor=web.actor if web else None,
+        csrf_token=web.csrf_token if web else getattr(request.state, "csrf_token", ""),
+        notice=notice[:300] if notice else None,
+        **context,
+    )
+    response = HTMLResponse(
+        page, status_code=status_code, headers={**PAGE_HEADERS, **(headers or {})}
+    )
+    if notice:
+        response.delete_cookie(NOTICE_COOKIE, path="/")
+    return response
+
+
+def redirect(url: str, *, notice: str | None = None) -> RedirectResponse:
+    """See-other to ``url`` (after a form post), with an optional one-time notice that the
+    next page shows. Only paths of this site: never follow a full URL from a form."""
+    if not url.startswith("/") or url.startswith("//") or "\\" in url:
+        url = "/"
+    response = RedirectResponse(url, status_code=303)
+    if notice:
+        response.set_cookie(
+            NOTICE_COOKIE, quote(notice[:300]), path="/", httponly=True, samesite="lax", max_age=60
+        )
+    return response
