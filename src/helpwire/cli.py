@@ -127,7 +127,7 @@ def serve(
         bool, typer.Option("--migrate/--no-migrate", help="Apply pending migrations first.")
     ] = True,
 ) -> None:
-    """Serve the API (and, later, the web UI) with uvicorn."""
+    """Serve the API, the compatible faces and the web UI with uvicorn."""
     import uvicorn
 
     from helpwire.logs import configure_logging

@@ -1,0 +1,154 @@
+"""A real `helpwire serve` process on a fresh SQLite database, and Debian's Chromium, for
+the browser tests.
+
+The database is prepared before the server starts: people with passwords, an account with
+projects, topics. The server is the installed ``helpwire`` command in a subprocess, so the
+browser talks HTTP to exactly what a user runs."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from helpwire.accounts import service as accounts
+from helpwire.accounts.models import Role
+from helpwire.db.engine import create_engine
+from helpwire.db.migrate import upgrade
+from helpwire.db.session import Database
+from helpwire.settings import Settings
+from helpwire.topics import service as topics
+
+CHROMIUM = os.environ.get("HELPWIRE_CHROMIUM", "/usr/bin/chromium")
+# CI installs Chromium and sets this, so that the browser tests cannot be skipped there.
+REQUIRE_BROWSER = os.environ.get("HELPWIRE_REQUIRE_BROWSER") == "1"
+PASSWORD = "browser-test-password"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-extensions",
+    "--no-first-run",
+]
+
+
+def require_chromium() -> None:
+    if shutil.which(CHROMIUM) or Path(CHROMIUM).exists():
+        return
+    reason = f"Chromium is not installed at {CHROMIUM} (apt-get install -y chromium)"
+    if REQUIRE_BROWSER:
+        pytest.fail(reason + " and HELPWIRE_REQUIRE_BROWSER=1")
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _prepare(settings: Settings) -> None:
+    engine = create_engine(settings)
+    await upgrade(engine)
+    database = Database.for_engine(engine)
+    async with database.writing() as session:
+        await accounts.create_account(session, key="acme", name="Acme Corp", projects=["web", "api"])
+        people = [
+            ("admin", Role.ADMIN, None, "Ada Admin"),
+            ("agent", Role.AGENT, None, "Sam Agent"),
+            ("alice", Role.CUSTOMER, "acme", "Alice Customer"),
+        ]
+        for username, role, account, name in people:
+            await accounts.create_user(
+                session,
+                new=accounts.NewUser(
+                    username=username,
+                    role=role,
+                    email=f"{username}@example.test",
+                    real_name=name,
+                    account_key=account,
+                    password=PASSWORD,
+                ),
+            )
+        await topics.create_topic(
+            session,
+            key="billing",
+            names={"en": "Billing", "de": "Abrechnung"},
+            subtopics=[{"key": "invoices", "names": {"en": "Invoices", "de": "Rechnungen"}}],
+        )
+        await topics.create_topic(session, key="network", names={"en": "Network"})
+    await engine.dispose()
+
+
+@dataclass
+class LiveServer:
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-5000:]
+
+
+def _wait_until_ready(server: LiveServer, timeout_s: float = 30.0) -> None:
+    """Polls /readyz: a starting process has no event to await from outside."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError("helpwire serve exited:\n" + server.log())
+        try:
+            if httpx.get(server.url + "/readyz", timeout=1.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError("helpwire serve did not become ready:\n" + server.log())
+
+
+def start_live_server(directory: Path) -> Iterator[LiveServer]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "HELPWIRE_DATABASE_URL": f"sqlite+aiosqlite:///{directory / 'helpwire.db'}",
+        "HELPWIRE_FILES_DIR": str(directory / "files"),
+        "HELPWIRE_BASE_URL": url,
+        "HELPWIRE_LOG_JSON": "false",
+        "HELPWIRE_LOG_LEVEL": "WARNING",
+    }
+    settings = Settings(
+        database_url=env["HELPWIRE_DATABASE_URL"], files_dir=directory / "files", base_url=url
+    )
+    asyncio.run(_prepare(settings))
+    helpwire = Path(sys.executable).with_name("helpwire")
+    log_path = directory / "serve.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [str(helpwire), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    server = LiveServer(url=url, process=process, log_path=log_path)
+    try:
+        _wait_until_ready(server)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
