@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,7 +65,9 @@ async def _prepare(settings: Settings) -> None:
     await upgrade(engine)
     database = Database.for_engine(engine)
     async with database.writing() as session:
-        await accounts.create_account(session, key="acme", name="Acme Corp", projects=["web", "api"])
+        await accounts.create_account(
+            session, key="acme", name="Acme Corp", projects=["web", "api"]
+        )
         people = [
             ("admin", Role.ADMIN, None, "Ada Admin"),
             ("agent", Role.AGENT, None, "Sam Agent"),
@@ -131,7 +134,9 @@ def start_live_server(directory: Path) -> Iterator[LiveServer]:
     settings = Settings(
         database_url=env["HELPWIRE_DATABASE_URL"], files_dir=directory / "files", base_url=url
     )
-    asyncio.run(_prepare(settings))
+    # In a thread of its own: Playwright's sync API may already run a loop in this one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, _prepare(settings)).result()
     helpwire = Path(sys.executable).with_name("helpwire")
     log_path = directory / "serve.log"
     with log_path.open("wb") as log:

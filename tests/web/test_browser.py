@@ -7,7 +7,9 @@ at. Every page opened here listens for dialogs: none may ever open (an XSS that 
 
 from __future__ import annotations
 
+import http.server
 import re
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -78,3 +80,304 @@ class Person:
     def close(self) -> None:
         assert self.dialogs == [], f"dialogs opened: {self.dialogs}"
         self.context.close()
+
+
+@pytest.fixture
+def people(chromium: Any, live_server: LiveServer) -> Iterator[Any]:
+    opened: list[Person] = []
+
+    def open_as(username: str, viewport: dict[str, int]) -> Person:
+        person = Person(chromium, live_server, viewport)
+        opened.append(person)
+        person.sign_in(username)
+        return person
+
+    yield open_as
+    for person in opened:
+        person.close()
+
+
+def _no_sideways_scrolling(page: Any) -> None:
+    """On a phone nothing may be wider than the screen (except inside scroll boxes)."""
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 1, f"the page scrolls sideways by {overflow}px"
+
+
+def _every_field_is_labelled(page: Any) -> None:
+    unlabelled = page.evaluate(
+        """() => Array.from(document.querySelectorAll('input, select, textarea'))
+            .filter(el => el.type !== 'hidden' && !(el.labels && el.labels.length)
+                    && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby'))
+            .map(el => el.name || el.id)"""
+    )
+    assert unlabelled == [], f"fields without a label: {unlabelled}"
+
+
+def _check_page(person: Person, name: str, *, phone: bool) -> None:
+    _every_field_is_labelled(person.page)
+    if phone:
+        _no_sideways_scrolling(person.page)
+    person.shot(name)
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_a_ticket_from_filing_to_rating(
+    people: Any, viewport: dict[str, int], tmp_path: Path
+) -> None:
+    phone = viewport is PHONE
+    suffix = "phone" if phone else "desktop"
+    subject = f"Invoice PDF is empty ({suffix})"
+    attachment = tmp_path / "invoice-screenshot.txt"
+    attachment.write_text("the invoice page shows nothing\n")
+
+    # The customer files a ticket with a file, coming from a page of their application.
+    alice = people("alice", viewport)
+    page = alice.page
+    page.goto("/tickets/new?from=https://app.example.test/billing/invoices")
+    page.get_by_label("Subject", exact=True).fill(subject)
+    page.get_by_label("Message", exact=True).fill("The **PDF** of invoice 42 has no pages.")
+    page.get_by_label("Topic", exact=True).select_option("billing")
+    page.get_by_label("Priority", exact=True).select_option("high")
+    page.get_by_role("button", name="Preview").click()
+    expect(page.locator("#body-preview strong")).to_have_text("PDF")
+    page.locator("#files").set_input_files(str(attachment))
+    _check_page(alice, f"portal-new-ticket-{suffix}", phone=phone)
+    page.get_by_role("button", name="File ticket").click()
+    expect(page.get_by_role("heading", name=re.compile(re.escape(subject)))).to_be_visible()
+    number = int(re.search(r"/tickets/(\d+)", page.url).group(1))  # type: ignore[union-attr]
+    expect(page.get_by_role("link", name="invoice-screenshot.txt")).to_be_visible()
+    _check_page(alice, f"portal-ticket-{suffix}", phone=phone)
+
+    # An agent finds it in the "new" queue, with what the browser sent as context.
+    agent = people("agent", viewport)
+    page = agent.page
+    page.goto("/agent?queue=new")
+    _check_page(agent, f"console-queue-new-{suffix}", phone=phone)
+    page.get_by_role("link", name=subject).click()
+    expect(page.locator(".context-location")).to_contain_text(
+        "https://app.example.test/billing/invoices"
+    )
+    expect(page.locator(".context-user-agent")).to_contain_text("Chrome")
+    expect(page.get_by_role("link", name="invoice-screenshot.txt")).to_be_visible()
+    page.locator("#comment-body").fill("We are regenerating the PDF now.")
+    page.get_by_role("button", name="Send reply").click()
+    expect(page.get_by_text("We are regenerating the PDF now.")).to_be_visible()
+    page.locator("#comment-body").fill("Customer is on the legacy billing plan.")
+    page.get_by_role("button", name="Add internal note").click()
+    expect(page.locator(".message.internal")).to_contain_text("legacy billing plan")
+    _check_page(agent, f"console-ticket-{suffix}", phone=phone)
+
+    # The customer sees the reply, not the note, and closes with a rating.
+    page = alice.page
+    page.goto(f"/tickets/{number}")
+    expect(page.get_by_text("We are regenerating the PDF now.")).to_be_visible()
+    assert "legacy billing plan" not in page.content()
+    _check_page(alice, f"portal-conversation-{suffix}", phone=phone)
+    page.get_by_label("4", exact=True).check()
+    page.locator("#close-comment").fill("Quick and friendly.")
+    page.get_by_role("button", name="Close ticket").click()
+    expect(page.locator(".badge.status-closed").first).to_be_visible()
+
+    # The agent sees the rating.
+    page = agent.page
+    page.goto(f"/agent/tickets/{number}")
+    expect(page.locator(".rating")).to_contain_text("4/5")
+    expect(page.locator(".rating")).to_contain_text("Quick and friendly.")
+
+    page = alice.page
+    page.goto("/tickets?status=solved")
+    expect(page.get_by_role("link", name=subject)).to_be_visible()
+    _check_page(alice, f"portal-my-tickets-{suffix}", phone=phone)
+
+
+XSS_SUBJECT = '<script>alert("subject")</script><img src=x onerror=alert("subject-img")>'
+XSS_BODY = "\n\n".join(
+    [
+        '<script>alert("body")</script>',
+        '<img src=x onerror=alert("img")>',
+        "<a href=\"javascript:alert('a')\">plain link</a>",
+        "[markdown link](javascript:alert('md'))",
+        "[encoded link](jav&#x61;script:alert('enc'))",
+        "[spaced link]( javascript:alert('spaced'))",
+        "![image](x\" onerror=\"alert('imgmd'))",
+        "<svg onload=alert('svg')></svg>",
+        "<iframe src=\"javascript:alert('frame')\"></iframe>",
+        "<details open ontoggle=alert('toggle')><summary>x</summary></details>",
+        "[data link](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
+        '<a href="#" onclick="alert(\'click\')">click me</a>',
+    ]
+)
+
+_DANGEROUS_MARKUP = """() => {
+  const found = [];
+  for (const el of document.querySelectorAll('*')) {
+    for (const attr of el.attributes) {
+      if (attr.name.startsWith('on')) found.push(el.tagName + ' ' + attr.name);
+      if (['href', 'src', 'action', 'formaction'].includes(attr.name)
+          && /^\\s*(javascript|data|vbscript):/i.test(attr.value)) {
+        found.push(el.tagName + ' ' + attr.name + '=' + attr.value);
+      }
+    }
+  }
+  for (const s of document.querySelectorAll('script')) {
+    if (!s.src.endsWith('/static/app.js?v=' + (s.src.split('v=')[1] || ''))) found.push('script');
+  }
+  for (const f of document.querySelectorAll('iframe, svg, object, embed')) found.push(f.tagName);
+  return found;
+}"""
+
+
+def _assert_harmless(person: Person) -> None:
+    page = person.page
+    assert page.evaluate(_DANGEROUS_MARKUP) == []
+    # Click every link inside the conversation that stayed a link: none may run code.
+    for link in page.locator(".message .body a").all():
+        href = link.get_attribute("href") or ""
+        if not href or href.startswith("#"):
+            link.click()
+    assert person.dialogs == []
+
+
+def test_script_in_subjects_and_comments_never_runs(people: Any) -> None:
+    alice = people("alice", DESKTOP)
+    page = alice.page
+    page.goto("/tickets/new")
+    page.get_by_label("Subject", exact=True).fill(XSS_SUBJECT)
+    page.get_by_label("Message", exact=True).fill(XSS_BODY)
+    page.get_by_role("button", name="Preview").click()
+    expect(page.locator("#body-preview")).to_contain_text("plain link")
+    _assert_harmless(alice)
+    page.get_by_role("button", name="File ticket").click()
+    # The subject is shown as the text it is.
+    expect(page.get_by_role("heading", name=re.compile("alert"))).to_contain_text(
+        '<script>alert("subject")</script>'
+    )
+    number = int(re.search(r"/tickets/(\d+)", page.url).group(1))  # type: ignore[union-attr]
+    _assert_harmless(alice)
+
+    agent = people("agent", DESKTOP)
+    agent.page.goto(f"/agent/tickets/{number}")
+    _assert_harmless(agent)
+    agent.page.locator("#comment-body").fill(XSS_BODY)
+    agent.page.get_by_role("button", name="Send reply").click()
+    _assert_harmless(agent)
+    agent.page.goto("/agent")
+    expect(agent.page.get_by_role("link", name=XSS_SUBJECT)).to_be_visible()
+    _assert_harmless(agent)
+    agent.page.goto("/agent?q=alert")
+    _assert_harmless(agent)
+
+    page.goto(f"/tickets/{number}")
+    _assert_harmless(alice)
+    page.goto("/tickets")
+    _assert_harmless(alice)
+
+
+class _EvilSite:
+    """Another site (localhost, where helpwire is 127.0.0.1) serving a page that posts a
+    form to helpwire by itself when opened."""
+
+    def __init__(self) -> None:
+        self.page = b""
+        handler = self._handler()
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://localhost:{self.server.server_address[1]}/"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def _handler(self) -> type[http.server.BaseHTTPRequestHandler]:
+        site = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(site.page)))
+                self.end_headers()
+                self.wfile.write(site.page)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        return Handler
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_forms_without_their_token_or_from_another_site_are_refused(
+    people: Any, live_server: LiveServer
+) -> None:
+    alice = people("alice", DESKTOP)
+    page = alice.page
+    page.goto("/tickets/new")
+    token = page.locator('input[name="csrf_token"]').first.input_value()
+
+    # Our own page, but the form lost its token.
+    page.evaluate(
+        """() => {
+          const form = document.querySelector('form[action="/tickets/new"]');
+          form.querySelector('input[name="csrf_token"]').remove();
+          form.querySelector('#subject').value = 'No token';
+          form.querySelector('#body').value = 'Posted without a token';
+          form.submit();
+        }"""
+    )
+    expect(page.get_by_text("security token")).to_be_visible()
+    alice.shot("csrf-refused")
+
+    # Another site posts the form, even knowing the token: refused by where it came from.
+    evil = _EvilSite()
+    try:
+        evil.page = f"""<!doctype html><html><body>
+<form id="f" method="post" action="{live_server.url}/tickets/new">
+<input name="csrf_token" value="{token}"><input name="subject" value="Cross-site">
+<input name="body" value="Posted from another site"></form>
+<script>document.getElementById('f').submit();</script></body></html>""".encode()
+        with page.expect_navigation(url=re.compile(re.escape(live_server.url))):
+            page.goto(evil.url)
+        expect(page.get_by_text("another site")).to_be_visible()
+    finally:
+        evil.close()
+
+    page.goto("/tickets?status=all")
+    content = page.content()
+    assert "No token" not in content
+    assert "Cross-site" not in content
+
+
+def test_sign_in_errors_and_the_admin_pages(chromium: Any, live_server: LiveServer) -> None:
+    visitor = Person(chromium, live_server, DESKTOP)
+    try:
+        page = visitor.page
+        page.goto("/login")
+        visitor.shot("sign-in")
+        page.get_by_label("User name or e-mail").fill("admin")
+        page.get_by_label("Password").fill("not the password")
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("alert")).to_have_text("Wrong user name or password.")
+        visitor.shot("sign-in-wrong-password")
+    finally:
+        visitor.close()
+
+    admin = Person(chromium, live_server, DESKTOP)
+    try:
+        admin.sign_in("admin@example.test")
+        for path, name in [
+            ("/admin", "admin-overview"),
+            ("/admin/users", "admin-users"),
+            ("/admin/users/new", "admin-user-new"),
+            ("/admin/tokens", "admin-tokens"),
+            ("/admin/accounts", "admin-accounts"),
+            ("/admin/topics", "admin-topics"),
+            ("/admin/channels", "admin-channels"),
+            ("/admin/channels/new", "admin-channel-new"),
+        ]:
+            response = admin.page.goto(path)
+            assert response is not None and response.status == 200, path
+            _check_page(admin, name, phone=False)
+    finally:
+        admin.close()

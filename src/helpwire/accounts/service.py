@@ -19,8 +19,10 @@ from helpwire.accounts.models import (
     ProjectMember,
     Role,
     User,
+    WebSession,
 )
 from helpwire.accounts.security import (
+    generate_password,
     generate_token,
     hash_password,
     hash_token,
@@ -136,10 +138,7 @@ async def create_user(session: AsyncSession, *, new: NewUser) -> User:
     account: Account | None = None
     if new.account_key:
         account = await get_account(session, key=new.account_key)
-    if new.role in (Role.CUSTOMER, Role.SERVICE) and account is None:
-        raise ValidationProblem.for_field("account", f"a {new.role} user must belong to an account")
-    if new.role in STAFF_ROLES and account is not None:
-        raise ValidationProblem.for_field("account", "agents and admins serve every account")
+    _check_role_and_account(new.role, account)
     if await session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"user {username!r} exists already")
     if email and await session.scalar(select(User.id).where(User.email == email)) is not None:
@@ -159,6 +158,13 @@ async def create_user(session: AsyncSession, *, new: NewUser) -> User:
         await set_user_projects(session, user=user, project_keys=new.projects)
     await session.refresh(user, ["projects", "account"])
     return user
+
+
+def _check_role_and_account(role: Role, account: Account | None) -> None:
+    if role in (Role.CUSTOMER, Role.SERVICE) and account is None:
+        raise ValidationProblem.for_field("account", f"a {role} user must belong to an account")
+    if role in STAFF_ROLES and account is not None:
+        raise ValidationProblem.for_field("account", "agents and admins serve every account")
 
 
 async def set_user_projects(
@@ -231,6 +237,122 @@ async def update_user(
     return user
 
 
+async def change_role(
+    session: AsyncSession, *, user: User, role: Role, account_key: str | None, by: User
+) -> User:
+    """Give ``user`` another role and/or account. Moving to another account drops their
+    project memberships (those projects belong to the old account). An admin cannot take
+    their own admin role away: that could leave no one able to undo it."""
+    if user.id == by.id and role != Role.ADMIN:
+        raise Conflict("you cannot take away your own admin role; ask another admin")
+    account: Account | None = None
+    if account_key:
+        account = await session.scalar(select(Account).where(Account.key == account_key))
+        if account is None:
+            raise ValidationProblem.for_field("account", f"no account {account_key!r}")
+    _check_role_and_account(role, account)
+    new_account_id = account.id if account else None
+    if new_account_id != user.account_id:
+        await session.execute(delete(ProjectMember).where(ProjectMember.user_id == user.id))
+    user.role = str(role)
+    user.account_id = new_account_id
+    await session.flush()
+    await session.refresh(user, ["account", "projects"])
+    return user
+
+
+async def _end_web_sessions(session: AsyncSession, *, user: User) -> None:
+    # The same as signin.end_sessions_of, which cannot be imported here (signin imports
+    # this module).
+    await session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+
+
+async def set_user_active(session: AsyncSession, *, user: User, active: bool, by: User) -> User:
+    """Disable or enable ``user``. Disabling signs them out of every browser at once; an
+    admin cannot disable themselves."""
+    if not active and user.id == by.id:
+        raise Conflict("you cannot disable your own user; ask another admin")
+    user.is_active = active
+    if not active:
+        await _end_web_sessions(session, user=user)
+    await session.flush()
+    return user
+
+
+async def reset_password(session: AsyncSession, *, user: User) -> str:
+    """A new generated password for ``user`` (returned to be shown once; only its hash is
+    kept). Browsers signed in with the old one are signed out."""
+    password = generate_password()
+    user.password_hash = hash_password(password)
+    await _end_web_sessions(session, user=user)
+    await session.flush()
+    return password
+
+
+async def page_users(
+    session: AsyncSession,
+    *,
+    role: Role | None = None,
+    account_key: str | None = None,
+    active: bool | None = None,
+    starts_with: str | None = None,
+    after_username: str | None = None,
+    limit: int = 50,
+) -> tuple[list[User], bool]:
+    """One page of users by user name, with their projects; (page, whether more follow)."""
+    query = select(User).options(selectinload(User.projects)).order_by(User.username)
+    if role is not None:
+        query = query.where(User.role == str(role))
+    if account_key:
+        query = query.join(Account, User.account_id == Account.id).where(Account.key == account_key)
+    if active is not None:
+        query = query.where(User.is_active.is_(active))
+    if starts_with:
+        prefix = starts_with.replace("\\", "").replace("%", "").replace("_", "\\_") + "%"
+        query = query.where(
+            User.username.like(prefix, escape="\\") | User.email.like(prefix.lower(), escape="\\")
+        )
+    if after_username is not None:
+        query = query.where(User.username > after_username)
+    rows = list((await session.scalars(query.limit(limit + 1))).unique())
+    return rows[:limit], len(rows) > limit
+
+
+async def page_accounts(
+    session: AsyncSession, *, after_key: str | None = None, limit: int = 50
+) -> tuple[list[Account], bool]:
+    """One page of accounts by key, with their projects; (page, whether more follow)."""
+    query = select(Account).options(selectinload(Account.projects)).order_by(Account.key)
+    if after_key is not None:
+        query = query.where(Account.key > after_key)
+    rows = list((await session.scalars(query.limit(limit + 1))).unique())
+    return rows[:limit], len(rows) > limit
+
+
+async def member_counts(
+    session: AsyncSession, *, account_ids: Sequence[int]
+) -> tuple[dict[int, int], dict[int, int]]:
+    """How many users each account has, and how many members each of their projects has:
+    (by account id, by project id), in two grouped queries."""
+    if not account_ids:
+        return {}, {}
+    users = await session.execute(
+        select(User.account_id, func.count(User.id))
+        .where(User.account_id.in_(account_ids))
+        .group_by(User.account_id)
+    )
+    members = await session.execute(
+        select(ProjectMember.project_id, func.count(ProjectMember.user_id))
+        .join(Project, Project.id == ProjectMember.project_id)
+        .where(Project.account_id.in_(account_ids))
+        .group_by(ProjectMember.project_id)
+    )
+    return (
+        {int(a): int(n) for a, n in users.all() if a is not None},
+        {int(p): int(n) for p, n in members.all()},
+    )
+
+
 async def count_users(session: AsyncSession) -> int:
     return int(await session.scalar(select(func.count(User.id))) or 0)
 
@@ -263,6 +385,23 @@ async def list_tokens(session: AsyncSession, *, user: User | None = None) -> Seq
     if user is not None:
         query = query.where(ApiToken.user_id == user.id)
     return (await session.scalars(query)).all()
+
+
+async def page_tokens(
+    session: AsyncSession,
+    *,
+    user: User | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
+) -> tuple[list[ApiToken], bool]:
+    """Tokens, newest first (with their users); (page, whether more follow)."""
+    query = select(ApiToken).order_by(ApiToken.id.desc())
+    if user is not None:
+        query = query.where(ApiToken.user_id == user.id)
+    if before_id is not None:
+        query = query.where(ApiToken.id < before_id)
+    rows = list((await session.scalars(query.limit(limit + 1))).unique())
+    return rows[:limit], len(rows) > limit
 
 
 async def revoke_token(session: AsyncSession, *, token_id: int) -> ApiToken:

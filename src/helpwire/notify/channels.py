@@ -25,7 +25,9 @@ from helpwire.notify.models import (
     DeliveryState,
 )
 from helpwire.notify.outbox import announce
+from helpwire.notify.payloads import test_payload, with_absolute_urls
 from helpwire.notify.schemas import ChannelCreate, ChannelFilters, ChannelUpdate, EmailConfig
+from helpwire.notify.senders import Sender, SendResult
 from helpwire.notify.signing import generate_secret, secret_key
 from helpwire.problems import Conflict, NotFound, ValidationProblem
 from helpwire.tickets.events import EventType
@@ -249,6 +251,22 @@ async def delete_channel(session: AsyncSession, *, channel: Channel) -> None:
         raise Conflict(f"channel {channel.name!r} is declared in the settings; remove it there")
     await session.delete(channel)
     await session.flush()
+
+
+async def send_test(channel: Channel, *, base_url: str) -> SendResult:
+    """Send a test message to ``channel`` now and return the receiver's answer. Call it
+    with no transaction open: the receiver may take its time."""
+    now = utcnow()
+    payload = with_absolute_urls(
+        test_payload(channel_name=channel.name, timestamp=now.isoformat()), base_url
+    )
+    sender = Sender()
+    try:
+        return await sender.send(
+            channel, payload, message_id="msg_test_" + now.strftime("%Y%m%d%H%M%S%f"), now=now
+        )
+    finally:
+        await sender.aclose()
 
 
 async def list_deliveries(

@@ -15,7 +15,6 @@ from helpwire.api.types import MAX_INT64, BigRowId, RowId
 from helpwire.db.base import utcnow
 from helpwire.notify import channels as service
 from helpwire.notify.models import Channel, Delivery, DeliveryAttempt, DeliveryState
-from helpwire.notify.payloads import test_payload, with_absolute_urls
 from helpwire.notify.schemas import (
     AttemptOut,
     ChannelCreate,
@@ -29,7 +28,6 @@ from helpwire.notify.schemas import (
     DeliveryPage,
     TestResult,
 )
-from helpwire.notify.senders import Sender
 
 router = APIRouter(prefix="/api/v1", tags=["notifications"], responses=PROBLEM_RESPONSES)
 
@@ -167,18 +165,7 @@ async def test_channel(channel_id: RowId, request: Request, _admin: AdminPrincip
     # Read the channel, then send with no transaction open: the receiver may be slow.
     async with get_database(request).reader() as session:
         channel = await service.get_channel(session, channel_id=channel_id)
-    now = utcnow()
-    payload = with_absolute_urls(
-        test_payload(channel_name=channel.name, timestamp=now.isoformat()),
-        request.app.state.settings.base_url,
-    )
-    sender = Sender()
-    try:
-        result = await sender.send(
-            channel, payload, message_id="msg_test_" + now.strftime("%Y%m%d%H%M%S%f"), now=now
-        )
-    finally:
-        await sender.aclose()
+    result = await service.send_test(channel, base_url=request.app.state.settings.base_url)
     return TestResult(
         ok=result.ok,
         status_code=result.status_code,

@@ -17,9 +17,8 @@ from fastapi import Depends, Request
 from starlette.datastructures import FormData
 
 from helpwire.accounts.actor import Actor, load_actor
-from helpwire.accounts.models import WebSession
 from helpwire.accounts.signin import session_for_cookie
-from helpwire.api.deps import Session, get_settings
+from helpwire.api.deps import SAFE_METHODS, Session, get_database, get_settings
 from helpwire.problems import Forbidden
 
 SESSION_COOKIE = "helpwire_session"
@@ -42,13 +41,24 @@ class CsrfRefused(Forbidden):
 
 
 @dataclass(frozen=True)
+class Viewer:
+    """Who is signed in, as plain values the page layout shows. Copied out of the database
+    rows so that an error page can still show them after the request's transaction has
+    rolled back."""
+
+    id: int
+    username: str
+    real_name: str
+    email: str | None
+    is_staff: bool
+    is_admin: bool
+
+
+@dataclass(frozen=True)
 class WebContext:
     actor: Actor
-    web_session: WebSession
-
-    @property
-    def csrf_token(self) -> str:
-        return self.web_session.csrf_token
+    viewer: Viewer
+    csrf_token: str
 
 
 def sign_in_url(next_path: str) -> str:
@@ -56,13 +66,26 @@ def sign_in_url(next_path: str) -> str:
 
 
 async def current_web(request: Request, session: Session) -> WebContext:
+    if request.method not in SAFE_METHODS:
+        # Before anything else: a post from another site is refused as such, not
+        # answered with a sign-in page (its browser sent no cookie, SameSite=Lax).
+        check_same_site(request)
     token = request.cookies.get(SESSION_COOKIE, "")
     row = await session_for_cookie(session, token=token) if token else None
     if row is None:
         path = request.url.path + (("?" + request.url.query) if request.url.query else "")
         raise SignInRequired(path if request.method == "GET" else "/")
     actor = await load_actor(session, user=row.user)
-    web = WebContext(actor=actor, web_session=row)
+    user = row.user
+    viewer = Viewer(
+        id=user.id,
+        username=user.username,
+        real_name=user.real_name,
+        email=user.email,
+        is_staff=actor.is_staff,
+        is_admin=actor.is_admin,
+    )
+    web = WebContext(actor=actor, viewer=viewer, csrf_token=row.csrf_token)
     request.state.web = web
     request.state.principal = actor
     return web
@@ -108,7 +131,10 @@ def check_same_site(request: Request) -> None:
 
 
 def _matches(sent: str | None, expected: str) -> bool:
-    return bool(sent) and bool(expected) and hmac.compare_digest(str(sent), expected)
+    # Bytes, not str: compare_digest refuses non-ASCII strings with a TypeError.
+    return (
+        bool(sent) and bool(expected) and hmac.compare_digest(str(sent).encode(), expected.encode())
+    )
 
 
 async def read_form(request: Request) -> FormData:
@@ -127,6 +153,20 @@ async def checked_form(
     if not _matches(sent, web.csrf_token):
         raise CsrfRefused("the form's security token is missing or stale; reload the page")
     return form
+
+
+async def checked_form_outside_transaction(
+    request: Request, form: Annotated[FormData, Depends(read_form)]
+) -> tuple[WebContext, FormData]:
+    """The checks of CheckedForm, made in a short reading transaction of their own, for a
+    post whose work must not hold a writing transaction open (on SQLite that is the write
+    lock): sending a test message to a slow receiver, say."""
+    async with get_database(request).reader() as session:
+        web = await current_web(request, session)
+    sent = form.get(CSRF_FIELD)
+    if not isinstance(sent, str) or not _matches(sent, web.csrf_token):
+        raise CsrfRefused("the form's security token is missing or stale; reload the page")
+    return web, form
 
 
 async def checked_sign_in_form(request: Request) -> FormData:

@@ -1,7 +1,293 @@
-"""console pages."""
+"""The agent console: queues with live counts, the ticket list, and the ticket page with
+its reply, properties and escalation forms. Agents and admins only (customers get 403)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from helpwire.accounts.actor import Actor
+from helpwire.api.deps import Session, get_database, get_settings
+from helpwire.api.types import TicketNumber
+from helpwire.problems import PreconditionFailed, Problem, ValidationProblem
+from helpwire.tickets.listing import list_tickets
+from helpwire.tickets.models import BodyFormat, Priority, Status, Ticket, TicketType
+from helpwire.tickets.queues import QUEUES, queue_counts, shown_counts
+from helpwire.tickets.schemas import MAX_BODY_CHARS
+from helpwire.tickets.service import (
+    add_comment,
+    escalate_ticket,
+    get_ticket,
+    mark_read,
+    read_state,
+    update_ticket,
+)
+from helpwire.topics.service import list_topics
+from helpwire.web.auth import CheckedForm, StaffWeb, WebContext
+from helpwire.web.console_list import SORTS, read_list_request
+from helpwire.web.console_ticket import (
+    TicketView,
+    link_or_text,
+    load_surroundings,
+    load_view,
+    posted_properties,
+    properties_of,
+    property_changes,
+    staff_users,
+    validated_update,
+)
+from helpwire.web.shared import form_files, form_text, store_form_files
+from helpwire.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
+
+STALE_MESSAGE = (
+    "Someone changed this ticket since you opened it, so nothing was saved. "
+    "The page now shows the ticket as it is: check it and make your changes again."
+)
+CHOICES = {
+    "statuses": [s.value for s in Status],
+    "priorities": [p.value for p in Priority],
+    "types": [t.value for t in TicketType],
+    "sorts": [s.value for s in SORTS],
+}
+
+
+@router.get("/agent")
+async def console(request: Request, session: Session, web: StaffWeb) -> HTMLResponse:
+    wanted = read_list_request(request.query_params)
+    errors = list(wanted.errors)
+    tickets: list[Ticket] = []
+    next_cursor = None
+    if not errors:
+        try:
+            tickets, next_cursor = await list_tickets(
+                session,
+                actor=web.actor,
+                filters=wanted.filters,
+                sort=wanted.sort,
+                order=wanted.order,
+                limit=wanted.limit,
+                cursor=wanted.cursor,
+            )
+        except ValidationProblem as problem:  # a stale cursor, a search without words
+            errors.append(problem.detail)
+    counts = await queue_counts(session, actor=web.actor)
+    return render(
+        request,
+        "console/queue.html",
+        status_code=422 if errors else 200,
+        queues=QUEUES,
+        current_queue=wanted.queue.name if wanted.queue else None,
+        counts=shown_counts(counts),
+        tickets=tickets,
+        next_cursor=next_cursor,
+        paged=wanted.cursor is not None,
+        form=wanted.form(),
+        errors=errors,
+        topics=await list_topics(session),
+        staff=await staff_users(session),
+        choices=CHOICES,
+    )
+
+
+@router.get("/agent/counts")
+async def counts(session: Session, web: StaffWeb) -> JSONResponse:
+    """The queue counts for the console's live refresh."""
+    found = await queue_counts(session, actor=web.actor)
+    return JSONResponse(shown_counts(found), headers={"Cache-Control": "no-store"})
+
+
+async def _view_marking_read(request: Request, *, actor: Actor, ticket: Ticket) -> TicketView:
+    """The ticket view, with support's read mark set.
+
+    A GET's session only reads (and on SQLite may not write at all), so the mark is made
+    in a short writing transaction of its own, and the ticket and its timeline are read in
+    that same transaction: the ETag the page carries for If-Match is then the one of the
+    marked ticket (the read mark is part of it), and describes exactly what is shown."""
+    async with get_database(request).writing() as writer:
+        marked = await mark_read(writer, actor=actor, number=ticket.number)
+        return await load_view(writer, actor=actor, ticket=marked, read_before=ticket.agent_read_at)
+
+
+async def _ticket_page(
+    request: Request,
+    session: AsyncSession,
+    web: WebContext,
+    view: TicketView,
+    *,
+    status_code: int = 200,
+    properties: dict[str, str] | None = None,
+    property_errors: list[str] | None = None,
+    draft: str = "",
+    comment_errors: list[str] | None = None,
+) -> HTMLResponse:
+    ticket = view.ticket
+    around = await load_surroundings(session, actor=web.actor, ticket=ticket)
+    location, location_is_link = link_or_text((ticket.context or {}).get("location"))
+    return render(
+        request,
+        "console/ticket.html",
+        status_code=status_code,
+        ticket=ticket,
+        view=view,
+        around=around,
+        properties=properties or properties_of(ticket),
+        property_errors=property_errors or [],
+        draft=draft,
+        comment_errors=comment_errors or [],
+        location=location,
+        location_is_link=location_is_link,
+        can_escalate=not ticket.escalated
+        and ticket.priority != Priority.URGENT
+        and ticket.status != Status.CLOSED,
+        choices=CHOICES,
+    )
+
+
+@router.get("/agent/tickets/{number}")
+async def ticket_page(
+    number: TicketNumber, request: Request, session: Session, web: StaffWeb
+) -> HTMLResponse:
+    ticket = await get_ticket(session, actor=web.actor, number=number)
+    _customer_read, support_read = read_state(ticket)
+    if support_read:
+        view = await load_view(
+            session, actor=web.actor, ticket=ticket, read_before=ticket.agent_read_at
+        )
+    else:
+        view = await _view_marking_read(request, actor=web.actor, ticket=ticket)
+    return await _ticket_page(request, session, web, view)
+
+
+async def _refused_page(
+    request: Request,
+    session: AsyncSession,
+    web: WebContext,
+    number: int,
+    *,
+    status_code: int,
+    properties: dict[str, str] | None = None,
+    property_errors: list[str] | None = None,
+    draft: str = "",
+    comment_errors: list[str] | None = None,
+) -> HTMLResponse:
+    """The ticket page again, as it is now, with why the form was refused."""
+    ticket = await get_ticket(session, actor=web.actor, number=number)
+    view = await load_view(
+        session, actor=web.actor, ticket=ticket, read_before=ticket.agent_read_at
+    )
+    return await _ticket_page(
+        request,
+        session,
+        web,
+        view,
+        status_code=status_code,
+        properties=properties,
+        property_errors=property_errors,
+        draft=draft,
+        comment_errors=comment_errors,
+    )
+
+
+@router.post("/agent/tickets/{number}/comment")
+async def comment(
+    number: TicketNumber, request: Request, session: Session, web: StaffWeb, form: CheckedForm
+) -> Response:
+    body = form_text(form, "body")
+    internal = form_text(form, "internal") == "1"
+    problem = (
+        "Write something first."
+        if not body.strip()
+        else f"At most {MAX_BODY_CHARS} characters."
+        if len(body) > MAX_BODY_CHARS
+        else None
+    )
+    if problem is not None:
+        # Checked before any file is stored: nothing to undo.
+        return await _refused_page(
+            request,
+            session,
+            web,
+            number,
+            status_code=422,
+            draft=body[:MAX_BODY_CHARS],
+            comment_errors=[problem + " (Files, if any, need choosing again.)"],
+        )
+    file_ids = await store_form_files(
+        request, session, actor=web.actor, uploads=form_files(form, "files")
+    )
+    # Anything the service refuses (a closed ticket, a bad file) raises: the transaction
+    # rolls back, the stored files go, and the error page says why.
+    _ticket, written = await add_comment(
+        session,
+        actor=web.actor,
+        number=number,
+        body=body,
+        body_format=BodyFormat.MARKDOWN,
+        internal=internal,
+        file_ids=file_ids,
+        max_files=get_settings(request).max_files_per_comment,
+    )
+    notice = "Internal note added." if internal else "Reply sent."
+    return redirect(f"/agent/tickets/{number}#comment-{written.id}", notice=notice)
+
+
+@router.post("/agent/tickets/{number}/update")
+async def update(
+    number: TicketNumber, request: Request, session: Session, web: StaffWeb, form: CheckedForm
+) -> Response:
+    # Locked first: the changes are worked out against the very state the service then
+    # checks the form's ETag against (its own locking read returns this same object).
+    ticket = await get_ticket(session, actor=web.actor, number=number, for_update=True)
+    posted = posted_properties(form)
+    changes = property_changes(form, properties_of(ticket))
+    wanted, errors = validated_update(changes)
+    if wanted is None:
+        return await _refused_page(
+            request,
+            session,
+            web,
+            number,
+            status_code=422,
+            properties=posted,
+            property_errors=errors,
+        )
+    if not changes:
+        return redirect(f"/agent/tickets/{number}", notice="Nothing to change.")
+    # The form's ETag is required: without it two agents could overwrite each other.
+    seen = form_text(form, "etag") or '"none"'
+    try:
+        # A savepoint: if the service refuses halfway, none of its changes stay, and the
+        # page can be shown again with the reason (returning normally commits the rest,
+        # which is nothing).
+        async with session.begin_nested():
+            await update_ticket(
+                session, actor=web.actor, number=number, changes=wanted, if_match=seen
+            )
+    except PreconditionFailed:
+        session.expunge_all()  # objects the savepoint touched are stale; read afresh
+        return await _refused_page(
+            request, session, web, number, status_code=409, property_errors=[STALE_MESSAGE]
+        )
+    except Problem as refused:
+        session.expunge_all()
+        return await _refused_page(
+            request,
+            session,
+            web,
+            number,
+            status_code=refused.status,
+            properties=posted,
+            property_errors=[refused.detail],
+        )
+    return redirect(f"/agent/tickets/{number}", notice="Saved: " + ", ".join(sorted(changes)))
+
+
+@router.post("/agent/tickets/{number}/escalate")
+async def escalate(
+    number: TicketNumber, session: Session, web: StaffWeb, form: CheckedForm
+) -> Response:
+    await escalate_ticket(session, actor=web.actor, number=number)
+    return redirect(f"/agent/tickets/{number}", notice="Escalated: the ticket is urgent now.")

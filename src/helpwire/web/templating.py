@@ -105,8 +105,7 @@ def render(
     notice = unquote(request.cookies.get(NOTICE_COOKIE, "")) or None
     page = environment.get_template(template).render(
         request=request,
-        me=web.actor.user if web else None,
-        actor=web.actor if web else None,
+        me=web.viewer if web else None,
         csrf_token=web.csrf_token if web else getattr(request.state, "csrf_token", ""),
         notice=notice[:300] if notice else None,
         **context,

@@ -158,6 +158,36 @@
     });
   }
 
+  // An agent's reply box: form[data-compose] with submit buttons name="internal" value
+  // 0 (reply) and 1 (internal note). Buttons data-compose-mode="reply|note" (the r and n
+  // shortcuts) pick the mode: the form shows it, the cursor goes to the text, and
+  // Ctrl+Enter sends it that way. Without this script both submit buttons still work.
+  function setUpCompose() {
+    document.querySelectorAll("form[data-compose]").forEach(function (form) {
+      var text = form.querySelector("textarea");
+      var modes = form.querySelectorAll("[data-compose-mode]");
+      function pick(mode) {
+        form.classList.toggle("note-mode", mode === "note");
+        modes.forEach(function (b) {
+          b.setAttribute("aria-pressed", String(b.dataset.composeMode === mode));
+        });
+        if (text) text.focus();
+      }
+      modes.forEach(function (button) {
+        button.addEventListener("click", function () { pick(button.dataset.composeMode); });
+      });
+      if (modes.length && modes[0].parentElement) modes[0].parentElement.hidden = false;
+      if (!text) return;
+      text.addEventListener("keydown", function (event) {
+        if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey)) return;
+        event.preventDefault();
+        var value = form.classList.contains("note-mode") ? "1" : "0";
+        var button = form.querySelector('button[name="internal"][value="' + value + '"]');
+        if (button) form.requestSubmit(button);
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     setUpPreviews();
     setUpDropzones();
@@ -165,5 +195,6 @@
     setUpShortcuts();
     setUpBackLinks();
     setUpAutoSubmit();
+    setUpCompose();
   });
 })();

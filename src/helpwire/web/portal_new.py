@@ -1,0 +1,344 @@
+"""Filing a ticket from the portal: the form, the page the customer came from and the
+browser they use (kept without their typing it), and the guard against a double submit."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import FormData
+
+from helpwire.accounts.actor import Actor
+from helpwire.accounts.models import Project
+from helpwire.api.deps import Session, get_settings
+from helpwire.api.idempotency import fingerprint
+from helpwire.api.idempotency_models import IdempotencyRecord
+from helpwire.api.metrics import count_ticket_created
+from helpwire.db.base import utcnow
+from helpwire.problems import Conflict, ValidationProblem
+from helpwire.tickets import service
+from helpwire.tickets.models import AccessLevel, BodyFormat, Priority, TicketType
+from helpwire.tickets.schemas import ContextIn, TicketCreate
+from helpwire.topics.service import list_topics
+from helpwire.web.auth import CheckedForm, Web, WebContext
+from helpwire.web.portal_forms import (
+    ACCESS_LEVEL_LABELS,
+    FIXABLE,
+    customer_actor,
+    field_messages,
+    forget_uploads,
+    localized,
+    max_file_megabytes,
+    request_id_of,
+    validated,
+)
+from helpwire.web.shared import form_files, form_text, store_form_files
+from helpwire.web.templating import redirect, render
+
+router = APIRouter(include_in_schema=False)
+
+# An account with more projects than this offers the first ones only on the form.
+MAX_PROJECT_CHOICES = 500
+MAX_LOCATION_CHARS = 2048  # ContextIn.location
+MAX_USER_AGENT_CHARS = 1024  # ContextIn.user_agent
+MAX_SUBMISSION_ID_CHARS = 64
+
+# --- where the customer came from -----------------------------------------------------------
+
+
+def _page_address(value: str | None) -> str | None:
+    """An address worth keeping as "the page the customer came from": an absolute http(s)
+    URL that fits its column. Anything else (a javascript: link, a bare word) is dropped
+    rather than stored, because agents are shown it as a link."""
+    if not value:
+        return None
+    value = value.strip()
+    if len(value) > MAX_LOCATION_CHARS or any(ch.isspace() or ord(ch) < 32 for ch in value):
+        return None
+    parts = urlsplit(value)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return value
+
+
+def _is_our_page(request: Request, address: str) -> bool:
+    ours = {
+        request.headers.get("host", "").lower(),
+        urlsplit(get_settings(request).base_url).netloc,
+    }
+    return urlsplit(address).netloc.lower() in {host.lower() for host in ours if host}
+
+
+def _came_from(request: Request) -> str:
+    """The application page that sent the customer here: its ``from`` parameter, or the
+    Referer when that is not one of our own pages (a customer who clicked "New ticket" in
+    the portal came from nowhere worth telling support)."""
+    given = _page_address(request.query_params.get("from"))
+    if given:
+        return given
+    referer = _page_address(request.headers.get("referer"))
+    return referer if referer and not _is_our_page(request, referer) else ""
+
+
+# --- Filing a ticket ------------------------------------------------------------------------
+
+
+def _new_submission_id() -> str:
+    return secrets.token_urlsafe(16)
+
+
+@dataclass(frozen=True)
+class TicketDraft:
+    """What the customer typed into the new-ticket form, kept to show it again."""
+
+    subject: str = ""
+    body: str = ""
+    type: str = TicketType.QUESTION.value
+    priority: str = Priority.NORMAL.value
+    topic: str = ""
+    subtopic: str = ""
+    access_level: str = AccessLevel.ACCOUNT_USERS.value
+    projects: tuple[str, ...] = ()
+    location: str = ""
+    # The form's one-time submission id: a second POST of the same form files nothing.
+    submission: str = field(default_factory=_new_submission_id)
+
+    @classmethod
+    def from_form(cls, form: FormData) -> TicketDraft:
+        submission = form_text(form, "submission_id").strip()
+        return cls(
+            subject=form_text(form, "subject"),
+            body=form_text(form, "body"),
+            type=form_text(form, "type", default=cls.type),
+            priority=form_text(form, "priority", default=cls.priority),
+            topic=form_text(form, "topic").strip(),
+            subtopic=form_text(form, "subtopic").strip(),
+            access_level=form_text(form, "access_level", default=cls.access_level),
+            projects=tuple(p for p in form.getlist("projects") if isinstance(p, str) and p),
+            location=_page_address(form_text(form, "location")) or "",
+            submission=submission if _is_submission_id(submission) else "",
+        )
+
+
+def _is_submission_id(value: str) -> bool:
+    return 16 <= len(value) <= MAX_SUBMISSION_ID_CHARS and all(
+        ch.isascii() and (ch.isalnum() or ch in "-_") for ch in value
+    )
+
+
+async def _project_choices(session: AsyncSession, actor: Actor) -> Sequence[Project]:
+    """The projects the customer may name on a ticket: all of the account's with
+    account-wide access, else their own (the rule update_ticket applies to changes)."""
+    user = actor.user
+    if user.account_id is None:
+        return []
+    query = select(Project).where(Project.account_id == user.account_id)
+    if not user.account_wide:
+        if not actor.project_ids:
+            return []
+        query = query.where(Project.id.in_(actor.project_ids))
+    return (await session.scalars(query.order_by(Project.key).limit(MAX_PROJECT_CHOICES))).all()
+
+
+async def _topic_choices(session: AsyncSession) -> list[dict[str, Any]]:
+    return [
+        {
+            "key": topic.key,
+            "name": localized(topic.names),
+            "subtopics": [
+                {"key": sub.key, "name": localized(sub.names)}
+                for sub in topic.subtopics
+                if sub.is_active
+            ],
+        }
+        for topic in await list_topics(session)
+    ]
+
+
+async def _new_ticket_page(
+    request: Request,
+    session: AsyncSession,
+    web: WebContext,
+    *,
+    draft: TicketDraft,
+    errors: Mapping[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    settings = get_settings(request)
+    return render(
+        request,
+        "portal/new.html",
+        status_code=status_code,
+        draft=draft,
+        errors=dict(errors or {}),
+        topics=await _topic_choices(session),
+        projects=await _project_choices(session, web.actor),
+        types=[t.value for t in TicketType],
+        priorities=[p.value for p in Priority],
+        access_levels=ACCESS_LEVEL_LABELS,
+        max_files=settings.max_files_per_comment,
+        max_file_mb=max_file_megabytes(request),
+    )
+
+
+@router.get("/tickets/new")
+async def new_ticket_form(request: Request, session: Session, web: Web) -> Response:
+    if web.actor.is_staff:
+        return redirect("/agent")
+    return await _new_ticket_page(
+        request, session, web, draft=TicketDraft(location=_came_from(request))
+    )
+
+
+def _ticket_create(request: Request, actor: Actor, draft: TicketDraft) -> TicketCreate:
+    user_agent = request.headers.get("user-agent", "")[:MAX_USER_AGENT_CHARS]
+    return validated(
+        TicketCreate,
+        subject=draft.subject,
+        body=draft.body,
+        body_format=BodyFormat.MARKDOWN,
+        type=draft.type,
+        priority=draft.priority,
+        topic=draft.topic or None,
+        subtopic=draft.subtopic or None,
+        access_level=draft.access_level,
+        projects=list(draft.projects),
+        context=ContextIn(user_agent=user_agent or None, location=draft.location or None),
+    )
+
+
+async def _check_projects(session: AsyncSession, actor: Actor, keys: Sequence[str]) -> None:
+    """A customer without account-wide access names only their own projects (whether a
+    project belongs to the account at all, the service checks for everyone)."""
+    if not keys or actor.user.account_wide:
+        return
+    allowed = {project.key for project in await _project_choices(session, actor)}
+    foreign = [key for key in keys if key not in allowed]
+    if foreign:
+        raise ValidationProblem.for_field(
+            "projects", "you may name only projects you are a member of: not " + ", ".join(foreign)
+        )
+
+
+# The double-submission guard keeps its records in the table of the API's Idempotency-Key
+# (api/idempotency.py), with the same time to live and the same janitor. respond_once
+# itself does not fit: it reads the key from a header and answers JSON, where this form
+# carries a one-time submission id and answers with a redirect to the ticket filed. The
+# claim works the same way: the first POST inserts the key's row in the transaction that
+# files the ticket; a repeat finds the row (on PostgreSQL it waits for the first POST to
+# commit) and is sent to that ticket instead of filing a second one.
+_SUBMISSION_KEY = "web:new-ticket:"
+
+
+async def _claim_submission(
+    request: Request, session: AsyncSession, *, user_id: int, key: str
+) -> int | None:
+    """The id of the record claiming ``key`` for this POST, or None if an earlier POST
+    claimed it."""
+    ttl = timedelta(hours=get_settings(request).idempotency_ttl_hours)
+    await session.execute(
+        delete(IdempotencyRecord).where(
+            IdempotencyRecord.user_id == user_id,
+            IdempotencyRecord.key == key,
+            IdempotencyRecord.created_at < utcnow() - ttl,
+        )
+    )
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    claimed: int | None = await session.scalar(
+        insert(IdempotencyRecord)
+        .values(
+            user_id=user_id,
+            key=key,
+            fingerprint=fingerprint(request, {"form": "new-ticket"}),
+            status_code=0,
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["user_id", "key"])
+        .returning(IdempotencyRecord.id)
+    )
+    return claimed
+
+
+async def _earlier_ticket_page(session: AsyncSession, *, user_id: int, key: str) -> str:
+    record = await session.scalar(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key
+        )
+    )
+    location = (record.response or {}).get("location") if record is not None else None
+    if not isinstance(location, str):
+        raise Conflict("this form was sent already; open a new form to file another ticket")
+    return location
+
+
+async def _file_ticket_once(
+    request: Request, session: AsyncSession, actor: Actor, draft: TicketDraft, form: FormData
+) -> tuple[str, bool]:
+    """(the page of the ticket, whether this POST filed it or an earlier one did)."""
+    if not draft.submission:
+        raise ValidationProblem.for_field(
+            "form", "the form was incomplete; check it and send it again"
+        )
+    new = _ticket_create(request, actor, draft)
+    await _check_projects(session, actor, new.projects)
+    key = _SUBMISSION_KEY + draft.submission
+    claimed = await _claim_submission(request, session, user_id=actor.user.id, key=key)
+    if claimed is None:
+        return await _earlier_ticket_page(session, user_id=actor.user.id, key=key), False
+    settings = get_settings(request)
+    file_ids = await store_form_files(request, session, actor=actor, uploads=form_files(form))
+    ticket = await service.create_ticket(
+        session,
+        actor=actor,
+        new=new.model_copy(update={"files": file_ids}),
+        via="web",
+        request_id=request_id_of(request),
+        max_files=settings.max_files_per_comment,
+    )
+    location = f"/tickets/{ticket.number}"
+    record = await session.get(IdempotencyRecord, claimed)
+    assert record is not None  # claimed in this transaction
+    record.status_code = 303
+    record.response = {"location": location}
+    await session.flush()
+    count_ticket_created(request, via="web")
+    return location, True
+
+
+@router.post("/tickets/new")
+async def file_ticket(request: Request, session: Session, web: Web, form: CheckedForm) -> Response:
+    actor = customer_actor(web)
+    draft = TicketDraft.from_form(form)
+    try:
+        # A savepoint: a form with a mistake leaves nothing behind (no ticket number
+        # taken, no file rows, no claimed submission), yet the page with the message is
+        # an answer, not an exception, so the request's transaction commits.
+        async with session.begin_nested():
+            location, filed_now = await _file_ticket_once(request, session, actor, draft, form)
+    except FIXABLE as problem:
+        await forget_uploads(request)
+        messages = field_messages(problem)
+        if form_files(form) and "files" not in messages:
+            messages["files"] = "Choose the files again: a browser cannot keep them."
+        return await _new_ticket_page(
+            request,
+            session,
+            web,
+            draft=draft if draft.submission else replace(draft, submission=_new_submission_id()),
+            errors=messages,
+            status_code=problem.status,
+        )
+    number = location.rsplit("/", 1)[-1]
+    if filed_now:
+        return redirect(location, notice=f"Ticket #{number} is filed. We will answer here.")
+    return redirect(location, notice=f"This form was sent already: it filed ticket #{number}.")

@@ -1,0 +1,483 @@
+"""The agent console: queues and their counts, the ticket list, the ticket page and its
+forms, as an agent's browser uses them."""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+from tests.conftest import World
+from tests.web.conftest import Browser, WebHarness
+
+_ETAG = re.compile(r'name="etag" value="([^"]+)"')
+_ROW_NUMBERS = re.compile(r'<tr data-row-link data-number="(\d+)"')
+
+
+def etag_on(page: str) -> str:
+    found = _ETAG.search(page)
+    assert found, "the ticket page has no ETag field"
+    return html.unescape(found.group(1))
+
+
+def listed(page: str) -> list[int]:
+    return [int(n) for n in _ROW_NUMBERS.findall(page)]
+
+
+def shown_count(page: str, queue: str) -> str:
+    found = re.search(rf'data-count="{queue}">([^<]*)<', page)
+    assert found, f"no count for {queue}"
+    return found.group(1)
+
+
+async def api_ticket(world: World, number: int) -> dict[str, Any]:
+    response = await world.get("agent", f"/api/v1/tickets/{number}")
+    assert response.status_code == 200, response.text
+    data: dict[str, Any] = response.json()
+    return data
+
+
+async def change(world: World, number: int, **fields: Any) -> None:
+    response = await world.patch("agent", f"/api/v1/tickets/{number}", json=fields)
+    assert response.status_code == 200, response.text
+
+
+def properties_form(page: str, **changes: str) -> dict[str, str]:
+    """The properties form as the page filled it in, with ``changes`` made."""
+    form = {"etag": etag_on(page)}
+    section = page.split('id="properties-title"')[1].split("</form>")[0]
+    for name in ("status", "priority", "type", "topic", "assignee"):
+        select = section.split(f'name="{name}"')[1].split("</select>")[0]
+        chosen = re.search(r'<option value="([^"]*)" selected>', select)
+        form[name] = html.unescape(chosen.group(1)) if chosen else ""
+    tags = re.search(r'name="tags" value="([^"]*)"', section)
+    assert tags
+    form["tags"] = html.unescape(tags.group(1))
+    form.update(changes)
+    return form
+
+
+async def test_customers_are_refused(web: WebHarness, world: World) -> None:
+    ticket = await world.create_ticket("alice")
+    alice = await web.sign_in("alice")
+    await alice.get("/tickets")
+    for url in ("/agent", "/agent/counts", f"/agent/tickets/{ticket['number']}"):
+        answer = await alice.get(url)
+        assert answer.status_code == 403, url
+        assert "this page is for agents" in answer.text
+    answer = await alice.post(f"/agent/tickets/{ticket['number']}/escalate", {})
+    assert answer.status_code == 403
+    assert (await api_ticket(world, ticket["number"]))["escalated"] is False
+
+
+async def test_queues_count_their_tickets_and_list_the_same_ones(
+    web: WebHarness, world: World
+) -> None:
+    made = {}
+    for name in (
+        "new",
+        "open",
+        "pending",
+        "hold",
+        "solved",
+        "mine",
+        "urgent",
+        "escalated",
+        "closed",
+    ):
+        made[name] = (await world.create_ticket("alice", subject=f"ticket {name}"))["number"]
+    await change(world, made["open"], status="open", assignee="agent2")
+    await change(world, made["pending"], status="pending")
+    await change(world, made["hold"], status="hold", assignee="agent2")
+    await change(world, made["solved"], status="solved", assignee="agent")
+    await change(world, made["mine"], status="open", assignee="agent")
+    await change(world, made["urgent"], priority="urgent", assignee="agent2")
+    escalated = await world.post("agent", f"/api/v1/tickets/{made['escalated']}/escalate")
+    assert escalated.status_code == 200
+    await change(world, made["closed"], status="closed", priority="urgent", assignee="agent")
+
+    expected = {
+        "new": {made["new"], made["urgent"], made["escalated"]},
+        "open": {made["open"], made["mine"]},
+        "pending": {made["pending"]},
+        "hold": {made["hold"]},
+        "solved": {made["solved"]},
+        "mine": {made["mine"]},
+        "unassigned": {made["new"], made["pending"], made["escalated"]},
+        # Escalation makes a ticket urgent too.
+        "urgent": {made["urgent"], made["escalated"]},
+        "escalated": {made["escalated"]},
+    }
+    agent = await web.sign_in("agent")
+    console = await agent.get("/agent")
+    assert console.status_code == 200
+    assert 'data-live-counts="/agent/counts"' in console.text
+    for queue, numbers in expected.items():
+        assert shown_count(console.text, queue) == str(len(numbers)), queue
+        page = await agent.get(f"/agent?queue={queue}")
+        assert set(listed(page.text)) == numbers, queue
+    for key, queue in (("n", "new"), ("o", "open"), ("m", "mine"), ("u", "unassigned")):
+        assert f'href="/agent?queue={queue}" data-goto="{key}"' in console.text
+    counts = await agent.get("/agent/counts")
+    assert counts.headers["content-type"].startswith("application/json")
+    assert counts.json() == {queue: len(numbers) for queue, numbers in expected.items()}
+
+
+async def test_the_list_filters_searches_sorts_and_pages(web: WebHarness, world: World) -> None:
+    plain = await world.create_ticket("alice", subject="Printer on fire", tags=["hardware"])
+    billing = await world.create_ticket(
+        "bob",
+        subject="Invoice twice",
+        body="charged for the zeppelin twice",
+        type="problem",
+        priority="high",
+        topic="billing",
+        access_level="project_users",
+        projects=["p2"],
+    )
+    globex = await world.create_ticket("gus", subject="Globex outage", type="incident")
+    await change(world, billing["number"], assignee="agent", status="pending")
+    await world.post("agent", f"/api/v1/tickets/{globex['number']}/escalate")
+    agent = await web.sign_in("agent")
+
+    async def numbers(query: str) -> list[int]:
+        page = await agent.get("/agent?" + query)
+        assert page.status_code == 200, page.text
+        return listed(page.text)
+
+    everyone = [globex["number"], billing["number"], plain["number"]]
+    assert await numbers("") == everyone  # newest first
+    assert await numbers("status=new") == [globex["number"], plain["number"]]
+    assert await numbers("status=pending&status=open") == [billing["number"]]
+    assert await numbers("status=new,pending&sort=created_at&order=asc") == everyone[::-1]
+    assert await numbers("priority=high") == [billing["number"]]
+    assert await numbers("type=incident") == [globex["number"]]
+    assert await numbers("topic=billing") == [billing["number"]]
+    assert await numbers("assignee=agent") == [billing["number"]]
+    assert await numbers("assignee=me") == [billing["number"]]
+    assert await numbers("assignee=none") == [globex["number"], plain["number"]]
+    assert await numbers("requester=alice") == [plain["number"]]
+    assert await numbers("tag=Hardware") == [plain["number"]]
+    assert await numbers("account=globex") == [globex["number"]]
+    assert await numbers("project=p2") == [billing["number"]]
+    assert await numbers("escalated=yes") == [globex["number"]]
+    assert await numbers("escalated=no") == [billing["number"], plain["number"]]
+    assert await numbers("q=zeppelin") == [billing["number"]]
+    assert await numbers("sort=priority&order=desc") == everyone  # urgent, high, normal
+    assert await numbers("sort=priority&order=asc") == everyone[::-1]
+
+    # Pages of two, following the "Next page" link.
+    first = await agent.get("/agent?limit=2")
+    assert listed(first.text) == everyone[:2]
+    next_link = re.search(r'<a href="([^"]+)" rel="next">Next page</a>', first.text)
+    assert next_link
+    second = await agent.get(html.unescape(next_link.group(1)))
+    assert listed(second.text) == everyone[2:]
+    assert 'rel="next"' not in second.text
+
+    # The search field is the "/" shortcut; rows are j/k targets.
+    assert 'name="q"' in first.text and 'data-shortcut="/"' in first.text
+    assert "data-row-link" in first.text
+
+    # What cannot be understood is said, not ignored.
+    bad = await agent.get("/agent?status=sleeping&cursor=nonsense")
+    assert bad.status_code == 422
+    assert "status: unknown value" in bad.text
+    stale = await agent.get("/agent?cursor=nonsense")
+    assert stale.status_code == 422
+    assert "cursor" in stale.text
+
+
+async def test_the_ticket_page_shows_the_timeline_and_the_requesters_context(
+    web: WebHarness, world: World
+) -> None:
+    older = await world.create_ticket("alice", subject="An older question")
+    ticket = await world.create_ticket(
+        "alice",
+        subject="VPN drops",
+        body="It drops **every hour**.",
+        body_format="markdown",
+        context={
+            "user_agent": "Mozilla/5.0 (X11; Linux) TestBrowser/1.0",
+            "location": "https://app.acme.test/settings/vpn",
+            "request_id": "req-42",
+        },
+        projects=["p1"],
+    )
+    number = ticket["number"]
+    note = await world.post(
+        "agent",
+        f"/api/v1/tickets/{number}/comments",
+        json={"body": "Customer is on the old plan.", "internal": True},
+    )
+    assert note.status_code == 201
+    await change(world, number, status="pending", assignee="agent2", tags=["vpn"])
+    agent = await web.sign_in("agent")
+    page = await agent.get(f"/agent/tickets/{number}")
+    assert page.status_code == 200
+    text = page.text
+    assert "VPN drops" in text
+    assert "<strong>every hour</strong>" in text  # Markdown rendered
+    note_html = text.split("Customer is on the old plan.")[0].rsplit("<li", 1)[1]
+    assert 'class="message staff internal' in note_html
+    assert "Internal note" in note_html
+    assert "changed status from new to pending" in text
+    assert "assigned the ticket to agent2" in text
+    assert "changed tags from nothing to vpn" in text
+    assert "filed the ticket (via api)" in text
+    assert "Mozilla/5.0 (X11; Linux) TestBrowser/1.0" in text
+    assert '<a href="https://app.acme.test/settings/vpn"' in text
+    assert "req-42" in text
+    assert "alice@acme.test" in text and "Acme Corp" in text and "p1" in text
+    assert f'href="/agent/tickets/{older["number"]}"' in text
+    assert 'data-shortcut="r"' in text and 'data-shortcut="n"' in text
+
+
+async def test_viewing_marks_the_ticket_read_by_support(web: WebHarness, world: World) -> None:
+    ticket = await world.create_ticket("alice", subject="Unread")
+    assert (await api_ticket(world, ticket["number"]))["read"]["agent"] is False
+    agent = await web.sign_in("agent")
+    page = await agent.get(f"/agent/tickets/{ticket['number']}")
+    assert 'class="badge unread">New<' in page.text
+    assert (await api_ticket(world, ticket["number"]))["read"]["agent"] is True
+    # The page's ETag is the one of the ticket as marked: a change made from it is taken.
+    answer = await agent.post(
+        f"/agent/tickets/{ticket['number']}/update",
+        properties_form(page.text, priority="high"),
+    )
+    assert answer.status_code == 303, answer.text
+    assert (await api_ticket(world, ticket["number"]))["priority"] == "high"
+
+
+async def test_reply_and_internal_note_with_files(web: WebHarness, world: World) -> None:
+    ticket = await world.create_ticket("alice", subject="Logs attached?")
+    number = ticket["number"]
+    agent = await web.sign_in("agent")
+    await agent.get(f"/agent/tickets/{number}")
+    answer = await agent.post(
+        f"/agent/tickets/{number}/comment",
+        {"body": "Here is the **fix**.", "internal": "0"},
+        files=[("files", ("fix.txt", b"apply this", "text/plain"))],
+    )
+    assert answer.status_code == 303
+    assert answer.headers["location"].startswith(f"/agent/tickets/{number}#comment-")
+    answer = await agent.post(
+        f"/agent/tickets/{number}/comment",
+        {"body": "Between us: known bug.", "internal": "1"},
+        files=[("files", ("trace.log", b"stack trace", "text/plain"))],
+    )
+    assert answer.status_code == 303
+
+    page = await agent.get(f"/agent/tickets/{number}")
+    assert "Internal note added." in page.text  # the notice of the last post
+    note_html = page.text.split("Between us: known bug.")[0].rsplit("<li", 1)[1]
+    assert "internal" in note_html
+    link = re.search(r'href="(/files/[^"]+/trace.log)"', page.text)
+    assert link
+    download = await agent.get(link.group(1))
+    assert download.status_code == 200 and download.content == b"stack trace"
+    assert "changed status from new to open by replying" in page.text
+
+    # The customer sees the reply and its file, never the note.
+    comments = (await world.get("alice", f"/api/v1/tickets/{number}/comments")).json()["items"]
+    bodies = [c["body"] for c in comments]
+    assert "Here is the **fix**." in bodies
+    assert "Between us: known bug." not in bodies
+    assert comments[-1]["files"][0]["filename"] == "fix.txt"
+    assert (await api_ticket(world, number))["status"] == "open"
+
+
+async def test_an_empty_comment_is_refused_with_the_form_kept(
+    web: WebHarness, world: World
+) -> None:
+    ticket = await world.create_ticket("alice")
+    agent = await web.sign_in("agent")
+    await agent.get(f"/agent/tickets/{ticket['number']}")
+    before = await world.row_counts()
+    answer = await agent.post(
+        f"/agent/tickets/{ticket['number']}/comment",
+        {"body": "   ", "internal": "0"},
+        files=[("files", ("a.txt", b"x", "text/plain"))],
+    )
+    assert answer.status_code == 422
+    assert "Write something first." in answer.text
+    assert await world.row_counts() == before
+
+
+async def test_property_changes_are_applied_and_appear_in_the_timeline(
+    web: WebHarness, world: World
+) -> None:
+    ticket = await world.create_ticket("alice", subject="Change me", tags=["old"])
+    number = ticket["number"]
+    agent = await web.sign_in("agent")
+    page = await agent.get(f"/agent/tickets/{number}")
+    form = properties_form(
+        page.text,
+        status="hold",
+        priority="low",
+        type="task",
+        topic="billing/invoices",
+        assignee="agent2",
+        tags="Billing, refund ,",
+    )
+    answer = await agent.post(f"/agent/tickets/{number}/update", form)
+    assert answer.status_code == 303, answer.text
+    now = await api_ticket(world, number)
+    assert now["status"] == "hold"
+    assert now["priority"] == "low"
+    assert now["type"] == "task"
+    assert (now["topic"], now["subtopic"]) == ("billing", "invoices")
+    assert now["assignee"]["username"] == "agent2"
+    assert now["tags"] == ["billing", "refund"]
+
+    page = await agent.get(f"/agent/tickets/{number}")
+    assert "Saved:" in page.text
+    for words in (
+        "changed status from new to hold",
+        "changed priority from normal to low",
+        "changed type from question to task",
+        "changed topic from nothing to billing",
+        "changed subtopic from nothing to invoices",
+        "assigned the ticket to agent2",
+        "changed tags from old to billing, refund",
+    ):
+        assert words in page.text, words
+
+    # Only what was changed is sent: unassigning touches nothing else.
+    events_before = len(
+        (await world.get("agent", f"/api/v1/tickets/{number}/events")).json()["items"]
+    )
+    answer = await agent.post(
+        f"/agent/tickets/{number}/update", properties_form(page.text, assignee="")
+    )
+    assert answer.status_code == 303
+    events = (await world.get("agent", f"/api/v1/tickets/{number}/events")).json()["items"]
+    assert len(events) == events_before + 1
+    assert events[-1]["type"] == "ticket.assigned"
+    assert (await api_ticket(world, number))["assignee"] is None
+
+
+async def test_a_stale_form_is_refused_and_changes_nothing(web: WebHarness, world: World) -> None:
+    ticket = await world.create_ticket("alice", subject="Two agents")
+    number = ticket["number"]
+    agent = await web.sign_in("agent")
+    page = await agent.get(f"/agent/tickets/{number}")
+    # Meanwhile another agent changes the ticket.
+    await world.patch("agent2", f"/api/v1/tickets/{number}", json={"priority": "high"})
+    before = await world.row_counts()
+    answer = await agent.post(
+        f"/agent/tickets/{number}/update",
+        properties_form(page.text, status="solved", assignee="agent"),
+    )
+    assert answer.status_code == 409
+    assert "Someone changed this ticket since you opened it" in answer.text
+    assert await world.row_counts() == before
+    now = await api_ticket(world, number)
+    assert (now["status"], now["assignee"], now["priority"]) == ("new", None, "high")
+    # The answer shows the ticket as it is now, with its new ETag: trying again works.
+    again = await agent.post(
+        f"/agent/tickets/{number}/update",
+        properties_form(answer.text, status="solved"),
+    )
+    assert again.status_code == 303
+    assert (await api_ticket(world, number))["status"] == "solved"
+
+
+async def test_bad_property_changes_say_why_and_change_nothing(
+    web: WebHarness, world: World
+) -> None:
+    ticket = await world.create_ticket("alice", subject="Careful")
+    number = ticket["number"]
+    await change(world, number, status="open")
+    agent = await web.sign_in("agent")
+    page = await agent.get(f"/agent/tickets/{number}")
+    before = await world.row_counts()
+    original = await api_ticket(world, number)
+
+    cases: list[tuple[dict[str, str], int, str]] = [
+        ({"assignee": "zed", "tags": "kept"}, 422, "no active user"),
+        ({"assignee": "alice"}, 422, "is not an agent or admin"),
+        ({"status": "new", "priority": "low"}, 409, "cannot go back to new"),
+        ({"tags": "fine, not ok!"}, 422, "tag “not ok!”"),
+        ({"topic": "nosuch"}, 422, "unknown topic"),
+    ]
+    for changes, status, message in cases:
+        answer = await agent.post(
+            f"/agent/tickets/{number}/update", properties_form(page.text, **changes)
+        )
+        assert answer.status_code == status, (changes, answer.text)
+        assert message in html.unescape(answer.text), changes
+        assert await world.row_counts() == before
+        now = await api_ticket(world, number)
+        assert now == original
+    # The agent's input is kept in the form that was refused.
+    kept = await agent.post(
+        f"/agent/tickets/{number}/update",
+        properties_form(page.text, assignee="zed", tags="kept"),
+    )
+    assert 'name="tags" value="kept"' in kept.text
+    assert '<option value="zed" selected>' in kept.text
+
+
+async def test_escalate(web: WebHarness, world: World) -> None:
+    ticket = await world.create_ticket("alice", subject="Hurry")
+    number = ticket["number"]
+    agent = await web.sign_in("agent")
+    page = await agent.get(f"/agent/tickets/{number}")
+    assert f'action="/agent/tickets/{number}/escalate"' in page.text
+    answer = await agent.post(f"/agent/tickets/{number}/escalate", {})
+    assert answer.status_code == 303
+    now = await api_ticket(world, number)
+    assert (now["escalated"], now["priority"]) == (True, "urgent")
+    page = await agent.get(f"/agent/tickets/{number}")
+    assert "escalated the ticket (priority normal to urgent)" in page.text
+    assert f'action="/agent/tickets/{number}/escalate"' not in page.text
+    # Twice is a conflict, said on the error page.
+    answer = await agent.post(f"/agent/tickets/{number}/escalate", {})
+    assert answer.status_code == 409
+    assert "urgent already" in answer.text
+
+
+async def test_scripts_in_subjects_and_comments_stay_text(web: WebHarness, world: World) -> None:
+    ticket = await world.create_ticket(
+        "alice",
+        subject='<script>alert("s")</script>',
+        body='<img src=x onerror="alert(1)"> [click](javascript:alert(2))',
+        body_format="markdown",
+        context={"location": "javascript:alert(3)", "user_agent": "<b>ua</b>"},
+    )
+    number = ticket["number"]
+    agent = await web.sign_in("agent")
+    await agent.get(f"/agent/tickets/{number}")
+    await agent.post(
+        f"/agent/tickets/{number}/comment",
+        {"body": '<svg onload="alert(4)"></svg>', "internal": "1"},
+    )
+    for url in (f"/agent/tickets/{number}", "/agent"):
+        text = (await agent.get(url)).text
+        assert "<script>alert" not in text
+        assert not re.search(r"<[a-z][^>]*\son(error|load)\s*=", text)  # no live handler
+        assert 'href="javascript:' not in text
+    text = (await agent.get(f"/agent/tickets/{number}")).text
+    assert "&lt;script&gt;alert(&#34;s&#34;)&lt;/script&gt;" in text
+    assert "&lt;b&gt;ua&lt;/b&gt;" in text
+    assert "javascript:alert(3)" in text  # shown as text, not as a link
+
+
+async def test_unknown_tickets_are_not_found(web: WebHarness, world: World) -> None:
+    agent = await web.sign_in("agent")
+    await agent.get("/agent")
+    assert (await agent.get("/agent/tickets/999")).status_code == 404
+    answer = await agent.post("/agent/tickets/999/comment", {"body": "hi", "internal": "0"})
+    assert answer.status_code == 404
+    answer = await agent.post("/agent/tickets/999/update", {"status": "open", "etag": "x"})
+    assert answer.status_code == 404
+
+
+async def test_forms_need_their_csrf_token(web: WebHarness, world: World) -> None:
+    ticket = await world.create_ticket("alice")
+    agent: Browser = await web.sign_in("agent")
+    await agent.get(f"/agent/tickets/{ticket['number']}")
+    answer = await agent.post(f"/agent/tickets/{ticket['number']}/escalate", {}, csrf=False)
+    assert answer.status_code == 403
+    assert (await api_ticket(world, ticket["number"]))["escalated"] is False
