@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck check clean
+.PHONY: run demo test lint typecheck check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,10 @@ $(STAMP): pyproject.toml
 ## Start helpwire on SQLite (./helpwire.db) at http://127.0.0.1:8000
 run: $(STAMP)
 	$(BIN)/helpwire serve --host 127.0.0.1 --port 8000
+
+## Fill ./helpwire.db with a demo helpdesk (then `make run` and sign in as it says)
+demo: $(STAMP)
+	$(BIN)/helpwire demo
 
 ## Run the whole test suite (SQLite always; PostgreSQL when reachable)
 test: $(STAMP)

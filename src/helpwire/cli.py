@@ -6,6 +6,7 @@ import asyncio
 import json
 import signal
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -22,6 +23,7 @@ from helpwire.bootstrap import create_first_admin
 from helpwire.db.engine import create_engine
 from helpwire.db.migrate import revision_status, upgrade
 from helpwire.db.session import Database
+from helpwire.demo import DEFAULT_SEED, DEFAULT_TICKETS, DemoOptions, DemoReport, fill_demo
 from helpwire.notify.channels import apply_declared_channels
 from helpwire.problems import Problem
 from helpwire.settings import Settings
@@ -332,6 +334,76 @@ def topics_load(path: Annotated[Path, typer.Argument(exists=True, dir_okay=False
             return len(await topics.load_topics(session, items=items))
 
     err.print(f"loaded {_run(work)} topics")
+
+
+@app.command()
+def demo(
+    tickets: Annotated[
+        int, typer.Option(min=0, help="How many tickets to make.")
+    ] = DEFAULT_TICKETS,
+    seed: Annotated[
+        int, typer.Option(help="Seed of the made-up data: same seed, same demo.")
+    ] = DEFAULT_SEED,
+    password: Annotated[
+        str | None,
+        typer.Option(help="Password of every demo person (default: a new random one)."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Add the demo to a database that has tickets.")
+    ] = False,
+) -> None:
+    """Fill the database with a demo helpdesk: customers, agents, tickets and conversations."""
+    settings = Settings()
+    options = DemoOptions(tickets=tickets, seed=seed, password=password, force=force)
+
+    async def work(database: Database) -> DemoReport:
+        if settings.auto_migrate:
+            await upgrade(database.engine)
+        else:
+            current, head = await revision_status(database.engine)
+            if current != head:
+                err.print(
+                    f"[red]error:[/red] the database is at {current}, not {head}: run "
+                    "`helpwire db upgrade` first"
+                )
+                raise typer.Exit(1)
+        return await fill_demo(database, options, progress=_demo_progress(tickets))
+
+    _print_demo_report(_run(work), base_url=settings.base_url)
+
+
+def _demo_progress(total: int) -> Callable[[int, int], None]:
+    """Report every tenth of the way (a line per batch would be dozens)."""
+    shown = [0]
+    started = time.monotonic()
+
+    def report(done: int, _total: int) -> None:
+        tenth = done * 10 // max(total, 1)
+        if tenth > shown[0] or done == total:
+            shown[0] = tenth
+            err.print(f"{done}/{total} tickets ({time.monotonic() - started:.0f} s)")
+
+    return report
+
+
+def _print_demo_report(report: DemoReport, *, base_url: str) -> None:
+    tally = report.tally
+    typer.echo(
+        f"Demo ready in {report.seconds:.1f} s: {tally.tickets:,} tickets with "
+        f"{tally.comments:,} messages ({tally.internal_notes:,} internal notes), "
+        f"{tally.ticket_ratings:,} ticket ratings, {tally.reply_ratings:,} rated replies, "
+        f"{tally.escalations:,} escalated."
+    )
+    topics_line = "demo topics created" if report.topics_created else "the existing topics used"
+    typer.echo(
+        f"{report.accounts} customer accounts with {report.customers} people, "
+        f"{report.agents} agents; {topics_line}."
+    )
+    typer.echo(f"\nSign in at {base_url.rstrip('/')}/login as:")
+    for who in report.sign_ins:
+        note = who.real_name if who.password is not None else "(its own password, unchanged)"
+        typer.echo(f"  {who.role:<26} {who.username:<14} {note}")
+    typer.echo(f"\nPassword of every demo person: {report.password}")
 
 
 def main() -> None:

@@ -2,6 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from helpwire.accounts.signin import (
+    FIRST_LOCK,
+    FORGET_AFTER,
+    LOGIN_ALLOWANCE,
+    LONGEST_LOCK,
+    _count_attempt,
+    _Key,
+)
+from helpwire.db.session import Database
 from tests.web.conftest import PASSWORD, WebHarness
 
 
@@ -153,3 +165,95 @@ async def test_pages_forbid_framing_and_foreign_scripts(web: WebHarness) -> None
     page = await browser.get("/login")
     assert "script-src 'self'" in page.headers["content-security-policy"]
     assert page.headers["x-frame-options"] == "DENY"
+
+
+async def test_parallel_guesses_cannot_pass_the_lock_out(web: WebHarness) -> None:
+    """Thirty guesses at once, the right password among the last ones: the attempts are
+    counted before any password is checked, so no more than the allowance are checked
+    and the right one comes too late."""
+    await web.set_password("alice")
+    browser = web.anonymous()
+    await browser.get("/login")
+    guesses = ["wrong"] * 25 + [PASSWORD] + ["wrong"] * 4
+    answers = await asyncio.gather(
+        *(browser.post("/login", {"login": "alice", "password": guess}) for guess in guesses)
+    )
+    codes = [answer.status_code for answer in answers]
+    assert 500 not in codes
+    assert 303 not in codes or codes.index(303) < LOGIN_ALLOWANCE, codes
+    checked = [a for a in answers if "Wrong user name or password" in a.text]
+    assert len(checked) <= LOGIN_ALLOWANCE
+    assert codes.count(429) >= len(guesses) - LOGIN_ALLOWANCE
+
+
+async def test_the_lock_out_is_per_person_whatever_name_they_type(web: WebHarness) -> None:
+    await web.set_password("alice")
+    browser = web.anonymous()
+    await browser.get("/login")
+    for _ in range(LOGIN_ALLOWANCE):
+        await browser.post("/login", {"login": "alice", "password": "wrong"})
+    answer = await browser.post("/login", {"login": "alice@acme.test", "password": PASSWORD})
+    assert answer.status_code == 429
+
+
+async def test_nul_characters_in_any_form_are_refused(web: WebHarness) -> None:
+    await web.set_password("alice")
+    browser = web.anonymous()
+    await browser.get("/login")
+    # As multipart, which the door's NUL check leaves to the forms (files may hold NUL).
+    fields = {"login": "ali\x00ce", "password": PASSWORD, "csrf_token": browser.csrf}
+    answer = await browser.client.post(
+        "/login",
+        data=fields,
+        files={"unused": ("a.txt", b"\x00", "text/plain")},
+        headers={"Origin": "http://helpwire.test"},
+    )
+    assert answer.status_code == 422
+    assert "NUL" in answer.text
+    signed_in = await web.sign_in("alice")
+    await signed_in.get("/tickets/new")
+    before = await web.world.row_counts()
+    answer = await signed_in.client.post(
+        "/tickets/new",
+        data={"subject": "a\x00b", "body": "text", "csrf_token": signed_in.csrf},
+        files={"files": ("a.txt", b"\x00 is fine in a file", "text/plain")},
+        headers={"Origin": "http://helpwire.test"},
+    )
+    assert answer.status_code == 422
+    assert await web.world.row_counts() == before
+
+
+async def test_a_new_password_signs_the_old_sessions_out(web: WebHarness) -> None:
+    browser = await web.sign_in("alice")
+    assert (await browser.get("/tickets")).status_code == 200
+    answer = await web.world.patch(
+        "admin", "/api/v1/users/alice", json={"password": "a brand new password"}
+    )
+    assert answer.status_code == 200
+    answer = await browser.get("/tickets")
+    assert answer.status_code == 303
+    assert answer.headers["location"].startswith("/login")
+
+
+async def test_each_lock_lets_one_attempt_through_when_it_runs_out(database: Database) -> None:
+    key = _Key("user:test", LOGIN_ALLOWANCE)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+
+    async def attempt(at: datetime) -> bool:
+        async with database.writing() as session:
+            return await _count_attempt(session, key, at)
+
+    for i in range(LOGIN_ALLOWANCE):
+        # The attempt that reaches the allowance sets the lock and is still checked.
+        assert await attempt(start + timedelta(seconds=i))
+    locked_at = start + timedelta(seconds=LOGIN_ALLOWANCE - 1)
+    assert not await attempt(locked_at + timedelta(seconds=1))
+    assert not await attempt(locked_at + FIRST_LOCK - timedelta(seconds=1))
+    # The lock ran out: one more attempt, which sets a longer lock (each attempt, refused
+    # ones too, doubles it).
+    reopened = locked_at + FIRST_LOCK + timedelta(seconds=1)
+    assert await attempt(reopened)
+    assert not await attempt(reopened + timedelta(seconds=1))
+    assert not await attempt(reopened + FIRST_LOCK * 2)
+    # An hour later the failures are forgotten.
+    assert await attempt(reopened + FORGET_AFTER + LONGEST_LOCK)

@@ -227,6 +227,8 @@ async def update_user(
         user.real_name = real_name.strip()
     if password is not None:
         user.password_hash = hash_password(password)
+        # Whoever knew the old password is signed out of the web UI.
+        await _end_web_sessions(session, user=user)
     if is_active is not None:
         user.is_active = is_active
     if account_wide is not None:
@@ -262,8 +264,7 @@ async def change_role(
 
 
 async def _end_web_sessions(session: AsyncSession, *, user: User) -> None:
-    # The same as signin.end_sessions_of, which cannot be imported here (signin imports
-    # this module).
+    """Signs ``user`` out of every browser."""
     await session.execute(delete(WebSession).where(WebSession.user_id == user.id))
 
 

@@ -1,8 +1,13 @@
 """Signing people in to the web UI: password check, browser sessions, and the lock-out.
 
-A run of wrong passwords for one login name (or from one client address) locks further
-attempts for a while, doubling with each new failure. The lock is kept in the database so
-that every worker process of the service sees it."""
+A run of wrong passwords for one person (or from one client address) locks further
+attempts for a while, doubling with each new failure. The count is kept in the database,
+so that every worker process and every server on the same database sees it, and it is
+taken atomically *before* the password is checked: parallel guesses cannot slip past it.
+
+The sign-in runs in three short steps, so that no transaction (on SQLite: the write lock)
+is held while argon2 works: count the attempt, check the password with no transaction
+open, then clear the count and open the session."""
 
 from __future__ import annotations
 
@@ -11,16 +16,19 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, case, delete, literal, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.accounts.models import Role, SignInThrottle, User, WebSession
 from helpwire.accounts.security import hash_password, hash_token, verify_password
 from helpwire.accounts.service import find_user_for_login
-from helpwire.db.base import utcnow
+from helpwire.db.base import UTCDateTime, utcnow
+from helpwire.db.session import Database
 
-# Failures allowed before the first lock, per login name and per client address (an
-# office behind one address shares it, so its allowance is larger).
+# Failures allowed before the first lock, per person and per client address (an office
+# behind one address shares it, so its allowance is larger).
 LOGIN_ALLOWANCE = 5
 ADDRESS_ALLOWANCE = 30
 FIRST_LOCK = timedelta(seconds=30)
@@ -41,89 +49,146 @@ class SignInRefused(Exception):
     retry_after_s: int | None = None
 
 
-def _keys(login: str, address: str | None) -> list[tuple[str, int]]:
-    keys = [("login:" + login.strip().lower()[:380], LOGIN_ALLOWANCE)]
-    if address:
-        keys.append(("address:" + address[:380], ADDRESS_ALLOWANCE))
-    return keys
+@dataclass(frozen=True)
+class _Key:
+    key: str
+    allowance: int
 
 
-def _lock_length(failures: int, allowance: int) -> timedelta | None:
-    over = failures - allowance
-    if over < 0:
-        return None
+def _at(moment: datetime) -> ColumnElement[datetime]:
+    """A moment as a bound value stored the way the columns store moments."""
+    return literal(moment, type_=UTCDateTime())
+
+
+def _lock_length(failures: int, allowance: int) -> timedelta:
+    over = max(failures - allowance, 0)
     lock: timedelta = min(FIRST_LOCK * (2 ** min(over, 10)), LONGEST_LOCK)
     return lock
 
 
-async def _locked_for(session: AsyncSession, keys: list[tuple[str, int]], now: datetime) -> int:
+async def _count_attempt(session: AsyncSession, key: _Key, now: datetime) -> bool:
+    """Counts one attempt against ``key`` in a single atomic statement and says whether
+    this attempt may go on to the password check.
+
+    Every attempt counts as a failure until it proves otherwise (a success clears the
+    count again). The attempt that reaches the allowance sets the lock and is the last
+    one checked; attempts while a lock lasts are refused unchecked; when a lock has run
+    out, the next attempt sets a longer one and is checked. The one statement decides
+    this for each attempt alone, however many run in parallel: only the attempt whose own
+    ``now`` became ``locked_until``'s base set the lock."""
+    stale = now - FORGET_AFTER
+    table = SignInThrottle.__table__
+    failures = case((table.c.last_failure_at < stale, 1), else_=table.c.failures + 1)
+    lock_expired = table.c.locked_until.is_(None) | (table.c.locked_until <= now)
+    # The lock's length depends on the new count: one CASE per possible step up to the
+    # longest lock (a dozen at most), so the database needs no power function.
+    steps = [
+        (
+            failures == key.allowance + over,
+            _at(now + _lock_length(key.allowance + over, key.allowance)),
+        )
+        for over in range(11)
+    ]
+    new_lock = case(*steps, else_=_at(now + LONGEST_LOCK))
+    insert = postgresql_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(SignInThrottle)
+        .values(
+            key=key.key,
+            failures=1,
+            last_failure_at=now,
+            locked_until=None,
+        )
+        .on_conflict_do_update(
+            index_elements=[table.c.key],
+            set_={
+                "failures": failures,
+                "last_failure_at": now,
+                "locked_until": case(
+                    ((failures >= key.allowance) & lock_expired, new_lock),
+                    else_=table.c.locked_until,
+                ),
+            },
+        )
+        .returning(table.c.failures, table.c.locked_until)
+    )
+    row = (await session.execute(statement)).one()
+    count, locked_until = int(row[0]), row[1]
+    if locked_until is None or locked_until <= now:
+        return True
+    # A lock is in force. This attempt may go on only if it set that lock just now.
+    return bool(count >= key.allowance and locked_until == now + _lock_length(count, key.allowance))
+
+
+async def _locked_for(session: AsyncSession, keys: list[_Key], now: datetime) -> int:
     rows = (
         await session.scalars(
-            select(SignInThrottle).where(SignInThrottle.key.in_([key for key, _ in keys]))
+            select(SignInThrottle.locked_until).where(
+                SignInThrottle.key.in_([key.key for key in keys])
+            )
         )
     ).all()
-    waits = [
-        (row.locked_until - now).total_seconds()
-        for row in rows
-        if row.locked_until is not None and row.locked_until > now
-    ]
+    waits = [(until - now).total_seconds() for until in rows if until is not None and until > now]
     return int(max(waits)) + 1 if waits else 0
 
 
-async def _note_failure(session: AsyncSession, keys: list[tuple[str, int]], now: datetime) -> int:
-    longest = 0
-    for key, allowance in keys:
-        row = await session.get(SignInThrottle, key, with_for_update=True)
-        if row is None:
-            row = SignInThrottle(key=key, failures=0, last_failure_at=now)
-            session.add(row)
-        elif now - row.last_failure_at > FORGET_AFTER:
-            row.failures = 0
-        row.failures += 1
-        row.last_failure_at = now
-        lock = _lock_length(row.failures, allowance)
-        row.locked_until = now + lock if lock else None
-        if lock:
-            longest = max(longest, int(lock.total_seconds()))
-    await session.flush()
-    return longest
+async def _keys_for(
+    database: Database, login: str, address: str | None
+) -> tuple[list[_Key], User | None]:
+    """Whose attempts these are: the person's (by user id, whether they typed their name
+    or their e-mail), or the typed name's when no one has it; and the client address."""
+    async with database.reader() as session:
+        user = await find_user_for_login(session, login=login) if login.strip() else None
+    person = f"user:{user.id}" if user is not None else "login:" + login.strip().lower()[:380]
+    keys = [_Key(person, LOGIN_ALLOWANCE)]
+    if address:
+        keys.append(_Key("address:" + address[:380], ADDRESS_ALLOWANCE))
+    return keys, user
 
 
 async def check_password(
-    session: AsyncSession, *, login: str, password: str, address: str | None
+    database: Database, *, login: str, password: str, address: str | None
 ) -> User:
     """The active, password-holding person ``login`` names, if ``password`` is theirs.
 
     Raises :class:`SignInRefused` on a wrong name or password (one message for both, so
-    the form does not tell which names exist) and while a lock-out lasts. Failures are
-    written in this session's transaction: commit it even when this raises."""
+    the form does not tell which names exist) and while a lock-out lasts. Runs its own
+    short transactions; the caller needs none open."""
+    keys, user = await _keys_for(database, login, address)
     now = utcnow()
-    keys = _keys(login, address)
-    wait = await _locked_for(session, keys, now)
-    if wait:
+    async with database.writing() as session:
+        allowed = [await _count_attempt(session, key, now) for key in keys]
+        wait = await _locked_for(session, keys, now)
+    if not all(allowed):
         raise SignInRefused(
             f"Too many failed sign-ins. Try again in {wait} seconds.", retry_after_s=wait
         )
-    user = await find_user_for_login(session, login=login) if login.strip() else None
     usable = (
         user is not None
         and user.is_active
         and user.password_hash is not None
         and user.role != Role.SERVICE
     )
-    stored = user.password_hash if usable and user is not None else _DECOY_HASH
-    # argon2 is deliberately slow: keep it off the event loop.
+    stored = user.password_hash if usable and user is not None else None
+    # argon2 is deliberately slow: off the event loop, with no transaction open.
     matches = await asyncio.to_thread(verify_password, stored or _DECOY_HASH, password)
     if not (usable and matches) or user is None:
-        locked = await _note_failure(session, keys, now)
-        if locked:
+        if wait:
             raise SignInRefused(
                 f"Wrong user name or password. Too many failed sign-ins: "
-                f"try again in {locked} seconds.",
-                retry_after_s=locked,
+                f"try again in {wait} seconds.",
+                retry_after_s=wait,
             )
         raise SignInRefused("Wrong user name or password.")
-    await session.execute(delete(SignInThrottle).where(SignInThrottle.key == keys[0][0]))
+    async with database.writing() as session:
+        await session.execute(delete(SignInThrottle).where(SignInThrottle.key == keys[0].key))
+        # The address counted this attempt as a failure in advance; it was not one.
+        await session.execute(
+            update(SignInThrottle)
+            .where(SignInThrottle.key.in_([key.key for key in keys[1:]]))
+            .where(SignInThrottle.failures > 0)
+            .values(failures=SignInThrottle.failures - 1)
+        )
     return user
 
 
@@ -150,18 +215,15 @@ async def session_for_cookie(session: AsyncSession, *, token: str) -> WebSession
     if not token or len(token) > 100:
         return None
     row = await session.get(WebSession, hash_token(token))
-    if row is None or row.expires_at <= utcnow() or not row.user.is_active:
+    if row is None or row.expires_at <= utcnow():
+        return None
+    if not row.user.is_active or row.user.role == Role.SERVICE:
         return None
     return row
 
 
 async def end_session(session: AsyncSession, *, token: str) -> None:
     await session.execute(delete(WebSession).where(WebSession.token_hash == hash_token(token)))
-
-
-async def end_sessions_of(session: AsyncSession, *, user: User) -> None:
-    """Signs a person out everywhere (after a password reset or when disabled)."""
-    await session.execute(delete(WebSession).where(WebSession.user_id == user.id))
 
 
 async def forget_expired_sessions(session: AsyncSession) -> None:

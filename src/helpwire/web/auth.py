@@ -19,7 +19,7 @@ from starlette.datastructures import FormData
 from helpwire.accounts.actor import Actor, load_actor
 from helpwire.accounts.signin import session_for_cookie
 from helpwire.api.deps import SAFE_METHODS, Session, get_database, get_settings
-from helpwire.problems import Forbidden
+from helpwire.problems import Forbidden, ValidationProblem
 
 SESSION_COOKIE = "helpwire_session"
 SIGN_IN_CSRF_COOKIE = "helpwire_signin_csrf"
@@ -137,10 +137,23 @@ def _matches(sent: str | None, expected: str) -> bool:
     )
 
 
+def _refuse_nul_characters(form: FormData) -> None:
+    """NUL in a text field: PostgreSQL cannot store it and no form needs it. The door's
+    NUL check (api/middleware.py) leaves multipart bodies alone for the files' sake, and
+    any form can be sent as multipart."""
+    for name, value in form.multi_items():
+        if isinstance(value, str) and "\x00" in value:
+            raise ValidationProblem.for_field(
+                name[:100], "must not contain NUL (U+0000) characters", "nul_character"
+            )
+
+
 async def read_form(request: Request) -> FormData:
-    """The posted form, read (files spooled to disk) before any transaction opens."""
+    """The posted form (files spooled to disk), once it has proven it came from us."""
     check_same_site(request)
-    return await request.form()
+    form = await request.form()
+    _refuse_nul_characters(form)
+    return form
 
 
 async def checked_form(
@@ -169,9 +182,9 @@ async def checked_form_outside_transaction(
     return web, form
 
 
-async def checked_sign_in_form(request: Request) -> FormData:
-    check_same_site(request)
-    form = await request.form()
+async def checked_sign_in_form(
+    request: Request, form: Annotated[FormData, Depends(read_form)]
+) -> FormData:
     sent = form.get(CSRF_FIELD)
     expected = request.cookies.get(SIGN_IN_CSRF_COOKIE, "")
     if not isinstance(sent, str) or not _matches(sent, expected):

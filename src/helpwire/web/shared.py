@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData, UploadFile
@@ -17,7 +18,7 @@ from helpwire.problems import ValidationProblem
 from helpwire.tickets.models import BodyFormat
 from helpwire.tickets.rendering import render_body
 from helpwire.tickets.schemas import MAX_BODY_CHARS
-from helpwire.web.auth import CheckedForm, Web
+from helpwire.web.auth import Web, WebContext, checked_form_outside_transaction
 
 router = APIRouter(include_in_schema=False)
 
@@ -97,8 +98,12 @@ async def download(file_id: str, request: Request, session: Session, web: Web) -
 
 
 @router.post("/ui/preview")
-async def preview(form: CheckedForm) -> JSONResponse:
-    """Markdown as it will be shown: rendered and sanitized exactly like a stored comment."""
+async def preview(
+    checked: Annotated[tuple[WebContext, FormData], Depends(checked_form_outside_transaction)],
+) -> JSONResponse:
+    """Markdown as it will be shown: rendered and sanitized exactly like a stored comment.
+    Writes nothing, so it opens no writing transaction."""
+    _web, form = checked
     body = form_text(form, "body")[:MAX_BODY_CHARS]
     _stored, html = render_body(body, BodyFormat.MARKDOWN)
     return JSONResponse({"html": html}, headers={"Cache-Control": "no-store"})

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from helpwire.accounts.signin import SignInRefused, check_password, end_session, start_session
-from helpwire.api.deps import Session, get_settings
+from helpwire.api.deps import Session, get_database, get_settings
 from helpwire.web.auth import (
     SESSION_COOKIE,
     SIGN_IN_CSRF_COOKIE,
@@ -78,16 +78,17 @@ async def sign_in_form(request: Request) -> Response:
 
 
 @router.post("/login")
-async def sign_in(request: Request, session: Session, form: SignInForm) -> Response:
+async def sign_in(request: Request, form: SignInForm) -> Response:
+    """No request transaction here: the password check runs its own short ones, so that
+    argon2's deliberate slowness never holds the write lock."""
     login = str(form.get("login") or "")[:320]
     password = str(form.get("password") or "")[:1024]
     next_path = _safe_next(form.get("next"))
     address = request.client.host if request.client else None
+    database = get_database(request)
     try:
-        user = await check_password(session, login=login, password=password, address=address)
+        user = await check_password(database, login=login, password=password, address=address)
     except SignInRefused as refused:
-        # Returning (not raising) commits the request's transaction: the failure counts.
-        headers = {"Retry-After": str(refused.retry_after_s)} if refused.retry_after_s else {}
         response = _sign_in_page(
             request,
             next_path=next_path,
@@ -95,13 +96,15 @@ async def sign_in(request: Request, session: Session, form: SignInForm) -> Respo
             error=refused.message,
             status=429 if refused.retry_after_s else 401,
         )
-        response.headers.update(headers)
+        if refused.retry_after_s:
+            response.headers["Retry-After"] = str(refused.retry_after_s)
         return response
     settings = get_settings(request)
     lifetime = timedelta(days=settings.web_session_days)
-    token, _row = await start_session(
-        session, user=user, user_agent=request.headers.get("user-agent", ""), lifetime=lifetime
-    )
+    async with database.writing() as session:
+        token, _row = await start_session(
+            session, user=user, user_agent=request.headers.get("user-agent", ""), lifetime=lifetime
+        )
     if next_path == "/":
         next_path = start_page(user.is_staff)
     response = redirect(next_path)
