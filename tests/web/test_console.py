@@ -7,6 +7,9 @@ import html
 import re
 from typing import Any
 
+import pytest
+
+from helpwire.web import console_ticket
 from tests.conftest import World
 from tests.web.conftest import Browser, WebHarness
 
@@ -249,6 +252,24 @@ async def test_viewing_marks_the_ticket_read_by_support(web: WebHarness, world: 
     assert (await api_ticket(world, ticket["number"]))["priority"] == "high"
 
 
+async def test_fetching_the_page_as_an_image_does_not_mark_it_read(
+    web: WebHarness, world: World
+) -> None:
+    # A ticket body ``![x](/agent/tickets/N)`` makes the agent's browser fetch the page as
+    # an image: that must not hide the customer's message as read.
+    number = (await world.create_ticket("alice", subject="Unread"))["number"]
+    agent = await web.sign_in("agent")
+    for destination in ("image", "iframe", "empty"):
+        fetched = await agent.get(
+            f"/agent/tickets/{number}", headers={"Sec-Fetch-Dest": destination}
+        )
+        assert fetched.status_code == 200
+        assert (await api_ticket(world, number))["read"]["agent"] is False, destination
+    opened = await agent.get(f"/agent/tickets/{number}", headers={"Sec-Fetch-Dest": "document"})
+    assert 'class="badge unread">New<' in opened.text
+    assert (await api_ticket(world, number))["read"]["agent"] is True
+
+
 async def test_reply_and_internal_note_with_files(web: WebHarness, world: World) -> None:
     ticket = await world.create_ticket("alice", subject="Logs attached?")
     number = ticket["number"]
@@ -302,6 +323,25 @@ async def test_an_empty_comment_is_refused_with_the_form_kept(
     assert answer.status_code == 422
     assert "Write something first." in answer.text
     assert await world.row_counts() == before
+
+
+async def test_a_comment_must_say_whether_it_is_a_reply_or_a_note(
+    web: WebHarness, world: World
+) -> None:
+    # A form sent without its submit button (implicit or scripted submit) names neither:
+    # it must not go out as a reply the customer sees.
+    number = (await world.create_ticket("alice"))["number"]
+    agent = await web.sign_in("agent")
+    await agent.get(f"/agent/tickets/{number}")
+    before = await world.row_counts()
+    for fields in ({"body": "Between us."}, {"body": "Between us.", "internal": "yes"}):
+        answer = await agent.post(f"/agent/tickets/{number}/comment", fields)
+        assert answer.status_code == 422, fields
+        assert "Nothing was sent: say whether this is a reply" in answer.text
+        assert ">Between us.</textarea>" in answer.text  # the text is kept
+    assert await world.row_counts() == before
+    comments = (await world.get("agent", f"/api/v1/tickets/{number}/comments")).json()
+    assert [c["body"] for c in comments["items"]] == ["Please help."]
 
 
 async def test_property_changes_are_applied_and_appear_in_the_timeline(
@@ -417,6 +457,65 @@ async def test_bad_property_changes_say_why_and_change_nothing(
     )
     assert 'name="tags" value="kept"' in kept.text
     assert '<option value="zed" selected>' in kept.text
+
+
+async def test_a_retired_subtopic_stays_when_other_properties_are_saved(
+    web: WebHarness, world: World
+) -> None:
+    number = (await world.create_ticket("alice", topic="billing", subtopic="invoices"))["number"]
+    retired = await world.patch("admin", "/api/v1/topics/billing", json={"subtopics": []})
+    assert retired.status_code == 200, retired.text
+    agent = await web.sign_in("agent")
+    page = await agent.get(f"/agent/tickets/{number}")
+    assert (
+        '<option value="billing/invoices" selected>Billing / Invoices (no longer offered)'
+        in page.text
+    )
+    answer = await agent.post(
+        f"/agent/tickets/{number}/update", properties_form(page.text, status="pending")
+    )
+    assert answer.status_code == 303, answer.text
+    assert answer.headers["location"] == f"/agent/tickets/{number}"
+    ticket = await api_ticket(world, number)
+    assert (ticket["status"], ticket["topic"], ticket["subtopic"]) == (
+        "pending",
+        "billing",
+        "invoices",
+    )
+
+
+async def test_the_assignee_choices_are_bounded_and_keep_the_current_one(
+    web: WebHarness, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    number = (await world.create_ticket("alice"))["number"]
+    await change(world, number, assignee="agent2")
+    agent = await web.sign_in("agent")
+
+    def offered(page: str) -> list[str]:
+        select = page.split('name="assignee"')[1].split("</select>")[0]
+        return re.findall(r'<option value="([^"]*)"', select)
+
+    # Only the first of the staff by user name fits, and the assignee is kept besides.
+    monkeypatch.setattr(console_ticket, "MAX_STAFF", 1)
+    page = await agent.get(f"/agent/tickets/{number}")
+    assert offered(page.text) == ["", "admin", "agent2"]
+    assert '<option value="agent2" selected>Kim Agent<' in page.text
+    monkeypatch.undo()
+
+    # Active staff only, never customers; a deactivated assignee stays selected.
+    page = await agent.get(f"/agent/tickets/{number}")
+    assert offered(page.text) == ["", "admin", "agent", "agent2"]
+    gone = await world.patch("admin", "/api/v1/users/agent2", json={"is_active": False})
+    assert gone.status_code == 200, gone.text
+    page = await agent.get(f"/agent/tickets/{number}")
+    assert offered(page.text) == ["", "admin", "agent", "agent2"]
+    assert '<option value="agent2" selected>Kim Agent<' in page.text
+    answer = await agent.post(
+        f"/agent/tickets/{number}/update", properties_form(page.text, priority="high")
+    )
+    assert answer.status_code == 303, answer.text
+    ticket = await api_ticket(world, number)
+    assert (ticket["priority"], ticket["assignee"]["username"]) == ("high", "agent2")
 
 
 async def test_escalate(web: WebHarness, world: World) -> None:

@@ -377,6 +377,21 @@ async def test_unread_replies_are_marked_until_read(web: WebHarness) -> None:
     assert ticket["read"]["customer"] is True
 
 
+async def test_fetching_the_conversation_as_an_image_does_not_mark_it_read(
+    web: WebHarness,
+) -> None:
+    # A relative image source in a message makes the browser fetch the page it names:
+    # only opening the page reads the reply.
+    number = (await web.world.create_ticket("alice", subject="Waiting"))["number"]
+    await agent_says(web, number, "Here is the answer.")
+    alice = await web.sign_in("alice")
+    fetched = await alice.get(f"/tickets/{number}", headers={"Sec-Fetch-Dest": "image"})
+    assert fetched.status_code == 200
+    assert (await api_ticket(web, number, who="alice"))["read"]["customer"] is False
+    await alice.get(f"/tickets/{number}", headers={"Sec-Fetch-Dest": "document"})
+    assert (await api_ticket(web, number, who="alice"))["read"]["customer"] is True
+
+
 async def test_reply_with_a_file(web: WebHarness) -> None:
     number = (await web.world.create_ticket("alice"))["number"]
     alice = await web.sign_in("alice")

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, unquote_to_bytes
 
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from helpwire.api.metrics import Metrics
@@ -162,8 +164,18 @@ async def _send_too_large(scope: Scope, send: Send, limit: int) -> None:
 
 async def send_problem(scope: Scope, send: Send, problem: Problem, *, close: bool = False) -> None:
     """Answer ``problem`` as application/problem+json, below the app's exception handlers;
-    on a path a face answers, in that face's own error format."""
-    for face in getattr(getattr(scope.get("app"), "state", None), "faces", ()):
+    on a path a face answers, in that face's own error format; on a page of the web UI, as
+    its error page."""
+    app_state = getattr(scope.get("app"), "state", None)
+    html_errors = getattr(app_state, "html_errors", None)
+    if html_errors is not None:
+        page: Response | None = html_errors(Request(scope), problem)
+        if page is not None:
+            if close:
+                page.headers["connection"] = "close"
+            await page(scope, _no_body, send)
+            return
+    for face in getattr(app_state, "faces", ()):
         if face.owns(scope["path"]):
             response = face.render_error(problem.status, problem.detail)
             response.headers.update(problem.headers)

@@ -95,6 +95,13 @@ class Ticket(Base):
         Index("ix_tickets_assignee_created", "assignee_id", "created_at", "id"),
         Index("ix_tickets_topic_created", "topic_id", "created_at", "id"),
         Index("ix_tickets_escalated_created", "escalated", "created_at", "id"),
+        # The console's queue counts (tickets/queues.py): each queue's condition is an
+        # equality on its own column plus a set of statuses, so the pair is one index
+        # range per status. Without the status in the index each count reads every
+        # ticket the queue's column matches, closed ones included (most of them).
+        Index("ix_tickets_assignee_status", "assignee_id", "status"),
+        Index("ix_tickets_priority_rank_status", "priority_rank", "status"),
+        Index("ix_tickets_escalated_status", "escalated", "status"),
         # Single-ticket lookups of the faces: by a third-party reference (newest first),
         # and a ticket's follow-ups. Without them each was a scan of the whole table.
         Index("ix_tickets_tp_id_created", "tp_id", "created_at", "id"),

@@ -2,10 +2,11 @@
 
 A queue is two things that must agree: the filters its list is shown with (through
 tickets.listing, keyset pages) and the condition its count is taken with. The count's
-condition is spelled so that an index of tickets/models.py can serve it (status -> the
-status index, assignee -> the assignee index, urgent -> the priority rank index,
-escalated -> the escalated index), and each count stops at ``COUNT_CAP`` rows: a queue of
-a million tickets costs a capped index scan, not a scan of the table.
+condition is spelled so that an index of tickets/models.py serves all of it as index
+ranges (status -> the status index; mine and unassigned -> (assignee_id, status); urgent
+-> (priority_rank, status); escalated -> (escalated, status)), so the closed tickets of
+years past are never read, and each count stops at ``COUNT_CAP`` rows: a queue of a
+million tickets costs a capped index scan, not a scan of the table.
 """
 
 from __future__ import annotations
@@ -93,8 +94,10 @@ QUEUES: tuple[Queue, ...] = (
         label="Escalated",
         goto=None,
         filters=TicketFilters(escalated=True, statuses=NOT_CLOSED),
+        # "= true", not "IS TRUE": PostgreSQL uses only the former as an index condition.
         condition=lambda _actor: and_(
-            Ticket.escalated.is_(True), Ticket.status.in_(_values(NOT_CLOSED))
+            Ticket.escalated == True,  # noqa: E712
+            Ticket.status.in_(_values(NOT_CLOSED)),
         ),
     ),
 )

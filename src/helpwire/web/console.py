@@ -35,9 +35,10 @@ from helpwire.web.console_ticket import (
     properties_of,
     property_changes,
     staff_users,
+    topic_options,
     validated_update,
 )
-from helpwire.web.shared import form_files, form_text, store_form_files
+from helpwire.web.shared import form_files, form_text, is_page_visit, store_form_files
 from helpwire.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -45,6 +46,10 @@ router = APIRouter(include_in_schema=False)
 STALE_MESSAGE = (
     "Someone changed this ticket since you opened it, so nothing was saved. "
     "The page now shows the ticket as it is: check it and make your changes again."
+)
+UNSAID_KIND = (
+    "Nothing was sent: say whether this is a reply to the customer or an internal note, "
+    "with the “Send reply” or the “Add internal note” button."
 )
 CHOICES = {
     "statuses": [s.value for s in Status],
@@ -125,6 +130,7 @@ async def _ticket_page(
 ) -> HTMLResponse:
     ticket = view.ticket
     around = await load_surroundings(session, actor=web.actor, ticket=ticket)
+    properties = properties or properties_of(ticket)
     location, location_is_link = link_or_text((ticket.context or {}).get("location"))
     return render(
         request,
@@ -133,7 +139,8 @@ async def _ticket_page(
         ticket=ticket,
         view=view,
         around=around,
-        properties=properties or properties_of(ticket),
+        properties=properties,
+        topic_options=topic_options(around.topics, ticket, properties["topic"]),
         property_errors=property_errors or [],
         draft=draft,
         comment_errors=comment_errors or [],
@@ -152,7 +159,7 @@ async def ticket_page(
 ) -> HTMLResponse:
     ticket = await get_ticket(session, actor=web.actor, number=number)
     _customer_read, support_read = read_state(ticket)
-    if support_read:
+    if support_read or not is_page_visit(request):
         view = await load_view(
             session, actor=web.actor, ticket=ticket, read_before=ticket.agent_read_at
         )
@@ -196,9 +203,15 @@ async def comment(
     number: TicketNumber, request: Request, session: Session, web: StaffWeb, form: CheckedForm
 ) -> Response:
     body = form_text(form, "body")
-    internal = form_text(form, "internal") == "1"
+    # Which button was pressed must be said: a form sent without its submit button (an
+    # implicit or scripted submit) must not turn a note meant for agents into a reply
+    # the customer sees.
+    kind = form_text(form, "internal")
+    internal = kind == "1"
     problem = (
-        "Write something first."
+        UNSAID_KIND
+        if kind not in ("0", "1")
+        else "Write something first."
         if not body.strip()
         else f"At most {MAX_BODY_CHARS} characters."
         if len(body) > MAX_BODY_CHARS

@@ -9,12 +9,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import ValidationError
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
 from helpwire.accounts.actor import Actor
-from helpwire.accounts.models import Role, User
-from helpwire.accounts.service import list_users
+from helpwire.accounts.models import STAFF_ROLES, User
 from helpwire.tickets.comments import list_comments
 from helpwire.tickets.events import list_events
 from helpwire.tickets.listing import SortField, SortOrder, TicketFilters, list_tickets
@@ -55,8 +55,50 @@ class Surroundings:
     choices of the properties form."""
 
     other_tickets: list[Ticket]
-    staff: list[User]
+    staff: list[StaffChoice]
     topics: list[Topic]
+
+
+@dataclass(frozen=True)
+class TopicOption:
+    """One choice of the properties form's topic select: "topic" or "topic/subtopic"."""
+
+    value: str
+    label: str
+
+
+def _name(names: dict[str, str], key: str) -> str:
+    return names.get("en", key)
+
+
+def topic_options(topics: list[Topic], ticket: Ticket, chosen: str) -> list[TopicOption]:
+    """The active topics and subtopics, plus the ``chosen`` value when it is not one of
+    them (the ticket's topic or subtopic has been retired since): a select without its
+    current value selects nothing, posts "", and saving any other field would then clear
+    the topic."""
+    options = []
+    for topic in topics:
+        options.append(TopicOption(topic.key, _name(topic.names, topic.key)))
+        options.extend(
+            TopicOption(
+                f"{topic.key}/{sub.key}",
+                f"{_name(topic.names, topic.key)} / {_name(sub.names, sub.key)}",
+            )
+            for sub in topic.subtopics
+            if sub.is_active
+        )
+    if chosen and chosen not in {option.value for option in options}:
+        options.append(TopicOption(chosen, _retired_label(ticket, chosen)))
+    return options
+
+
+def _retired_label(ticket: Ticket, chosen: str) -> str:
+    if ticket.topic is None or properties_of(ticket)["topic"] != chosen:
+        return chosen  # a value posted back, not the ticket's: shown as it came
+    label = _name(ticket.topic.names, ticket.topic.key)
+    if ticket.subtopic is not None:
+        label += " / " + _name(ticket.subtopic.names, ticket.subtopic.key)
+    return label + " (no longer offered)"
 
 
 def properties_of(ticket: Ticket) -> dict[str, str]:
@@ -73,12 +115,30 @@ def properties_of(ticket: Ticket) -> dict[str, str]:
     }
 
 
-async def staff_users(session: AsyncSession) -> list[User]:
-    people = [
-        *await list_users(session, role=Role.AGENT),
-        *await list_users(session, role=Role.ADMIN),
-    ]
-    return sorted((u for u in people if u.is_active), key=lambda u: u.username)[:MAX_STAFF]
+@dataclass(frozen=True)
+class StaffChoice:
+    """An agent or admin as the assignee choices show them."""
+
+    id: int
+    username: str
+    real_name: str
+
+
+async def staff_users(session: AsyncSession, *, keep: User | None = None) -> list[StaffChoice]:
+    """The active agents and admins by user name, at most ``MAX_STAFF`` of them (only the
+    columns shown), plus ``keep`` (a ticket's assignee) if it is not among them, so the
+    current assignee stays selected even when it is past the first ``MAX_STAFF`` or no
+    longer active."""
+    rows = await session.execute(
+        select(User.id, User.username, User.real_name)
+        .where(User.role.in_([role.value for role in STAFF_ROLES]), User.is_active.is_(True))
+        .order_by(User.username)
+        .limit(MAX_STAFF)
+    )
+    staff = [StaffChoice(row.id, row.username, row.real_name) for row in rows]
+    if keep is not None and all(person.id != keep.id for person in staff):
+        staff.append(StaffChoice(keep.id, keep.username, keep.real_name))
+    return staff
 
 
 async def _other_tickets(session: AsyncSession, *, actor: Actor, ticket: Ticket) -> list[Ticket]:
@@ -116,7 +176,7 @@ async def load_view(
 async def load_surroundings(session: AsyncSession, *, actor: Actor, ticket: Ticket) -> Surroundings:
     return Surroundings(
         other_tickets=await _other_tickets(session, actor=actor, ticket=ticket),
-        staff=await staff_users(session),
+        staff=await staff_users(session, keep=ticket.assignee),
         topics=list(await list_topics(session)),
     )
 

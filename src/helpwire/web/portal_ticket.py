@@ -29,7 +29,7 @@ from helpwire.web.portal_forms import (
     max_file_megabytes,
     validated,
 )
-from helpwire.web.shared import form_files, form_text, store_form_files
+from helpwire.web.shared import form_files, form_text, is_page_visit, store_form_files
 from helpwire.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -116,12 +116,13 @@ async def conversation(
     if web.actor.is_staff:
         return redirect(f"/agent/tickets/{number}")
     page, ticket = await _conversation_page(request, session, web, number=number, after=after)
-    if not service.read_state(ticket)[0]:
-        # A GET has a read-only session (on SQLite a plain BEGIN that must not turn into a
-        # writer halfway), so the read mark is a small transaction of its own, committed
-        # once the page's data is loaded: the page still shows what was new, and the next
-        # visit shows it as read. Only when something is unread, so that reading a ticket
-        # again writes nothing.
+    if not service.read_state(ticket)[0] and is_page_visit(request):
+        # Only a visit to the page marks it read, not a fetch of it as an image (see
+        # is_page_visit). A GET has a read-only session (on SQLite a plain BEGIN that
+        # must not turn into a writer halfway), so the read mark is a small transaction of
+        # its own, committed once the page's data is loaded: the page still shows what was
+        # new, and the next visit shows it as read. Only when something is unread, so that
+        # reading a ticket again writes nothing.
         async with get_database(request).writing() as writer:
             await service.mark_read(writer, actor=web.actor, number=number)
     return page

@@ -79,6 +79,19 @@ async def store_form_files(
     return ids
 
 
+def is_page_visit(request: Request) -> bool:
+    """Whether a GET is someone opening the page, so it may mark the ticket read.
+
+    A page can be fetched as something else: Markdown keeps relative image sources and
+    the CSP allows same-origin images, so a ticket body ``![x](/agent/tickets/7)`` makes
+    the browser of whoever reads it GET ticket 7 as an image. Browsers say what a fetch
+    is for in ``Sec-Fetch-Dest``; only a "document" (a navigation) counts as reading.
+    Clients that send no such header (older browsers, scripts) are taken at their word.
+    """
+    destination = request.headers.get("sec-fetch-dest")
+    return destination is None or destination.lower() == "document"
+
+
 @router.get("/files/{file_id}/{filename}")
 async def download(file_id: str, request: Request, session: Session, web: Web) -> StreamingResponse:
     row = await get_file_row(session, file_id=file_id[:64])

@@ -1,4 +1,4 @@
-"""web sign-in: browser sessions and the sign-in lock-out
+"""web UI: browser sessions, sign-in lock-out, queue indexes
 
 Revision ID: 0003
 Revises: 0002
@@ -14,6 +14,12 @@ revision: str = "0003"
 down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+QUEUE_INDEXES = {
+    "ix_tickets_assignee_status": ["assignee_id", "status"],
+    "ix_tickets_priority_rank_status": ["priority_rank", "status"],
+    "ix_tickets_escalated_status": ["escalated", "status"],
+}
 
 
 def upgrade() -> None:
@@ -37,9 +43,14 @@ def upgrade() -> None:
         sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("key"),
     )
+    # The console's queue counts: a queue's column and the statuses it counts, together.
+    for name, columns in QUEUE_INDEXES.items():
+        op.create_index(name, "tickets", columns, unique=False)
 
 
 def downgrade() -> None:
+    for name in QUEUE_INDEXES:
+        op.drop_index(name, table_name="tickets")
     op.drop_table("sign_in_throttles")
     op.drop_index("ix_web_sessions_user_id", table_name="web_sessions")
     op.drop_table("web_sessions")
