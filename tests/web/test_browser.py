@@ -138,7 +138,11 @@ def test_a_ticket_from_filing_to_rating(
     page.goto("/tickets/new?from=https://app.example.test/billing/invoices")
     page.get_by_label("Subject", exact=True).fill(subject)
     page.get_by_label("Message", exact=True).fill("The **PDF** of invoice 42 has no pages.")
+    page.get_by_label("Topic", exact=True).select_option("network")
+    # Only the chosen topic's subtopics are offered.
+    expect(page.locator('#subtopic optgroup[data-topic="billing"]')).to_be_disabled()
     page.get_by_label("Topic", exact=True).select_option("billing")
+    page.get_by_label("Subtopic", exact=True).select_option("invoices")
     page.get_by_label("Priority", exact=True).select_option("high")
     page.get_by_role("button", name="Preview").click()
     expect(page.locator("#body-preview strong")).to_have_text("PDF")
@@ -381,3 +385,63 @@ def test_sign_in_errors_and_the_admin_pages(chromium: Any, live_server: LiveServ
             _check_page(admin, name, phone=False)
     finally:
         admin.close()
+
+
+def test_drag_and_drop_files_and_the_agents_quick_moves(
+    people: Any, live_server: LiveServer
+) -> None:
+    alice = people("alice", DESKTOP)
+    page = alice.page
+    page.goto("/tickets/new")
+    page.get_by_label("Subject", exact=True).fill("Dropped a log file")
+    page.get_by_label("Message", exact=True).fill("The log is attached.")
+    # A file dropped on the drop zone, as a file manager would drop it.
+    drop = page.evaluate_handle(
+        """() => {
+          const data = new DataTransfer();
+          data.items.add(new File(['line 1\\nline 2\\n'], 'server.log', {type: 'text/plain'}));
+          return data;
+        }"""
+    )
+    page.locator(".dropzone").dispatch_event("drop", {"dataTransfer": drop})
+    expect(page.locator(".dropzone [data-file-list]")).to_contain_text("server.log")
+    page.get_by_role("button", name="File ticket").click()
+    expect(page.get_by_role("link", name="server.log")).to_be_visible()
+
+    agent = people("agent", DESKTOP)
+    page = agent.page
+    page.goto("/agent?queue=open")
+    new_count = page.locator('[data-count="new"]')
+    before = int(new_count.inner_text())
+    # Another ticket arrives; the console's counts catch up without a reload.
+    alice.page.goto("/tickets/new")
+    alice.page.get_by_label("Subject", exact=True).fill("Counted live")
+    alice.page.get_by_label("Message", exact=True).fill("Does the queue count move?")
+    alice.page.get_by_role("button", name="File ticket").click()
+    expect(alice.page.get_by_role("heading", name=re.compile("Counted live"))).to_be_visible()
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    expect(new_count).to_have_text(str(before + 1))
+
+    # g n: the New queue; /: the search box; j then Enter: the first ticket.
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    page.keyboard.press("g")
+    page.keyboard.press("n")
+    expect(page).to_have_url(re.compile(r"/agent\?queue=new"))
+    page.keyboard.press("/")
+    expect(page.locator("#filter-q")).to_be_focused()
+    page.keyboard.press("Escape")
+    page.keyboard.press("j")
+    expect(page.locator("tr[data-row-link].selected")).to_have_count(1)
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/agent/tickets/\d+"))
+    # n: write an internal note; Ctrl+Enter sends it.
+    page.keyboard.press("n")
+    expect(page.locator("#comment-body")).to_be_focused()
+    page.keyboard.type("Noted with the keyboard.")
+    page.keyboard.press("Control+Enter")
+    expect(page.locator(".message.internal")).to_contain_text("Noted with the keyboard.")
+    # ?: the list of shortcuts.
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    page.keyboard.press("?")
+    expect(page.locator("#shortcut-help")).to_be_visible()
+    agent.shot("console-shortcut-help")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -52,3 +54,56 @@ async def test_an_unknown_page_is_a_page(web: WebHarness) -> None:
     answer = await alice.get("/tickets/not-a-number")
     assert answer.status_code in (404, 422)
     assert answer.headers["content-type"].startswith("text/html")
+
+
+async def test_a_slow_upload_holds_no_transaction_while_it_arrives(web: WebHarness) -> None:
+    """While a form with a file trickles in, other requests write as usual: the form is
+    read before the request's transaction (on SQLite: the write lock) is taken."""
+    alice = await web.sign_in("alice")
+    page = await alice.get("/tickets/new")
+    submission = re.search(r'name="submission_id" value="([^"]+)"', page.text)
+    assert submission
+    boundary = "helpwire-test-boundary"
+
+    def part(name: str, value: str) -> bytes:
+        return (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+        ).encode()
+
+    head = (
+        part("csrf_token", alice.csrf)
+        + part("submission_id", submission.group(1))
+        + part("subject", "Slow upload")
+        + part("body", "The file follows, slowly.")
+        + (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="files"; '
+            'filename="big.log"\r\nContent-Type: text/plain\r\n\r\n'
+        ).encode()
+    )
+    tail = f"the rest of the file\r\n--{boundary}--\r\n".encode()
+    halfway = asyncio.Event()
+    release = asyncio.Event()
+
+    async def trickle() -> AsyncIterator[bytes]:
+        yield head
+        halfway.set()
+        await release.wait()
+        yield tail
+
+    upload = asyncio.create_task(
+        alice.client.post(
+            "/tickets/new",
+            content=trickle(),
+            headers={
+                "Content-Type": f"multipart/form-data; boundary={boundary}",
+                "Origin": "http://helpwire.test",
+            },
+        )
+    )
+    await halfway.wait()
+    # Another customer files a ticket meanwhile, without waiting for the upload.
+    other = await asyncio.wait_for(web.world.create_ticket("owner"), timeout=10)
+    assert other["number"]
+    release.set()
+    answer = await upload
+    assert answer.status_code == 303, answer.text

@@ -19,7 +19,6 @@ from helpwire.problems import Forbidden, Unauthenticated
 from helpwire.settings import Settings
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-_FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 AUTH_CHALLENGE = 'Bearer realm="helpwire", Basic realm="helpwire"'
 ON_BEHALF_OF = "On-Behalf-Of"
 
@@ -42,11 +41,6 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         async with database.reader() as session:
             yield session
         return
-    if request.headers.get("content-type", "").startswith(_FORM_TYPES):
-        # Read a form (and spool its files) before the transaction opens: a slow upload
-        # must not hold a transaction, and on SQLite the write lock, while it trickles in.
-        # The parsed form is kept on the request for the route.
-        await request.form()
     async with database.writing() as session:
         yield session
 

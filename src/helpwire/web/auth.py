@@ -66,10 +66,6 @@ def sign_in_url(next_path: str) -> str:
 
 
 async def current_web(request: Request, session: Session) -> WebContext:
-    if request.method not in SAFE_METHODS:
-        # Before anything else: a post from another site is refused as such, not
-        # answered with a sign-in page (its browser sent no cookie, SameSite=Lax).
-        check_same_site(request)
     token = request.cookies.get(SESSION_COOKIE, "")
     row = await session_for_cookie(session, token=token) if token else None
     if row is None:
@@ -148,12 +144,26 @@ def _refuse_nul_characters(form: FormData) -> None:
             )
 
 
-async def read_form(request: Request) -> FormData:
-    """The posted form (files spooled to disk), once it has proven it came from us."""
+_FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+async def form_before_transaction(request: Request) -> None:
+    """Every page route's first step (web/setup.py): a posted form is checked for where it
+    came from and read in full (files spooled to disk) before the route's transaction
+    opens, so that a slow upload never holds a transaction, or on SQLite the write lock,
+    while it trickles in. The parsed form stays on the request for the route."""
+    if request.method in SAFE_METHODS:
+        return
+    # Before anything else, sign-in included: a post from another site is refused as
+    # such, not answered with a sign-in page (its browser sent no cookie, SameSite=Lax).
     check_same_site(request)
-    form = await request.form()
-    _refuse_nul_characters(form)
-    return form
+    if request.headers.get("content-type", "").startswith(_FORM_TYPES):
+        _refuse_nul_characters(await request.form())
+
+
+async def read_form(request: Request) -> FormData:
+    """The posted form, which form_before_transaction has read and checked already."""
+    return await request.form()
 
 
 async def checked_form(

@@ -90,6 +90,7 @@ async def console(request: Request, session: Session, web: StaffWeb) -> HTMLResp
         next_cursor=next_cursor,
         paged=wanted.cursor is not None,
         form=wanted.form(),
+        filters_refined=wanted.refined,
         errors=errors,
         topics=await list_topics(session),
         staff=await staff_users(session),

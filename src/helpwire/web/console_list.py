@@ -37,6 +37,13 @@ class ListRequest:
     limit: int = PAGE_SIZE
     errors: list[str] = field(default_factory=list)
 
+    @property
+    def refined(self) -> bool:
+        """Whether filters beyond the queue's own (and the search) are set: only then does
+        the filter panel start open, so that on a phone the list is not pushed below it."""
+        base = self.queue.filters if self.queue else TicketFilters()
+        return replace(self.filters, q=None) != replace(base, q=None)
+
     def form(self) -> dict[str, object]:
         """The values the filter form shows."""
         f = self.filters

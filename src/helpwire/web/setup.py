@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from helpwire.web import admin, console, portal, shared, signin
+from helpwire.web.auth import form_before_transaction
 from helpwire.web.errors import install_web_errors
 from helpwire.web.templating import STATIC_DIR
 
@@ -21,6 +22,6 @@ def carries_files(path: str) -> bool:
 
 def install_web(app: FastAPI) -> None:
     for module in (signin, shared, portal, console, admin):
-        app.include_router(module.router)
+        app.include_router(module.router, dependencies=[Depends(form_before_transaction)])
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_web_errors(app)

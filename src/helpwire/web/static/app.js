@@ -143,6 +143,27 @@
     });
   }
 
+  // A subtopic select marked data-follows="<topic select id>" offers only the subtopics
+  // (optgroups with data-topic) of the topic chosen. Without script all are offered and
+  // the server refuses a subtopic of another topic with a clear message.
+  function setUpSubtopics() {
+    document.querySelectorAll("select[data-follows]").forEach(function (subtopics) {
+      var topic = document.getElementById(subtopics.dataset.follows);
+      if (!topic) return;
+      function follow() {
+        subtopics.querySelectorAll("optgroup[data-topic]").forEach(function (group) {
+          var other = group.dataset.topic !== topic.value;
+          group.hidden = other;
+          group.disabled = other;
+        });
+        var chosen = subtopics.selectedOptions[0];
+        if (chosen && chosen.parentElement.disabled) subtopics.value = "";
+      }
+      topic.addEventListener("change", follow);
+      follow();
+    });
+  }
+
   function setUpBackLinks() {
     document.querySelectorAll("[data-back]").forEach(function (link) {
       link.addEventListener("click", function (event) {
@@ -195,6 +216,7 @@
     setUpShortcuts();
     setUpBackLinks();
     setUpAutoSubmit();
+    setUpSubtopics();
     setUpCompose();
   });
 })();
