@@ -128,7 +128,8 @@ def test_a_ticket_from_filing_to_rating(
 ) -> None:
     phone = viewport is PHONE
     suffix = "phone" if phone else "desktop"
-    subject = f"Invoice PDF is empty ({suffix})"
+    # A long unbroken reference and a wide code block must not widen a phone's page.
+    subject = f"Invoice PDF is empty ({suffix}) INV-{'0' * 120}"
     attachment = tmp_path / "invoice-screenshot.txt"
     attachment.write_text("the invoice page shows nothing\n")
 
@@ -165,7 +166,9 @@ def test_a_ticket_from_filing_to_rating(
     )
     expect(page.locator(".context-user-agent")).to_contain_text("Chrome")
     expect(page.get_by_role("link", name="invoice-screenshot.txt")).to_be_visible()
-    page.locator("#comment-body").fill("We are regenerating the PDF now.")
+    page.locator("#comment-body").fill(
+        "We are regenerating the PDF now.\n\n```\n" + "pdf-render --page " * 30 + "\n```"
+    )
     page.get_by_role("button", name="Send reply").click()
     expect(page.get_by_text("We are regenerating the PDF now.")).to_be_visible()
     page.locator("#comment-body").fill("Customer is on the legacy billing plan.")

@@ -161,6 +161,16 @@ async def form_before_transaction(request: Request) -> None:
         _refuse_nul_characters(await request.form())
 
 
+def _check_token(request: Request, form: FormData, *, expected: str) -> None:
+    """The form's CSRF token (or, for scripts posting without a form field, the
+    X-CSRF-Token header) must be the expected one."""
+    sent = form.get(CSRF_FIELD)
+    if not isinstance(sent, str):
+        sent = request.headers.get(CSRF_HEADER)
+    if not _matches(sent, expected):
+        raise CsrfRefused("the form's security token is missing or stale; reload the page")
+
+
 async def read_form(request: Request) -> FormData:
     """The posted form, which form_before_transaction has read and checked already."""
     return await request.form()
@@ -170,11 +180,7 @@ async def checked_form(
     request: Request, form: Annotated[FormData, Depends(read_form)], web: Web
 ) -> FormData:
     """The posted form of a signed-in page, once it has proven it came from us."""
-    sent = form.get(CSRF_FIELD)
-    if not isinstance(sent, str):
-        sent = request.headers.get(CSRF_HEADER)
-    if not _matches(sent, web.csrf_token):
-        raise CsrfRefused("the form's security token is missing or stale; reload the page")
+    _check_token(request, form, expected=web.csrf_token)
     return form
 
 
@@ -186,19 +192,14 @@ async def checked_form_outside_transaction(
     lock): sending a test message to a slow receiver, say."""
     async with get_database(request).reader() as session:
         web = await current_web(request, session)
-    sent = form.get(CSRF_FIELD)
-    if not isinstance(sent, str) or not _matches(sent, web.csrf_token):
-        raise CsrfRefused("the form's security token is missing or stale; reload the page")
+    _check_token(request, form, expected=web.csrf_token)
     return web, form
 
 
 async def checked_sign_in_form(
     request: Request, form: Annotated[FormData, Depends(read_form)]
 ) -> FormData:
-    sent = form.get(CSRF_FIELD)
-    expected = request.cookies.get(SIGN_IN_CSRF_COOKIE, "")
-    if not isinstance(sent, str) or not _matches(sent, expected):
-        raise CsrfRefused("the form's security token is missing or stale; reload the page")
+    _check_token(request, form, expected=request.cookies.get(SIGN_IN_CSRF_COOKIE, ""))
     return form
 
 

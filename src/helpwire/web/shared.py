@@ -105,7 +105,9 @@ async def download(file_id: str, request: Request, session: Session, web: Web) -
             "Content-Length": str(row.size),
             "X-Content-Type-Options": "nosniff",
             "Content-Security-Policy": "default-src 'none'; sandbox",
-            "Cache-Control": "private, max-age=3600",
+            # Not kept by the browser: after signing out (or being signed out by an admin)
+            # a shared computer must not still hand out the files.
+            "Cache-Control": "private, no-store",
         },
     )
 

@@ -102,6 +102,8 @@ async def sign_in(request: Request, form: SignInForm) -> Response:
     settings = get_settings(request)
     lifetime = timedelta(days=settings.web_session_days)
     async with database.writing() as session:
+        # Signing in over a live session replaces it: the old one ends on the server too.
+        await end_session(session, token=request.cookies.get(SESSION_COOKIE, ""))
         token, _row = await start_session(
             session, user=user, user_agent=request.headers.get("user-agent", ""), lifetime=lifetime
         )

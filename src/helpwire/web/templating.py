@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from markupsafe import Markup
 
 from helpwire import __version__
+from helpwire.web.languages import topic_name_filter
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -70,14 +71,11 @@ def _safe_html(value: str | None) -> Markup:
 
 
 def _with_query(request: Request, **changes: Any) -> str:
-    """The current URL with some query parameters changed (None removes one)."""
-    params = {k: v for k, v in request.query_params.multi_items()}
-    for key, value in changes.items():
-        if value is None or value == "":
-            params.pop(key, None)
-        else:
-            params[key] = str(value)
-    query = urlencode(params)
+    """The current URL with some query parameters changed (None removes one). Repeated
+    parameters (``status=new&status=open``) are kept as they are."""
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k not in changes]
+    added = [(k, str(v)) for k, v in changes.items() if v is not None and v != ""]
+    query = urlencode(kept + added)
     return request.url.path + ("?" + query if query else "")
 
 
@@ -90,6 +88,8 @@ environment = jinja2.Environment(
 )
 environment.filters.update(when=_when, ago=_ago, iso=_iso, label=_label, sanitized_html=_safe_html)
 environment.globals.update(version=__version__, with_query=_with_query)
+# A topic or subtopic in the reader's language: {{ ticket.topic|topic_name }}.
+environment.filters["topic_name"] = topic_name_filter
 
 
 def render(
