@@ -443,8 +443,33 @@ def test_drag_and_drop_files_and_the_agents_quick_moves(
     page.keyboard.type("Noted with the keyboard.")
     page.keyboard.press("Control+Enter")
     expect(page.locator(".message.internal")).to_contain_text("Noted with the keyboard.")
-    # ?: the list of shortcuts.
-    page.evaluate("document.activeElement && document.activeElement.blur()")
+    # ?: the list of shortcuts, a dialog that takes the focus and gives it back on Esc.
+    ticket_url = page.url.split("#")[0]
+    back_link = page.get_by_role("link", name="Back to the list")
+    back_link.focus()
     page.keyboard.press("?")
     expect(page.locator("#shortcut-help")).to_be_visible()
+    help_box = page.get_by_role("dialog", name="Keyboard shortcuts")
+    expect(help_box).to_be_focused()
+    expect(help_box.get_by_role("link", name="Unassigned queue")).to_be_visible()
     agent.shot("console-shortcut-help")
+    page.keyboard.press("Escape")
+    expect(help_box).to_be_hidden()
+    expect(back_link).to_be_focused()
+    # g o works on a ticket page too (not only beside the queue list).
+    page.keyboard.press("g")
+    page.keyboard.press("o")
+    expect(page).to_have_url(re.compile(r"/agent\?queue=open$"))
+    # / on a page without a search box: the list, with its search box focused.
+    page.goto(ticket_url)
+    page.keyboard.press("/")
+    expect(page.locator("#filter-q")).to_be_focused()
+    expect(page).to_have_url(re.compile(r"/agent$"))
+    # A lone g is forgotten after 1.5 s: the next key is a shortcut of its own.
+    page.goto(ticket_url)
+    page.clock.install()
+    page.keyboard.press("g")
+    page.clock.run_for(1600)
+    page.keyboard.press("n")
+    expect(page.locator("#comment-body")).to_be_focused()
+    expect(page).to_have_url(ticket_url)

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from helpwire.tickets.queues import QUEUES
 from helpwire.web import console_ticket
 from tests.conftest import World
 from tests.web.conftest import Browser, WebHarness
@@ -580,3 +581,217 @@ async def test_forms_need_their_csrf_token(web: WebHarness, world: World) -> Non
     answer = await agent.post(f"/agent/tickets/{ticket['number']}/escalate", {}, csrf=False)
     assert answer.status_code == 403
     assert (await api_ticket(world, ticket["number"]))["escalated"] is False
+
+
+_COMMENT_IDS = re.compile(r'<li id="comment-(\d+)"')
+_EARLIER = re.compile(r'href="/agent/tickets/\d+\?before=(\d+)"')
+
+
+def timeline_of(page: str) -> str:
+    return page.split('id="timeline-title"')[1].split("</section>")[0]
+
+
+def earlier_link(page: str) -> int | None:
+    found = _EARLIER.search(page)
+    return int(found.group(1)) if found else None
+
+
+async def comment_via_api(world: World, number: int, body: str) -> None:
+    answer = await world.post("agent", f"/api/v1/tickets/{number}/comments", json={"body": body})
+    assert answer.status_code == 201, answer.text
+
+
+async def walk_back(agent: Browser, number: int) -> list[str]:
+    """The ticket's timeline pages, newest first, following each "Earlier messages"."""
+    pages = []
+    url = f"/agent/tickets/{number}"
+    while True:
+        page = await agent.get(url)
+        assert page.status_code == 200, page.text
+        pages.append(page.text)
+        before = earlier_link(page.text)
+        if before is None:
+            return pages
+        url = f"/agent/tickets/{number}?before={before}"
+
+
+async def a_long_ticket(world: World) -> int:
+    """A ticket whose comments and changes alternate: Please help. (filed), one (a
+    reply, which opens it), priority high, two, tags x, three, four, assigned agent2."""
+    number = (await world.create_ticket("alice", subject="A long story"))["number"]
+    await comment_via_api(world, number, "Reply one")
+    await change(world, number, priority="high")
+    await comment_via_api(world, number, "Reply two")
+    await change(world, number, tags=["x"])
+    await comment_via_api(world, number, "Reply three")
+    await comment_via_api(world, number, "Reply four")
+    await change(world, number, assignee="agent2")
+    return number
+
+
+async def test_a_long_ticket_shows_its_newest_messages_and_pages_back(
+    web: WebHarness, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    number = await a_long_ticket(world)
+    monkeypatch.setattr(console_ticket, "COMMENTS_PER_PAGE", 2)
+    agent = await web.sign_in("agent")
+    newest, middle, first = await walk_back(agent, number)
+
+    # The newest page: the last two comments and what happened from the first of them on.
+    shown = timeline_of(newest)
+    assert "Reply three" in shown and "Reply four" in shown
+    assert "assigned the ticket to agent2" in shown
+    for older in ("Reply two", "changed tags", "Please help."):
+        assert older not in shown, older
+    assert "Back to the latest messages" not in newest
+    # It is the newest page that marks the ticket read, not the earlier ones.
+    assert (await api_ticket(world, number))["read"]["agent"] is True
+
+    # The two before, with the changes between them and the next page's first comment.
+    shown = timeline_of(middle)
+    assert "Reply one" in shown and "Reply two" in shown
+    assert "changed status from new to open by replying" in shown
+    assert "changed priority from normal to high" in shown
+    assert "changed tags from nothing to x" in shown
+    for other in ("Reply three", "assigned the ticket", "Please help.", "filed the ticket"):
+        assert other not in shown, other
+    assert "Back to the latest messages" in middle
+
+    # The start: the ticket's body and its filing, and no further link back.
+    shown = timeline_of(first)
+    assert "Please help." in shown and "filed the ticket" in shown
+    assert "Reply one" not in shown and "changed status" not in shown
+    # Every comment is on exactly one page.
+    ids = [i for page in (newest, middle, first) for i in _COMMENT_IDS.findall(page)]
+    assert len(ids) == len(set(ids)) == 5
+
+
+async def test_a_stretch_with_more_changes_than_fit_moves_its_older_comments_back(
+    web: WebHarness, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    number = await a_long_ticket(world)
+    monkeypatch.setattr(console_ticket, "COMMENTS_PER_PAGE", 10)
+    monkeypatch.setattr(console_ticket, "EVENTS_PER_PAGE", 2)
+    agent = await web.sign_in("agent")
+    pages = [timeline_of(page) for page in await walk_back(agent, number)]
+    # All five comments fit, the five changes do not: the newest page keeps the newest
+    # changes and only the comments from them on; the rest pages back without a gap.
+    assert "Reply four" in pages[0] and "assigned the ticket to agent2" in pages[0]
+    assert "Reply two" not in pages[0]
+    everything = [
+        "Please help.",
+        "Reply one",
+        "Reply two",
+        "Reply three",
+        "Reply four",
+        "changed priority from normal to high",
+        "changed tags from nothing to x",
+        "assigned the ticket to agent2",
+        "changed status from new to open by replying",
+    ]
+    for text in everything:
+        assert sum(text in page for page in pages) == 1, text
+    # Only "filed the ticket" can be left out: the last page has two comments and three
+    # changes, of which the oldest does not fit, and says so.
+    assert "Not every change of this stretch fits on the page" in pages[-1]
+    assert all("filed the ticket" not in page for page in pages)
+
+
+async def test_paging_back_needs_a_comment_of_this_ticket(web: WebHarness, world: World) -> None:
+    number = (await world.create_ticket("alice"))["number"]
+    other = (await world.create_ticket("alice"))["number"]
+    agent = await web.sign_in("agent")
+    page = await agent.get(f"/agent/tickets/{other}")
+    other_comment = _COMMENT_IDS.findall(page.text)[0]
+    assert (await agent.get(f"/agent/tickets/{number}?before={other_comment}")).status_code == 404
+    assert (await agent.get(f"/agent/tickets/{number}?before=99999999")).status_code == 404
+    assert (await agent.get(f"/agent/tickets/{number}?before=soon")).status_code == 422
+
+
+async def test_a_refused_reply_keeps_the_text_and_stores_nothing(
+    web: WebHarness, world: World
+) -> None:
+    number = (await world.create_ticket("alice"))["number"]
+    agent = await web.sign_in("agent")
+    page = await agent.get(f"/agent/tickets/{number}")
+    assert f'action="/agent/tickets/{number}/escalate"' in page.text
+
+    # A file larger than allowed: 413, said at the form, the text kept.
+    before = await world.row_counts()
+    too_big = web.app.state.settings.max_file_bytes + 1
+    answer = await agent.post(
+        f"/agent/tickets/{number}/comment",
+        {"body": "See the attached dump.", "internal": "0"},
+        files=[("files", ("dump.bin", b"x" * too_big, "application/octet-stream"))],
+    )
+    assert answer.status_code == 413, answer.text
+    assert ">See the attached dump.</textarea>" in answer.text
+    assert "Nothing was sent." in answer.text
+    assert await world.row_counts() == before
+
+    # Closed meanwhile (another agent, the API): 409 and the reason, the reply kept.
+    closed = await world.post("agent", f"/api/v1/tickets/{number}/close", json={})
+    assert closed.status_code == 200, closed.text
+    before = await world.row_counts()
+    answer = await agent.post(
+        f"/agent/tickets/{number}/comment",
+        {"body": "Here is the <fix> you wanted.", "internal": "0"},
+        files=[("files", ("fix.txt", b"apply this", "text/plain"))],
+    )
+    assert answer.status_code == 409, answer.text
+    assert "The ticket is closed and takes no more comments; reopen it first." in answer.text
+    assert ">Here is the &lt;fix&gt; you wanted.</textarea>" in answer.text
+    assert "Files, if any, need choosing again." in answer.text
+    assert await world.row_counts() == before
+    assert not any(p.is_file() for p in web.app.state.settings.files_dir.rglob("*"))
+    # The page is the ticket as it is now: closed, so not offered for escalation.
+    assert 'class="badge status-closed"' in answer.text
+    assert f'action="/agent/tickets/{number}/escalate"' not in answer.text
+
+
+async def test_a_property_missing_from_the_post_is_left_as_it_is(
+    web: WebHarness, world: World
+) -> None:
+    ticket = await world.create_ticket("alice", topic="billing", tags=["vpn", "eu"])
+    number = ticket["number"]
+    await change(world, number, assignee="agent2")
+    agent = await web.sign_in("agent")
+    page = await agent.get(f"/agent/tickets/{number}")
+    answer = await agent.post(
+        f"/agent/tickets/{number}/update", {"etag": etag_on(page.text), "priority": "high"}
+    )
+    assert answer.status_code == 303, answer.text
+    now = await api_ticket(world, number)
+    assert now["priority"] == "high"
+    assert now["topic"] == "billing"
+    assert now["assignee"]["username"] == "agent2"
+    assert sorted(now["tags"]) == ["eu", "vpn"]
+    # Sent empty, a field does clear its property.
+    page = await agent.get(f"/agent/tickets/{number}")
+    answer = await agent.post(
+        f"/agent/tickets/{number}/update", {"etag": etag_on(page.text), "assignee": ""}
+    )
+    assert answer.status_code == 303, answer.text
+    now = await api_ticket(world, number)
+    assert now["assignee"] is None and now["topic"] == "billing"
+
+
+async def test_every_staff_page_offers_the_queue_shortcuts(web: WebHarness, world: World) -> None:
+    number = (await world.create_ticket("alice"))["number"]
+    agent = await web.sign_in("agent")
+    for url in ("/agent", f"/agent/tickets/{number}", "/agent/tickets/999"):
+        page = (await agent.get(url)).text
+        help_box = page.split('id="shortcut-help"')[1].split("</div>")[0]
+        assert 'role="dialog" aria-labelledby="shortcut-help-title"' in help_box
+        assert 'id="shortcut-help-title"' in help_box
+        for queue in QUEUES:
+            link = f'<a href="/agent?queue={queue.name}" data-goto="{queue.goto}">'
+            assert (link in help_box) is (queue.goto is not None), (url, queue.name)
+        assert 'href="/agent?focus=search" data-goto-search' in help_box
+        assert "<kbd>Ctrl</kbd> + <kbd>Enter</kbd>" in help_box
+    # The reply form says the limits of the settings.
+    settings = web.app.state.settings
+    page = (await agent.get(f"/agent/tickets/{number}")).text
+    assert f"up to {settings.max_files_per_comment} files" in page
+    alice = await web.sign_in("alice")
+    assert 'id="shortcut-help"' not in (await alice.get("/tickets")).text

@@ -392,6 +392,29 @@ async def test_fetching_the_conversation_as_an_image_does_not_mark_it_read(
     assert (await api_ticket(web, number, who="alice"))["read"]["customer"] is True
 
 
+async def test_a_colleague_reading_the_ticket_leaves_the_requesters_reply_unread(
+    web: WebHarness,
+) -> None:
+    number = (
+        await web.world.create_ticket(
+            "owner", subject="Shared with p1", access_level="project_users", projects=["p1"]
+        )
+    )["number"]
+    reply_id = await agent_says(web, number, "Here is the answer.")
+    alice = await web.sign_in("alice")  # a p1 member: she sees the ticket, it is not hers
+    await alice.get(f"/tickets/{number}")
+    page = await alice.get(f"/tickets/{number}")
+    # She sees what the requester has not read yet, and her visits did not change that.
+    assert re.search(rf'class="message staff unread" id="comment-{reply_id}"', page.text)
+    assert (await api_ticket(web, number, who="owner"))["read"]["customer"] is False
+    owner = await web.sign_in("owner")
+    assert 'class="badge unread">New reply<' in (await owner.get("/tickets")).text
+    await owner.get(f"/tickets/{number}")
+    assert "New reply" not in (await owner.get("/tickets")).text
+    assert "New reply" not in (await alice.get("/tickets")).text
+    assert (await api_ticket(web, number, who="owner"))["read"]["customer"] is True
+
+
 async def test_reply_with_a_file(web: WebHarness) -> None:
     number = (await web.world.create_ticket("alice"))["number"]
     alice = await web.sign_in("alice")
@@ -571,3 +594,64 @@ async def test_subjects_and_comments_cannot_run_script(web: WebHarness) -> None:
     form = await open_new_ticket_form(alice, params={"from": "javascript:alert(9)"})
     hidden = _LOCATION.search(form)
     assert hidden and hidden.group(1) == ""
+
+
+# --- topic names in the reader's language --------------------------------------------------
+
+
+async def give_billing_german_names(web: WebHarness) -> None:
+    answer = await web.world.patch(
+        "admin",
+        "/api/v1/topics/billing",
+        json={
+            "names": {"en": "Billing", "ru": "Оплата", "de": "Abrechnung"},
+            "subtopics": [
+                {"key": "invoices", "names": {"en": "Invoices", "ru": "Счета", "de": "Rechnungen"}}
+            ],
+        },
+    )
+    assert answer.status_code == 200, answer.text
+
+
+async def test_topics_are_named_in_the_browsers_language(web: WebHarness) -> None:
+    await give_billing_german_names(web)
+    number = (await web.world.create_ticket("alice", topic="billing", subtopic="invoices"))[
+        "number"
+    ]
+    alice = await web.sign_in("alice")
+    german = {"Accept-Language": "de-DE,de;q=0.9,en;q=0.5"}
+    form = await open_new_ticket_form(alice, headers=german)
+    assert ">Abrechnung</option>" in form and ">Rechnungen</option>" in form
+    assert "Billing" not in form and "Invoices" not in form
+    page = await alice.get(f"/tickets/{number}", headers=german)
+    assert 'data-fact="topic">Abrechnung / Rechnungen<' in page.text
+    # Russian, by the language's weight: a language without names is passed over.
+    russian = {"Accept-Language": "fr-CH, ru;q=0.8, de;q=0.3"}
+    page = await alice.get(f"/tickets/{number}", headers=russian)
+    assert 'data-fact="topic">Оплата / Счета<' in page.text
+    # No header, or only languages the topic has no name in: English.
+    for headers in ({}, {"Accept-Language": "fr-FR, *;q=0.5"}, {"Accept-Language": "de;q=0"}):
+        page = await alice.get(f"/tickets/{number}", headers=headers)
+        assert 'data-fact="topic">Billing / Invoices<' in page.text, headers
+        form = await open_new_ticket_form(alice, headers=headers)
+        assert ">Billing</option>" in form and "Abrechnung" not in form
+
+
+async def test_the_console_and_the_admin_name_topics_in_the_readers_language(
+    web: WebHarness,
+) -> None:
+    await give_billing_german_names(web)
+    number = (await web.world.create_ticket("alice", topic="billing", subtopic="invoices"))[
+        "number"
+    ]
+    german = {"Accept-Language": "de-CH"}
+    agent = await web.sign_in("agent")
+    page = await agent.get(f"/agent/tickets/{number}", headers=german)
+    assert "<dd>Abrechnung / Rechnungen</dd>" in page.text
+    assert ">Abrechnung / Rechnungen</option>" in page.text
+    queue = await agent.get("/agent", headers=german)
+    assert ">Abrechnung</option>" in queue.text
+    assert ">Billing</option>" in (await agent.get("/agent")).text
+    admin = await web.sign_in("admin")
+    topics = await admin.get("/admin/topics", headers=german)
+    assert ">Rechnungen</span>" in topics.text

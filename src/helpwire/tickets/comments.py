@@ -130,6 +130,22 @@ async def list_comments(
     return rows[:limit], len(rows) > limit
 
 
+async def latest_comments(
+    session: AsyncSession, *, actor: Actor, ticket: Ticket, before_id: int | None, limit: int
+) -> tuple[list[Comment], bool]:
+    """The newest ``limit`` comments (of those before comment ``before_id``, if given),
+    oldest first, internal notes only for staff. (page, whether earlier ones exist). Read
+    newest first off the (ticket_id, id) index, so a long ticket costs one page."""
+    query = select(Comment).where(Comment.ticket_id == ticket.id)
+    if not actor.is_staff:
+        query = query.where(Comment.internal == false())
+    if before_id is not None:
+        query = query.where(Comment.id < before_id)
+    newest_first = query.order_by(Comment.id.desc()).limit(limit + 1)
+    rows = list((await session.scalars(newest_first)).unique())
+    return rows[:limit][::-1], len(rows) > limit
+
+
 async def get_comment(session: AsyncSession, *, actor: Actor, comment_id: int) -> Comment:
     comment = await session.get(Comment, comment_id)
     if comment is None or (comment.internal and not actor.is_staff):

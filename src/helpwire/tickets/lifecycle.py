@@ -8,7 +8,7 @@ says why, and the API answers 409 with that reason.
 from __future__ import annotations
 
 from helpwire.problems import IllegalTransition
-from helpwire.tickets.models import Status
+from helpwire.tickets.models import Priority, Status
 
 ALLOWED_MOVES: dict[Status, frozenset[Status]] = {
     Status.NEW: frozenset({Status.OPEN, Status.PENDING, Status.HOLD, Status.SOLVED, Status.CLOSED}),
@@ -75,3 +75,22 @@ def check_can_rate(current: Status) -> None:
             f"a ticket can be rated once it is solved or closed (it is {current})",
             current_status=current.value,
         )
+
+
+def check_can_escalate(current: Status, *, priority: Priority, escalated: bool) -> None:
+    """Escalating makes a ticket urgent: not for a closed one, nor one urgent already."""
+    if current == Status.CLOSED:
+        raise IllegalTransition("a closed ticket cannot be escalated", current_status=current.value)
+    if escalated or priority == Priority.URGENT:
+        raise IllegalTransition(
+            "the ticket is urgent already", current_priority=priority.value, escalated=escalated
+        )
+
+
+def can_escalate(current: Status, *, priority: Priority, escalated: bool) -> bool:
+    """Whether :func:`check_can_escalate` lets the ticket be escalated (for offering it)."""
+    try:
+        check_can_escalate(current, priority=priority, escalated=escalated)
+    except IllegalTransition:
+        return False
+    return True

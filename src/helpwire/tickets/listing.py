@@ -23,6 +23,7 @@ from helpwire.search.service import search_time_limit, ticket_ids_per_term
 from helpwire.tickets.models import (
     PRIORITY_RANK,
     STATUS_RANK,
+    AccessLevel,
     Priority,
     Status,
     Ticket,
@@ -31,7 +32,7 @@ from helpwire.tickets.models import (
     TicketType,
 )
 from helpwire.tickets.visibility import visible_clause
-from helpwire.topics.models import Topic
+from helpwire.topics.models import Subtopic, Topic
 
 MAX_PAGE = 200
 
@@ -62,6 +63,36 @@ class TicketFilters:
     project: str | None = None
     q: str | None = None
     escalated: bool | None = None
+    subtopic: str | None = None  # a key; with ``topic``, that topic's subtopic only
+    access_levels: tuple[AccessLevel, ...] = ()
+    via: str | None = None  # the channel it was filed through: "api", "web", a face's name
+    rated: bool | None = None
+    rating: int | None = None  # a score 1..5
+    # Time windows: "after" is inclusive and "before" exclusive, so that consecutive
+    # windows (after=Jan 1&before=Feb 1, after=Feb 1&before=Mar 1) neither overlap nor gap.
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    updated_after: datetime | None = None
+    updated_before: datetime | None = None
+
+
+RATING_SCORES = range(1, 6)
+_TIME_FORMATS = "an ISO 8601 date (2026-01-31) or date-time (2026-01-31T09:30:00Z)"
+
+
+def parse_filter_time(raw: str) -> datetime:
+    """A time filter's value: an ISO 8601 date, meaning the start of that day in UTC, or a
+    date-time, in UTC unless it carries an offset. ValueError names the accepted forms."""
+    try:
+        moment = datetime.fromisoformat(raw.strip())
+        # A bare date parses as its midnight; like a date-time without an offset, it is UTC.
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        # Near year 1 or 9999 an offset can carry the time out of the range a datetime
+        # holds (OverflowError): not a time any ticket has, so not a filter to accept.
+        return moment.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise ValueError(f"not {_TIME_FORMATS}") from None
 
 
 # A page's requesters, assignees, accounts and topics come in one small "IN" query per
@@ -174,6 +205,14 @@ def _filter_conditions(
                 .where(TicketProject.ticket_id == Ticket.id, Project.key == filters.project)
             )
         )
+    conditions += _subtopic_conditions(filters)
+    if filters.access_levels:
+        conditions.append(Ticket.access_level.in_([a.value for a in filters.access_levels]))
+    if filters.via is not None:
+        # The same expression the per-face rate limit counts with (tickets/limits.py).
+        conditions.append(Ticket.context["via"].as_string() == filters.via.strip().lower())
+    conditions += _rating_conditions(filters)
+    conditions += _time_conditions(filters)
     if filters.q is not None:
         per_term = ticket_ids_per_term(
             dialect=dialect, q=filters.q, include_internal=actor.is_staff
@@ -181,6 +220,46 @@ def _filter_conditions(
         if not per_term:
             raise ValidationProblem.for_field("q", "needs at least one word to search for")
         conditions.extend(Ticket.id.in_(ids) for ids in per_term)
+    return conditions
+
+
+def _subtopic_conditions(filters: TicketFilters) -> list[ColumnElement[bool]]:
+    if filters.subtopic is None:
+        return []
+    # Subtopic keys are unique within their topic only: without a topic, every topic's
+    # subtopic of that key matches.
+    subtopics = select(Subtopic.id).where(Subtopic.key == filters.subtopic)
+    if filters.topic is not None:
+        subtopics = subtopics.where(
+            Subtopic.topic_id.in_(select(Topic.id).where(Topic.key == filters.topic))
+        )
+    return [Ticket.subtopic_id.in_(subtopics)]
+
+
+def _rating_conditions(filters: TicketFilters) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if filters.rated is not None:
+        score = Ticket.rating_score
+        conditions.append(score.is_not(None) if filters.rated else score.is_(None))
+    if filters.rating is not None:
+        # Checked here too, so that no caller sends the SMALLINT column a number it cannot
+        # hold (a 500 on PostgreSQL) rather than a 422.
+        if filters.rating not in RATING_SCORES:
+            raise ValidationProblem.for_field("rating", "must be a score 1..5")
+        conditions.append(Ticket.rating_score == filters.rating)
+    return conditions
+
+
+def _time_conditions(filters: TicketFilters) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    for column, after, before in (
+        (Ticket.created_at, filters.created_after, filters.created_before),
+        (Ticket.updated_at, filters.updated_after, filters.updated_before),
+    ):
+        if after is not None:
+            conditions.append(column >= after)
+        if before is not None:
+            conditions.append(column < before)
     return conditions
 
 

@@ -102,6 +102,10 @@ class Ticket(Base):
         Index("ix_tickets_assignee_status", "assignee_id", "status"),
         Index("ix_tickets_priority_rank_status", "priority_rank", "status"),
         Index("ix_tickets_escalated_status", "escalated", "status"),
+        # The list filters by subtopic and by rating score, in the default order: a value
+        # that few tickets have is found without reading the whole sort order.
+        Index("ix_tickets_subtopic_created", "subtopic_id", "created_at", "id"),
+        Index("ix_tickets_rating_created", "rating_score", "created_at", "id"),
         # Single-ticket lookups of the faces: by a third-party reference (newest first),
         # and a ticket's follow-ups. Without them each was a scan of the whole table.
         Index("ix_tickets_tp_id_created", "tp_id", "created_at", "id"),

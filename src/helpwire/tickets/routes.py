@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
@@ -20,8 +20,14 @@ from helpwire.problems import ValidationProblem
 from helpwire.tickets import comments as comment_service
 from helpwire.tickets import service
 from helpwire.tickets.events import list_events
-from helpwire.tickets.listing import SortField, SortOrder, TicketFilters, list_tickets
-from helpwire.tickets.models import Priority, Status, Ticket, TicketType
+from helpwire.tickets.listing import (
+    SortField,
+    SortOrder,
+    TicketFilters,
+    list_tickets,
+    parse_filter_time,
+)
+from helpwire.tickets.models import AccessLevel, Priority, Status, Ticket, TicketType
 from helpwire.tickets.schemas import (
     CloseRequest,
     CommentCreate,
@@ -73,6 +79,22 @@ def _split_enum(field: str, raw: str | None, enum_type: type[E]) -> tuple[E, ...
                 field, f"unknown value {part!r}; one of {allowed}", "enum"
             ) from None
     return tuple(values)
+
+
+def _time(field: str, raw: str | None) -> datetime | None:
+    if raw is None:
+        return None
+    try:
+        return parse_filter_time(raw)
+    except ValueError as error:
+        raise ValidationProblem.for_field(field, str(error), "datetime") from None
+
+
+_TIME_FILTER = Query(
+    description="An ISO 8601 date (2026-01-31: the start of that day in UTC) or date-time "
+    "(2026-01-31T09:30:00+02:00; without an offset, UTC). `…_after` includes that moment, "
+    "`…_before` does not."
+)
 
 
 @router.post(
@@ -134,6 +156,20 @@ async def get_tickets(
     account: str | None = None,
     project: str | None = None,
     escalated: bool | None = None,
+    subtopic: Annotated[
+        str | None, Query(description="A subtopic key; with `topic`, of that topic only.")
+    ] = None,
+    access_level: Annotated[str | None, Query(description="One or more, comma-separated.")] = None,
+    via: Annotated[
+        str | None,
+        Query(description="The channel it was filed through: `api`, `web` or a face's name."),
+    ] = None,
+    rated: Annotated[bool | None, Query(description="Whether the ticket has a rating.")] = None,
+    rating: Annotated[int | None, Query(ge=1, le=5, description="A rating score.")] = None,
+    created_after: Annotated[str | None, _TIME_FILTER] = None,
+    created_before: Annotated[str | None, _TIME_FILTER] = None,
+    updated_after: Annotated[str | None, _TIME_FILTER] = None,
+    updated_before: Annotated[str | None, _TIME_FILTER] = None,
     q: Annotated[
         str | None,
         Query(
@@ -157,6 +193,15 @@ async def get_tickets(
         project=project,
         q=q,
         escalated=escalated,
+        subtopic=subtopic,
+        access_levels=_split_enum("access_level", access_level, AccessLevel),
+        via=via,
+        rated=rated,
+        rating=rating,
+        created_after=_time("created_after", created_after),
+        created_before=_time("created_before", created_before),
+        updated_after=_time("updated_after", updated_after),
+        updated_before=_time("updated_before", updated_before),
     )
     tickets, next_cursor = await list_tickets(
         session,

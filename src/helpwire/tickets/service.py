@@ -23,7 +23,6 @@ from helpwire.db.counters import TICKET_NUMBER, next_value
 from helpwire.files.service import files_for_attachment
 from helpwire.problems import (
     Forbidden,
-    IllegalTransition,
     NotFound,
     PreconditionFailed,
     ValidationProblem,
@@ -534,14 +533,9 @@ async def reopen_ticket(
 
 async def escalate_ticket(session: AsyncSession, *, actor: Actor, number: int) -> Ticket:
     ticket = await get_ticket(session, actor=actor, number=number, for_update=True)
-    if ticket.status == Status.CLOSED:
-        raise IllegalTransition("a closed ticket cannot be escalated", current_status="closed")
-    if ticket.escalated or ticket.priority == Priority.URGENT:
-        raise IllegalTransition(
-            "the ticket is urgent already",
-            current_priority=ticket.priority,
-            escalated=ticket.escalated,
-        )
+    lifecycle.check_can_escalate(
+        Status(ticket.status), priority=Priority(ticket.priority), escalated=ticket.escalated
+    )
     before = ticket.priority
     ticket.priority = Priority.URGENT.value
     ticket.escalated = True

@@ -27,6 +27,23 @@ def check_names(field: str, names: Mapping[str, str]) -> dict[str, str]:
     return clean
 
 
+def topic_name(names: Mapping[str, str], locales: str | Sequence[str] | None, fallback: str) -> str:
+    """A topic's (or subtopic's) name in the reader's language, the one rule every face
+    uses. ``locales`` are the reader's languages, most preferred first (one, several, or
+    none). For each in turn: its exact name (``de-ch``), then its language part (``de``);
+    after them English, then whichever name the topic has, and ``fallback`` (the key) for a
+    topic without names."""
+    wanted = [locales] if isinstance(locales, str) else list(locales or ())
+    for locale in wanted:
+        tag = locale.strip().lower()
+        for candidate in (tag, tag.split("-", 1)[0]):
+            if names.get(candidate):
+                return names[candidate]
+    if names.get("en"):
+        return names["en"]
+    return next((name for name in names.values() if name), fallback)
+
+
 def check_key(field: str, key: str) -> str:
     if not _KEY_RE.match(key):
         raise ValidationProblem.for_field(

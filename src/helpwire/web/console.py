@@ -9,8 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.accounts.actor import Actor
 from helpwire.api.deps import Session, get_database, get_settings
-from helpwire.api.types import TicketNumber
+from helpwire.api.types import RowId, TicketNumber
 from helpwire.problems import PreconditionFailed, Problem, ValidationProblem
+from helpwire.tickets.lifecycle import can_escalate
 from helpwire.tickets.listing import list_tickets
 from helpwire.tickets.models import BodyFormat, Priority, Status, Ticket, TicketType
 from helpwire.tickets.queues import QUEUES, queue_counts, shown_counts
@@ -38,6 +39,8 @@ from helpwire.web.console_ticket import (
     topic_options,
     validated_update,
 )
+from helpwire.web.languages import request_languages
+from helpwire.web.portal_forms import FIXABLE, forget_uploads, max_file_megabytes
 from helpwire.web.shared import form_files, form_text, is_page_visit, store_form_files
 from helpwire.web.templating import redirect, render
 
@@ -51,6 +54,7 @@ UNSAID_KIND = (
     "Nothing was sent: say whether this is a reply to the customer or an internal note, "
     "with the “Send reply” or the “Add internal note” button."
 )
+FILES_AGAIN = "(Files, if any, need choosing again.)"
 CHOICES = {
     "statuses": [s.value for s in Status],
     "priorities": [p.value for p in Priority],
@@ -141,28 +145,42 @@ async def _ticket_page(
         view=view,
         around=around,
         properties=properties,
-        topic_options=topic_options(around.topics, ticket, properties["topic"]),
+        topic_options=topic_options(
+            around.topics, ticket, properties["topic"], request_languages(request)
+        ),
         property_errors=property_errors or [],
         draft=draft,
         comment_errors=comment_errors or [],
         location=location,
         location_is_link=location_is_link,
-        can_escalate=not ticket.escalated
-        and ticket.priority != Priority.URGENT
-        and ticket.status != Status.CLOSED,
+        can_escalate=can_escalate(
+            Status(ticket.status), priority=Priority(ticket.priority), escalated=ticket.escalated
+        ),
+        max_files=get_settings(request).max_files_per_comment,
+        max_file_mb=max_file_megabytes(request),
         choices=CHOICES,
     )
 
 
 @router.get("/agent/tickets/{number}")
 async def ticket_page(
-    number: TicketNumber, request: Request, session: Session, web: StaffWeb
+    number: TicketNumber,
+    request: Request,
+    session: Session,
+    web: StaffWeb,
+    before: RowId | None = None,
 ) -> HTMLResponse:
+    """The ticket with its newest messages, or with the ones before comment ``before``."""
     ticket = await get_ticket(session, actor=web.actor, number=number)
     _customer_read, support_read = read_state(ticket)
-    if support_read or not is_page_visit(request):
+    # Only the newest messages, seen as a page, mark the ticket read.
+    if support_read or not is_page_visit(request) or before is not None:
         view = await load_view(
-            session, actor=web.actor, ticket=ticket, read_before=ticket.agent_read_at
+            session,
+            actor=web.actor,
+            ticket=ticket,
+            read_before=ticket.agent_read_at,
+            before=before,
         )
     else:
         view = await _view_marking_read(request, actor=web.actor, ticket=ticket)
@@ -227,25 +245,47 @@ async def comment(
             number,
             status_code=422,
             draft=body[:MAX_BODY_CHARS],
-            comment_errors=[problem + " (Files, if any, need choosing again.)"],
+            comment_errors=[problem + " " + FILES_AGAIN],
         )
-    file_ids = await store_form_files(
-        request, session, actor=web.actor, uploads=form_files(form, "files")
-    )
-    # Anything the service refuses (a closed ticket, a bad file) raises: the transaction
-    # rolls back, the stored files go, and the error page says why.
-    _ticket, written = await add_comment(
-        session,
-        actor=web.actor,
-        number=number,
-        body=body,
-        body_format=BodyFormat.MARKDOWN,
-        internal=internal,
-        file_ids=file_ids,
-        max_files=get_settings(request).max_files_per_comment,
-    )
+    try:
+        # A savepoint: what the service refuses (the ticket was closed meanwhile, a file
+        # too large) leaves nothing behind, and the page comes back with the agent's text.
+        async with session.begin_nested():
+            file_ids = await store_form_files(
+                request, session, actor=web.actor, uploads=form_files(form, "files")
+            )
+            _ticket, written = await add_comment(
+                session,
+                actor=web.actor,
+                number=number,
+                body=body,
+                body_format=BodyFormat.MARKDOWN,
+                internal=internal,
+                file_ids=file_ids,
+                max_files=get_settings(request).max_files_per_comment,
+            )
+    except FIXABLE as refused:
+        await forget_uploads(request)  # their rows went with the savepoint
+        session.expunge_all()  # objects the savepoint touched are stale; read afresh
+        return await _refused_page(
+            request,
+            session,
+            web,
+            number,
+            status_code=refused.status,
+            draft=body,
+            comment_errors=[_sentence(refused.detail) + " Nothing was sent. " + FILES_AGAIN],
+        )
     notice = "Internal note added." if internal else "Reply sent."
     return redirect(f"/agent/tickets/{number}#comment-{written.id}", notice=notice)
+
+
+def _sentence(text: str) -> str:
+    """A service's message ("the ticket is closed ...") as a sentence of the page."""
+    text = text.strip()
+    if not text:
+        return text
+    return text[0].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")
 
 
 @router.post("/agent/tickets/{number}/update")
@@ -255,8 +295,9 @@ async def update(
     # Locked first: the changes are worked out against the very state the service then
     # checks the form's ETag against (its own locking read returns this same object).
     ticket = await get_ticket(session, actor=web.actor, number=number, for_update=True)
-    posted = posted_properties(form)
-    changes = property_changes(form, properties_of(ticket))
+    current = properties_of(ticket)
+    posted = posted_properties(form, current)
+    changes = property_changes(form, current)
     wanted, errors = validated_update(changes)
     if wanted is None:
         return await _refused_page(

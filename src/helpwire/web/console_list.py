@@ -9,12 +9,21 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, time
 from typing import TypeVar
 
 from starlette.datastructures import QueryParams
 
-from helpwire.tickets.listing import MAX_PAGE, SortField, SortOrder, TicketFilters
-from helpwire.tickets.models import Priority, Status, TicketType
+from helpwire.faces import FACE_MODULES
+from helpwire.tickets.listing import (
+    MAX_PAGE,
+    RATING_SCORES,
+    SortField,
+    SortOrder,
+    TicketFilters,
+    parse_filter_time,
+)
+from helpwire.tickets.models import AccessLevel, Priority, Status, TicketType
 from helpwire.tickets.queues import QUEUES_BY_NAME, Queue
 
 E = TypeVar("E", bound=enum.Enum)
@@ -24,7 +33,33 @@ MAX_TEXT = 200
 MAX_QUERY = 500
 # The sorts the list offers (listing also knows "number", which created_at equals).
 SORTS = (SortField.CREATED_AT, SortField.UPDATED_AT, SortField.PRIORITY, SortField.STATUS)
-_TEXT_FILTERS = ("topic", "assignee", "requester", "tag", "account", "project")
+_TEXT_FILTERS = ("topic", "subtopic", "assignee", "requester", "tag", "account", "project", "via")
+_YES_NO_FILTERS = ("escalated", "rated")
+TIME_FILTERS = ("created_after", "created_before", "updated_after", "updated_before")
+# The channels a ticket can come through, offered as suggestions (any name is accepted).
+CHANNELS = ("web", "api", *FACE_MODULES)
+# The options of the filter form's access level, rating and channel fields.
+OPTIONS = {
+    "access_levels": [a.value for a in AccessLevel],
+    "ratings": [str(score) for score in RATING_SCORES],
+    "channels": list(CHANNELS),
+}
+
+
+def _yes_no(value: bool | None) -> str:
+    return "" if value is None else ("yes" if value else "no")
+
+
+def _time_field(moment: datetime | None) -> tuple[str, str]:
+    """A time filter's field: its value and its input's type. A whole day (or nothing) is a
+    date picker holding the date; any other time is shown in full, as text, because a date
+    picker would show it empty and the next submit would drop it."""
+    if moment is None:
+        return "", "date"
+    moment = moment.astimezone(UTC)
+    if moment.time() == time():
+        return moment.date().isoformat(), "date"
+    return moment.isoformat(), "text"
 
 
 @dataclass
@@ -36,26 +71,37 @@ class ListRequest:
     cursor: str | None = None
     limit: int = PAGE_SIZE
     errors: list[str] = field(default_factory=list)
+    # Typed values that were refused, shown again in their fields so they can be fixed.
+    rejected: dict[str, str] = field(default_factory=dict)
 
     @property
     def refined(self) -> bool:
         """Whether filters beyond the queue's own (and the search) are set: only then does
         the filter panel start open, so that on a phone the list is not pushed below it."""
         base = self.queue.filters if self.queue else TicketFilters()
-        return replace(self.filters, q=None) != replace(base, q=None)
+        changed = replace(self.filters, q=None) != replace(base, q=None)
+        return changed or bool(self.rejected)
 
     def form(self) -> dict[str, object]:
-        """The values the filter form shows."""
+        """The values the filter form shows (refused time filters as they were typed), the
+        type of each time filter's input, and the options of the newer choices."""
         f = self.filters
+        times = {name: _time_field(getattr(f, name)) for name in TIME_FILTERS}
+        times.update((name, (typed, "text")) for name, typed in self.rejected.items())
         return {
             "statuses": {s.value for s in f.statuses},
             "priority": f.priorities[0].value if len(f.priorities) == 1 else "",
             "type": f.types[0].value if len(f.types) == 1 else "",
-            "escalated": "" if f.escalated is None else ("yes" if f.escalated else "no"),
+            "access_level": f.access_levels[0].value if len(f.access_levels) == 1 else "",
+            "rating": str(f.rating) if f.rating is not None else "",
             "q": f.q or "",
             "sort": self.sort.value,
             "order": self.order.value,
             **{name: getattr(f, name) or "" for name in _TEXT_FILTERS},
+            **{name: _yes_no(getattr(f, name)) for name in _YES_NO_FILTERS},
+            **{name: value for name, (value, _input) in times.items()},
+            "time_inputs": {name: input_type for name, (_value, input_type) in times.items()},
+            "options": OPTIONS,
         }
 
 
@@ -103,23 +149,50 @@ def _choice(params: QueryParams, name: str, enum_type: type[E], default: E, erro
         return default
 
 
-def _escalated(params: QueryParams, errors: list[str]) -> bool | None:
-    value = (params.get("escalated") or "").strip().lower()
+def _yes_no_filter(params: QueryParams, name: str, errors: list[str]) -> bool | None:
+    value = (params.get(name) or "").strip().lower()
     if value in ("", "any"):
         return None
     if value in ("yes", "true", "1"):
         return True
     if value in ("no", "false", "0"):
         return False
-    errors.append("escalated: yes or no")
+    errors.append(f"{name}: yes or no")
     return None
+
+
+def _rating(params: QueryParams, errors: list[str]) -> int | None:
+    value = (params.get("rating") or "").strip()
+    if not value:
+        return None
+    if value not in OPTIONS["ratings"]:
+        errors.append("rating: a score 1..5")
+        return None
+    return int(value)
+
+
+def _time(
+    params: QueryParams, name: str, errors: list[str], rejected: dict[str, str]
+) -> datetime | None:
+    value = (params.get(name) or "").strip()
+    if not value:
+        return None
+    try:
+        return parse_filter_time(value)
+    except ValueError as error:
+        errors.append(f"{name}: {error}")
+        rejected[name] = value[:MAX_TEXT]
+        return None
 
 
 def _limit(params: QueryParams, errors: list[str]) -> int:
     value = (params.get("limit") or "").strip()
     if not value:
         return PAGE_SIZE
-    if not value.isdigit() or not 1 <= int(value) <= MAX_PAGE:
+    # Only short ASCII digits reach int(): it raises on "²" (a digit to isdigit()) and on
+    # numbers of thousands of digits, which would make a 500 of a typo.
+    short_number = value.isascii() and value.isdigit() and len(value) <= 3
+    if not short_number or not 1 <= int(value) <= MAX_PAGE:
         errors.append(f"limit: a number 1..{MAX_PAGE}")
         return PAGE_SIZE
     return int(value)
@@ -146,9 +219,21 @@ def read_list_request(params: QueryParams) -> ListRequest:
         value = _text(params, name, errors)
         if value is not None:
             overrides[name] = value.lower() if name == "tag" else value
-    escalated = _escalated(params, errors)
-    if escalated is not None:
-        overrides["escalated"] = escalated
+    access_levels = _enums(params, "access_level", AccessLevel, errors)
+    if access_levels is not None:
+        overrides["access_levels"] = access_levels
+    for name in _YES_NO_FILTERS:
+        answer = _yes_no_filter(params, name, errors)
+        if answer is not None:
+            overrides[name] = answer
+    rating = _rating(params, errors)
+    if rating is not None:
+        overrides["rating"] = rating
+    rejected: dict[str, str] = {}
+    for name in TIME_FILTERS:
+        moment = _time(params, name, errors, rejected)
+        if moment is not None:
+            overrides[name] = moment
     q = _text(params, "q", errors, MAX_QUERY)
     if q is not None:
         overrides["q"] = q
@@ -164,4 +249,5 @@ def read_list_request(params: QueryParams) -> ListRequest:
         cursor=_text(params, "cursor", errors, 1000),
         limit=_limit(params, errors),
         errors=errors,
+        rejected=rejected,
     )

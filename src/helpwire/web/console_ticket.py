@@ -3,6 +3,7 @@ changes to make."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,20 +16,21 @@ from starlette.datastructures import FormData
 
 from helpwire.accounts.actor import Actor
 from helpwire.accounts.models import STAFF_ROLES, User
-from helpwire.tickets.comments import list_comments
-from helpwire.tickets.events import list_events
+from helpwire.problems import NotFound
+from helpwire.tickets.comments import get_comment, latest_comments
+from helpwire.tickets.events import events_between
 from helpwire.tickets.listing import SortField, SortOrder, TicketFilters, list_tickets
-from helpwire.tickets.models import Ticket
+from helpwire.tickets.models import Comment, Event, Ticket
 from helpwire.tickets.schemas import TicketUpdate
 from helpwire.tickets.service import etag_for
 from helpwire.topics.models import Topic
-from helpwire.topics.service import list_topics
-from helpwire.web.console_timeline import TimelineEntry, merge
-from helpwire.web.shared import form_text
+from helpwire.topics.service import list_topics, topic_name
+from helpwire.web.console_timeline import SHOWN_AS_COMMENT, TimelineEntry, merge
 
-# A page shows this much of a ticket's history; a longer one says so (the API pages on).
-MAX_COMMENTS = 500
-MAX_EVENTS = 1000
+# A page shows a ticket's newest comments, with the events of the same stretch of time;
+# "Earlier messages" pages back (?before=<the oldest shown comment's id>).
+COMMENTS_PER_PAGE = 100
+EVENTS_PER_PAGE = 500
 OTHER_TICKETS = 10
 MAX_STAFF = 500
 PROPERTY_FIELDS = ("status", "priority", "type", "topic", "assignee", "tags")
@@ -43,7 +45,12 @@ class TicketView:
     # The staff ETag of ``ticket`` as shown: the properties form sends it back as If-Match.
     etag: str
     timeline: list[TimelineEntry]
-    truncated: bool
+    # The id to page back from for earlier messages (None: this page starts at the start).
+    earlier_before: int | None
+    # This page shows earlier messages, not the newest.
+    paged_back: bool
+    # Some events of this stretch did not fit on the page (thousands between two comments).
+    events_cut: bool
     # Support had read the ticket up to here before this view (None: never); what the
     # customer side wrote later is marked new.
     read_before: datetime | None
@@ -67,37 +74,35 @@ class TopicOption:
     label: str
 
 
-def _name(names: dict[str, str], key: str) -> str:
-    return names.get("en", key)
-
-
-def topic_options(topics: list[Topic], ticket: Ticket, chosen: str) -> list[TopicOption]:
-    """The active topics and subtopics, plus the ``chosen`` value when it is not one of
-    them (the ticket's topic or subtopic has been retired since): a select without its
-    current value selects nothing, posts "", and saving any other field would then clear
-    the topic."""
+def topic_options(
+    topics: list[Topic], ticket: Ticket, chosen: str, languages: Sequence[str]
+) -> list[TopicOption]:
+    """The active topics and subtopics, named in the reader's ``languages``, plus the
+    ``chosen`` value when it is not one of them (the ticket's topic or subtopic has been
+    retired since): a select without its current value selects nothing, posts "", and
+    saving any other field would then clear the topic."""
     options = []
     for topic in topics:
-        options.append(TopicOption(topic.key, _name(topic.names, topic.key)))
+        name = topic_name(topic.names, languages, topic.key)
+        options.append(TopicOption(topic.key, name))
         options.extend(
             TopicOption(
-                f"{topic.key}/{sub.key}",
-                f"{_name(topic.names, topic.key)} / {_name(sub.names, sub.key)}",
+                f"{topic.key}/{sub.key}", f"{name} / {topic_name(sub.names, languages, sub.key)}"
             )
             for sub in topic.subtopics
             if sub.is_active
         )
     if chosen and chosen not in {option.value for option in options}:
-        options.append(TopicOption(chosen, _retired_label(ticket, chosen)))
+        options.append(TopicOption(chosen, _retired_label(ticket, chosen, languages)))
     return options
 
 
-def _retired_label(ticket: Ticket, chosen: str) -> str:
+def _retired_label(ticket: Ticket, chosen: str, languages: Sequence[str]) -> str:
     if ticket.topic is None or properties_of(ticket)["topic"] != chosen:
         return chosen  # a value posted back, not the ticket's: shown as it came
-    label = _name(ticket.topic.names, ticket.topic.key)
+    label = topic_name(ticket.topic.names, languages, ticket.topic.key)
     if ticket.subtopic is not None:
-        label += " / " + _name(ticket.subtopic.names, ticket.subtopic.key)
+        label += " / " + topic_name(ticket.subtopic.names, languages, ticket.subtopic.key)
     return label + " (no longer offered)"
 
 
@@ -155,22 +160,64 @@ async def _other_tickets(session: AsyncSession, *, actor: Actor, ticket: Ticket)
 
 
 async def load_view(
-    session: AsyncSession, *, actor: Actor, ticket: Ticket, read_before: datetime | None
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    ticket: Ticket,
+    read_before: datetime | None,
+    before: int | None = None,
 ) -> TicketView:
-    """The ticket's timeline, read in the session ``ticket`` was read in."""
-    comments, more_comments = await list_comments(
-        session, actor=actor, ticket=ticket, after_id=None, limit=MAX_COMMENTS
+    """A stretch of the ticket's timeline, read in the session ``ticket`` was read in: the
+    newest ``COMMENTS_PER_PAGE`` comments (of those before comment ``before``, if given)
+    and the events from the oldest of them on, up to the next page's first comment, so
+    that paging back leaves no gap and shows nothing twice."""
+    until = None
+    if before is not None:
+        boundary = await get_comment(session, actor=actor, comment_id=before)
+        if boundary.ticket_id != ticket.id:
+            raise NotFound(f"no comment {before} on ticket {ticket.number}")
+        until = boundary.created_at
+    comments, earlier = await latest_comments(
+        session, actor=actor, ticket=ticket, before_id=before, limit=COMMENTS_PER_PAGE
     )
-    events, more_events = await list_events(
-        session, ticket=ticket, include_internal=True, after_id=None, limit=MAX_EVENTS
+    # Without earlier comments the stretch starts at the very beginning ("filed the
+    # ticket" is recorded just after the first comment).
+    since = comments[0].created_at if earlier and comments else None
+    events, events_cut = await events_between(
+        session,
+        ticket=ticket,
+        include_internal=True,
+        since=since,
+        until=until,
+        leave_out=SHOWN_AS_COMMENT,
+        limit=EVENTS_PER_PAGE,
     )
+    if events_cut:
+        comments, events, earlier, events_cut = _fitted(comments, events, earlier)
     return TicketView(
         ticket=ticket,
         etag=etag_for(ticket, staff=True),
         timeline=merge(comments, events),
-        truncated=more_comments or more_events,
+        earlier_before=comments[0].id if earlier and comments else None,
+        paged_back=before is not None,
+        events_cut=events_cut,
         read_before=read_before,
     )
+
+
+def _fitted(
+    comments: list[Comment], events: list[Event], earlier: bool
+) -> tuple[list[Comment], list[Event], bool, bool]:
+    """The page's stretch narrowed to the events that fit (the newest ones): comments
+    older than those move to the earlier page, and with them the events before the
+    oldest comment kept. (comments, events, whether earlier ones exist, whether events
+    are still cut.) If every comment is older than the events that fit, all are kept and
+    the page says that events are missing."""
+    kept = [comment for comment in comments if comment.created_at >= events[0].created_at]
+    if not kept:
+        return comments, events, earlier, True
+    start = kept[0].created_at
+    return kept, [event for event in events if event.created_at >= start], True, False
 
 
 async def load_surroundings(session: AsyncSession, *, actor: Actor, ticket: Ticket) -> Surroundings:
@@ -197,10 +244,18 @@ def _topic_pair(raw: str) -> tuple[str | None, str | None]:
     return (topic.strip() or None), (subtopic.strip() or None)
 
 
+def _posted_fields(form: FormData) -> dict[str, str]:
+    """The property fields the post has (an empty one included), without the others."""
+    return {
+        name: value.strip() for name in PROPERTY_FIELDS if isinstance(value := form.get(name), str)
+    }
+
+
 def property_changes(form: FormData, current: dict[str, str]) -> dict[str, Any]:
     """The properties whose posted value differs from the page's (``current``): only
-    those are sent, so a field the agent did not touch is never written back."""
-    posted = {name: form_text(form, name).strip() for name in PROPERTY_FIELDS}
+    those are sent, so a field the agent did not touch is never written back, and a
+    field missing from the post leaves its property as it is (an empty one clears it)."""
+    posted = {**current, **_posted_fields(form)}
     changes: dict[str, Any] = {}
     for name in ("status", "priority", "type"):
         if posted[name] and posted[name] != current[name]:
@@ -214,8 +269,11 @@ def property_changes(form: FormData, current: dict[str, str]) -> dict[str, Any]:
     return changes
 
 
-def posted_properties(form: FormData) -> dict[str, str]:
-    return {name: form_text(form, name).strip()[:1000] for name in PROPERTY_FIELDS}
+def posted_properties(form: FormData, current: dict[str, str]) -> dict[str, str]:
+    """The form as posted, to show it again: a field missing from the post shows the
+    property as it is."""
+    posted = {name: value[:1000] for name, value in _posted_fields(form).items()}
+    return {**current, **posted}
 
 
 def validated_update(changes: dict[str, Any]) -> tuple[TicketUpdate | None, list[str]]:

@@ -13,7 +13,7 @@ from helpwire.tickets.events import EventType
 from helpwire.tickets.models import Comment, Event
 
 # Shown as the comment itself, not as a line of its own.
-_SHOWN_AS_COMMENT = frozenset({EventType.COMMENT_CREATED.value})
+SHOWN_AS_COMMENT = frozenset({EventType.COMMENT_CREATED.value})
 
 _STATUS_REASONS = {
     "agent_reply": "by replying",
@@ -98,7 +98,7 @@ def merge(comments: Sequence[Comment], events: Sequence[Event]) -> list[Timeline
     entries += [
         TimelineEntry(at=e.created_at, event=e, who=person(e.actor), what=describe(e))
         for e in events
-        if e.type not in _SHOWN_AS_COMMENT
+        if e.type not in SHOWN_AS_COMMENT
     ]
     entries.sort(
         key=lambda entry: (

@@ -4,7 +4,6 @@ messages a person can act on, and cleaning up after a form whose work was rolled
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from fastapi import Request
@@ -58,11 +57,6 @@ def customer_actor(web: WebContext) -> Actor:
 def request_id_of(request: Request) -> str | None:
     value = getattr(request.state, "request_id", None)
     return str(value) if value else None
-
-
-def localized(names: Mapping[str, str]) -> str:
-    """A topic's name for the page: English, else whichever language it has."""
-    return names.get("en") or next(iter(names.values()), "")
 
 
 def validated(model: type[Model], **values: Any) -> Model:

@@ -31,13 +31,13 @@ from helpwire.tickets.models import AccessLevel, BodyFormat, Priority, TicketTyp
 from helpwire.tickets.schemas import ContextIn, TicketCreate
 from helpwire.topics.service import list_topics
 from helpwire.web.auth import CheckedForm, Web, WebContext
+from helpwire.web.languages import name_for
 from helpwire.web.portal_forms import (
     ACCESS_LEVEL_LABELS,
     FIXABLE,
     customer_actor,
     field_messages,
     forget_uploads,
-    localized,
     max_file_megabytes,
     request_id_of,
     validated,
@@ -150,13 +150,13 @@ async def _project_choices(session: AsyncSession, actor: Actor) -> Sequence[Proj
     return (await session.scalars(query.order_by(Project.key).limit(MAX_PROJECT_CHOICES))).all()
 
 
-async def _topic_choices(session: AsyncSession) -> list[dict[str, Any]]:
+async def _topic_choices(request: Request, session: AsyncSession) -> list[dict[str, Any]]:
     return [
         {
             "key": topic.key,
-            "name": localized(topic.names),
+            "name": name_for(request, topic),
             "subtopics": [
-                {"key": sub.key, "name": localized(sub.names)}
+                {"key": sub.key, "name": name_for(request, sub)}
                 for sub in topic.subtopics
                 if sub.is_active
             ],
@@ -181,7 +181,7 @@ async def _new_ticket_page(
         status_code=status_code,
         draft=draft,
         errors=dict(errors or {}),
-        topics=await _topic_choices(session),
+        topics=await _topic_choices(request, session),
         projects=await _project_choices(session, web.actor),
         types=[t.value for t in TicketType],
         priorities=[p.value for p in Priority],

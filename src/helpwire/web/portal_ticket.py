@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
+from helpwire.accounts.actor import Actor
 from helpwire.api.deps import Session, get_database, get_settings
 from helpwire.api.types import RowId, TicketNumber
 from helpwire.problems import NotFound, ValidationProblem
@@ -25,7 +26,6 @@ from helpwire.web.portal_forms import (
     FIXABLE,
     customer_actor,
     forget_uploads,
-    localized,
     max_file_megabytes,
     validated,
 )
@@ -44,6 +44,15 @@ def _is_unread(comment: Comment, ticket: Ticket) -> bool:
         return False
     read_at = ticket.customer_read_at
     return read_at is None or comment.created_at > read_at
+
+
+def reads_for_customer_side(actor: Actor, ticket: Ticket) -> bool:
+    """Whether this reader's visit marks the customer side read. The core keeps one read
+    time per side of a ticket (the API and the other faces rely on it), and on the customer
+    side it is the requester's: a colleague who may also see the ticket must not clear the
+    "New reply" the requester has not seen yet. A service acting for the requester is the
+    requester (its actor's user is the requester)."""
+    return ticket.requester_id == actor.user.id
 
 
 def _forms_on_page(ticket: Ticket, comments: Sequence[Comment], *, speaks: bool) -> set[str]:
@@ -89,8 +98,6 @@ async def _conversation_page(
         messages=[(comment, _is_unread(comment, ticket)) for comment in comments],
         later=comments[-1].id if more and comments else None,
         paged=after is not None,
-        topic=localized(ticket.topic.names) if ticket.topic else None,
-        subtopic=localized(ticket.subtopic.names) if ticket.subtopic else None,
         speaks_for_ticket=speaks,
         forms=forms,
         access_levels=ACCESS_LEVEL_LABELS,
@@ -116,7 +123,8 @@ async def conversation(
     if web.actor.is_staff:
         return redirect(f"/agent/tickets/{number}")
     page, ticket = await _conversation_page(request, session, web, number=number, after=after)
-    if not service.read_state(ticket)[0] and is_page_visit(request):
+    unread = not service.read_state(ticket)[0]
+    if unread and reads_for_customer_side(web.actor, ticket) and is_page_visit(request):
         # Only a visit to the page marks it read, not a fetch of it as an image (see
         # is_page_visit). A GET has a read-only session (on SQLite a plain BEGIN that
         # must not turn into a writer halfway), so the read mark is a small transaction of

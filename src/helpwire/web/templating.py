@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from markupsafe import Markup
 
 from helpwire import __version__
+from helpwire.tickets.queues import QUEUES
 from helpwire.web.languages import topic_name_filter
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -87,7 +88,14 @@ environment = jinja2.Environment(
     lstrip_blocks=True,
 )
 environment.filters.update(when=_when, ago=_ago, iso=_iso, label=_label, sanitized_html=_safe_html)
-environment.globals.update(version=__version__, with_query=_with_query)
+environment.globals.update(
+    version=__version__,
+    with_query=_with_query,
+    # The layout's shortcut help (for staff, on every page) lists the queues that have a
+    # "g <key>" shortcut as links the keys follow: keys and queues are said once, in
+    # tickets/queues.QUEUES.
+    shortcut_queues=tuple(queue for queue in QUEUES if queue.goto),
+)
 # A topic or subtopic in the reader's language: {{ ticket.topic|topic_name }}.
 environment.filters["topic_name"] = topic_name_filter
 

@@ -95,12 +95,18 @@
     document.addEventListener("visibilitychange", refresh);
   }
 
-  // Keyboard shortcuts for agents. Elements name their key: data-shortcut="r" focuses or
-  // clicks that element; "g x" sequences follow links marked data-goto="x".
+  // Keyboard shortcuts for agents, on every page of theirs: the layout's help box
+  // (#shortcut-help) holds the links the keys follow, as the server lists them: "g x"
+  // follows its link marked data-goto="x" (the queues); "/" focuses the page's element
+  // marked data-shortcut="/" or, on a page without one, opens the list with its search box
+  // focused (the link marked data-goto-search). Other elements name their key:
+  // data-shortcut="r" focuses or clicks that element.
+  var PENDING_G_MS = 1500;
   function setUpShortcuts() {
     var help = document.getElementById("shortcut-help");
     if (!help) return;
-    var pendingG = false;
+    var pendingG = null;  // the timer that forgets a "g" pressed alone
+    var focusedBeforeHelp = null;
     var rows = Array.prototype.slice.call(document.querySelectorAll("[data-row-link]"));
     var selected = -1;
     function select(index) {
@@ -110,20 +116,64 @@
       rows[selected].classList.add("selected");
       rows[selected].scrollIntoView({ block: "nearest" });
     }
+    function openHelp() {
+      focusedBeforeHelp = document.activeElement;
+      help.hidden = false;
+      help.focus();
+    }
+    function closeHelp() {
+      help.hidden = true;
+      var back = focusedBeforeHelp;
+      focusedBeforeHelp = null;
+      if (back && back !== document.body && document.contains(back)) back.focus();
+    }
+    function follow(link) {
+      if (link && link.href) window.location.assign(link.href);
+    }
+    function focusSearch() {
+      var box = document.querySelector('[data-shortcut="/"]');
+      if (box) { box.focus(); return; }
+      follow(help.querySelector("[data-goto-search]"));
+    }
+    help.querySelectorAll("[data-close-help]").forEach(function (button) {
+      button.addEventListener("click", closeHelp);
+    });
+    // Arriving from "/" on another page: the search box takes the cursor, and the address
+    // loses the request so a reload or a shared link does not repeat it.
+    var here = new URL(window.location.href);
+    if (here.searchParams.get("focus") === "search") {
+      var box = document.querySelector('[data-shortcut="/"]');
+      if (box) box.focus();
+      here.searchParams.delete("focus");
+      window.history.replaceState(null, "", here.pathname + here.search + here.hash);
+    }
     document.addEventListener("keydown", function (event) {
       var target = event.target;
       var typing = target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" ||
         target.tagName === "SELECT" || target.isContentEditable);
-      if (event.key === "Escape") { help.hidden = true; if (typing) target.blur(); return; }
-      if (typing || event.ctrlKey || event.metaKey || event.altKey) return;
-      if (pendingG) {
-        pendingG = false;
-        var link = document.querySelector('[data-goto="' + event.key + '"]');
-        if (link) { event.preventDefault(); link.click(); }
+      if (event.key === "Escape") {
+        if (!help.hidden) { event.preventDefault(); closeHelp(); return; }
+        if (typing) target.blur();
         return;
       }
-      if (event.key === "g") { pendingG = true; return; }
-      if (event.key === "?") { help.hidden = !help.hidden; return; }
+      if (typing || event.ctrlKey || event.metaKey || event.altKey) return;
+      if (pendingG !== null) {
+        clearTimeout(pendingG);
+        pendingG = null;
+        var link = help.querySelector('[data-goto="' + CSS.escape(event.key) + '"]');
+        if (link) { event.preventDefault(); follow(link); }
+        return;
+      }
+      if (event.key === "g") {
+        pendingG = setTimeout(function () { pendingG = null; }, PENDING_G_MS);
+        return;
+      }
+      if (event.key === "?") {
+        event.preventDefault();
+        if (help.hidden) openHelp(); else closeHelp();
+        return;
+      }
+      if (event.key === "/") { event.preventDefault(); focusSearch(); return; }
       if (event.key === "j") { select(selected + 1); return; }
       if (event.key === "k") { select(selected - 1); return; }
       if (event.key === "Enter" && selected >= 0) {
@@ -131,7 +181,7 @@
         if (a) { event.preventDefault(); a.click(); }
         return;
       }
-      var el = document.querySelector('[data-shortcut="' + event.key + '"]');
+      var el = document.querySelector('[data-shortcut="' + CSS.escape(event.key) + '"]');
       if (el) {
         event.preventDefault();
         if (el.tagName === "INPUT" || el.tagName === "TEXTAREA" || el.tagName === "SELECT") {

@@ -1,4 +1,4 @@
-"""web UI: browser sessions, sign-in lock-out, queue indexes
+"""web UI: browser sessions, sign-in lock-out, queue and list-filter indexes
 
 Revision ID: 0003
 Revises: 0002
@@ -19,6 +19,8 @@ QUEUE_INDEXES = {
     "ix_tickets_assignee_status": ["assignee_id", "status"],
     "ix_tickets_priority_rank_status": ["priority_rank", "status"],
     "ix_tickets_escalated_status": ["escalated", "status"],
+    "ix_tickets_subtopic_created": ["subtopic_id", "created_at", "id"],
+    "ix_tickets_rating_created": ["rating_score", "created_at", "id"],
 }
 
 
