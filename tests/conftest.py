@@ -18,12 +18,14 @@ from typing import Any
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from helpwire.accounts import security
 from helpwire.accounts import service as accounts
 from helpwire.accounts.models import Role
 from helpwire.app import create_app
@@ -54,6 +56,18 @@ async def _postgres_reachable() -> str | None:
         return f"PostgreSQL at {POSTGRES_URL} is not reachable: {exc.__class__.__name__}: {exc}"
     finally:
         await engine.dispose()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def quick_password_hashes() -> Iterator[None]:
+    """Cheap argon2 parameters for the passwords tests make: the real ones cost a fifth of
+    a second per hash and per check, by design, and the web tests sign in hundreds of
+    times. Checking reads the parameters from the stored hash, so the code under test is
+    the same. (The browser tests' server is a process of its own, with the real ones.)"""
+    saved = security._hasher
+    security._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    security._hasher = saved
 
 
 @pytest.fixture(scope="session")
