@@ -55,6 +55,16 @@ def _ago(value: datetime | None) -> str:
     return f"{seconds // 86400} d ago"
 
 
+def _size(value: int | None) -> str:
+    """A file size as people read it: ``512 bytes``, ``14 KiB``, ``3.2 MiB``."""
+    size = int(value or 0)
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{-(-size // 1024)} KiB"
+    return f"{size / (1024 * 1024):.1f} MiB"
+
+
 def _iso(value: datetime | None) -> str:
     return value.astimezone(UTC).isoformat() if value else ""
 
@@ -87,7 +97,9 @@ environment = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-environment.filters.update(when=_when, ago=_ago, iso=_iso, label=_label, sanitized_html=_safe_html)
+environment.filters.update(
+    when=_when, ago=_ago, iso=_iso, label=_label, size=_size, sanitized_html=_safe_html
+)
 environment.globals.update(
     version=__version__,
     with_query=_with_query,
