@@ -24,7 +24,7 @@ demo: $(STAMP)
 
 ## Run the whole test suite (SQLite always; PostgreSQL when reachable)
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests
