@@ -12,6 +12,7 @@ open, then clear the count and open the session."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -36,9 +37,13 @@ LONGEST_LOCK = timedelta(minutes=15)
 # A failure this old no longer counts.
 FORGET_AFTER = timedelta(hours=1)
 
-# Checked when the login name is unknown, so that an unknown name takes as long to refuse
-# as a wrong password and does not reveal which names exist.
-_DECOY_HASH = hash_password(secrets.token_urlsafe(16))
+
+@functools.cache
+def _decoy_hash() -> str:
+    """Checked when the login name is unknown, so that an unknown name takes as long to
+    refuse as a wrong password and does not reveal which names exist. Made on first use,
+    not at import: every process and command imports this module."""
+    return hash_password(secrets.token_urlsafe(16))
 
 
 @dataclass(frozen=True)
@@ -171,7 +176,7 @@ async def check_password(
     )
     stored = user.password_hash if usable and user is not None else None
     # argon2 is deliberately slow: off the event loop, with no transaction open.
-    matches = await asyncio.to_thread(verify_password, stored or _DECOY_HASH, password)
+    matches = await asyncio.to_thread(verify_password, stored or _decoy_hash(), password)
     if not (usable and matches) or user is None:
         if wait:
             raise SignInRefused(

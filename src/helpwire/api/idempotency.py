@@ -51,6 +51,31 @@ def fingerprint(request: Request, payload: Any) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
+async def claim_key(
+    session: AsyncSession, *, user_id: int, key: str, fingerprint: str, ttl: timedelta
+) -> int | None:
+    """Claims ``key`` for this request: the id of the new record, or None when an earlier
+    request holds it (on PostgreSQL the claim waits for that request to commit). A key
+    older than its time to live is forgotten first, and may be used again."""
+    await session.execute(
+        delete(IdempotencyRecord).where(
+            IdempotencyRecord.user_id == user_id,
+            IdempotencyRecord.key == key,
+            IdempotencyRecord.created_at < utcnow() - ttl,
+        )
+    )
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    claimed: int | None = await session.scalar(
+        insert(IdempotencyRecord)
+        .values(
+            user_id=user_id, key=key, fingerprint=fingerprint, status_code=0, created_at=utcnow()
+        )
+        .on_conflict_do_nothing(index_elements=["user_id", "key"])
+        .returning(IdempotencyRecord.id)
+    )
+    return claimed
+
+
 async def respond_once(
     session: AsyncSession,
     *,
@@ -70,21 +95,7 @@ async def respond_once(
         raise ValidationProblem.for_field(HEADER, f"must be 1..{MAX_KEY_LENGTH} characters")
     user_id = actor.user.id
     digest = fingerprint(request, payload)
-    # A key older than its time to live is forgotten, and may be used again.
-    await session.execute(
-        delete(IdempotencyRecord).where(
-            IdempotencyRecord.user_id == user_id,
-            IdempotencyRecord.key == key,
-            IdempotencyRecord.created_at < utcnow() - ttl,
-        )
-    )
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    claimed = await session.scalar(
-        insert(IdempotencyRecord)
-        .values(user_id=user_id, key=key, fingerprint=digest, status_code=0, created_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["user_id", "key"])
-        .returning(IdempotencyRecord.id)
-    )
+    claimed = await claim_key(session, user_id=user_id, key=key, fingerprint=digest, ttl=ttl)
     if claimed is None:
         record = await session.scalar(
             select(IdempotencyRecord).where(

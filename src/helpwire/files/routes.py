@@ -9,6 +9,7 @@ from fastapi.responses import StreamingResponse
 
 from helpwire.api.deps import CurrentPrincipal, Session, get_database, get_principal, get_settings
 from helpwire.api.responses import PROBLEM_RESPONSES
+from helpwire.files.models import File
 from helpwire.files.service import check_can_download, get_file_row, record_upload, save_upload
 from helpwire.files.storage import FileStorage
 from helpwire.problems import MalformedRequest, UnsupportedMediaType, ValidationProblem
@@ -26,6 +27,22 @@ _INLINE_SAFE = (
     "text/plain",
     "application/pdf",
 )
+
+
+def file_response(storage: FileStorage, row: File, *, headers: dict[str, str]) -> StreamingResponse:
+    """The file's bytes, streamed: shown in the browser only when its type is safe to
+    show, else downloaded; never sniffed into another type. ``headers`` add to that."""
+    disposition = "inline" if row.content_type in _INLINE_SAFE else "attachment"
+    return StreamingResponse(
+        storage.open_chunks(row.storage_key),
+        media_type=row.content_type,
+        headers={
+            "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(row.filename)}",
+            "Content-Length": str(row.size),
+            "X-Content-Type-Options": "nosniff",
+            **headers,
+        },
+    )
 
 
 def storage_of(request: Request) -> FileStorage:
@@ -103,16 +120,8 @@ async def download_file(
 ) -> StreamingResponse:
     row = await get_file_row(session, file_id=file_id)
     await check_can_download(session, actor=principal, row=row)
-    disposition = "inline" if row.content_type in _INLINE_SAFE else "attachment"
-    headers = {
-        "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(row.filename)}",
-        "Content-Length": str(row.size),
-        "X-Content-Type-Options": "nosniff",
-        "ETag": f'"{row.sha256}"',
-        "Cache-Control": "private, max-age=3600",
-    }
-    return StreamingResponse(
-        storage_of(request).open_chunks(row.storage_key),
-        media_type=row.content_type,
-        headers=headers,
+    return file_response(
+        storage_of(request),
+        row,
+        headers={"ETag": f'"{row.sha256}"', "Cache-Control": "private, max-age=3600"},
     )

@@ -12,19 +12,16 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
 from helpwire.accounts.actor import Actor
 from helpwire.accounts.models import Project
 from helpwire.api.deps import Session, get_settings
-from helpwire.api.idempotency import fingerprint
+from helpwire.api.idempotency import claim_key, fingerprint
 from helpwire.api.idempotency_models import IdempotencyRecord
 from helpwire.api.metrics import count_ticket_created
-from helpwire.db.base import utcnow
 from helpwire.problems import Conflict, ValidationProblem
 from helpwire.tickets import service
 from helpwire.tickets.models import AccessLevel, BodyFormat, Priority, TicketType
@@ -234,9 +231,9 @@ async def _check_projects(session: AsyncSession, actor: Actor, keys: Sequence[st
 # (api/idempotency.py), with the same time to live and the same janitor. respond_once
 # itself does not fit: it reads the key from a header and answers JSON, where this form
 # carries a one-time submission id and answers with a redirect to the ticket filed. The
-# claim works the same way: the first POST inserts the key's row in the transaction that
-# files the ticket; a repeat finds the row (on PostgreSQL it waits for the first POST to
-# commit) and is sent to that ticket instead of filing a second one.
+# claim is the same (api/idempotency.claim_key): the first POST inserts the key's row in
+# the transaction that files the ticket; a repeat finds the row and is sent to that ticket
+# instead of filing a second one.
 _SUBMISSION_KEY = "web:new-ticket:"
 
 
@@ -245,28 +242,13 @@ async def _claim_submission(
 ) -> int | None:
     """The id of the record claiming ``key`` for this POST, or None if an earlier POST
     claimed it."""
-    ttl = timedelta(hours=get_settings(request).idempotency_ttl_hours)
-    await session.execute(
-        delete(IdempotencyRecord).where(
-            IdempotencyRecord.user_id == user_id,
-            IdempotencyRecord.key == key,
-            IdempotencyRecord.created_at < utcnow() - ttl,
-        )
+    return await claim_key(
+        session,
+        user_id=user_id,
+        key=key,
+        fingerprint=fingerprint(request, {"form": "new-ticket"}),
+        ttl=timedelta(hours=get_settings(request).idempotency_ttl_hours),
     )
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    claimed: int | None = await session.scalar(
-        insert(IdempotencyRecord)
-        .values(
-            user_id=user_id,
-            key=key,
-            fingerprint=fingerprint(request, {"form": "new-ticket"}),
-            status_code=0,
-            created_at=utcnow(),
-        )
-        .on_conflict_do_nothing(index_elements=["user_id", "key"])
-        .returning(IdempotencyRecord.id)
-    )
-    return claimed
 
 
 async def _earlier_ticket_page(session: AsyncSession, *, user_id: int, key: str) -> str:

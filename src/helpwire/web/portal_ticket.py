@@ -4,7 +4,7 @@ with a rating, reopen, rate afterwards, thumbs up or down on a reply from suppor
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Annotated
+from typing import Annotated, TypedDict
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -171,6 +171,32 @@ async def _act_on_ticket(
     return redirect(f"/tickets/{number}" + (f"#{anchor}" if anchor else ""), notice=notice)
 
 
+class _Message(TypedDict):
+    body: str
+    body_format: BodyFormat
+    file_ids: list[str]
+    max_files: int
+
+
+async def _message(
+    request: Request,
+    session: AsyncSession,
+    actor: Actor,
+    form: FormData,
+    model: type[CommentCreate] | type[ReopenRequest],
+    body: str,
+) -> _Message:
+    """A customer's Markdown message with its files, checked by the API's own model and
+    the files stored: what a reply and a reopening both hand to the service."""
+    checked = validated(model, body=body, body_format=BodyFormat.MARKDOWN)
+    return _Message(
+        body=checked.body,
+        body_format=checked.body_format,
+        file_ids=await store_form_files(request, session, actor=actor, uploads=form_files(form)),
+        max_files=get_settings(request).max_files_per_comment,
+    )
+
+
 @router.post("/tickets/{number}/reply")
 async def reply(
     request: Request, number: TicketNumber, session: Session, web: Web, form: CheckedForm
@@ -179,17 +205,8 @@ async def reply(
     body = form_text(form, "body")
 
     async def send() -> str:
-        checked = validated(CommentCreate, body=body, body_format=BodyFormat.MARKDOWN)
-        file_ids = await store_form_files(request, session, actor=actor, uploads=form_files(form))
-        await service.add_comment(
-            session,
-            actor=actor,
-            number=number,
-            body=checked.body,
-            body_format=checked.body_format,
-            file_ids=file_ids,
-            max_files=get_settings(request).max_files_per_comment,
-        )
+        message = await _message(request, session, actor, form, CommentCreate, body)
+        await service.add_comment(session, actor=actor, number=number, **message)
         return "Your reply is sent."
 
     return await _act_on_ticket(
@@ -238,17 +255,8 @@ async def reopen(
     body = form_text(form, "body")
 
     async def reopen_it() -> str:
-        checked = validated(ReopenRequest, body=body, body_format=BodyFormat.MARKDOWN)
-        file_ids = await store_form_files(request, session, actor=actor, uploads=form_files(form))
-        await service.reopen_ticket(
-            session,
-            actor=actor,
-            number=number,
-            body=checked.body,
-            body_format=checked.body_format,
-            file_ids=file_ids,
-            max_files=get_settings(request).max_files_per_comment,
-        )
+        message = await _message(request, session, actor, form, ReopenRequest, body)
+        await service.reopen_ticket(session, actor=actor, number=number, **message)
         return "The ticket is open again."
 
     return await _act_on_ticket(

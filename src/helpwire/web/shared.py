@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -12,7 +11,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from helpwire.accounts.actor import Actor
 from helpwire.api.deps import Session, get_settings
-from helpwire.files.routes import storage_of
+from helpwire.files.routes import file_response, storage_of
 from helpwire.files.service import check_can_download, get_file_row, record_upload, save_upload
 from helpwire.problems import ValidationProblem
 from helpwire.tickets.models import BodyFormat
@@ -21,12 +20,6 @@ from helpwire.tickets.schemas import MAX_BODY_CHARS
 from helpwire.web.auth import Web, WebContext, checked_form_outside_transaction
 
 router = APIRouter(include_in_schema=False)
-
-# Shown in the browser rather than downloaded: images, plain text and PDF only. Anything a
-# browser could run as a page of ours (HTML, SVG) is always a download.
-_INLINE_SAFE = frozenset(
-    {"image/png", "image/jpeg", "image/gif", "image/webp", "text/plain", "application/pdf"}
-)
 
 
 def form_text(form: FormData, name: str, *, default: str = "") -> str:
@@ -96,14 +89,11 @@ def is_page_visit(request: Request) -> bool:
 async def download(file_id: str, request: Request, session: Session, web: Web) -> StreamingResponse:
     row = await get_file_row(session, file_id=file_id[:64])
     await check_can_download(session, actor=web.actor, row=row)
-    disposition = "inline" if row.content_type in _INLINE_SAFE else "attachment"
-    return StreamingResponse(
-        storage_of(request).open_chunks(row.storage_key),
-        media_type=row.content_type,
+    return file_response(
+        storage_of(request),
+        row,
         headers={
-            "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(row.filename)}",
-            "Content-Length": str(row.size),
-            "X-Content-Type-Options": "nosniff",
+            # Nothing the file holds may run as a page of ours.
             "Content-Security-Policy": "default-src 'none'; sandbox",
             # Not kept by the browser: after signing out (or being signed out by an admin)
             # a shared computer must not still hand out the files.
