@@ -153,7 +153,8 @@ class F5:
             HOST,
             sent.method,
             sent.url.path,
-            args=list(sent.url.params.multi_items()),
+            # Repeated query parameters must survive; openapi-core reads any mapping-like pairs.
+            args=list(sent.url.params.multi_items()),  # type: ignore[arg-type]
             headers=dict(sent.headers),
             data=sent.content,
             content_type=sent.headers.get("content-type", ""),

@@ -139,7 +139,9 @@ async def test_an_email_channel_sends_a_mail_with_subject_body_and_link(
     assert "Mail me" in message["Subject"] and "#1" in message["Subject"]
     assert message["From"] == "helpwire@helpwire.test"
     text = next(p for p in message.walk() if p.get_content_type() == "text/plain")
-    content = text.get_payload(decode=True).decode()
+    payload = text.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    content = payload.decode()
     assert "Body of the request" in content
     assert "http://helpwire.test/tickets/1" in content
 
@@ -155,6 +157,7 @@ async def test_a_failing_receiver_gets_exactly_the_scheduled_retries(
     for step in (1, 2, 3):
         [delivery] = await deliveries(world)
         assert delivery.state == "failed"
+        assert delivery.next_attempt_at is not None
         wait = delivery.next_attempt_at - clock.now
         expected = RETRY_SCHEDULE[step]
         assert expected * 0.9 <= wait <= expected * 1.1, (step, wait)

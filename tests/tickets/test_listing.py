@@ -247,7 +247,7 @@ async def test_an_unknown_filter_value_or_a_limit_out_of_range_is_refused_naming
     ):
         body = assert_invalid(await world.get("agent", LIST, params={field: value}), field)
         if field in ("status", "priority", "type"):
-            assert value.split(",")[-1] in body["detail"]
+            assert str(value).split(",")[-1] in body["detail"]
     for limit in (1, 200):
         response = await world.get("agent", LIST, params={"limit": limit})
         assert response.status_code == 200, response.text
