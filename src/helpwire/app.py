@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from helpwire import __version__
 from helpwire.accounts.routes import router as accounts_router
 from helpwire.accounts.signin import forget_expired_sessions
+from helpwire.api.docs import install_docs
 from helpwire.api.errors import install_problem_handlers
 from helpwire.api.idempotency import forget_expired
 from helpwire.api.metrics import Metrics
@@ -22,6 +23,7 @@ from helpwire.api.middleware import (
     RequestContextMiddleware,
 )
 from helpwire.api.ops import router as ops_router
+from helpwire.api.responses import install_problem_schemas
 from helpwire.db.engine import create_engine
 from helpwire.db.session import Database
 from helpwire.faces import enabled_faces
@@ -102,6 +104,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="Support tickets with a full conversation, over HTTP.",
         lifespan=lifespan,
+        # /docs and /redoc are installed below with assets served by helpwire itself.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.metrics = Metrics.create()
@@ -109,6 +114,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.storage = LocalStorage(settings.files_dir)
 
     install_problem_handlers(app)
+    install_problem_schemas(app)
+    install_docs(app)
     for router in (
         tickets_router,
         files_router,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, status
 from fastapi.responses import StreamingResponse
 
 from helpwire.api.deps import CurrentPrincipal, Session, get_database, get_principal, get_settings
-from helpwire.api.responses import PROBLEM_RESPONSES
+from helpwire.api.responses import PROBLEM_RESPONSES, problem_responses
 from helpwire.files.models import File
 from helpwire.files.service import check_can_download, get_file_row, record_upload, save_upload
 from helpwire.files.storage import FileStorage
@@ -55,6 +55,7 @@ def storage_of(request: Request) -> FileStorage:
     status_code=status.HTTP_201_CREATED,
     response_model=FileOut,
     summary="Upload a file (multipart field `file`)",
+    responses=problem_responses(415),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -112,7 +113,14 @@ async def upload_file(request: Request) -> FileOut:
 @router.get(
     "/files/{file_id}",
     summary="Download a file",
-    responses={200: {"content": {"application/octet-stream": {}}}},
+    # The answer has the file's own media type (an image, a PDF, text, anything).
+    responses={
+        200: {
+            "description": "The file's bytes, with the media type it was uploaded with.",
+            # OpenAPI 3.1 describes raw bytes by the media type alone, with no schema.
+            "content": {"*/*": {}},
+        }
+    },
     response_class=StreamingResponse,
 )
 async def download_file(

@@ -14,7 +14,7 @@ from helpwire.api.deps import CurrentPrincipal, Session, get_settings
 from helpwire.api.idempotency import respond_once
 from helpwire.api.metrics import count_ticket_created
 from helpwire.api.pagination import cursor_id, encode_cursor
-from helpwire.api.responses import PROBLEM_RESPONSES
+from helpwire.api.responses import PRECONDITION_RESPONSES, PROBLEM_RESPONSES
 from helpwire.api.types import MAX_INT32, MAX_INT64, RowId, TicketNumber
 from helpwire.problems import ValidationProblem
 from helpwire.tickets import comments as comment_service
@@ -217,7 +217,12 @@ async def get_tickets(
     )
 
 
-@router.get("/tickets/{number}", response_model=TicketOut, summary="Get a ticket")
+@router.get(
+    "/tickets/{number}",
+    response_model=TicketOut,
+    summary="Get a ticket",
+    responses={304: {"description": "Not modified: If-None-Match holds the current ETag."}},
+)
 async def get_ticket(
     number: TicketNumber,
     session: Session,
@@ -231,7 +236,12 @@ async def get_ticket(
     return _answer(ticket, principal)
 
 
-@router.patch("/tickets/{number}", response_model=TicketOut, summary="Change a ticket")
+@router.patch(
+    "/tickets/{number}",
+    response_model=TicketOut,
+    summary="Change a ticket",
+    responses=PRECONDITION_RESPONSES,
+)
 async def patch_ticket(
     number: TicketNumber,
     body: TicketUpdate,
