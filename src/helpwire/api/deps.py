@@ -33,16 +33,36 @@ def get_database(request: Request) -> Database:
     return database
 
 
+class _Refused(Exception):
+    """Leaves the writing transaction by the way that rolls it back."""
+
+
+def refuse_transaction(request: Request) -> None:
+    """The request is refused, though its route returned normally (it answered an error
+    itself): the session dependency rolls its transaction back instead of committing."""
+    request.state.transaction_refused = True
+
+
+def transaction_refused(request: Request) -> bool:
+    return bool(getattr(request.state, "transaction_refused", False))
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's one transaction: committed when the route returns, before the answer
-    is sent (so a 2xx is durable), rolled back if anything raised."""
+    is sent (so a 2xx is durable), rolled back if anything raised or the route answered a
+    refusal (``refuse_transaction``, ``api.routing.TransactionalRoute``)."""
     database = get_database(request)
     if request.method in SAFE_METHODS:
         async with database.reader() as session:
             yield session
         return
-    async with database.writing() as session:
-        yield session
+    try:
+        async with database.writing() as session:
+            yield session
+            if transaction_refused(request):
+                raise _Refused
+    except _Refused:
+        pass
 
 
 Session = Annotated[AsyncSession, Depends(get_session, scope="function")]

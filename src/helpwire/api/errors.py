@@ -68,6 +68,21 @@ def validation_problem(exc: RequestValidationError) -> Problem:
     return ValidationProblem(summary or "the request is not valid", errors=fields)
 
 
+def unreadable_body(exc: StarletteHTTPException) -> Problem | None:
+    """FastAPI answers a JSON body its parser gives up on (not UTF-8, nested past the
+    recursion limit, an integer of thousands of digits) with a bare 400; it is a malformed
+    request like any other body that is not JSON."""
+    cause = exc.__cause__
+    if exc.status_code != 400 or not isinstance(cause, ValueError | RecursionError):
+        return None
+    if isinstance(cause, UnicodeDecodeError):
+        return MalformedRequest("the body is not valid UTF-8")
+    if isinstance(cause, RecursionError):
+        return MalformedRequest("the body's JSON is nested too deeply to read")
+    # Python refuses integers of more than 4,300 digits (a guard against slow parsing).
+    return MalformedRequest("the body holds a JSON number too long to read")
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     async def on_problem(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, Problem)
@@ -85,6 +100,9 @@ def install_problem_handlers(app: FastAPI) -> None:
                 answer: Response = face.render_error(exc.status_code, str(exc.detail))
                 answer.headers.update(dict(exc.headers or {}))
                 return answer
+        unreadable = unreadable_body(exc)
+        if unreadable is not None:
+            return problem_response(request, unreadable)
         problem = Problem(str(exc.detail), headers=dict(exc.headers or {}))
         problem.status = exc.status_code
         problem.slug = {404: "not-found", 405: "method-not-allowed"}.get(

@@ -9,6 +9,9 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
 
+from helpwire.api.deps import refuse_transaction
+from helpwire.api.routing import TransactionalRoute
+
 # Renders an error in a face's own format: (status code, human message) -> response.
 ErrorRenderer = Callable[[int, str], Response]
 # Turns an exception raised inside a face's route into the face's answer; None: not ours.
@@ -34,11 +37,12 @@ class Face:
 def translating_route(translate: Translator) -> type[APIRoute]:
     """A route class whose handler answers exceptions in the face's format.
 
-    The request's transaction has been rolled back by the time the exception arrives
-    here (the session dependency exits first), so nothing of a refused request is kept.
+    The translated answer is returned normally, so the session dependency would commit;
+    the request is marked refused first, and its transaction is rolled back instead: a
+    refused request keeps nothing, whatever the face answers.
     """
 
-    class TranslatingRoute(APIRoute):
+    class TranslatingRoute(TransactionalRoute):
         def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
             original = super().get_route_handler()
 
@@ -49,6 +53,7 @@ def translating_route(translate: Translator) -> type[APIRoute]:
                     answer = translate(request, exc)
                     if answer is None:
                         raise
+                    refuse_transaction(request)
                     return answer
 
             return handler

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from helpwire.accounts.models import Account, ApiToken, User
 from helpwire.api.deps import Session
+from helpwire.api.routing import TransactionalRoute
 from helpwire.notify import channels
 from helpwire.topics.models import Topic
 from helpwire.web import admin_accounts, admin_channels, admin_tokens, admin_users
@@ -16,7 +17,7 @@ from helpwire.web.admin_forms import capped_count, shown_count
 from helpwire.web.auth import AdminWeb
 from helpwire.web.templating import render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=TransactionalRoute, include_in_schema=False)
 
 
 @router.get("/admin")

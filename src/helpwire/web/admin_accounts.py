@@ -13,6 +13,7 @@ from starlette.datastructures import FormData
 from helpwire.accounts import service as accounts
 from helpwire.accounts.schemas import AccountCreate, ProjectIn
 from helpwire.api.deps import Session
+from helpwire.api.routing import TransactionalRoute
 from helpwire.problems import Problem, ValidationProblem
 from helpwire.topics import service as topics
 from helpwire.topics.models import Topic
@@ -31,7 +32,7 @@ from helpwire.web.auth import AdminWeb, CheckedForm
 from helpwire.web.shared import form_text
 from helpwire.web.templating import redirect, render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=TransactionalRoute, include_in_schema=False)
 
 # Empty subtopic rows offered under a topic's subtopics, for adding new ones.
 BLANK_SUBTOPIC_ROWS = 3

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
 from helpwire.api.deps import Session, get_database, get_settings
+from helpwire.api.routing import TransactionalRoute
 from helpwire.api.types import BigRowId, RowId
 from helpwire.notify import channels as service
 from helpwire.notify.models import Audience, Channel, ChannelKind, DeliveryState
@@ -39,7 +40,7 @@ from helpwire.web.auth import (
 from helpwire.web.shared import form_text
 from helpwire.web.templating import redirect, render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=TransactionalRoute, include_in_schema=False)
 
 KINDS = [kind.value for kind in ChannelKind]
 TLS_MODES = ["starttls", "tls", "none"]

@@ -11,6 +11,7 @@ from starlette.datastructures import FormData
 from helpwire.accounts import service
 from helpwire.accounts.schemas import TokenCreate
 from helpwire.api.deps import Session
+from helpwire.api.routing import TransactionalRoute
 from helpwire.api.types import RowId
 from helpwire.problems import Problem
 from helpwire.web.admin_forms import PAGE_SIZE, FormError, form_error, pydantic_error
@@ -18,7 +19,7 @@ from helpwire.web.auth import AdminWeb, CheckedForm
 from helpwire.web.shared import form_text
 from helpwire.web.templating import redirect, render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=TransactionalRoute, include_in_schema=False)
 
 
 async def _tokens_page(

@@ -15,6 +15,7 @@ from helpwire.accounts.models import Role, User
 from helpwire.accounts.schemas import UserCreate, UserUpdate
 from helpwire.accounts.security import generate_password
 from helpwire.api.deps import Session
+from helpwire.api.routing import TransactionalRoute
 from helpwire.problems import Problem
 from helpwire.web.admin_forms import (
     PAGE_SIZE,
@@ -28,7 +29,7 @@ from helpwire.web.auth import AdminWeb, CheckedForm
 from helpwire.web.shared import form_text
 from helpwire.web.templating import redirect, render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=TransactionalRoute, include_in_schema=False)
 
 ROLES = [role.value for role in Role]
 # The account keys offered as suggestions in the user forms.

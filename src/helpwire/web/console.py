@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.accounts.actor import Actor
 from helpwire.api.deps import Session, get_database, get_settings
+from helpwire.api.routing import TransactionalRoute
 from helpwire.api.types import RowId, TicketNumber
 from helpwire.problems import PreconditionFailed, Problem, ValidationProblem
 from helpwire.tickets.lifecycle import can_escalate
@@ -44,7 +45,7 @@ from helpwire.web.portal_forms import FIXABLE, forget_uploads, max_file_megabyte
 from helpwire.web.shared import form_files, form_text, is_page_visit, store_form_files
 from helpwire.web.templating import redirect, render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=TransactionalRoute, include_in_schema=False)
 
 STALE_MESSAGE = (
     "Someone changed this ticket since you opened it, so nothing was saved. "

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from helpwire.api.deps import Session
+from helpwire.api.routing import TransactionalRoute
 from helpwire.problems import ValidationProblem
 from helpwire.tickets import service
 from helpwire.tickets.listing import SortField, SortOrder, TicketFilters, list_tickets
@@ -21,7 +22,7 @@ from helpwire.web import portal_new, portal_ticket
 from helpwire.web.auth import Web
 from helpwire.web.templating import redirect, render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=TransactionalRoute, include_in_schema=False)
 
 PAGE_SIZE = 25
 # The status filters of "My tickets": what the customer still waits for, what is done.

@@ -22,6 +22,7 @@ from helpwire.api.deps import Session, get_settings
 from helpwire.api.idempotency import claim_key, fingerprint
 from helpwire.api.idempotency_models import IdempotencyRecord
 from helpwire.api.metrics import count_ticket_created
+from helpwire.api.routing import TransactionalRoute
 from helpwire.problems import Conflict, ValidationProblem
 from helpwire.tickets import service
 from helpwire.tickets.models import AccessLevel, BodyFormat, Priority, TicketType
@@ -42,7 +43,7 @@ from helpwire.web.portal_forms import (
 from helpwire.web.shared import form_files, form_text, store_form_files
 from helpwire.web.templating import redirect, render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=TransactionalRoute, include_in_schema=False)
 
 # An account with more projects than this offers the first ones only on the form.
 MAX_PROJECT_CHOICES = 500

@@ -13,6 +13,7 @@ from starlette.datastructures import FormData
 
 from helpwire.accounts.actor import Actor
 from helpwire.api.deps import Session, get_database, get_settings
+from helpwire.api.routing import TransactionalRoute
 from helpwire.api.types import RowId, TicketNumber
 from helpwire.problems import NotFound, ValidationProblem
 from helpwire.tickets import comments as comment_service
@@ -32,7 +33,7 @@ from helpwire.web.portal_forms import (
 from helpwire.web.shared import form_files, form_text, is_page_visit, store_form_files
 from helpwire.web.templating import redirect, render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=TransactionalRoute, include_in_schema=False)
 
 # A conversation shows this many messages a page; longer ones page on with ?after=<id>.
 COMMENTS_PER_PAGE = 200

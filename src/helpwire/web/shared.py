@@ -11,6 +11,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from helpwire.accounts.actor import Actor
 from helpwire.api.deps import Session, get_settings
+from helpwire.api.routing import TransactionalRoute
 from helpwire.files.routes import file_response, storage_of
 from helpwire.files.service import check_can_download, get_file_row, record_upload, save_upload
 from helpwire.problems import ValidationProblem
@@ -19,7 +20,7 @@ from helpwire.tickets.rendering import render_body
 from helpwire.tickets.schemas import MAX_BODY_CHARS
 from helpwire.web.auth import Web, WebContext, checked_form_outside_transaction
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=TransactionalRoute, include_in_schema=False)
 
 
 def form_text(form: FormData, name: str, *, default: str = "") -> str:

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 
 from helpwire.accounts.signin import SignInRefused, check_password, end_session, start_session
 from helpwire.api.deps import Session, get_database, get_settings
+from helpwire.api.routing import TransactionalRoute
 from helpwire.web.auth import (
     SESSION_COOKIE,
     SIGN_IN_CSRF_COOKIE,
@@ -20,7 +21,7 @@ from helpwire.web.auth import (
 )
 from helpwire.web.templating import redirect, render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=TransactionalRoute, include_in_schema=False)
 
 
 def _safe_next(value: object) -> str:
