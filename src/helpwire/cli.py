@@ -25,6 +25,7 @@ from helpwire.db.migrate import revision_status, upgrade
 from helpwire.db.session import Database
 from helpwire.demo import DEFAULT_SEED, DEFAULT_TICKETS, DemoOptions, DemoReport, fill_demo
 from helpwire.notify.channels import apply_declared_channels
+from helpwire.notify.outbound import AddressPolicy
 from helpwire.problems import Problem
 from helpwire.settings import Settings
 from helpwire.topics import service as topics
@@ -75,7 +76,8 @@ def _run(work: Callable[[Database], Awaitable[T]]) -> T:
     settings = Settings()
 
     async def main() -> T:
-        engine = create_engine(settings)
+        # No statement timeout for an operator's commands: a migration may take long.
+        engine = create_engine(settings, bounded=False)
         try:
             try:
                 async with engine.connect():
@@ -133,6 +135,7 @@ def serve(
     import uvicorn
 
     from helpwire.logs import configure_logging
+    from helpwire.serving import PROTOCOL
 
     settings = Settings()
     configure_logging(level=settings.log_level, as_json=settings.log_json)
@@ -159,6 +162,9 @@ def serve(
         workers=workers,
         log_config=None,
         proxy_headers=True,
+        # h11 with a header timeout (helpwire.serving): bounded header size and read time.
+        http=PROTOCOL,
+        h11_max_incomplete_event_size=settings.http_max_header_bytes,
     )
 
 
@@ -168,7 +174,10 @@ async def _apply_declared_channels(database: Database, settings: Settings) -> No
     try:
         async with database.writing() as session:
             count = await apply_declared_channels(
-                session, inline=settings.channels, path=settings.channels_file
+                session,
+                inline=settings.channels,
+                path=settings.channels_file,
+                policy=AddressPolicy.from_setting(settings.channel_allowed_networks),
             )
     except (ValueError, OSError) as exc:
         err.print(f"[red]error:[/red] {exc}")

@@ -144,6 +144,15 @@ class InternalError(Problem):
     title = "Internal error"
 
 
+class ServiceUnavailable(Problem):
+    """The database cannot be reached just now: nothing of the request was kept, and the
+    same request may be sent again after ``Retry-After`` seconds."""
+
+    status = 503
+    slug = "service-unavailable"
+    title = "Service temporarily unavailable"
+
+
 # Every problem type the native API can answer, for the docs and the OpenAPI document.
 ALL_PROBLEMS: tuple[type[Problem], ...] = (
     Problem,
@@ -160,4 +169,5 @@ ALL_PROBLEMS: tuple[type[Problem], ...] = (
     IdempotencyKeyReused,
     RateLimited,
     InternalError,
+    ServiceUnavailable,
 )

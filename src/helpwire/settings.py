@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIB = 1024 * 1024
@@ -22,6 +22,15 @@ class Settings(BaseSettings):
     )
     database_pool_size: int = Field(default=10, ge=1)
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
+    database_connect_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=300, description="Longest wait to open a database connection."
+    )
+    database_pool_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=300, description="Longest wait for a free pooled connection."
+    )
+    database_command_timeout_seconds: float = Field(
+        default=30.0, gt=0, le=3600, description="Longest wait for one statement (PostgreSQL)."
+    )
     auto_migrate: bool = Field(default=True, description="Apply pending migrations on start.")
 
     base_url: str = Field(
@@ -48,6 +57,11 @@ class Settings(BaseSettings):
     relay_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
     relay_batch_size: int = Field(default=100, ge=1, le=1000)
     delivery_retention_days: int = Field(default=30, ge=1)
+    channel_allowed_networks: str = Field(
+        default="",
+        description="Internal receivers channels may reach: CIDRs, addresses, host names or "
+        ".domains, comma-separated. Empty: public addresses only.",
+    )
 
     web_session_days: int = Field(
         default=14,
@@ -60,9 +74,46 @@ class Settings(BaseSettings):
         description="Mark the session cookie Secure. Unset: when base_url or the request is https.",
     )
 
+    rate_limit_enabled: bool = Field(
+        default=True, description="Rate limits on every route (docs/api.md, Rate limits)."
+    )
+    rate_limit_window_seconds: int = Field(default=60, ge=1, le=86_400)
+    rate_limit_reads: int = Field(
+        default=600, ge=1, description="Reads (GET, HEAD) per window per token or session."
+    )
+    rate_limit_writes: int = Field(
+        default=60, ge=1, description="Writes (POST, PUT, PATCH, DELETE) per window per token."
+    )
+    rate_limit_anonymous_reads: int = Field(
+        default=1200, ge=1, description="Reads per window per client address, without a token."
+    )
+    rate_limit_anonymous_writes: int = Field(
+        default=120, ge=1, description="Writes per window per client address, without a token."
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="redis:// URL: rate limit counts shared by every process (else in-process).",
+    )
+
     faces: str = Field(
         default="ucloud,cocalc,selectel,f5xc",
         description="Compatible APIs to serve, comma-separated (empty: none).",
+    )
+
+    http_max_header_bytes: int = Field(
+        default=64 * 1024,
+        ge=4096,
+        le=1 * MIB,
+        description="Largest request line and header block `helpwire serve` reads (431 past it).",
+    )
+    http_header_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="Time a client has to send a request's line and headers (then 408).",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None, description="When set, /metrics needs `Authorization: Bearer <token>`."
     )
 
     log_level: str = Field(default="INFO")

@@ -18,11 +18,13 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from helpwire.api.metrics import Metrics
+from helpwire.db.errors import RETRY_AFTER_SECONDS, is_database_unavailable
 from helpwire.problems import (
     PROBLEM_MEDIA_TYPE,
     InternalError,
     PayloadTooLarge,
     Problem,
+    ServiceUnavailable,
     ValidationProblem,
 )
 
@@ -70,18 +72,17 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
-        except Exception:
-            error_log.exception(
-                "unhandled error",
-                extra={"request_id": request_id, "method": scope["method"], "path": scope["path"]},
-            )
+        except Exception as exc:
+            where = {"request_id": request_id, "method": scope["method"], "path": scope["path"]}
+            outage = is_database_unavailable(exc)
+            if outage:
+                # Not a bug: one line, no traceback per request while the database is away.
+                error_log.warning("the database is unavailable: %r", exc, extra=where)
+            else:
+                error_log.exception("unhandled error", extra=where)
             if started_response:
                 raise
-            await send_problem(
-                scope,
-                send_with_id,
-                InternalError("an unexpected error occurred; it has been logged"),
-            )
+            await send_problem(scope, send_with_id, _unavailable() if outage else _internal())
         finally:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", None) or "unmatched"
@@ -100,6 +101,18 @@ class RequestContextMiddleware:
                     "duration_ms": round(elapsed * 1000, 2),
                 },
             )
+
+
+def _internal() -> Problem:
+    return InternalError("an unexpected error occurred; it has been logged")
+
+
+def _unavailable() -> Problem:
+    return ServiceUnavailable(
+        "the database cannot be reached just now; nothing of this request was kept, "
+        f"try again in {RETRY_AFTER_SECONDS} seconds",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
 
 
 class BodyLimitMiddleware:
@@ -188,6 +201,9 @@ async def send_problem(scope: Scope, send: Send, problem: Problem, *, close: boo
         (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
         (b"content-length", str(len(body)).encode()),
     ]
+    headers.extend(
+        (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in problem.headers.items()
+    )
     if close:
         headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": problem.status, "headers": headers})

@@ -17,15 +17,28 @@ from helpwire.settings import Settings
 WRITE_INTENT = "helpwire_write_intent"
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
+def create_engine(settings: Settings, *, bounded: bool = True) -> AsyncEngine:
+    """The engine. Waits are bounded, so that a database that is down or unreachable is
+    answered within seconds (503) rather than holding requests: connecting
+    (HELPWIRE_DATABASE_CONNECT_TIMEOUT_SECONDS), waiting for a pooled connection
+    (HELPWIRE_DATABASE_POOL_TIMEOUT_SECONDS) and, when ``bounded``, each statement on
+    PostgreSQL (HELPWIRE_DATABASE_COMMAND_TIMEOUT_SECONDS). Commands run by an operator
+    (migrations) pass ``bounded=False``: a long index build must not be cut short."""
     url = settings.async_database_url
     if url.startswith("sqlite"):
         return _create_sqlite_engine(url, settings)
+    connect_args: dict[str, Any] = {"timeout": settings.database_connect_timeout_seconds}
+    if bounded:
+        connect_args["command_timeout"] = settings.database_command_timeout_seconds
     return create_async_engine(
         url,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_pool_size,
+        pool_timeout=settings.database_pool_timeout_seconds,
+        # A connection the server dropped (restart, failover) is found and replaced before
+        # use, so service resumes by itself once the database is back.
         pool_pre_ping=True,
+        connect_args=connect_args,
     )
 
 
@@ -35,6 +48,7 @@ def _create_sqlite_engine(url: str, settings: Settings) -> AsyncEngine:
         connect_args={"timeout": settings.sqlite_busy_timeout_ms / 1000},
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_pool_size,
+        pool_timeout=settings.database_pool_timeout_seconds,
     )
     busy_timeout = settings.sqlite_busy_timeout_ms
 

@@ -1,0 +1,191 @@
+"""Real processes for the reliability tests: a private PostgreSQL cluster that a test may
+stop and start at will, and `helpwire serve` subprocesses.
+
+The cluster is this test's own (initdb in a temporary directory, a free port): stopping
+it disturbs no other test. PostgreSQL refuses to run as root, so as root the cluster runs
+as the ``postgres`` OS user (runuser)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import glob
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from helpwire.accounts import service as accounts
+from helpwire.accounts.models import Role
+from helpwire.db.engine import create_engine
+from helpwire.db.migrate import upgrade
+from helpwire.db.session import Database
+from helpwire.settings import Settings
+from tests.web.live_server import free_port
+
+REQUIRE_POSTGRES = os.environ.get("HELPWIRE_REQUIRE_POSTGRES") == "1"
+
+
+def _postgres_bin() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if found:
+        return Path(found[-1]).parent
+    initdb = shutil.which("initdb")
+    return Path(initdb).parent if initdb else None
+
+
+def _as_cluster_owner(command: list[str]) -> list[str]:
+    if os.geteuid() != 0:
+        return command
+    return ["runuser", "-u", "postgres", "--", *command]
+
+
+@dataclass
+class PrivateCluster:
+    bin_dir: Path
+    data_dir: Path
+    port: int
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _pg_ctl(self, *args: str) -> None:
+        command = [str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), *args]
+        subprocess.run(_as_cluster_owner(command), check=True, capture_output=True, timeout=60)
+
+    def start(self) -> None:
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.data_dir}"
+        # -w: returns once the server accepts connections.
+        self._pg_ctl("start", "-w", "-t", "30", "-l", str(self.log_path), "-o", options)
+
+    def stop(self) -> None:
+        """As a crash or a pulled plug: no goodbye to the connected clients."""
+        self._pg_ctl("stop", "-w", "-m", "immediate")
+
+    def stop_quietly(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):  # not running
+            self._pg_ctl("stop", "-w", "-m", "fast")
+
+
+def private_cluster() -> Iterator[PrivateCluster]:
+    bin_dir = _postgres_bin()
+    if bin_dir is None or not (bin_dir / "pg_ctl").exists():
+        reason = "PostgreSQL's initdb and pg_ctl are not installed (apt-get install postgresql)"
+        if REQUIRE_POSTGRES:
+            pytest.fail(reason + " and HELPWIRE_REQUIRE_POSTGRES=1")
+        pytest.skip(reason)
+    # Not under pytest's tmp_path: the cluster's owner must be able to reach the directory.
+    root = Path(tempfile.mkdtemp(prefix="helpwire-pg-"))
+    data_dir = root / "data"
+    data_dir.mkdir()
+    if os.geteuid() == 0:
+        owner = pwd.getpwnam("postgres")
+        for path in (root, data_dir):
+            os.chown(path, owner.pw_uid, owner.pw_gid)
+    initdb = [str(bin_dir / "initdb"), "-D", str(data_dir), "-U", "postgres", "-A", "trust"]
+    subprocess.run(
+        _as_cluster_owner([*initdb, "--no-sync"]), check=True, capture_output=True, timeout=120
+    )
+    cluster = PrivateCluster(bin_dir, data_dir, free_port(), root / "postgres.log")
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop_quietly()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@dataclass
+class Served:
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    token: str
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-5000:]
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+async def _prepare(database_url: str) -> str:
+    """Migrates the database and makes an agent; answers the agent's API token."""
+    engine = create_engine(Settings(database_url=database_url))
+    try:
+        await upgrade(engine)
+        async with Database.for_engine(engine).writing() as session:
+            agent = await accounts.create_user(
+                session, new=accounts.NewUser(username="agent", role=Role.AGENT)
+            )
+            _row, token = await accounts.create_token(session, user=agent)
+        return token
+    finally:
+        await engine.dispose()
+
+
+def _wait_until_ready(served: Served, timeout_s: float = 60.0) -> None:
+    """Polls /readyz: a starting process has no event to await from outside."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if served.process.poll() is not None:
+            raise RuntimeError("helpwire serve exited:\n" + served.log())
+        try:
+            if httpx.get(served.url + "/readyz", timeout=2.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError("helpwire serve did not become ready:\n" + served.log())
+
+
+def serve(directory: Path, *, database_url: str, env: dict[str, str]) -> Iterator[Served]:
+    """A `helpwire serve` subprocess on ``database_url``, with ``env`` added."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        token = pool.submit(asyncio.run, _prepare(database_url)).result()
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    full_env = {
+        **os.environ,
+        "HELPWIRE_DATABASE_URL": database_url,
+        "HELPWIRE_FILES_DIR": str(directory / "files"),
+        "HELPWIRE_BASE_URL": url,
+        "HELPWIRE_LOG_JSON": "false",
+        "HELPWIRE_LOG_LEVEL": "WARNING",
+        "HELPWIRE_RATE_LIMIT_ENABLED": "false",
+        **env,
+    }
+    helpwire = Path(sys.executable).with_name("helpwire")
+    log_path = directory / "serve.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [str(helpwire), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=full_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    served = Served(url=url, process=process, log_path=log_path, token=token)
+    try:
+        _wait_until_ready(served)
+        yield served
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
