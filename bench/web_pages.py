@@ -216,6 +216,8 @@ async def measure(url: str, password: str, repeat: int, warmup: int) -> list[Tim
         relay_in_process=False,
         log_level="WARNING",
         log_json=False,
+        # A benchmark is one client at full speed.
+        rate_limit_enabled=False,
     )
     app = create_app(settings)
     users = {

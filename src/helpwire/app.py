@@ -23,6 +23,7 @@ from helpwire.api.middleware import (
     RequestContextMiddleware,
 )
 from helpwire.api.ops import router as ops_router
+from helpwire.api.ratelimit import RateLimiter, RateLimitMiddleware
 from helpwire.api.responses import install_problem_schemas
 from helpwire.db.engine import create_engine
 from helpwire.db.session import Database
@@ -148,6 +149,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # (which reads bodies the limit has already bounded).
     app.add_middleware(NulCharacterMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit)
+    # Rate limits run right after the request id: a refused request reads no body.
+    limiter = RateLimiter.from_settings(settings)
+    if limiter is not None:
+        app.add_middleware(RateLimitMiddleware, limiter=limiter)
     app.add_middleware(RequestContextMiddleware, metrics=lambda: app.state.metrics)
     return app
 

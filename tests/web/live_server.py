@@ -130,6 +130,8 @@ def start_live_server(directory: Path) -> Iterator[LiveServer]:
         "HELPWIRE_BASE_URL": url,
         "HELPWIRE_LOG_JSON": "false",
         "HELPWIRE_LOG_LEVEL": "WARNING",
+        # One browser loads many pages and assets quickly; rate limits have tests of their own.
+        "HELPWIRE_RATE_LIMIT_ENABLED": "false",
     }
     settings = Settings(
         database_url=env["HELPWIRE_DATABASE_URL"], files_dir=directory / "files", base_url=url
