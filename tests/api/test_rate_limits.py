@@ -199,6 +199,11 @@ async def test_an_unreachable_redis_serves_requests_unlimited(
     assert "without limits" in warnings[0].getMessage()
 
 
+def test_a_redis_url_that_is_not_one_is_refused_at_start(settings: Settings) -> None:
+    with pytest.raises(ValueError, match="HELPWIRE_REDIS_URL"):
+        create_app(settings.model_copy(update={"redis_url": "http://127.0.0.1:6379"}))
+
+
 async def _redis_reachable() -> str | None:
     from coredis import Redis
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from limits import RateLimitItem, RateLimitItemPerSecond
 from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
-from limits.errors import StorageError
+from limits.errors import ConfigurationError, StorageError
 from limits.storage import storage_from_string
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -215,13 +215,16 @@ class RateLimiter:
 def storage_for(redis_url: str | None) -> Storage:
     if not redis_url:
         return MemoryStorage()
-    storage = storage_from_string(
-        "async+" + redis_url,
-        wrap_exceptions=True,
-        key_prefix="helpwire-ratelimit",
-        connect_timeout=REDIS_TIMEOUT_S,
-        stream_timeout=REDIS_TIMEOUT_S,
-    )
+    try:
+        storage = storage_from_string(
+            "async+" + redis_url,
+            wrap_exceptions=True,
+            key_prefix="helpwire-ratelimit",
+            connect_timeout=REDIS_TIMEOUT_S,
+            stream_timeout=REDIS_TIMEOUT_S,
+        )
+    except ConfigurationError as exc:
+        raise ValueError(f"HELPWIRE_REDIS_URL is not a redis:// or rediss:// URL: {exc}") from None
     assert isinstance(storage, Storage)
     return storage
 
