@@ -21,6 +21,7 @@ from helpwire.demo.cast import AGENTS, COMPANIES, TopicChoice
 from helpwire.demo.plans import Move, Planner, slot_values
 from helpwire.notify import channels
 from helpwire.notify.models import ChannelKind
+from helpwire.notify.outbound import AddressPolicy
 from helpwire.notify.schemas import ChannelCreate
 from helpwire.problems import Conflict
 from helpwire.tickets.models import Comment, Event, Status, Ticket
@@ -168,6 +169,7 @@ async def test_enabled_channels_make_the_demo_refuse(database: Database) -> None
         await channels.create_channel(
             session,
             spec=ChannelCreate(name="ops", kind=ChannelKind.WEBHOOK, url="http://127.0.0.1:9/"),
+            policy=AddressPolicy(["127.0.0.1"]),
         )
     counts = await row_counts(database)
     with pytest.raises(DemoRefused, match="notification channel"):

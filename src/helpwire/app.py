@@ -32,6 +32,7 @@ from helpwire.files.routes import router as files_router
 from helpwire.files.storage import LocalStorage
 from helpwire.logs import configure_logging
 from helpwire.notify.channels import purge_delivered
+from helpwire.notify.outbound import AddressPolicy
 from helpwire.notify.relay import Relay
 from helpwire.notify.routes import router as notify_router
 from helpwire.settings import Settings
@@ -70,6 +71,7 @@ def relay_for(database: Database, settings: Settings, *, metrics: Metrics | None
         batch_size=settings.relay_batch_size,
         lease=timedelta(seconds=settings.relay_lease_seconds),
         poll_interval=settings.relay_poll_seconds,
+        policy=AddressPolicy.from_setting(settings.channel_allowed_networks),
     )
 
 

@@ -10,6 +10,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from helpwire.app import create_app
+from helpwire.notify.outbound import AddressPolicy
 from helpwire.notify.relay import Relay
 from helpwire.settings import Settings
 from tests.conftest import World
@@ -285,7 +286,11 @@ async def test_the_chat_message_reads_like_ucloud_s_own(
     del request.headers["User-Agent"]
     assert (await world.client.send(request)).status_code == 200
 
-    relay = Relay(world.database, base_url=settings.base_url)
+    relay = Relay(
+        world.database,
+        base_url=settings.base_url,
+        policy=AddressPolicy.from_setting(settings.channel_allowed_networks),
+    )
     try:
         assert await relay.run_once() == 2
     finally:

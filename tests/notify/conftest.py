@@ -20,6 +20,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from helpwire.db.session import Database
+from helpwire.notify.outbound import AddressPolicy
 from helpwire.notify.relay import Relay
 
 
@@ -188,6 +189,8 @@ async def make_relay(database: Database) -> AsyncIterator[Callable[..., Relay]]:
     relays: list[Relay] = []
 
     def make(**options: Any) -> Relay:
+        # The receivers listen on loopback, which only an allow-list opens.
+        options.setdefault("policy", AddressPolicy(["127.0.0.0/8", "::1", "localhost"]))
         relay = Relay(database, base_url="http://helpwire.test", **options)
         relays.append(relay)
         return relay

@@ -9,6 +9,7 @@ from asgi_lifespan import LifespanManager
 
 from helpwire.app import create_app
 from helpwire.notify.channels import apply_declared_channels
+from helpwire.notify.outbound import STRICT
 from helpwire.settings import Settings
 from tests.conftest import World, build_world
 from tests.notify.conftest import Answer, Receiver
@@ -164,7 +165,8 @@ async def test_channels_declared_in_settings_are_created_kept_in_step_and_read_o
         ' "events": ["ticket.created"]}]'
     )
     async with world.database.writing() as session:
-        assert await apply_declared_channels(session, inline=declared, path=None) == 1
+        count = await apply_declared_channels(session, inline=declared, path=None, policy=STRICT)
+        assert count == 1
     [channel] = (await world.get("admin", "/api/v1/channels")).json()
     assert channel["managed_by"] == "settings"
     assert channel["events"] == ["ticket.created"]
@@ -182,12 +184,12 @@ async def test_channels_declared_in_settings_are_created_kept_in_step_and_read_o
         encoding="utf-8",
     )
     async with world.database.writing() as session:
-        await apply_declared_channels(session, inline=None, path=yaml_file)
+        await apply_declared_channels(session, inline=None, path=yaml_file, policy=STRICT)
     [channel] = (await world.get("admin", "/api/v1/channels")).json()
     assert channel["url"] == "https://hooks.slack.test/b"
     assert channel["events"] == ["ticket.created", "ticket.escalated"]
     async with world.database.writing() as session:
-        await apply_declared_channels(session, inline="[]", path=None)
+        await apply_declared_channels(session, inline="[]", path=None, policy=STRICT)
     [channel] = (await world.get("admin", "/api/v1/channels")).json()
     assert channel["health"]["enabled"] is False
 
@@ -200,7 +202,7 @@ async def test_a_broken_channel_declaration_is_a_clear_error(world: World) -> No
     ]:
         try:
             async with world.database.writing() as session:
-                await apply_declared_channels(session, inline=declared, path=None)
+                await apply_declared_channels(session, inline=declared, path=None, policy=STRICT)
         except Exception as exc:  # ValueError, or the service's own 422 problem
             assert message in str(exc), (declared, str(exc))
         else:

@@ -33,6 +33,7 @@ def relay_env(database_url: str, tmp_path: Path, *, lease_s: float) -> dict[str,
         HELPWIRE_RELAY_LEASE_SECONDS=str(lease_s),
         HELPWIRE_RELAY_POLL_SECONDS="0.2",
         HELPWIRE_LOG_LEVEL="WARNING",
+        HELPWIRE_CHANNEL_ALLOWED_NETWORKS="127.0.0.0/8",  # where the test receiver listens
     )
     return env
 

@@ -15,6 +15,7 @@ from helpwire.accounts.models import User
 from helpwire.db.session import Database
 from helpwire.notify import channels as channels_service
 from helpwire.notify.models import Channel, ChannelKind, Delivery
+from helpwire.notify.outbound import STRICT, AddressPolicy
 from helpwire.notify.relay import RETRY_SCHEDULE, Relay
 from helpwire.notify.schemas import ChannelCreate
 from helpwire.web import admin_channels
@@ -37,7 +38,8 @@ def receiver() -> Iterator[Receiver]:
 @pytest.fixture
 async def relay(database: Database) -> AsyncIterator[tuple[Relay, FakeClock]]:
     clock = FakeClock()
-    r = Relay(database, base_url="http://helpwire.test", clock=clock)
+    loopback = AddressPolicy(["127.0.0.0/8"])  # where the test receivers listen
+    r = Relay(database, base_url="http://helpwire.test", clock=clock, policy=loopback)
     yield r, clock
     await r.aclose()
 
@@ -597,6 +599,7 @@ async def test_channels_declared_in_the_settings_are_read_only_here(
         await channels_service.create_channel(
             session,
             spec=ChannelCreate(name="declared", kind=ChannelKind.SLACK, url="https://chat.test/"),
+            policy=STRICT,
             managed_by="settings",
         )
     number = await channel_id(world, "declared")

@@ -24,6 +24,8 @@ from helpwire.notify.models import (
     DeliveryAttempt,
     DeliveryState,
 )
+from helpwire.notify.outbound import SETTING as ALLOW_SETTING
+from helpwire.notify.outbound import AddressPolicy
 from helpwire.notify.outbox import announce
 from helpwire.notify.payloads import test_payload, with_absolute_urls
 from helpwire.notify.schemas import ChannelCreate, ChannelFilters, ChannelUpdate, EmailConfig
@@ -49,13 +51,28 @@ KIND_DEFAULTS: dict[ChannelKind, tuple[int, float]] = {
 }
 
 
-def _check_url(url: str | None, kind: ChannelKind) -> str:
+def _check_url(url: str | None, kind: ChannelKind, policy: AddressPolicy) -> str:
     if not url:
         raise ValidationProblem.for_field("url", f"a {kind} channel needs the receiver's URL")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        _port = parts.port
+    except ValueError:
+        raise ValidationProblem.for_field("url", "is not a valid URL") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationProblem.for_field("url", "must be an absolute http:// or https:// URL")
+    _check_host("url", parts.hostname, policy)
     return url
+
+
+def _check_host(field: str, host: str, policy: AddressPolicy) -> None:
+    reason = policy.host_refusal(host)
+    if reason is not None:
+        raise ValidationProblem.for_field(
+            field,
+            f"notifications may not go to internal addresses: {reason}; an intranet "
+            f"receiver must be allowed in {ALLOW_SETTING}",
+        )
 
 
 def _check_events(events: Sequence[str] | None) -> list[str]:
@@ -119,7 +136,8 @@ def _check_audience(include_internal: bool, audience: Audience) -> None:
         )
 
 
-def _email_dict(config: EmailConfig) -> dict[str, Any]:
+def _email_dict(config: EmailConfig, policy: AddressPolicy) -> dict[str, Any]:
+    _check_host("email.host", config.host, policy)
     return config.model_dump(by_alias=True)
 
 
@@ -134,7 +152,11 @@ async def _check_name_free(
 
 
 async def create_channel(
-    session: AsyncSession, *, spec: ChannelCreate, managed_by: str = "api"
+    session: AsyncSession,
+    *,
+    spec: ChannelCreate,
+    policy: AddressPolicy,
+    managed_by: str = "api",
 ) -> tuple[Channel, str | None]:
     """The new channel, and its signing secret when one was generated or given."""
     now = utcnow()
@@ -163,11 +185,11 @@ async def create_channel(
             raise ValidationProblem.for_field("email", "an email channel needs its SMTP settings")
         if spec.url is not None:
             raise ValidationProblem.for_field("url", "an email channel has no URL")
-        channel.email = _email_dict(spec.email)
+        channel.email = _email_dict(spec.email, policy)
     else:
         if spec.email is not None:
             raise ValidationProblem.for_field("email", "only email channels take SMTP settings")
-        channel.url = _check_url(spec.url, kind)
+        channel.url = _check_url(spec.url, kind, policy)
     if kind == ChannelKind.WEBHOOK:
         secret = _check_secret(spec.secret) if spec.secret else generate_secret()
         channel.secret = secret
@@ -179,7 +201,12 @@ async def create_channel(
 
 
 async def update_channel(
-    session: AsyncSession, *, channel: Channel, changes: ChannelUpdate, allow_managed: bool = False
+    session: AsyncSession,
+    *,
+    channel: Channel,
+    changes: ChannelUpdate,
+    policy: AddressPolicy,
+    allow_managed: bool = False,
 ) -> tuple[Channel, str | None]:
     if channel.managed_by != "api" and not allow_managed:
         raise Conflict(f"channel {channel.name!r} is declared in the settings; change it there")
@@ -192,11 +219,11 @@ async def update_channel(
     if "url" in given:
         if kind == ChannelKind.EMAIL:
             raise ValidationProblem.for_field("url", "an email channel has no URL")
-        channel.url = _check_url(changes.url, kind)
+        channel.url = _check_url(changes.url, kind, policy)
     if "email" in given:
         if kind != ChannelKind.EMAIL or changes.email is None:
             raise ValidationProblem.for_field("email", "only email channels take SMTP settings")
-        config = _email_dict(changes.email)
+        config = _email_dict(changes.email, policy)
         if config.get("password") is None and channel.email:
             config["password"] = channel.email.get("password")  # keep it unless replaced
         channel.email = config
@@ -253,14 +280,14 @@ async def delete_channel(session: AsyncSession, *, channel: Channel) -> None:
     await session.flush()
 
 
-async def send_test(channel: Channel, *, base_url: str) -> SendResult:
+async def send_test(channel: Channel, *, base_url: str, policy: AddressPolicy) -> SendResult:
     """Send a test message to ``channel`` now and return the receiver's answer. Call it
     with no transaction open: the receiver may take its time."""
     now = utcnow()
     payload = with_absolute_urls(
         test_payload(channel_name=channel.name, timestamp=now.isoformat()), base_url
     )
-    sender = Sender()
+    sender = Sender(policy=policy)
     try:
         return await sender.send(
             channel, payload, message_id="msg_test_" + now.strftime("%Y%m%d%H%M%S%f"), now=now
@@ -362,7 +389,9 @@ def declared_channels(*, inline: str | None, path: Path | None) -> list[ChannelC
     return specs
 
 
-async def sync_declared_channels(session: AsyncSession, *, specs: Sequence[ChannelCreate]) -> None:
+async def sync_declared_channels(
+    session: AsyncSession, *, specs: Sequence[ChannelCreate], policy: AddressPolicy
+) -> None:
     """Make the settings-declared channels exist as declared (matched by name). Channels
     that were declared before but are no longer are disabled, not deleted: their delivery
     log stays."""
@@ -378,7 +407,7 @@ async def sync_declared_channels(session: AsyncSession, *, specs: Sequence[Chann
             other = await session.scalar(select(Channel).where(Channel.name == spec.name))
             if other is not None:
                 raise Conflict(f"channel {spec.name!r} exists already, made over the API")
-            await create_channel(session, spec=spec, managed_by="settings")
+            await create_channel(session, spec=spec, policy=policy, managed_by="settings")
             continue
         update = ChannelUpdate.model_validate(
             {
@@ -389,7 +418,9 @@ async def sync_declared_channels(session: AsyncSession, *, specs: Sequence[Chann
         )
         if spec.secret and spec.secret != channel.secret:
             update.secret = spec.secret
-        await update_channel(session, channel=channel, changes=update, allow_managed=True)
+        await update_channel(
+            session, channel=channel, changes=update, policy=policy, allow_managed=True
+        )
     for gone in existing.values():
         gone.enabled = False
         gone.disabled_reason = "no longer declared in the settings"
@@ -408,9 +439,9 @@ async def purge_delivered(session: AsyncSession, *, older_than: timedelta) -> in
 
 
 async def apply_declared_channels(
-    session: AsyncSession, *, inline: str | None, path: Path | None
+    session: AsyncSession, *, inline: str | None, path: Path | None, policy: AddressPolicy
 ) -> int:
     """Sync the channels of HELPWIRE_CHANNELS / HELPWIRE_CHANNELS_FILE; how many there are."""
     specs = declared_channels(inline=inline, path=path)
-    await sync_declared_channels(session, specs=specs)
+    await sync_declared_channels(session, specs=specs, policy=policy)
     return len(specs)

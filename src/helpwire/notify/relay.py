@@ -27,6 +27,7 @@ from helpwire.api.metrics import Metrics
 from helpwire.db.base import utcnow
 from helpwire.db.session import Database
 from helpwire.notify.models import DUE_STATES, Channel, Delivery, DeliveryAttempt, DeliveryState
+from helpwire.notify.outbound import STRICT, AddressPolicy
 from helpwire.notify.payloads import with_absolute_urls
 from helpwire.notify.senders import Sender, SendResult
 from helpwire.notify.signal import PG_CHANNEL, outbox_signal
@@ -101,11 +102,12 @@ class Relay:
         lease: timedelta = timedelta(seconds=60),
         poll_interval: float = 5.0,
         name: str | None = None,
+        policy: AddressPolicy = STRICT,
     ) -> None:
         self.database = database
         self.base_url = base_url
         self.metrics = metrics
-        self.sender = sender or Sender()
+        self.sender = sender or Sender(policy=policy)
         self.clock = clock
         self.rng = rng or random.Random()  # noqa: S311 (jitter, not cryptography)
         self.batch_size = batch_size

@@ -15,6 +15,7 @@ from helpwire.api.types import MAX_INT64, BigRowId, RowId
 from helpwire.db.base import utcnow
 from helpwire.notify import channels as service
 from helpwire.notify.models import Channel, Delivery, DeliveryAttempt, DeliveryState
+from helpwire.notify.outbound import AddressPolicy
 from helpwire.notify.schemas import (
     AttemptOut,
     ChannelCreate,
@@ -30,6 +31,11 @@ from helpwire.notify.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["notifications"], responses=PROBLEM_RESPONSES)
+
+
+def address_policy(request: Request) -> AddressPolicy:
+    """The receivers this installation allows (HELPWIRE_CHANNEL_ALLOWED_NETWORKS)."""
+    return AddressPolicy.from_setting(request.app.state.settings.channel_allowed_networks)
 
 
 def channel_out(channel: Channel) -> ChannelOut:
@@ -116,7 +122,9 @@ async def create_channel(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     async def produce() -> tuple[ChannelWithSecret, dict[str, str]]:
-        channel, secret = await service.create_channel(session, spec=body)
+        channel, secret = await service.create_channel(
+            session, spec=body, policy=address_policy(request)
+        )
         return _with_secret(channel, secret), {}
 
     return await create_once(session, request=request, actor=admin, body=body, produce=produce)
@@ -138,10 +146,16 @@ async def get_channel(channel_id: RowId, session: Session, _admin: AdminPrincipa
     summary="Change a channel; a rotated secret is in this answer only",
 )
 async def update_channel(
-    channel_id: RowId, body: ChannelUpdate, session: Session, _admin: AdminPrincipal
+    channel_id: RowId,
+    body: ChannelUpdate,
+    request: Request,
+    session: Session,
+    _admin: AdminPrincipal,
 ) -> ChannelWithSecret:
     channel = await service.get_channel(session, channel_id=channel_id)
-    channel, secret = await service.update_channel(session, channel=channel, changes=body)
+    channel, secret = await service.update_channel(
+        session, channel=channel, changes=body, policy=address_policy(request)
+    )
     return _with_secret(channel, secret)
 
 
@@ -165,7 +179,9 @@ async def test_channel(channel_id: RowId, request: Request, _admin: AdminPrincip
     # Read the channel, then send with no transaction open: the receiver may be slow.
     async with get_database(request).reader() as session:
         channel = await service.get_channel(session, channel_id=channel_id)
-    result = await service.send_test(channel, base_url=request.app.state.settings.base_url)
+    result = await service.send_test(
+        channel, base_url=request.app.state.settings.base_url, policy=address_policy(request)
+    )
     return TestResult(
         ok=result.ok,
         status_code=result.status_code,

@@ -14,17 +14,26 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiosmtplib
+import httpcore
 import httpx
 
 from helpwire import __version__
 from helpwire.notify.formats import chat_message, email_message
 from helpwire.notify.models import Channel, ChannelKind
+from helpwire.notify.outbound import (
+    STRICT,
+    AddressPolicy,
+    checked_socket,
+    checked_transport,
+    redact_url,
+)
 from helpwire.notify.signing import sign
 
 SNIPPET_CHARS = 1024
 HTTP_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 USER_AGENT = f"helpwire/{__version__} (+webhooks)"
 MAX_RETRY_AFTER_S = 24 * 3600
+SMTP_TIMEOUT_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -90,11 +99,34 @@ def http_request_for(
     return json.dumps(message, ensure_ascii=False).encode(), headers
 
 
-class Sender:
-    """Sends to any channel kind; one instance per relay, sharing an HTTP connection pool."""
+def _answer_text(response: httpx.Response) -> str:
+    """What the admin sees of an answer. A redirect is never followed (it could lead
+    anywhere, internal services included), and its body is not shown."""
+    if response.is_redirect:
+        return f"redirect to {redact_url(response.headers.get('location'))} not followed"
+    return response.text[:SNIPPET_CHARS]
 
-    def __init__(self, http: httpx.AsyncClient | None = None) -> None:
-        self._http = http or httpx.AsyncClient(timeout=HTTP_TIMEOUT, follow_redirects=False)
+
+def _failure(exc: Exception) -> str:
+    # A refused address is reported by httpx as a ConnectError caused by ours.
+    cause = exc.__cause__ or exc
+    return f"{cause.__class__.__name__}: {cause}"[:SNIPPET_CHARS]
+
+
+class Sender:
+    """Sends to any channel kind; one instance per relay, sharing an HTTP connection pool.
+    Every connection goes through ``policy`` (see outbound.py)."""
+
+    def __init__(
+        self, http: httpx.AsyncClient | None = None, *, policy: AddressPolicy = STRICT
+    ) -> None:
+        self.policy = policy
+        self._http = http or httpx.AsyncClient(
+            timeout=HTTP_TIMEOUT,
+            follow_redirects=False,
+            trust_env=False,
+            transport=checked_transport(policy),
+        )
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -117,7 +149,7 @@ class Sender:
             return SendResult(
                 ok=False,
                 duration_ms=(time.perf_counter() - started) * 1000,
-                error=f"{exc.__class__.__name__}: {exc}"[:SNIPPET_CHARS],
+                error=_failure(exc),
             )
         elapsed = (time.perf_counter() - started) * 1000
         status = response.status_code
@@ -125,7 +157,7 @@ class Sender:
             ok=200 <= status < 300,
             duration_ms=elapsed,
             status_code=status,
-            response=response.text[:SNIPPET_CHARS],
+            response=_answer_text(response),
             retry_after_s=(
                 retry_after_seconds(response.headers.get("retry-after"), now=now)
                 if status in (429, 503)
@@ -142,21 +174,34 @@ class Sender:
             message = email_message(
                 payload, sender=config["from"], recipients=list(config.get("to") or [])
             )
+            # Connected here, to a checked address; the host name still serves TLS.
+            sock = await checked_socket(
+                self.policy,
+                config["host"],
+                int(config.get("port") or 25),
+                limit_s=SMTP_TIMEOUT_S,
+            )
             response = await aiosmtplib.send(
                 message,
                 hostname=config["host"],
-                port=int(config.get("port") or 25),
+                sock=sock,
                 username=config.get("username") or None,
                 password=config.get("password") or None,
                 use_tls=tls == "tls",
                 start_tls=tls == "starttls",
-                timeout=30,
+                timeout=SMTP_TIMEOUT_S,
             )
-        except (aiosmtplib.SMTPException, OSError, KeyError, ValueError) as exc:
+        except (
+            aiosmtplib.SMTPException,
+            httpcore.ConnectError,
+            OSError,
+            KeyError,
+            ValueError,
+        ) as exc:
             return SendResult(
                 ok=False,
                 duration_ms=(time.perf_counter() - started) * 1000,
-                error=f"{exc.__class__.__name__}: {exc}"[:SNIPPET_CHARS],
+                error=_failure(exc),
             )
         _errors, reply = response
         return SendResult(

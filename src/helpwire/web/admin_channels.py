@@ -17,6 +17,7 @@ from helpwire.api.routing import TransactionalRoute
 from helpwire.api.types import BigRowId, RowId
 from helpwire.notify import channels as service
 from helpwire.notify.models import Audience, Channel, ChannelKind, DeliveryState
+from helpwire.notify.routes import address_policy
 from helpwire.notify.schemas import ChannelCreate, ChannelUpdate
 from helpwire.problems import Forbidden, Problem
 from helpwire.tickets.models import Priority
@@ -186,7 +187,9 @@ async def create_channel(
             spec["secret"] = form_text(form, "secret").strip() or None
         body = ChannelCreate.model_validate(spec)
         async with session.begin_nested():
-            channel, secret = await service.create_channel(session, spec=body)
+            channel, secret = await service.create_channel(
+                session, spec=body, policy=address_policy(request)
+            )
     except ValidationError as exc:
         error = pydantic_error(exc)
         return await _form_page(request, session, channel=None, values=values, error=error)
@@ -237,7 +240,9 @@ async def update_channel(
     try:
         body = ChannelUpdate.model_validate(_common_spec(form, values, channel.kind))
         async with session.begin_nested():
-            await service.update_channel(session, channel=channel, changes=body)
+            await service.update_channel(
+                session, channel=channel, changes=body, policy=address_policy(request)
+            )
     except (ValidationError, Problem) as exc:
         error = pydantic_error(exc) if isinstance(exc, ValidationError) else form_error(exc)
         # After a refused change the row is expired: read it again for the page.
@@ -253,7 +258,10 @@ async def rotate_secret(
 ) -> Response:
     channel = await service.get_channel(session, channel_id=channel_id)
     channel, secret = await service.update_channel(
-        session, channel=channel, changes=ChannelUpdate(rotate_secret=True)
+        session,
+        channel=channel,
+        changes=ChannelUpdate(rotate_secret=True),
+        policy=address_policy(request),
     )
     assert secret is not None  # update_channel refuses to rotate a channel without one
     return _secret_page(request, channel, secret, created=False)
@@ -288,7 +296,9 @@ async def send_test(
 ) -> Response:
     async with get_database(request).reader() as session:
         channel = await service.get_channel(session, channel_id=channel_id)
-    result = await service.send_test(channel, base_url=get_settings(request).base_url)
+    result = await service.send_test(
+        channel, base_url=get_settings(request).base_url, policy=address_policy(request)
+    )
     return render(request, "admin/channel_test.html", channel=channel, result=result)
 
 
