@@ -1,0 +1,924 @@
+"""The permission matrix: every route of the app × every kind of caller × tickets of every
+access level, each cell with its expected answer, and no answer leaking what its reader may
+not see (DESIGN.md section 3, Visibility).
+
+The routes come from the app's own route table: a route without an entry in ROUTES below
+fails `test_every_route_of_the_app_has_an_entry_in_the_matrix`, so a new route cannot be
+added without deciding who may call it.
+
+The world (built once per module and engine): acme has projects p1 and p2; owner has
+account-wide access, alice is a member of p1, carol of no project; gus is a customer of
+another account (globex). bob (acme, p2) files the acme tickets, one per access level; gus
+files one at globex. Support answers each with a public reply carrying a file and an internal
+note carrying a file. Every text of a ticket holds a word written nowhere else, so a leak is
+a substring search over every answer body.
+
+Each cell's expectation is one of four outcomes, which every face spells its own way:
+``ok`` (let through), ``unauth`` (no or bad credentials), ``forbidden`` (known, not allowed)
+and ``hidden`` (answers exactly as if the thing did not exist).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import shutil
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+from fastapi.routing import BaseRoute
+
+from helpwire.app import create_app
+from helpwire.settings import Settings
+from tests.conftest import ENGINES, World, _truncate_postgres, build_world
+from tests.notify.conftest import Receiver
+from tests.web.conftest import Browser, WebHarness
+
+# The async tests share the module's world, so they share its event loop.
+on_module_loop = pytest.mark.asyncio(loop_scope="module")
+
+# --- who is who ----------------------------------------------------------------------------
+
+STAFF = frozenset({"agent", "admin"})
+# The service token of acme (account-wide as itself), and the same token speaking for carol.
+API_ACTORS = (
+    "anonymous",
+    "gus",
+    "alice",
+    "carol",
+    "owner",
+    "service",
+    "service_obo",
+    "agent",
+    "admin",
+)
+WEB_ACTORS = ("anonymous", "gus", "alice", "carol", "owner", "agent", "admin")
+OBO_AS = "carol"
+
+# key -> (access level, projects, requester)
+TICKETS: dict[str, tuple[str, list[str], str]] = {
+    "acct": ("account_users", [], "bob"),
+    "proj": ("project_users", ["p1"], "bob"),
+    "all": ("all_users", [], "bob"),
+    "globex": ("account_users", [], "gus"),
+}
+# Who sees each ticket: written out from the design, not computed by the code under test.
+SEES: dict[str, frozenset[str]] = {
+    "acct": STAFF | {"owner", "service"},
+    "proj": STAFF | {"owner", "alice", "service"},
+    "all": STAFF | {"owner", "alice", "carol", "service", "service_obo"},
+    "globex": STAFF | {"gus"},
+}
+# Who may change who sees a ticket and rate it: staff, its requester, account-wide users.
+SPEAKS: dict[str, frozenset[str]] = {
+    "acct": STAFF | {"owner", "service"},
+    "proj": STAFF | {"owner", "service"},
+    "all": STAFF | {"owner", "service"},
+    "globex": STAFF | {"gus"},
+}
+
+
+def secrets_of(key: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(public words, internal words) of a ticket: the subject, the first message, the
+    reply and its file are public; the note and its file are internal."""
+    public = (f"{key}subjzq", f"{key}bodyzq", f"{key}replyzq", f"{key}pubfilezq")
+    internal = (f"{key}notezq", f"{key}notefilezq")
+    return public, internal
+
+
+# --- the world -----------------------------------------------------------------------------
+
+
+@dataclass
+class Matrix:
+    app: FastAPI
+    world: World
+    engine: str
+    numbers: dict[str, int] = field(default_factory=dict)
+    comments: dict[str, int] = field(default_factory=dict)  # "acct:reply" -> id
+    files: dict[str, tuple[str, str]] = field(default_factory=dict)  # "acct:note" -> (id, name)
+    channel: int = 0
+    doomed_channels: list[int] = field(default_factory=list)
+    doomed_tokens: list[int] = field(default_factory=list)
+    delivery: int = 0
+    browsers: dict[str, Browser] = field(default_factory=dict)
+    serial: Iterator[int] = field(default_factory=itertools.count)
+
+    def api_headers(self, actor: str, scheme: str = "bearer") -> dict[str, str]:
+        if actor == "anonymous":
+            return {}
+        user = "acme-portal" if actor.startswith("service") else actor
+        token = self.world.tokens[user]
+        headers = {
+            "bearer": {"Authorization": f"Bearer {token}"},
+            "xtoken": {"X-Token": token},
+            "apitoken": {"Authorization": f"APIToken {token}"},
+        }[scheme]
+        if actor == "service_obo":
+            headers["On-Behalf-Of"] = OBO_AS
+        return headers
+
+
+async def _seed_ticket(world: World, key: str) -> tuple[int, dict[str, int], dict[str, Any]]:
+    level, projects, requester = TICKETS[key]
+    ticket = await world.create_ticket(
+        requester,
+        subject=f"Subject {key}subjzq",
+        body=f"Body {key}bodyzq",
+        access_level=level,
+        **({"projects": projects} if projects else {}),
+    )
+    number = ticket["number"]
+    files = {}
+    comments = {}
+    for kind, internal in (("reply", False), ("note", True)):
+        word = "pubfilezq" if kind == "reply" else "notefilezq"
+        upload = await world.upload("agent", f"{key}{word}.txt", b"bytes")
+        files[f"{key}:{kind}"] = (upload["id"], upload["filename"])
+        response = await world.post(
+            "agent",
+            f"/api/v1/tickets/{number}/comments",
+            json={"body": f"{kind} {key}{kind}zq", "internal": internal, "files": [upload["id"]]},
+        )
+        assert response.status_code == 201, response.text
+        comments[f"{key}:{kind}"] = response.json()["id"]
+    return number, comments, files
+
+
+async def _admin_things(m: Matrix, receiver: Receiver) -> None:
+    """Channels (one to act on, two to delete) and tokens to revoke, before the tickets, so
+    that the tickets' events leave deliveries to look at."""
+    w = m.world
+    for i in range(3):
+        response = await w.post(
+            "admin",
+            "/api/v1/channels",
+            json={"name": f"matrix-{i}", "kind": "webhook", "url": receiver.url},
+        )
+        assert response.status_code == 201, response.text
+        if i == 0:
+            m.channel = response.json()["id"]
+        else:
+            m.doomed_channels.append(response.json()["id"])
+    response = await w.post(
+        "admin", "/api/v1/users", json={"username": "target", "role": "customer", "account": "acme"}
+    )
+    assert response.status_code == 201, response.text
+    for _ in range(2):
+        response = await w.post("admin", "/api/v1/tokens", json={"username": "target"})
+        assert response.status_code == 201, response.text
+        m.doomed_tokens.append(response.json()["id"])
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module", params=ENGINES)
+async def matrix(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    sqlite_template: Path,
+) -> AsyncIterator[Matrix]:
+    engine = str(request.param)
+    root = tmp_path_factory.mktemp(f"matrix-{engine}")
+    if engine == "sqlite":
+        shutil.copy(sqlite_template, root / "helpwire.db")
+        url = f"sqlite+aiosqlite:///{root / 'helpwire.db'}"
+    else:
+        url = request.getfixturevalue("postgres_database")
+        await _truncate_postgres(url)
+    settings = Settings(
+        database_url=url,
+        files_dir=root / "files",
+        base_url="http://helpwire.test",
+        log_json=False,
+        relay_in_process=False,
+        # As tests/conftest.py: loopback receivers allowed, rate limits off (one client
+        # making many requests; their own tests turn them on).
+        channel_allowed_networks="127.0.0.0/8,::1,localhost",
+        rate_limit_enabled=False,
+    )
+    app = create_app(settings)
+    receiver = Receiver()
+    async with LifespanManager(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://helpwire.test") as c:
+            world = await build_world(c, app.state.database)
+            m = Matrix(app=app, world=world, engine=engine)
+            await _admin_things(m, receiver)
+            for key in TICKETS:
+                m.numbers[key], comments, files = await _seed_ticket(world, key)
+                m.comments |= comments
+                m.files |= files
+            deliveries = await world.get("admin", f"/api/v1/channels/{m.channel}/deliveries")
+            assert deliveries.status_code == 200, deliveries.text
+            m.delivery = deliveries.json()["items"][0]["id"]
+            harness = WebHarness(app=app, world=world)
+            for actor in WEB_ACTORS:
+                m.browsers[actor] = (
+                    harness.anonymous() if actor == "anonymous" else await harness.sign_in(actor)
+                )
+                # A page with a form, for the session's CSRF token.
+                page = {"anonymous": "/login", "agent": "/agent", "admin": "/agent"}
+                await m.browsers[actor].get(page.get(actor, "/tickets/new"))
+            yield m
+            for client in harness.opened:
+                await client.aclose()
+    receiver.close()
+
+
+# --- rules: who may call a route, per target -----------------------------------------------
+
+Rule = Callable[[str, str], str]  # (actor, target) -> ok | unauth | forbidden | hidden
+
+
+def public(actor: str, target: str) -> str:
+    return "ok"
+
+
+def signed_in(actor: str, target: str) -> str:
+    return "unauth" if actor == "anonymous" else "ok"
+
+
+def staff_only(actor: str, target: str) -> str:
+    if actor == "anonymous":
+        return "unauth"
+    return "ok" if actor in STAFF else "forbidden"
+
+
+def admin_only(actor: str, target: str) -> str:
+    if actor == "anonymous":
+        return "unauth"
+    return "ok" if actor == "admin" else "forbidden"
+
+
+def sees_ticket(actor: str, target: str) -> str:
+    """Customers see their own account's tickets per access level; the rest is 404."""
+    if actor == "anonymous":
+        return "unauth"
+    return "ok" if actor in SEES[target.split(":")[0]] else "hidden"
+
+
+def speaks_for_ticket(actor: str, target: str) -> str:
+    """Changing who sees a ticket, rating it: those who see it and speak for it."""
+    seen = sees_ticket(actor, target)
+    if seen != "ok":
+        return seen
+    return "ok" if actor in SPEAKS[target] else "forbidden"
+
+
+def sees_message(actor: str, target: str) -> str:
+    """A comment or file: as its ticket, but internal notes only to staff."""
+    seen = sees_ticket(actor, target)
+    if seen == "ok" and target.endswith(":note") and actor not in STAFF:
+        return "hidden"
+    return seen
+
+
+def rates_ticket(actor: str, target: str) -> str:
+    """Ratings are the customer side's word: those who speak for the ticket; staff never."""
+    seen = sees_ticket(actor, target)
+    if seen != "ok":
+        return seen
+    return "ok" if actor in SPEAKS[target] - STAFF else "forbidden"
+
+
+def rates_reply(actor: str, target: str) -> str:
+    """A reply is rated as its ticket is; an internal note is not there for customers."""
+    seen = sees_message(actor, target)
+    if seen != "ok":
+        return seen
+    return rates_ticket(actor, target.split(":")[0])
+
+
+def customers_only(actor: str, target: str) -> str:
+    """The customer portal's forms: staff work in the console instead."""
+    if actor == "anonymous":
+        return "unauth"
+    return "forbidden" if actor in STAFF else "ok"
+
+
+def customer_ticket(actor: str, target: str) -> str:
+    """The portal's forms on one ticket: a customer who sees it; staff use the console."""
+    seen = sees_ticket(actor, target)
+    return "forbidden" if seen == "ok" and actor in STAFF else seen
+
+
+def answered(actor: str, target: str) -> str:
+    """The sign-in form answers everyone (its answers are tests/web's business); the cell
+    checks only that the answer is no error and leaks nothing."""
+    return "answered"
+
+
+def staff_ticket(actor: str, target: str) -> str:
+    """Staff-only work on a ticket: customers who see it are refused, others told nothing."""
+    seen = sees_ticket(actor, target)
+    if seen != "ok":
+        return seen
+    return "ok" if actor in STAFF else "forbidden"
+
+
+# --- the calls -----------------------------------------------------------------------------
+
+Build = Callable[[Matrix, str], tuple[str, dict[str, Any]]]  # -> (url, httpx kwargs)
+
+
+@dataclass(frozen=True)
+class Entry:
+    rule: Rule
+    build: Build
+    targets: tuple[str, ...] = ("-",)
+
+
+TICKET_KEYS = tuple(TICKETS)
+MESSAGE_KEYS = tuple(f"{k}:{kind}" for k in TICKETS for kind in ("reply", "note"))
+NOTHING: dict[str, Any] = {}
+
+
+def at(url: str, **kwargs: Any) -> Build:
+    """A fixed URL; `{n}` is the target ticket's number, `{c}` the target comment's id,
+    `{f}`/`{fname}` the target file, `{ch}`, `{dch}`, `{dtok}`, `{dl}` admin things, `{i}`
+    a number used once."""
+
+    def build(m: Matrix, target: str) -> tuple[str, dict[str, Any]]:
+        key = target.split(":")[0]
+        values = {
+            "n": m.numbers.get(key, 0),
+            "c": m.comments.get(target, 0),
+            "f": m.files.get(target, ("", ""))[0],
+            "fname": m.files.get(target, ("", ""))[1],
+            "ch": m.channel,
+            "dl": m.delivery,
+            "i": next(m.serial),
+        }
+        if "{dch}" in url:
+            values["dch"] = m.doomed_channels.pop(0) if len(m.doomed_channels) > 1 else 0
+        if "{dtok}" in url:
+            values["dtok"] = m.doomed_tokens.pop(0) if len(m.doomed_tokens) > 1 else 0
+        return url.format(**values), dict(kwargs)
+
+    return build
+
+
+def same_access(m: Matrix, target: str) -> tuple[str, dict[str, Any]]:
+    level, projects, _ = TICKETS[target]
+    body: dict[str, Any] = {"access_level": level}
+    if projects:
+        body["projects"] = projects
+    return f"/api/v1/tickets/{m.numbers[target]}", {"json": body}
+
+
+TICKET_JSON = {"subject": "Matrix ticket", "body": "A matrix ticket."}
+API = "/api/v1"
+T = API + "/tickets/{n}"  # to call
+TK = API + "/tickets/{number}"  # as the app names it
+
+NATIVE: dict[tuple[str, str], Entry] = {
+    ("POST", API + "/tickets"): Entry(signed_in, at(API + "/tickets", json=TICKET_JSON)),
+    ("GET", API + "/tickets"): Entry(
+        signed_in,
+        lambda m, target: (
+            API + "/tickets",
+            {"params": {"limit": 200} | ({"q": target} if target != "-" else {})},
+        ),
+        ("-", *(w for k in TICKETS for w in (f"{k}subjzq", f"{k}notezq", f"{k}replyzq"))),
+    ),
+    ("GET", TK): Entry(sees_ticket, at(T), TICKET_KEYS),
+    ("PATCH", TK): Entry(speaks_for_ticket, same_access, TICKET_KEYS),
+    ("POST", TK + "/comments"): Entry(
+        sees_ticket, at(T + "/comments", json={"body": "Matrix comment"}), TICKET_KEYS
+    ),
+    ("GET", TK + "/comments"): Entry(sees_ticket, at(T + "/comments"), TICKET_KEYS),
+    ("GET", API + "/comments/{comment_id}"): Entry(
+        sees_message, at(API + "/comments/{c}"), MESSAGE_KEYS
+    ),
+    ("POST", TK + "/close"): Entry(sees_ticket, at(T + "/close", json={}), TICKET_KEYS),
+    ("POST", TK + "/reopen"): Entry(
+        sees_ticket, at(T + "/reopen", json={"body": "Again"}), TICKET_KEYS
+    ),
+    ("POST", TK + "/escalate"): Entry(sees_ticket, at(T + "/escalate"), TICKET_KEYS),
+    ("POST", TK + "/rating"): Entry(
+        rates_ticket, at(T + "/rating", json={"score": 5}), TICKET_KEYS
+    ),
+    ("POST", TK + "/read"): Entry(sees_ticket, at(T + "/read"), TICKET_KEYS),
+    ("POST", API + "/comments/{comment_id}/rating"): Entry(
+        rates_reply, at(API + "/comments/{c}/rating", json={"score": 1}), MESSAGE_KEYS
+    ),
+    ("GET", TK + "/events"): Entry(sees_ticket, at(T + "/events"), TICKET_KEYS),
+    ("POST", API + "/files"): Entry(
+        signed_in, at(API + "/files", files={"file": ("m.txt", b"m", "text/plain")})
+    ),
+    ("GET", API + "/files/{file_id}"): Entry(sees_message, at(API + "/files/{f}"), MESSAGE_KEYS),
+    ("GET", API + "/topics"): Entry(signed_in, at(API + "/topics")),
+    ("POST", API + "/topics"): Entry(
+        admin_only, at(API + "/topics", json={"key": "matrix", "names": {"en": "Matrix"}})
+    ),
+    ("PATCH", API + "/topics/{key}"): Entry(
+        admin_only, at(API + "/topics/network", json={"position": 2})
+    ),
+    ("GET", API + "/me"): Entry(signed_in, at(API + "/me")),
+    ("GET", API + "/accounts"): Entry(admin_only, at(API + "/accounts")),
+    ("POST", API + "/accounts"): Entry(
+        admin_only, at(API + "/accounts", json={"key": "matrixco", "name": "Matrix"})
+    ),
+    ("GET", API + "/accounts/{key}"): Entry(admin_only, at(API + "/accounts/acme")),
+    ("POST", API + "/accounts/{key}/projects"): Entry(
+        admin_only, at(API + "/accounts/acme/projects", json={"key": "pm{i}"})
+    ),
+    ("GET", API + "/users"): Entry(admin_only, at(API + "/users")),
+    ("POST", API + "/users"): Entry(
+        admin_only,
+        at(API + "/users", json={"username": "matrix-new", "role": "customer", "account": "acme"}),
+    ),
+    ("GET", API + "/users/{username}"): Entry(admin_only, at(API + "/users/target")),
+    ("PATCH", API + "/users/{username}"): Entry(
+        admin_only, at(API + "/users/target", json={"real_name": "Target"})
+    ),
+    ("GET", API + "/tokens"): Entry(admin_only, at(API + "/tokens")),
+    ("POST", API + "/tokens"): Entry(admin_only, at(API + "/tokens", json={"username": "target"})),
+    ("DELETE", API + "/tokens/{token_id}"): Entry(admin_only, at(API + "/tokens/{dtok}")),
+    ("POST", API + "/channels"): Entry(
+        admin_only,
+        at(
+            API + "/channels", json={"name": "m", "kind": "webhook", "url": "http://127.0.0.1:9/"}
+        ),
+    ),
+    ("GET", API + "/channels"): Entry(admin_only, at(API + "/channels")),
+    ("GET", API + "/channels/{channel_id}"): Entry(admin_only, at(API + "/channels/{ch}")),
+    ("PATCH", API + "/channels/{channel_id}"): Entry(
+        admin_only, at(API + "/channels/{ch}", json={"name": "matrix-0"})
+    ),
+    ("DELETE", API + "/channels/{channel_id}"): Entry(admin_only, at(API + "/channels/{dch}")),
+    ("POST", API + "/channels/{channel_id}/test"): Entry(
+        admin_only, at(API + "/channels/{ch}/test")
+    ),
+    ("GET", API + "/channels/{channel_id}/deliveries"): Entry(
+        admin_only, at(API + "/channels/{ch}/deliveries")
+    ),
+    ("GET", API + "/deliveries/{delivery_id}"): Entry(admin_only, at(API + "/deliveries/{dl}")),
+    ("POST", API + "/deliveries/{delivery_id}/redeliver"): Entry(
+        admin_only, at(API + "/deliveries/{dl}/redeliver")
+    ),
+    ("GET", "/healthz"): Entry(public, at("/healthz")),
+    ("GET", "/readyz"): Entry(public, at("/readyz")),
+    ("GET", "/metrics"): Entry(public, at("/metrics")),
+    ("GET", "/openapi.json"): Entry(public, at("/openapi.json")),
+    ("GET", "/docs"): Entry(public, at("/docs")),
+    ("GET", "/redoc"): Entry(public, at("/redoc")),
+    ("GET", "/docs-assets"): Entry(public, at("/docs-assets/swagger-ui.css")),
+}
+
+SEL = "/selectel/tickets/v1"
+ST = SEL + "/tickets/{n}"
+
+
+def selectel_access(m: Matrix, target: str) -> tuple[str, dict[str, Any]]:
+    level, projects, _ = TICKETS[target]
+    body: dict[str, Any] = {"access_level": level}
+    if projects:
+        body["keystone_projects"] = projects
+    return f"{SEL}/tickets/{m.numbers[target]}", {"json": body}
+
+
+SELECTEL: dict[tuple[str, str], Entry] = {
+    ("POST", SEL + "/tickets"): Entry(
+        signed_in, at(SEL + "/tickets", json={"comment_body": "Matrix", "summary": "Matrix"})
+    ),
+    ("GET", SEL + "/tickets"): Entry(
+        signed_in, at(SEL + "/tickets", params={"items_per_page": 100})
+    ),
+    ("GET", SEL + "/tickets/{ticket_number}"): Entry(sees_ticket, at(ST), TICKET_KEYS),
+    ("PATCH", SEL + "/tickets/{ticket_number}"): Entry(
+        speaks_for_ticket, selectel_access, TICKET_KEYS
+    ),
+    ("POST", SEL + "/tickets/{ticket_number}/close"): Entry(
+        sees_ticket, at(ST + "/close", json={}), TICKET_KEYS
+    ),
+    ("POST", SEL + "/tickets/{ticket_number}/reopen"): Entry(
+        sees_ticket, at(ST + "/reopen", json={"body": "Again"}), TICKET_KEYS
+    ),
+    ("POST", SEL + "/tickets/{ticket_number}/vote"): Entry(
+        rates_ticket, at(ST + "/vote", json={"score": 5, "comment": "ok"}), TICKET_KEYS
+    ),
+    ("POST", SEL + "/tickets/{ticket_number}/comments"): Entry(
+        sees_ticket, at(ST + "/comments", json={"body": "Matrix"}), TICKET_KEYS
+    ),
+    ("GET", SEL + "/tickets/{ticket_number}/comments"): Entry(
+        sees_ticket, at(ST + "/comments"), TICKET_KEYS
+    ),
+    ("GET", SEL + "/comments/{comment_id}"): Entry(
+        sees_message, at(SEL + "/comments/{c}"), MESSAGE_KEYS
+    ),
+    ("POST", SEL + "/comments/{comment_id}/vote"): Entry(
+        rates_reply, at(SEL + "/comments/{c}/vote", json={"score": 1}), MESSAGE_KEYS
+    ),
+    ("GET", SEL + "/topics"): Entry(signed_in, at(SEL + "/topics")),
+}
+
+UCLOUD_COCALC: dict[tuple[str, str], Entry] = {
+    ("POST", "/api/support/ticket"): Entry(
+        signed_in, at("/api/support/ticket", json={"subject": "Matrix", "message": "Matrix"})
+    ),
+    ("POST", "/api/v1/create_support_ticket"): Entry(
+        signed_in,
+        at(
+            "/api/v1/create_support_ticket",
+            json={"email_address": "m@acme.test", "subject": "Matrix", "body": "Matrix"},
+        ),
+    ),
+    ("POST", "/api/v1/get_support_tickets"): Entry(
+        signed_in, at("/api/v1/get_support_tickets", json={})
+    ),
+}
+
+F5_PREFIXES = (
+    "",
+    "/api/v1/api/{environment}/{region}/namespaces/{gateway_namespace}",
+)
+F5_GATEWAY = "/api/v1/api/production/us-east-1/namespaces/default"
+NSP = "/api/web/namespaces/{namespace}"
+SYS = "/api/web/namespaces/system"
+PARTNER = SYS + "/partner-management/customer_supports"
+F5_CREATE = {
+    "metadata": {"name": "matrix", "namespace": "system"},
+    "spec": {"subject": "Matrix", "description": "Matrix"},
+}
+# path (as the app names it, after the prefix) -> (rule, path to call, body or None, targets)
+F5_CALLS: dict[tuple[str, str], tuple[Rule, str, dict[str, Any] | None, tuple[str, ...]]] = {
+    ("POST", NSP + "/customer_supports"): (signed_in, SYS + "/customer_supports", F5_CREATE, ("-",)),
+    ("GET", NSP + "/customer_supports"): (signed_in, SYS + "/customer_supports", None, ("-",)),
+    ("GET", NSP + "/admin/customer_supports"): (
+        signed_in,
+        SYS + "/admin/customer_supports",
+        None,
+        ("-",),
+    ),
+    ("GET", NSP + "/customer_supports/{name}"): (
+        sees_ticket,
+        SYS + "/customer_supports/{n}",
+        None,
+        TICKET_KEYS,
+    ),
+    **{
+        ("POST", NSP + "/customer_support/{name}/" + verb): (
+            sees_ticket,
+            SYS + "/customer_support/{n}/" + verb,
+            body,
+            TICKET_KEYS,
+        )
+        for verb, body in (
+            ("close", {}),
+            ("reopen", {}),
+            ("escalate", {}),
+            ("priority", {"priority": "PRIORITY_HIGH"}),
+            ("comment", {"comment": "Matrix"}),
+        )
+    },
+    ("POST", SYS + "/child_tenant/support_tickets"): (
+        signed_in,
+        SYS + "/child_tenant/support_tickets",
+        {
+            "priority": ["PRIORITY_NORMAL", "PRIORITY_URGENT", "PRIORITY_HIGH"],
+            "status": ["STATUS_NEW", "STATUS_OPEN", "STATUS_CLOSED", "STATUS_PENDING"],
+        },
+        ("-",),
+    ),
+    ("POST", SYS + "/customer_support/tax_exempt_request"): (
+        signed_in,
+        SYS + "/customer_support/tax_exempt_request",
+        {"request_description": "Matrix"},
+        ("-",),
+    ),
+    ("GET", PARTNER): (signed_in, PARTNER, None, ("-",)),
+    ("POST", PARTNER): (signed_in, PARTNER, F5_CREATE, ("-",)),
+    ("GET", PARTNER + "/{tp_id}"): (sees_ticket, PARTNER + "/{n}", None, TICKET_KEYS),
+    **{
+        ("POST", PARTNER + "/{tp_id}/" + verb): (sees_ticket, PARTNER + "/{n}/" + verb, body, TICKET_KEYS)
+        for verb, body in (
+            ("close", {}),
+            ("reopen", {}),
+            ("escalate", {}),
+            ("priority", {"priority": "PRIORITY_HIGH"}),
+            ("comment", {"comment": "Matrix"}),
+        )
+    },
+}
+
+
+def _f5_entries() -> dict[tuple[str, str], Entry]:
+    entries = {}
+    for prefix, called in zip(F5_PREFIXES, ("", F5_GATEWAY), strict=True):
+        for (method, path), (rule, url, body, targets) in F5_CALLS.items():
+            kwargs = {} if body is None else {"json": body}
+            entries[(method, prefix + path)] = Entry(rule, at(called + url, **kwargs), targets)
+    return entries
+
+
+F5XC = _f5_entries()
+
+# --- the web UI: session cookies; forms carry the session's CSRF token ---------------------
+
+WT = "/tickets/{n}"
+AT = "/agent/tickets/{n}"
+
+
+def form(url: str, /, **fields: str) -> Build:
+    return at(url, data=fields)
+
+
+WEB: dict[tuple[str, str], Entry] = {
+    ("GET", "/"): Entry(signed_in, at("/")),
+    ("GET", "/login"): Entry(public, at("/login")),
+    ("POST", "/login"): Entry(answered, form("/login", login="nobody", password="wrong password")),
+    ("POST", "/logout"): Entry(signed_in, form("/logout")),
+    ("GET", "/files/{file_id}/{filename}"): Entry(
+        sees_message, at("/files/{f}/{fname}"), MESSAGE_KEYS
+    ),
+    ("POST", "/ui/preview"): Entry(signed_in, form("/ui/preview", body="*matrix*")),
+    ("GET", "/tickets"): Entry(signed_in, at("/tickets")),
+    ("GET", "/tickets/new"): Entry(signed_in, at("/tickets/new")),
+    ("POST", "/tickets/new"): Entry(
+        customers_only, form("/tickets/new", subject="Matrix", body="Matrix", submission_id="m{i}")
+    ),
+    ("GET", "/tickets/{number}"): Entry(sees_ticket, at(WT), TICKET_KEYS),
+    ("POST", "/tickets/{number}/reply"): Entry(
+        customer_ticket, form(WT + "/reply", body="Matrix reply"), TICKET_KEYS
+    ),
+    ("POST", "/tickets/{number}/close"): Entry(customer_ticket, form(WT + "/close"), TICKET_KEYS),
+    ("POST", "/tickets/{number}/reopen"): Entry(
+        customer_ticket, form(WT + "/reopen", body="Again"), TICKET_KEYS
+    ),
+    ("POST", "/tickets/{number}/rate"): Entry(
+        rates_ticket, form(WT + "/rate", score="5"), TICKET_KEYS
+    ),
+    ("POST", "/tickets/{number}/comments/{comment_id}/rate"): Entry(
+        rates_reply, form(WT + "/comments/{c}/rate", score="1"), MESSAGE_KEYS
+    ),
+    ("GET", "/agent"): Entry(staff_only, at("/agent")),
+    ("GET", "/agent/counts"): Entry(staff_only, at("/agent/counts")),
+    ("GET", "/agent/tickets/{number}"): Entry(staff_only, at(AT), TICKET_KEYS),
+    ("POST", "/agent/tickets/{number}/comment"): Entry(
+        staff_only, form(AT + "/comment", body="Matrix note", internal="1"), TICKET_KEYS
+    ),
+    ("POST", "/agent/tickets/{number}/update"): Entry(
+        staff_only, form(AT + "/update", priority="high"), TICKET_KEYS
+    ),
+    ("POST", "/agent/tickets/{number}/escalate"): Entry(
+        staff_only, form(AT + "/escalate"), TICKET_KEYS
+    ),
+    ("GET", "/admin"): Entry(admin_only, at("/admin")),
+    ("GET", "/admin/users"): Entry(admin_only, at("/admin/users")),
+    ("GET", "/admin/users/new"): Entry(admin_only, at("/admin/users/new")),
+    ("POST", "/admin/users"): Entry(
+        admin_only,
+        form("/admin/users", username="webnew{i}", role="customer", account="acme", email=""),
+    ),
+    ("GET", "/admin/users/{username}"): Entry(admin_only, at("/admin/users/target")),
+    ("POST", "/admin/users/{username}"): Entry(
+        admin_only, form("/admin/users/target", real_name="Target", role="customer", account="acme")
+    ),
+    ("POST", "/admin/users/{username}/disable"): Entry(
+        admin_only, form("/admin/users/target/disable")
+    ),
+    ("POST", "/admin/users/{username}/enable"): Entry(
+        admin_only, form("/admin/users/target/enable")
+    ),
+    ("POST", "/admin/users/{username}/reset-password"): Entry(
+        admin_only, form("/admin/users/target/reset-password")
+    ),
+    ("GET", "/admin/tokens"): Entry(admin_only, at("/admin/tokens")),
+    ("POST", "/admin/tokens"): Entry(admin_only, form("/admin/tokens", username="target")),
+    ("POST", "/admin/tokens/{token_id}/revoke"): Entry(
+        admin_only, form("/admin/tokens/{dtok}/revoke")
+    ),
+    ("GET", "/admin/accounts"): Entry(admin_only, at("/admin/accounts")),
+    ("POST", "/admin/accounts"): Entry(
+        admin_only, form("/admin/accounts", key="webco{i}", name="Web Co")
+    ),
+    ("GET", "/admin/accounts/{key}"): Entry(admin_only, at("/admin/accounts/acme")),
+    ("POST", "/admin/accounts/{key}/projects"): Entry(
+        admin_only, form("/admin/accounts/acme/projects", key="wp{i}", name="Web project")
+    ),
+    ("GET", "/admin/topics"): Entry(admin_only, at("/admin/topics")),
+    ("GET", "/admin/topics/new"): Entry(admin_only, at("/admin/topics/new")),
+    ("POST", "/admin/topics"): Entry(
+        admin_only, form("/admin/topics", key="webtopic{i}", names="en: Web topic")
+    ),
+    ("GET", "/admin/topics/{key}"): Entry(admin_only, at("/admin/topics/network")),
+    ("POST", "/admin/topics/{key}"): Entry(
+        admin_only, form("/admin/topics/network", names="en: Network", position="1")
+    ),
+    ("GET", "/admin/channels"): Entry(admin_only, at("/admin/channels")),
+    ("GET", "/admin/channels/new"): Entry(admin_only, at("/admin/channels/new")),
+    ("POST", "/admin/channels"): Entry(
+        admin_only,
+        form("/admin/channels", name="web", kind="webhook", url="http://127.0.0.1:9/"),
+    ),
+    ("GET", "/admin/channels/{channel_id}"): Entry(admin_only, at("/admin/channels/{ch}")),
+    ("POST", "/admin/channels/{channel_id}"): Entry(
+        admin_only, form("/admin/channels/{ch}", name="matrix-0", kind="webhook")
+    ),
+    ("POST", "/admin/channels/{channel_id}/rotate-secret"): Entry(
+        admin_only, form("/admin/channels/{ch}/rotate-secret")
+    ),
+    ("POST", "/admin/channels/{channel_id}/delete"): Entry(
+        admin_only, form("/admin/channels/{dch}/delete")
+    ),
+    ("POST", "/admin/channels/{channel_id}/test"): Entry(
+        admin_only, form("/admin/channels/{ch}/test")
+    ),
+    ("GET", "/admin/channels/{channel_id}/deliveries"): Entry(
+        admin_only, at("/admin/channels/{ch}/deliveries")
+    ),
+    ("GET", "/admin/deliveries/{delivery_id}"): Entry(admin_only, at("/admin/deliveries/{dl}")),
+    ("POST", "/admin/deliveries/{delivery_id}/redeliver"): Entry(
+        admin_only, form("/admin/deliveries/{dl}/redeliver")
+    ),
+    ("GET", "/static"): Entry(public, at("/static/app.css")),
+}
+
+# Which face answers each group, and how it spells each outcome.
+ROUTES: dict[str, dict[tuple[str, str], Entry]] = {
+    "native": NATIVE,
+    "selectel": SELECTEL,
+    "ucloud-cocalc": UCLOUD_COCALC,
+    "f5xc": F5XC,
+    "web": WEB,
+}
+
+
+# --- the route table -----------------------------------------------------------------------
+
+
+def app_routes(app: FastAPI) -> set[tuple[str, str]]:
+    """(method, path) of every route the app serves; HEAD rides along with GET."""
+    found: set[tuple[str, str]] = set()
+    for route in _flat(app.routes):
+        path = getattr(route, "path", None)
+        if path is None:
+            continue
+        methods = getattr(route, "methods", None) or {"GET"}  # a mount serves GETs
+        found |= {(method, path) for method in methods if method != "HEAD"}
+    return found
+
+
+def _flat(routes: list[BaseRoute]) -> Iterator[Any]:
+    try:  # FastAPI 0.13x keeps included routers as branches
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # pragma: no cover - older FastAPI: a flat list
+        yield from routes
+        return
+    yield from iter_route_contexts(routes)
+
+
+def test_every_route_of_the_app_has_an_entry_in_the_matrix(tmp_path: Path) -> None:
+    app = create_app(
+        Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/x.db", files_dir=tmp_path)
+    )
+    declared = {route for group in ROUTES.values() for route in group}
+    served = app_routes(app)
+    missing = sorted(served - declared)
+    stale = sorted(declared - served)
+    assert not missing, "routes without a row in the permission matrix: " + ", ".join(
+        f"{m} {p}" for m, p in missing
+    )
+    assert not stale, "matrix rows for routes the app no longer serves: " + ", ".join(
+        f"{m} {p}" for m, p in stale
+    )
+
+
+# --- checking the cells --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Spelling:
+    """How one face answers each outcome: a status, and for some a word in the body."""
+
+    scheme: str
+    unauth: tuple[int, str] = (401, "")
+    forbidden: tuple[int, str] = (403, "")
+    hidden: tuple[int, str] = (404, "")
+
+    def verdict(self, outcome: str, method: str, response: httpx.Response) -> str | None:
+        status = response.status_code
+        if outcome == "answered":
+            return f"answered {status}" if status >= 500 else None
+        if outcome == "ok":
+            refused = status in (401, 403, 404, 429) or status >= 500
+            if method == "GET" and status >= 400:
+                refused = True
+            if "E_NOT_NOT_FOUND" in response.text:
+                refused = True
+            return f"refused ({status}) where it should be let through" if refused else None
+        code, word = getattr(self, outcome)
+        if outcome == "hidden" and self.scheme == "apitoken" and method == "POST":
+            code, word = 200, "E_NOT_NOT_FOUND"  # F5's RPCs answer "not found" in the body
+        if status != code or word not in response.text:
+            return f"answered {status} where {outcome} is {code} {word!r}".rstrip(" '")
+        return None
+
+
+SPELLINGS = {
+    "native": Spelling("bearer"),
+    "selectel": Spelling("xtoken"),
+    "ucloud-cocalc": Spelling("bearer"),
+    "f5xc": Spelling("apitoken"),
+    "web": Spelling("web", unauth=(303, ""), forbidden=(403, ""), hidden=(404, "")),
+}
+# CoCalc answers a missing key with 400, as CoCalc does.
+COCALC_UNAUTH = (400, "You must provide authentication via an API key.")
+
+
+def leaks(actor: str, text: str) -> list[str]:
+    """The words of tickets the actor may not see, and of internal notes for non-staff,
+    that appear in an answer."""
+    found = []
+    for key in TICKETS:
+        public_words, internal_words = secrets_of(key)
+        words = [] if actor in SEES[key] else list(public_words)
+        if actor not in STAFF:
+            words += internal_words
+        found += [word for word in words if word in text]
+    return found
+
+
+@dataclass
+class Run:
+    cells: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    def report(self, what: str, engine: str) -> None:
+        print(f"\npermission matrix, {what} on {engine}: {self.cells} cells checked")
+        assert not self.failures, f"{len(self.failures)} failing cells:\n" + "\n".join(
+            self.failures
+        )
+
+
+def _gist(response: httpx.Response) -> str:
+    """What a failing cell's answer said: a page's title, or the start of its body."""
+    text = response.text
+    if "<title>" in text:
+        return text.split("<title>", 1)[1].split("</title>", 1)[0]
+    return repr(text[:160])
+
+
+async def _send(
+    m: Matrix, spelling: Spelling, actor: str, method: str, url: str, kwargs: dict[str, Any]
+) -> httpx.Response:
+    if spelling.scheme != "web":
+        headers = m.api_headers(actor, spelling.scheme)
+        return await m.world.client.request(method, url, headers=headers, **kwargs)
+    browser = m.browsers[actor]
+    if method == "GET":
+        return await browser.client.get(url, **kwargs)
+    return await browser.post(url, kwargs.get("data"))
+
+
+async def check_group(m: Matrix, group: str, run: Run, actors: tuple[str, ...]) -> None:
+    spelling = SPELLINGS[group]
+    entries = sorted(ROUTES[group].items(), key=lambda item: item[0] == ("POST", "/logout"))
+    for (method, path), entry in entries:
+        for target, actor in itertools.product(entry.targets, actors):
+            url, kwargs = entry.build(m, target)
+            outcome = entry.rule(actor, target)
+            response = await _send(m, spelling, actor, method, url, kwargs)
+            run.cells += 1
+            wanted = spelling
+            if path.endswith("_support_ticket") or path.endswith("_support_tickets"):
+                wanted = Spelling("bearer", unauth=COCALC_UNAUTH)
+            problem = wanted.verdict(outcome, method, response)
+            leaked = leaks(actor, response.text)
+            if leaked:
+                problem = (problem + "; " if problem else "") + f"leaks {leaked}"
+            if response.status_code == 429:
+                problem = (problem or "") + " (rate limited: see settings.rate_limit_enabled)"
+            if problem:
+                run.failures.append(
+                    f"{method} {path} [{target}] as {actor}: {problem}: {_gist(response)}"
+                )
+
+
+@on_module_loop
+async def test_native_api_permission_matrix(matrix: Matrix) -> None:
+    run = Run()
+    await check_group(matrix, "native", run, API_ACTORS)
+    run.report("native API", matrix.engine)
+
+
+@on_module_loop
+async def test_faces_permission_matrix(matrix: Matrix) -> None:
+    run = Run()
+    for group in ("selectel", "ucloud-cocalc", "f5xc"):
+        await check_group(matrix, group, run, API_ACTORS)
+    run.report("faces", matrix.engine)
+
+
+@on_module_loop
+async def test_web_permission_matrix(matrix: Matrix) -> None:
+    run = Run()
+    await check_group(matrix, "web", run, WEB_ACTORS)
+    run.report("web UI", matrix.engine)
