@@ -134,7 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     install_web(app)
 
-    file_carrying = [face for face in app.state.faces if face.carries_files]
+    faces = list(app.state.faces)
 
     def body_limit(path: str) -> int:
         if path == UPLOAD_PATH:
@@ -142,7 +142,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if carries_files(path):
             files = settings.max_files_per_comment * settings.max_file_bytes
             return max(settings.max_request_bytes, files + MULTIPART_OVERHEAD)
-        if any(face.owns(path) for face in file_carrying):
+        if any(face.carries_files(path) for face in faces):
             base64_file = (settings.max_file_bytes + 2) // 3 * 4
             return max(settings.max_request_bytes, base64_file + MULTIPART_OVERHEAD)
         return settings.max_request_bytes

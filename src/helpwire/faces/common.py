@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -26,12 +27,16 @@ class Face:
     # large, NUL characters) come in the face's format too.
     path_prefixes: tuple[str, ...]
     render_error: ErrorRenderer
-    # Files travel inside the face's JSON (base64): its bodies may be as large as one file
-    # of HELPWIRE_MAX_FILE_BYTES, encoded, rather than HELPWIRE_MAX_REQUEST_BYTES.
-    carries_files: bool = False
+    # The calls whose JSON carries files (base64), found by path: their bodies may be as
+    # large as one file of HELPWIRE_MAX_FILE_BYTES, encoded. Every other call of every face
+    # is bounded by HELPWIRE_MAX_REQUEST_BYTES.
+    file_calls: re.Pattern[str] | None = None
 
     def owns(self, path: str) -> bool:
         return any(path.startswith(prefix) for prefix in self.path_prefixes)
+
+    def carries_files(self, path: str) -> bool:
+        return self.file_calls is not None and self.file_calls.search(path) is not None
 
 
 def translating_route(translate: Translator) -> type[APIRoute]:

@@ -18,6 +18,7 @@ examples, ``/api/v1/api/{environment}/{region}/namespaces/{namespace}``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
@@ -292,5 +293,10 @@ FACE = Face(
     router=router,
     path_prefixes=("/api/web/", "/api/v1/api/"),
     render_error=render_error,
-    carries_files=True,
+    # Create (own and partner), Comment (own and partner) and the tax exemption request,
+    # directly and under the gateway prefix.
+    file_calls=re.compile(
+        r"/(customer_supports|customer_support/[^/]+/comment|customer_supports/[^/]+/comment"
+        r"|customer_support/tax_exempt_request)$"
+    ),
 )
