@@ -22,6 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from helpwire.accounts.security import verify_password
 from helpwire.app import create_app
 from helpwire.settings import Settings
 
@@ -353,3 +354,66 @@ def test_commands_that_cannot_reach_the_database_say_so_in_one_line(tmp_path: Pa
     assert result.returncode == 1
     assert "cannot connect to the database" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+async def _user_row(settings: Settings, username: str) -> tuple[str, bool, str | None]:
+    engine = create_async_engine(settings.database_url)
+    try:
+        async with engine.connect() as connection:
+            row = (
+                await connection.execute(
+                    text("SELECT role, is_active, password_hash FROM users WHERE username = :u"),
+                    {"u": username},
+                )
+            ).one()
+            return str(row[0]), bool(row[1]), row[2]
+    finally:
+        await engine.dispose()
+
+
+async def test_users_create_with_password_reads_one_piped_line(
+    cli_env: dict[str, str], settings: Settings
+) -> None:
+    assert run(["db", "upgrade"], cli_env).returncode == 0
+    created = run(
+        ["users", "create", "sam", "--role", "agent", "--email", "sam@helpwire.test", "--password"],
+        cli_env,
+        stdin="correct horse\n",
+    )
+    assert created.returncode == 0, created.stderr
+    _role, _active, password_hash = await _user_row(settings, "sam")
+    assert password_hash is not None
+    assert verify_password(password_hash, "correct horse")
+
+
+def test_a_short_piped_password_is_refused(cli_env: dict[str, str]) -> None:
+    assert run(["db", "upgrade"], cli_env).returncode == 0
+    created = run(
+        ["users", "create", "sam", "--role", "agent", "--email", "sam@helpwire.test", "--password"],
+        cli_env,
+        stdin="short\n",
+    )
+    assert created.returncode == 1
+    assert "at least 8 characters" in created.stderr
+
+
+async def test_the_last_active_admin_cannot_be_disabled_or_demoted(
+    cli_env: dict[str, str], settings: Settings
+) -> None:
+    assert run(["db", "upgrade"], cli_env).returncode == 0
+    admin = ["users", "create", "root", "--role", "admin", "--email", "root@helpwire.test"]
+    assert run(admin, cli_env).returncode == 0
+    disabled = run(["users", "disable", "root"], cli_env)
+    assert disabled.returncode == 1
+    assert "last active admin" in disabled.stderr
+    demoted = run(["users", "role", "root", "agent"], cli_env)
+    assert demoted.returncode == 1
+    assert "last active admin" in demoted.stderr
+    assert await _user_row(settings, "root") == ("admin", True, None)
+
+    second = ["users", "create", "root2", "--role", "admin", "--email", "root2@helpwire.test"]
+    assert run(second, cli_env).returncode == 0
+    assert run(["users", "role", "root", "agent"], cli_env).returncode == 0
+    assert run(["users", "disable", "root2"], cli_env).returncode == 1
+    assert run(["users", "enable", "root"], cli_env).returncode == 0
+    assert (await _user_row(settings, "root"))[:2] == ("agent", True)

@@ -16,9 +16,10 @@ import yaml
 from rich.console import Console
 from rich.panel import Panel
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.accounts import service as accounts
-from helpwire.accounts.models import Role
+from helpwire.accounts.models import Role, User
 from helpwire.bootstrap import create_first_admin
 from helpwire.db.engine import create_engine
 from helpwire.db.migrate import revision_status, upgrade
@@ -244,6 +245,19 @@ def db_status() -> None:
         raise typer.Exit(1)
 
 
+def _read_password() -> str:
+    """Hidden and asked twice at a terminal; from a pipe, its first line, read once (a
+    script has nothing to confirm, and a second prompt would find the input at its end)."""
+    if sys.stdin.isatty():
+        answer: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
+        return answer
+    line = sys.stdin.readline()
+    if not line:
+        err.print("[red]error:[/red] --password found no line to read on stdin")
+        raise typer.Exit(1)
+    return line.rstrip("\r\n")
+
+
 @users_app.command("create")
 def users_create(
     username: str,
@@ -262,12 +276,7 @@ def users_create(
     ] = True,
 ) -> None:
     """Create a user."""
-    # Hidden input at a terminal; read plainly from a pipe, so scripts can set it.
-    secret = (
-        typer.prompt("Password", hide_input=sys.stdin.isatty(), confirmation_prompt=True, err=True)
-        if password
-        else None
-    )
+    secret = _read_password() if password else None
     if secret is not None and len(secret) < 8:
         err.print("[red]error:[/red] the password needs at least 8 characters")
         raise typer.Exit(1)
@@ -290,6 +299,54 @@ def users_create(
 
     _run(work)
     err.print(f"created {role} {username}")
+
+
+def _change_user(username: str, change: Callable[[AsyncSession, User], Awaitable[User]]) -> None:
+    async def work(database: Database) -> None:
+        async with database.writing() as session:
+            await change(session, await accounts.get_user(session, username=username))
+
+    _run(work)
+
+
+@users_app.command("disable")
+def users_disable(username: str) -> None:
+    """Disable a user: their tokens stop working and their browsers are signed out.
+    The last active admin cannot be disabled."""
+
+    async def change(session: AsyncSession, user: User) -> User:
+        return await accounts.set_user_active(session, user=user, active=False, by=None)
+
+    _change_user(username, change)
+    err.print(f"disabled {username}")
+
+
+@users_app.command("enable")
+def users_enable(username: str) -> None:
+    """Enable a disabled user again."""
+
+    async def change(session: AsyncSession, user: User) -> User:
+        return await accounts.set_user_active(session, user=user, active=True, by=None)
+
+    _change_user(username, change)
+    err.print(f"enabled {username}")
+
+
+@users_app.command("role")
+def users_role(
+    username: str,
+    role: Annotated[Role, typer.Argument(help="The new security role.")],
+    account: Annotated[str | None, typer.Option(help="Account key (customers, services).")] = None,
+) -> None:
+    """Give a user another role (and account). The last active admin keeps theirs."""
+
+    async def change(session: AsyncSession, user: User) -> User:
+        return await accounts.change_role(
+            session, user=user, role=role, account_key=account, by=None
+        )
+
+    _change_user(username, change)
+    err.print(f"{username} is now {role}")
 
 
 @tokens_app.command("create")

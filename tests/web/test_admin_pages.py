@@ -268,7 +268,7 @@ async def test_an_admin_cannot_disable_or_demote_themselves(web: WebHarness, wor
         "/admin/users/admin",
         {"real_name": "Ada Admin", "email": "admin@helpwire.test", "role": "agent"},
     )
-    assert demoted.status_code == 422
+    assert demoted.status_code == 409
     assert "you cannot take away your own admin role" in demoted.text
     shown = (await world.get("admin", "/api/v1/users/admin")).json()
     assert shown["role"] == "admin" and shown["is_active"] is True

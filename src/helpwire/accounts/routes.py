@@ -179,7 +179,7 @@ async def get_user(username: str, session: Session, _admin: AdminPrincipal) -> U
 
 @router.patch("/users/{username}", response_model=UserOut, summary="Change a user (admin)")
 async def update_user(
-    username: str, body: UserUpdate, session: Session, _admin: AdminPrincipal
+    username: str, body: UserUpdate, session: Session, admin: AdminPrincipal
 ) -> UserOut:
     user = await service.get_user(session, username=username)
     await session.refresh(user, ["projects"])
@@ -192,6 +192,7 @@ async def update_user(
         is_active=body.is_active,
         account_wide=body.account_wide,
         projects=body.projects,
+        by=admin.user,
     )
     return user_out(user)
 

@@ -214,7 +214,12 @@ async def update_user(
     is_active: bool | None = None,
     account_wide: bool | None = None,
     projects: Sequence[str] | None = None,
+    by: User | None = None,
 ) -> User:
+    """Change ``user``'s details. ``by`` is the admin asking (None: the operator's command
+    line); disabling is refused when it would leave no admin (:func:`check_admin_kept`)."""
+    if is_active is False:
+        await check_admin_kept(session, user=user, by=by, role=Role(user.role), active=False)
     if email is not None:
         email = email.strip().lower()
         if not _EMAIL_RE.match(email):
@@ -239,14 +244,41 @@ async def update_user(
     return user
 
 
+async def check_admin_kept(
+    session: AsyncSession, *, user: User, by: User | None, role: Role, active: bool
+) -> None:
+    """Refuse (409) a change that could lock every admin out: an admin disabling or
+    demoting themselves, or anyone disabling or demoting the last active admin. The one
+    rule of the API, the web UI and the command line; ``by`` is None for the command line.
+
+    The active admins' rows are locked, so that two admins disabling each other at once
+    cannot both succeed (PostgreSQL; SQLite has one writer anyway)."""
+    if user.role != Role.ADMIN or not user.is_active or (role == Role.ADMIN and active):
+        return
+    if by is not None and by.id == user.id:
+        if not active:
+            raise Conflict("you cannot disable your own user; ask another admin")
+        raise Conflict("you cannot take away your own admin role; ask another admin")
+    others = (
+        await session.scalars(
+            select(User.id)
+            .where(User.role == Role.ADMIN.value, User.is_active.is_(True), User.id != user.id)
+            .with_for_update()
+        )
+    ).all()
+    if not others:
+        raise Conflict(
+            f"{user.username} is the last active admin; make another user an admin first"
+        )
+
+
 async def change_role(
-    session: AsyncSession, *, user: User, role: Role, account_key: str | None, by: User
+    session: AsyncSession, *, user: User, role: Role, account_key: str | None, by: User | None
 ) -> User:
     """Give ``user`` another role and/or account. Moving to another account drops their
-    project memberships (those projects belong to the old account). An admin cannot take
-    their own admin role away: that could leave no one able to undo it."""
-    if user.id == by.id and role != Role.ADMIN:
-        raise Conflict("you cannot take away your own admin role; ask another admin")
+    project memberships (those projects belong to the old account). No change may leave
+    no admin able to undo it (:func:`check_admin_kept`)."""
+    await check_admin_kept(session, user=user, by=by, role=role, active=user.is_active)
     account: Account | None = None
     if account_key:
         account = await session.scalar(select(Account).where(Account.key == account_key))
@@ -268,11 +300,12 @@ async def _end_web_sessions(session: AsyncSession, *, user: User) -> None:
     await session.execute(delete(WebSession).where(WebSession.user_id == user.id))
 
 
-async def set_user_active(session: AsyncSession, *, user: User, active: bool, by: User) -> User:
-    """Disable or enable ``user``. Disabling signs them out of every browser at once; an
-    admin cannot disable themselves."""
-    if not active and user.id == by.id:
-        raise Conflict("you cannot disable your own user; ask another admin")
+async def set_user_active(
+    session: AsyncSession, *, user: User, active: bool, by: User | None
+) -> User:
+    """Disable or enable ``user``. Disabling signs them out of every browser at once; no
+    one may disable themselves or the last active admin (:func:`check_admin_kept`)."""
+    await check_admin_kept(session, user=user, by=by, role=Role(user.role), active=active)
     user.is_active = active
     if not active:
         await _end_web_sessions(session, user=user)

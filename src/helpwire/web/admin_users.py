@@ -301,8 +301,14 @@ async def update_user(
             )
     except Problem as problem:
         user = await _loaded_user(session, username)
+        # A mistake in the form is a 422; a refused change (the last admin) a 409.
         return await _user_page(
-            request, session, user=user, form=form, error=form_error(problem), status_code=422
+            request,
+            session,
+            user=user,
+            form=form,
+            error=form_error(problem),
+            status_code=problem.status if problem.status == 409 else 422,
         )
     return redirect(user_url(user), notice=f"Saved {user.username}.")
 
