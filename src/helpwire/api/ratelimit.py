@@ -160,10 +160,10 @@ class RateLimiter:
         try:
             if credential is None:
                 return await self._hit(self.address[write], address)
-            if credential not in self._known:
-                peek = await self._peek(self.failures, address)
-                if not peek.allowed:
-                    return peek
+            if credential not in self._known and not await self.strategy.test(
+                self.failures.item, address
+            ):
+                return await self._verdict(self.failures, address, allowed=False)
             return await self._hit(self.principal[write], credential)
         except StorageError as exc:
             self._warn(exc)
@@ -191,10 +191,6 @@ class RateLimiter:
 
     async def _hit(self, policy: Policy, key: str) -> Verdict:
         allowed = await self.strategy.hit(policy.item, key)
-        return await self._verdict(policy, key, allowed=allowed)
-
-    async def _peek(self, policy: Policy, key: str) -> Verdict:
-        allowed = await self.strategy.test(policy.item, key)
         return await self._verdict(policy, key, allowed=allowed)
 
     async def _verdict(self, policy: Policy, key: str, *, allowed: bool) -> Verdict:
