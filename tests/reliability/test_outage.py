@@ -13,7 +13,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from asgi_lifespan import LifespanManager
 
+from helpwire.app import create_app
+from helpwire.settings import Settings
 from tests.reliability.servers import PrivateCluster, Served, private_cluster, serve
 
 # Longer than any answer may take: a request that is not answered by then hangs. (The
@@ -161,3 +164,29 @@ def test_a_database_outage_is_answered_503_and_service_resumes_by_itself(
     assert not load.failures, load.failures[:5]
     assert set(load.statuses) <= {200, 503}, sorted(set(load.statuses))
     assert 503 in load.statuses and 200 in load.statuses
+
+
+async def test_a_sqlite_file_that_cannot_be_opened_is_answered_503(tmp_path: Path) -> None:
+    """The same answer on SQLite: the database file's directory is gone."""
+    missing = tmp_path / "gone" / "helpwire.db"
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{missing}",
+        files_dir=tmp_path / "files",
+        relay_in_process=False,
+        log_json=False,
+    )
+    app = create_app(settings)
+    async with LifespanManager(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://helpwire.test") as c:
+            listed = await c.get("/api/v1/tickets", headers={"Authorization": "Bearer x"})
+            _assert_retry_after(listed)
+            assert listed.json()["type"] == UNAVAILABLE
+            cocalc = await c.post(
+                "/api/v1/create_support_ticket",
+                json={"email_address": "a@example.test", "subject": "s", "body": "b"},
+                headers={"Authorization": "Bearer x"},
+            )
+            _assert_retry_after(cocalc)
+            assert set(cocalc.json()) == {"error"}
+            _assert_retry_after(await c.get("/readyz"))
