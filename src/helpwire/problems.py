@@ -130,6 +130,14 @@ class IdempotencyKeyReused(Problem):
     title = "Idempotency-Key was used for a different request"
 
 
+class SecretShownOnce(Problem):
+    """A retry of a request whose answer held a secret: the secret is not kept to replay."""
+
+    status = 409
+    slug = "secret-shown-once"
+    title = "The secret was shown once"
+
+
 class RateLimited(Problem):
     status = 429
     slug = "rate-limited"

@@ -218,14 +218,21 @@ async def create_token(
     admin: AdminPrincipal,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    # A retry with the same Idempotency-Key gets the same token back (it is kept with the
-    # key for its time to live), rather than a second token nobody saw.
+    # A retry with the same Idempotency-Key creates no second token; the token itself is
+    # not kept with the key (only its hash exists), so the retry is told it was shown once.
     async def produce() -> tuple[NewTokenOut, dict[str, str]]:
         user = await service.get_user(session, username=body.username)
         row, token = await service.create_token(session, user=user, label=body.label)
         return NewTokenOut(**token_out(row).model_dump(), token=token), {}
 
-    return await create_once(session, request=request, actor=admin, body=body, produce=produce)
+    return await create_once(
+        session,
+        request=request,
+        actor=admin,
+        body=body,
+        produce=produce,
+        secret_fields=frozenset({"token"}),
+    )
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenOut, summary="Revoke a token (admin)")

@@ -5,6 +5,10 @@ did; a retry with the same key and the same body gets that answer again (with
 ``Idempotent-Replayed: true``) and creates nothing. A retry with another body is a 422.
 Concurrent requests with one key are serialised by the key's unique row: the second
 waits for the first to commit and then replays its answer.
+
+An answer that carries a secret (a new API token) is stored without it: a database row
+must never hold what authenticates. A retry of such a request creates nothing and is a 409
+``secret-shown-once`` problem that names what the first request created.
 """
 
 from __future__ import annotations
@@ -26,11 +30,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from helpwire.accounts.actor import Actor
 from helpwire.api.idempotency_models import IdempotencyRecord
 from helpwire.db.base import utcnow
-from helpwire.problems import IdempotencyKeyReused, ValidationProblem
+from helpwire.problems import IdempotencyKeyReused, SecretShownOnce, ValidationProblem
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_KEY_LENGTH = 255
+# Marks a stored answer whose secrets were left out: it is not replayed.
+WITHHELD = "secret_withheld"
 
 Produce = Callable[[], Awaitable[tuple[BaseModel, dict[str, str]]]]
 
@@ -76,6 +82,14 @@ async def claim_key(
     return claimed
 
 
+def _storable(body: Any, headers: dict[str, str], secret_fields: frozenset[str]) -> dict[str, Any]:
+    """The answer as kept for replay: without its secrets, marked as withheld."""
+    if not secret_fields or not isinstance(body, dict):
+        return {"body": body, "headers": headers}
+    kept = {name: value for name, value in body.items() if name not in secret_fields}
+    return {"body": kept, "headers": headers, WITHHELD: True}
+
+
 async def respond_once(
     session: AsyncSession,
     *,
@@ -85,7 +99,10 @@ async def respond_once(
     status_code: int,
     produce: Produce,
     ttl: timedelta,
+    secret_fields: frozenset[str] = frozenset(),
 ) -> JSONResponse:
+    """Answers once per key. ``secret_fields`` name the answer's fields that hold a secret:
+    the stored answer leaves them out, and a retry is refused (``SecretShownOnce``)."""
     key = request.headers.get(HEADER)
     if key is None:
         model, headers = await produce()
@@ -115,6 +132,12 @@ async def respond_once(
                 ],
             )
         stored = record.response or {}
+        if stored.get(WITHHELD):
+            raise SecretShownOnce(
+                f"the first request with {HEADER} {key!r} created this, and its secret was "
+                "in that answer only; if it was lost, revoke it and create another",
+                created=stored.get("body"),
+            )
         return JSONResponse(
             stored.get("body"),
             status_code=record.status_code,
@@ -125,7 +148,7 @@ async def respond_once(
     record = await session.get(IdempotencyRecord, claimed)
     assert record is not None
     record.status_code = status_code
-    record.response = {"body": body, "headers": headers}
+    record.response = _storable(body, headers, secret_fields)
     await session.flush()
     return JSONResponse(body, status_code=status_code, headers=headers)
 
@@ -137,6 +160,7 @@ async def create_once(
     actor: Actor,
     body: BaseModel,
     produce: Produce,
+    secret_fields: frozenset[str] = frozenset(),
 ) -> JSONResponse:
     """:func:`respond_once` for a creating POST: answers 201, keyed on the request body."""
     ttl_hours: int = request.app.state.settings.idempotency_ttl_hours
@@ -148,6 +172,7 @@ async def create_once(
         status_code=201,
         produce=produce,
         ttl=timedelta(hours=ttl_hours),
+        secret_fields=secret_fields,
     )
 
 
