@@ -1,4 +1,4 @@
-"""The permission matrix: every route of the app × every kind of caller × tickets of every
+"""The permission matrix: every route of the app, for every kind of caller, on tickets of every
 access level, each cell with its expected answer, and no answer leaking what its reader may
 not see (DESIGN.md section 3, Visibility).
 
@@ -177,20 +177,27 @@ async def _admin_things(m: Matrix, receiver: Receiver) -> None:
         m.doomed_tokens.append(response.json()["id"])
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module", params=ENGINES)
-async def matrix(
+@pytest.fixture(scope="module", params=ENGINES)
+def matrix_database(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
     sqlite_template: Path,
-) -> AsyncIterator[Matrix]:
+) -> tuple[str, str, Path]:
+    """(engine, database URL, a directory) for the module's world. Synchronous, as the
+    session's PostgreSQL fixture is (it runs its own event loop)."""
     engine = str(request.param)
     root = tmp_path_factory.mktemp(f"matrix-{engine}")
     if engine == "sqlite":
         shutil.copy(sqlite_template, root / "helpwire.db")
-        url = f"sqlite+aiosqlite:///{root / 'helpwire.db'}"
-    else:
-        url = request.getfixturevalue("postgres_database")
-        await _truncate_postgres(url)
+        return engine, f"sqlite+aiosqlite:///{root / 'helpwire.db'}", root
+    url: str = request.getfixturevalue("postgres_database")
+    asyncio.run(_truncate_postgres(url))
+    return engine, url, root
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def matrix(matrix_database: tuple[str, str, Path]) -> AsyncIterator[Matrix]:
+    engine, url, root = matrix_database
     settings = Settings(
         database_url=url,
         files_dir=root / "files",
@@ -327,14 +334,58 @@ def staff_ticket(actor: str, target: str) -> str:
 Build = Callable[[Matrix, str], tuple[str, dict[str, Any]]]  # -> (url, httpx kwargs)
 
 
+# A check of what a let-through answer holds: (actor, target, answer) -> problem or None.
+Check = Callable[[str, str, httpx.Response], str | None]
+
+
 @dataclass(frozen=True)
 class Entry:
     rule: Rule
     build: Build
     targets: tuple[str, ...] = ("-",)
+    check: Check | None = None
+
+
+def search_finds_no_note(actor: str, target: str, response: httpx.Response) -> str | None:
+    """A word written only in internal notes finds nothing for a customer: not even a
+    ticket they may see (that would tell them what the note says). Every seeded ticket's
+    subject holds "subjzq", so a found one shows in the answer."""
+    if "notezq" not in target or actor in STAFF or response.status_code != 200:
+        return None
+    return "searching a note's word found a ticket" if "subjzq" in response.text else None
+
+
+def lists_what_it_sees(actor: str, target: str, response: httpx.Response) -> str | None:
+    """The native list (and its search by subject) shows exactly the seeded tickets the
+    reader sees: the positive side of the leak scan, so that an empty answer cannot pass
+    for a safe one."""
+    if response.status_code != 200:
+        return None
+    if problem := search_finds_no_note(actor, target, response):
+        return problem
+    if target != "-" and not target.endswith("subjzq"):
+        return None
+    keys = [k for k in TICKETS if target in ("-", f"{k}subjzq")]
+    shown = {k for k in keys if f"{k}subjzq" in response.text}
+    wanted = {k for k in keys if actor in SEES[k]}
+    return None if shown == wanted else f"lists {sorted(shown)}, should list {sorted(wanted)}"
+
+
+def counts_what_it_lists(actor: str, target: str, response: httpx.Response) -> str | None:
+    """A list's count is the count of what the reader may see (one page holds them all)."""
+    if response.status_code != 200:
+        return None
+    if problem := search_finds_no_note(actor, target, response):
+        return problem
+    body = response.json()
+    if body["item_count"] != len(body["items"]):
+        return f"item_count {body['item_count']} for {len(body['items'])} listed tickets"
+    return None
 
 
 TICKET_KEYS = tuple(TICKETS)
+# A list unfiltered, then searched for each ticket's subject, reply and internal note.
+SEARCHES = ("-", *(f"{k}{part}zq" for k in TICKETS for part in ("subj", "note", "reply")))
 MESSAGE_KEYS = tuple(f"{k}:{kind}" for k in TICKETS for kind in ("reply", "note"))
 NOTHING: dict[str, Any] = {}
 
@@ -364,6 +415,15 @@ def at(url: str, **kwargs: Any) -> Build:
     return build
 
 
+def searching(url: str, **params: Any) -> Build:
+    """A list; a target other than "-" is a word to search for."""
+
+    def build(m: Matrix, target: str) -> tuple[str, dict[str, Any]]:
+        return url, {"params": params | ({"q": target} if target != "-" else {})}
+
+    return build
+
+
 def same_access(m: Matrix, target: str) -> tuple[str, dict[str, Any]]:
     level, projects, _ = TICKETS[target]
     body: dict[str, Any] = {"access_level": level}
@@ -381,11 +441,9 @@ NATIVE: dict[tuple[str, str], Entry] = {
     ("POST", API + "/tickets"): Entry(signed_in, at(API + "/tickets", json=TICKET_JSON)),
     ("GET", API + "/tickets"): Entry(
         signed_in,
-        lambda m, target: (
-            API + "/tickets",
-            {"params": {"limit": 200} | ({"q": target} if target != "-" else {})},
-        ),
-        ("-", *(w for k in TICKETS for w in (f"{k}subjzq", f"{k}notezq", f"{k}replyzq"))),
+        searching(API + "/tickets", limit=200),
+        SEARCHES,
+        lists_what_it_sees,
     ),
     ("GET", TK): Entry(sees_ticket, at(T), TICKET_KEYS),
     ("PATCH", TK): Entry(speaks_for_ticket, same_access, TICKET_KEYS),
@@ -443,9 +501,7 @@ NATIVE: dict[tuple[str, str], Entry] = {
     ("DELETE", API + "/tokens/{token_id}"): Entry(admin_only, at(API + "/tokens/{dtok}")),
     ("POST", API + "/channels"): Entry(
         admin_only,
-        at(
-            API + "/channels", json={"name": "m", "kind": "webhook", "url": "http://127.0.0.1:9/"}
-        ),
+        at(API + "/channels", json={"name": "m", "kind": "webhook", "url": "http://127.0.0.1:9/"}),
     ),
     ("GET", API + "/channels"): Entry(admin_only, at(API + "/channels")),
     ("GET", API + "/channels/{channel_id}"): Entry(admin_only, at(API + "/channels/{ch}")),
@@ -489,7 +545,10 @@ SELECTEL: dict[tuple[str, str], Entry] = {
         signed_in, at(SEL + "/tickets", json={"comment_body": "Matrix", "summary": "Matrix"})
     ),
     ("GET", SEL + "/tickets"): Entry(
-        signed_in, at(SEL + "/tickets", params={"items_per_page": 100})
+        signed_in,
+        searching(SEL + "/tickets", items_per_page=100),
+        SEARCHES,
+        counts_what_it_lists,
     ),
     ("GET", SEL + "/tickets/{ticket_number}"): Entry(sees_ticket, at(ST), TICKET_KEYS),
     ("PATCH", SEL + "/tickets/{ticket_number}"): Entry(
@@ -549,7 +608,12 @@ F5_CREATE = {
 }
 # path (as the app names it, after the prefix) -> (rule, path to call, body or None, targets)
 F5_CALLS: dict[tuple[str, str], tuple[Rule, str, dict[str, Any] | None, tuple[str, ...]]] = {
-    ("POST", NSP + "/customer_supports"): (signed_in, SYS + "/customer_supports", F5_CREATE, ("-",)),
+    ("POST", NSP + "/customer_supports"): (
+        signed_in,
+        SYS + "/customer_supports",
+        F5_CREATE,
+        ("-",),
+    ),
     ("GET", NSP + "/customer_supports"): (signed_in, SYS + "/customer_supports", None, ("-",)),
     ("GET", NSP + "/admin/customer_supports"): (
         signed_in,
@@ -597,7 +661,12 @@ F5_CALLS: dict[tuple[str, str], tuple[Rule, str, dict[str, Any] | None, tuple[st
     ("POST", PARTNER): (signed_in, PARTNER, F5_CREATE, ("-",)),
     ("GET", PARTNER + "/{tp_id}"): (sees_ticket, PARTNER + "/{n}", None, TICKET_KEYS),
     **{
-        ("POST", PARTNER + "/{tp_id}/" + verb): (sees_ticket, PARTNER + "/{n}/" + verb, body, TICKET_KEYS)
+        ("POST", PARTNER + "/{tp_id}/" + verb): (
+            sees_ticket,
+            PARTNER + "/{n}/" + verb,
+            body,
+            TICKET_KEYS,
+        )
         for verb, body in (
             ("close", {}),
             ("reopen", {}),
@@ -639,7 +708,9 @@ WEB: dict[tuple[str, str], Entry] = {
         sees_message, at("/files/{f}/{fname}"), MESSAGE_KEYS
     ),
     ("POST", "/ui/preview"): Entry(signed_in, form("/ui/preview", body="*matrix*")),
-    ("GET", "/tickets"): Entry(signed_in, at("/tickets")),
+    ("GET", "/tickets"): Entry(
+        signed_in, searching("/tickets", status="all"), SEARCHES, search_finds_no_note
+    ),
     ("GET", "/tickets/new"): Entry(signed_in, at("/tickets/new")),
     ("POST", "/tickets/new"): Entry(
         customers_only, form("/tickets/new", subject="Matrix", body="Matrix", submission_id="m{i}")
@@ -891,7 +962,11 @@ async def check_group(m: Matrix, group: str, run: Run, actors: tuple[str, ...]) 
             if path.endswith("_support_ticket") or path.endswith("_support_tickets"):
                 wanted = Spelling("bearer", unauth=COCALC_UNAUTH)
             problem = wanted.verdict(outcome, method, response)
-            leaked = leaks(actor, response.text)
+            if problem is None and outcome == "ok" and entry.check is not None:
+                problem = entry.check(actor, target, response)
+            # A word the caller sent (a search) may be echoed back: it tells them nothing.
+            sent = target if target in str(kwargs) else None
+            leaked = leaks(actor, response.text.replace(sent, "") if sent else response.text)
             if leaked:
                 problem = (problem + "; " if problem else "") + f"leaks {leaked}"
             if response.status_code == 429:
