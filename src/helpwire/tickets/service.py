@@ -23,6 +23,7 @@ from helpwire.db.counters import TICKET_NUMBER, next_value
 from helpwire.files.service import files_for_attachment
 from helpwire.problems import (
     Forbidden,
+    IllegalTransition,
     NotFound,
     PreconditionFailed,
     ValidationProblem,
@@ -50,7 +51,34 @@ MAX_ATTRIBUTES_BYTES = 64 * 1024
 MAX_INFO_BYTES = 16 * 1024
 
 # Fields a customer may change on a ticket they can see; everything else is staff-only.
-CUSTOMER_EDITABLE = frozenset({"access_level", "projects"})
+# Priority follows check_customer_priority, the rule of every face.
+CUSTOMER_EDITABLE = frozenset({"access_level", "projects", "priority"})
+
+
+def check_customer_priority(actor: Actor, ticket: Ticket, priority: Priority) -> None:
+    """The customer side's one rule for priority, natively and on every face (F5's
+    Priority call). Some products let customers raise or lower their own ticket's
+    priority, so helpwire does too, within bounds:
+    - a closed ticket keeps its priority (reopen it first);
+    - only the requester and account-wide users decide, as for every other decision about
+      the ticket (visibility.may_speak_for_ticket), not a colleague who merely sees it;
+    - ``urgent`` is not set directly: the customer escalates, which also marks the ticket
+      escalated and tells support (escalate_ticket).
+    Staff change priority freely."""
+    if actor.is_staff or ticket.priority == priority.value:
+        return
+    if ticket.status == Status.CLOSED:
+        raise IllegalTransition(
+            "the ticket is closed; reopen it to change its priority", current_status="closed"
+        )
+    if not may_speak_for_ticket(actor, ticket):
+        raise _priority_refused("only the requester or an account-wide user changes its priority")
+    if priority == Priority.URGENT:
+        raise _priority_refused("a customer cannot set priority urgent: escalate the ticket")
+
+
+def _priority_refused(detail: str) -> Forbidden:
+    return Forbidden(detail, errors=[{"field": "priority", "message": detail, "code": "forbidden"}])
 
 
 def _check_json_size(field: str, value: dict[str, Any], limit: int) -> None:
@@ -260,11 +288,14 @@ async def update_ticket(
         refused = sorted(given - CUSTOMER_EDITABLE)
         if refused:
             raise Forbidden(
-                "customers may change only access_level and projects; not: " + ", ".join(refused),
+                "customers may change only access_level, projects and priority; not: "
+                + ", ".join(refused),
                 errors=[
                     {"field": f, "message": "staff only", "code": "forbidden"} for f in refused
                 ],
             )
+        if changes.priority is not None:
+            check_customer_priority(actor, ticket, changes.priority)
     field_changes: dict[str, dict[str, Any]] = {}
 
     def note(field: str, before: Any, after: Any) -> None:
