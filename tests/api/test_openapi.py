@@ -125,7 +125,7 @@ def check(spec: OpenAPI, response: httpx.Response) -> None:
         HOST,
         sent.method,
         sent.url.path,
-        args=list(sent.url.params.multi_items()),
+        args=dict(sent.url.params),
         headers=dict(sent.headers),
         content_type=sent.headers.get("content-type", ""),
     )

@@ -1,0 +1,47 @@
+"""The native API, fuzzed against its own /openapi.json as an admin, an agent and a
+customer: no answer is a 5xx, and every answer is one the document describes (status,
+media type, headers and body)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+import schemathesis
+from schemathesis.specs.openapi.checks import status_code_conformance
+
+from helpwire.app import create_app
+from helpwire.settings import Settings
+from tests.fuzz.conftest import BASE_CHECKS, FuzzTarget, fuzz_operation
+
+PEOPLE = ("admin", "agent", "owner")
+CHECKS = [*BASE_CHECKS, status_code_conformance]
+
+
+def _operations() -> list[tuple[str, str]]:
+    """Every operation of the document, read once at collection (no database needed)."""
+    with tempfile.TemporaryDirectory() as where:
+        document = create_app(
+            Settings(database_url=f"sqlite+aiosqlite:///{where}/x.db", files_dir=Path(where))
+        ).openapi()
+    return [
+        (method.upper(), path)
+        for path, item in document["paths"].items()
+        for method in item
+        if method in {"get", "put", "post", "patch", "delete"}
+    ]
+
+
+@pytest.fixture(scope="module")
+def native_schema(fuzz_target: FuzzTarget) -> Any:
+    return schemathesis.openapi.from_asgi("/openapi.json", fuzz_target.app)
+
+
+@pytest.mark.parametrize(("method", "path"), _operations())
+def test_native_operation(
+    native_schema: Any, fuzz_target: FuzzTarget, method: str, path: str
+) -> None:
+    headers = [{"Authorization": f"Bearer {fuzz_target.tokens[who]}"} for who in PEOPLE]
+    fuzz_operation(native_schema, method=method, path=path, headers=headers, checks=CHECKS)
