@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run demo test fuzz lint typecheck check clean
+.PHONY: run demo test fuzz soak lint typecheck check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,12 @@ test: $(STAMP)
 ## (default 100; the suite runs 10), new ones each run, on SQLite and PostgreSQL
 fuzz: $(STAMP)
 	HELPWIRE_FUZZ_EXAMPLES=$${HELPWIRE_FUZZ_EXAMPLES:-100} $(BIN)/pytest -p no:randomly -q tests/fuzz
+
+## The crash test at length: 20 SIGKILLs per run (HELPWIRE_SOAK_KILLS=N for more); figures
+## printed and written to .pytest_cache/helpwire-crash-report.json (or HELPWIRE_SOAK_REPORT)
+soak: $(STAMP)
+	HELPWIRE_SOAK_KILLS=$${HELPWIRE_SOAK_KILLS:-20} $(BIN)/pytest -p no:randomly -s -q \
+		tests/reliability/test_crash.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
