@@ -107,6 +107,8 @@ def test_routes_document_their_special_answers(document: dict[str, Any]) -> None
     assert "415" in paths["/api/v1/files"]["post"]["responses"]
     download = paths["/api/v1/files/{file_id}"]["get"]["responses"]["200"]["content"]
     assert "*/*" in download  # images, PDFs, text: the file's own type
+    assert "503" in paths["/readyz"]["get"]["responses"]  # not ready
+    assert "401" in paths["/metrics"]["get"]["responses"]  # HELPWIRE_METRICS_TOKEN
 
 
 # --- Real answers against the document -----------------------------------------------

@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from helpwire.api.deps import bearer_or_basic_token, get_database
 from helpwire.api.metrics import Metrics
+from helpwire.api.responses import problem_responses
 from helpwire.db.errors import RETRY_AFTER_SECONDS
 from helpwire.db.migrate import revision_status
 from helpwire.problems import Unauthenticated
@@ -30,7 +31,17 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="The database answers and its schema is current")
+@router.get(
+    "/readyz",
+    summary="The database answers and its schema is current",
+    responses={
+        503: {
+            "description": "Not ready: the database cannot be used or its schema is not "
+            "current; Retry-After says when to ask again.",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
+)
 async def readyz(request: Request) -> JSONResponse:
     database = get_database(request)
     try:
@@ -67,7 +78,13 @@ def _metrics_allowed(request: Request) -> bool:
     return hmac.compare_digest(sent.encode(), expected)
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=PlainTextResponse,
+    # With HELPWIRE_METRICS_TOKEN set, a request without that token is refused.
+    responses=problem_responses(401),
+)
 async def metrics(request: Request) -> PlainTextResponse:
     if not _metrics_allowed(request):
         raise Unauthenticated(
