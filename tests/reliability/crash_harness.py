@@ -492,7 +492,7 @@ class Figures:
     tickets: int
     comments: int
     retries: int
-    answers_cut_by_a_kill: int
+    answers_lost_in_flight: int
     replayed_answers: int
     unexpected_answers: int
     events: int
@@ -527,7 +527,7 @@ def figures(
         tickets=sum(1 for a in ledger.acks if a.kind == "ticket"),
         comments=sum(1 for a in ledger.acks if a.kind == "comment"),
         retries=ledger.attempts - acked - len(ledger.unexpected),
-        answers_cut_by_a_kill=ledger.cut,
+        answers_lost_in_flight=ledger.cut,
         replayed_answers=sum(1 for a in ledger.acks if a.replayed),
         unexpected_answers=len(ledger.unexpected),
         events=len(stored.events),
