@@ -415,3 +415,13 @@ async def test_get_support_tickets_takes_only_an_id(world: World) -> None:
         headers=basic(world, "alice"),
     )
     assert_cocalc_error(refused, 400, UNEXPECTED.format("account_id"))
+
+
+@pytest.mark.parametrize("query_id", [False, 7, ["a"], {"id": "a"}])
+async def test_get_support_tickets_refuses_an_id_that_is_not_a_string(
+    world: World, query_id: Any
+) -> None:
+    """As create does: the document says a string (found by the fuzz tests)."""
+    response = await world.client.post(LIST, json={"id": query_id}, headers=basic(world, "alice"))
+    error = assert_cocalc_error(response, 400)
+    assert "'id' must be a string" in error, error

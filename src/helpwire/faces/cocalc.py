@@ -469,7 +469,9 @@ ReadingSession = Annotated[AsyncSession, Depends(_reading_session, scope="functi
 )
 async def get_support_tickets(request: Request, session: ReadingSession) -> JSONResponse:
     principal = await _caller(request, session)
-    await read_options(request, optional=LIST_OPTIONAL)
+    options = await read_options(request, optional=LIST_OPTIONAL)
+    # Not used to list, but checked as create checks it.
+    _string(options, "id")
     tickets, _next = await list_tickets(
         session,
         actor=principal,
