@@ -59,8 +59,14 @@ API_ACTORS = (
     "agent",
     "admin",
 )
-WEB_ACTORS = ("anonymous", "gus", "alice", "carol", "owner", "agent", "admin")
 OBO_AS = "carol"
+# Borrowed identities that must be refused: a service token speaking for a customer of
+# another account, and a customer's token (not a service) speaking for a colleague.
+BAD_OBO: dict[str, tuple[str, str]] = {
+    "service_obo_foreign": ("acme-portal", "gus"),
+    "customer_obo": ("alice", OBO_AS),
+}
+WEB_ACTORS = ("anonymous", "gus", "alice", "carol", "owner", "agent", "admin")
 
 # key -> (access level, projects, requester)
 TICKETS: dict[str, tuple[str, list[str], str]] = {
@@ -114,7 +120,9 @@ class Matrix:
     def api_headers(self, actor: str, scheme: str = "bearer") -> dict[str, str]:
         if actor == "anonymous":
             return {}
-        user = "acme-portal" if actor.startswith("service") else actor
+        user, obo = BAD_OBO.get(
+            actor, ("acme-portal" if actor.startswith("service") else actor, "")
+        )
         token = self.world.tokens[user]
         headers = {
             "bearer": {"Authorization": f"Bearer {token}"},
@@ -122,7 +130,9 @@ class Matrix:
             "apitoken": {"Authorization": f"APIToken {token}"},
         }[scheme]
         if actor == "service_obo":
-            headers["On-Behalf-Of"] = OBO_AS
+            obo = OBO_AS
+        if obo:
+            headers["On-Behalf-Of"] = obo
         return headers
 
 
@@ -133,6 +143,7 @@ async def _seed_ticket(world: World, key: str) -> tuple[int, dict[str, int], dic
         subject=f"Subject {key}subjzq",
         body=f"Body {key}bodyzq",
         access_level=level,
+        tp_id=f"{key}-ref",  # F5's partner calls find tickets by it
         **({"projects": projects} if projects else {}),
     )
     number = ticket["number"]
@@ -221,6 +232,9 @@ async def matrix(matrix_database: tuple[str, str, Path]) -> AsyncIterator[Matrix
                 m.numbers[key], comments, files = await _seed_ticket(world, key)
                 m.comments |= comments
                 m.files |= files
+            # A file nobody attached yet: its uploader's and staff's alone.
+            loose = await world.upload("owner", "loosefilezq.txt", b"draft")
+            m.files[LOOSE] = (loose["id"], loose["filename"])
             deliveries = await world.get("admin", f"/api/v1/channels/{m.channel}/deliveries")
             assert deliveries.status_code == 200, deliveries.text
             m.delivery = deliveries.json()["items"][0]["id"]
@@ -279,7 +293,10 @@ def speaks_for_ticket(actor: str, target: str) -> str:
 
 
 def sees_message(actor: str, target: str) -> str:
-    """A comment or file: as its ticket, but internal notes only to staff."""
+    """A comment or file: as its ticket, but internal notes only to staff; a file not
+    attached to anything only to its uploader and staff."""
+    if target == LOOSE:
+        return "unauth" if actor == "anonymous" else "ok" if actor in LOOSE_SEEN else "hidden"
     seen = sees_ticket(actor, target)
     if seen == "ok" and target.endswith(":note") and actor not in STAFF:
         return "hidden"
@@ -386,7 +403,12 @@ def counts_what_it_lists(actor: str, target: str, response: httpx.Response) -> s
 TICKET_KEYS = tuple(TICKETS)
 # A list unfiltered, then searched for each ticket's subject, reply and internal note.
 SEARCHES = ("-", *(f"{k}{part}zq" for k in TICKETS for part in ("subj", "note", "reply")))
+# Filters that name what a customer may not see: they narrow, never widen.
+FILTERS = ("requester=bob", "requester=gus", "account=acme", "account=globex")
 MESSAGE_KEYS = tuple(f"{k}:{kind}" for k in TICKETS for kind in ("reply", "note"))
+LOOSE = "loose"  # a file owner uploaded and attached to nothing
+LOOSE_SEEN = STAFF | {"owner"}
+FILE_KEYS = (*MESSAGE_KEYS, LOOSE)
 NOTHING: dict[str, Any] = {}
 
 
@@ -399,6 +421,7 @@ def at(url: str, **kwargs: Any) -> Build:
         key = target.split(":")[0]
         values = {
             "n": m.numbers.get(key, 0),
+            "t": key,
             "c": m.comments.get(target, 0),
             "f": m.files.get(target, ("", ""))[0],
             "fname": m.files.get(target, ("", ""))[1],
@@ -419,6 +442,9 @@ def searching(url: str, **params: Any) -> Build:
     """A list; a target other than "-" is a word to search for."""
 
     def build(m: Matrix, target: str) -> tuple[str, dict[str, Any]]:
+        if "=" in target:
+            name, value = target.split("=")
+            return url, {"params": params | {name: value}}
         return url, {"params": params | ({"q": target} if target != "-" else {})}
 
     return build
@@ -442,7 +468,7 @@ NATIVE: dict[tuple[str, str], Entry] = {
     ("GET", API + "/tickets"): Entry(
         signed_in,
         searching(API + "/tickets", limit=200),
-        SEARCHES,
+        (*SEARCHES, *FILTERS),
         lists_what_it_sees,
     ),
     ("GET", TK): Entry(sees_ticket, at(T), TICKET_KEYS),
@@ -470,7 +496,7 @@ NATIVE: dict[tuple[str, str], Entry] = {
     ("POST", API + "/files"): Entry(
         signed_in, at(API + "/files", files={"file": ("m.txt", b"m", "text/plain")})
     ),
-    ("GET", API + "/files/{file_id}"): Entry(sees_message, at(API + "/files/{f}"), MESSAGE_KEYS),
+    ("GET", API + "/files/{file_id}"): Entry(sees_message, at(API + "/files/{f}"), FILE_KEYS),
     ("GET", API + "/topics"): Entry(signed_in, at(API + "/topics")),
     ("POST", API + "/topics"): Entry(
         admin_only, at(API + "/topics", json={"key": "matrix", "names": {"en": "Matrix"}})
@@ -659,11 +685,11 @@ F5_CALLS: dict[tuple[str, str], tuple[Rule, str, dict[str, Any] | None, tuple[st
     ),
     ("GET", PARTNER): (signed_in, PARTNER, None, ("-",)),
     ("POST", PARTNER): (signed_in, PARTNER, F5_CREATE, ("-",)),
-    ("GET", PARTNER + "/{tp_id}"): (sees_ticket, PARTNER + "/{n}", None, TICKET_KEYS),
+    ("GET", PARTNER + "/{tp_id}"): (sees_ticket, PARTNER + "/{t}-ref", None, TICKET_KEYS),
     **{
         ("POST", PARTNER + "/{tp_id}/" + verb): (
             sees_ticket,
-            PARTNER + "/{n}/" + verb,
+            PARTNER + "/{t}-ref/" + verb,
             body,
             TICKET_KEYS,
         )
@@ -705,7 +731,7 @@ WEB: dict[tuple[str, str], Entry] = {
     ("POST", "/login"): Entry(answered, form("/login", login="nobody", password="wrong password")),
     ("POST", "/logout"): Entry(signed_in, form("/logout")),
     ("GET", "/files/{file_id}/{filename}"): Entry(
-        sees_message, at("/files/{f}/{fname}"), MESSAGE_KEYS
+        sees_message, at("/files/{f}/{fname}"), FILE_KEYS
     ),
     ("POST", "/ui/preview"): Entry(signed_in, form("/ui/preview", body="*matrix*")),
     ("GET", "/tickets"): Entry(
@@ -900,8 +926,10 @@ SPELLINGS = {
     "f5xc": Spelling("apitoken"),
     "web": Spelling("web", unauth=(303, ""), forbidden=(403, ""), hidden=(404, "")),
 }
-# CoCalc answers a missing key with 400, as CoCalc does.
-COCALC_UNAUTH = (400, "You must provide authentication via an API key.")
+# CoCalc answers a missing key, and every refusal but an unknown key, with 400 (docs/faces.md).
+COCALC = Spelling(
+    "bearer", unauth=(400, "You must provide authentication via an API key."), forbidden=(400, "")
+)
 
 
 def leaks(actor: str, text: str) -> list[str]:
@@ -914,6 +942,8 @@ def leaks(actor: str, text: str) -> list[str]:
         if actor not in STAFF:
             words += internal_words
         found += [word for word in words if word in text]
+    if actor not in LOOSE_SEEN and "loosefilezq" in text:
+        found.append("loosefilezq")
     return found
 
 
@@ -949,18 +979,25 @@ async def _send(
     return await browser.post(url, kwargs.get("data"))
 
 
-async def check_group(m: Matrix, group: str, run: Run, actors: tuple[str, ...]) -> None:
+async def check_group(
+    m: Matrix, group: str, run: Run, actors: tuple[str, ...], *, borrowed: bool = False
+) -> None:
+    """Every cell of a group of routes; with `borrowed`, the actors borrow an identity they
+    may not, on one target per route: whatever the route, only public ones answer them."""
     spelling = SPELLINGS[group]
     entries = sorted(ROUTES[group].items(), key=lambda item: item[0] == ("POST", "/logout"))
     for (method, path), entry in entries:
-        for target, actor in itertools.product(entry.targets, actors):
+        targets = entry.targets[:1] if borrowed else entry.targets
+        for target, actor in itertools.product(targets, actors):
             url, kwargs = entry.build(m, target)
             outcome = entry.rule(actor, target)
+            if borrowed:
+                outcome = "ok" if entry.rule("anonymous", target) == "ok" else "forbidden"
             response = await _send(m, spelling, actor, method, url, kwargs)
             run.cells += 1
             wanted = spelling
             if path.endswith("_support_ticket") or path.endswith("_support_tickets"):
-                wanted = Spelling("bearer", unauth=COCALC_UNAUTH)
+                wanted = COCALC
             problem = wanted.verdict(outcome, method, response)
             if problem is None and outcome == "ok" and entry.check is not None:
                 problem = entry.check(actor, target, response)
@@ -990,6 +1027,38 @@ async def test_faces_permission_matrix(matrix: Matrix) -> None:
     for group in ("selectel", "ucloud-cocalc", "f5xc"):
         await check_group(matrix, group, run, API_ACTORS)
     run.report("faces", matrix.engine)
+
+
+@on_module_loop
+async def test_borrowed_identities_are_refused_everywhere(matrix: Matrix) -> None:
+    run = Run()
+    for group in ("native", "selectel", "ucloud-cocalc", "f5xc"):
+        await check_group(matrix, group, run, tuple(BAD_OBO), borrowed=True)
+    run.report("On-Behalf-Of refusals", matrix.engine)
+
+
+@on_module_loop
+async def test_nobody_attaches_a_file_that_is_not_theirs(matrix: Matrix) -> None:
+    """A file id is no key: attaching another's unattached file, or a file already on an
+    internal note, to a reply or a new ticket is refused, so it cannot be read that way.
+    (The web matrix, after this, checks the files are still as hidden as they were.)"""
+    run = Run()
+    number = matrix.numbers["all"]
+    for actor, target in itertools.product(API_ACTORS[1:], (LOOSE, "all:note")):
+        file_id = matrix.files[target][0]
+        if actor == "owner" and target == LOOSE:
+            continue  # its uploader may attach it; nobody else, staff neither
+        for url, body in (
+            (f"/api/v1/tickets/{number}/comments", {"body": "Mine now"}),
+            ("/api/v1/tickets", TICKET_JSON),
+        ):
+            response = await matrix.world.client.post(
+                url, json={**body, "files": [file_id]}, headers=matrix.api_headers(actor)
+            )
+            run.cells += 1
+            if response.status_code < 400 or response.status_code >= 500:
+                run.failures.append(f"POST {url} with {target} file as {actor}: {_gist(response)}")
+    run.report("attaching files", matrix.engine)
 
 
 @on_module_loop
