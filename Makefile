@@ -27,7 +27,7 @@ test: $(STAMP)
 	$(BIN)/pytest -n auto
 
 ## Fuzz the API and the F5 face at length: HELPWIRE_FUZZ_EXAMPLES examples per operation
-## (default 100; the suite runs 10), new ones each run, on SQLite and PostgreSQL
+## (default 100; the suite runs 20), new ones each run, on SQLite and PostgreSQL
 fuzz: $(STAMP)
 	HELPWIRE_FUZZ_EXAMPLES=$${HELPWIRE_FUZZ_EXAMPLES:-100} $(BIN)/pytest -p no:randomly -q tests/fuzz
 

@@ -39,7 +39,7 @@ from helpwire.settings import Settings
 from tests.conftest import _truncate_postgres, build_world
 
 EXAMPLES_ENV = "HELPWIRE_FUZZ_EXAMPLES"
-DEFAULT_EXAMPLES = 10
+DEFAULT_EXAMPLES = 20
 LONG_RUN = EXAMPLES_ENV in os.environ
 # No 5xx, and every answer the document describes is as it describes it (media type,
 # headers, body). Whether a status is documented at all is a check each document adds.

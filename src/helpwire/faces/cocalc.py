@@ -374,10 +374,14 @@ def _zendesk_time(moment: datetime) -> str:
 
 
 def _options_body(properties: dict[str, Any], required: tuple[str, ...]) -> dict[str, Any]:
-    """The OpenAPI request body of a call: the same options as JSON or as a form."""
+    """The OpenAPI request body of a call: the same options as JSON or as a form. An
+    optional option may be null: CoCalc reads it as not given."""
     schema: dict[str, Any] = {
         "type": "object",
-        "properties": properties,
+        "properties": {
+            name: value if name in required else {"anyOf": [value, {"type": "null"}]}
+            for name, value in properties.items()
+        },
         "additionalProperties": False,
     }
     if required:
@@ -409,6 +413,8 @@ _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (400, "Refused: missing or unknown options, no API key, anything invalid."),
         (401, "The API key is unknown or revoked."),
         (413, "The body is larger than the service takes."),
+        (429, "Too many requests; Retry-After says when to try again."),
+        (503, "The service cannot answer now (the database is unreachable); try again."),
     )
 }
 
@@ -425,7 +431,8 @@ _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
                 "email_address": _TEXT,
                 "subject": _TEXT,
                 "body": _TEXT,
-                "tags": {"type": "array", "items": _TEXT},
+                # One tag may come as a string.
+                "tags": {"anyOf": [{"type": "array", "items": _TEXT}, _TEXT]},
                 "account_id": _TEXT,
                 "location": _TEXT,
                 "info": {"type": "object"},
