@@ -62,11 +62,6 @@ class Settings(BaseSettings):
         description="Internal receivers channels may reach: CIDRs, addresses, host names or "
         ".domains, comma-separated. Empty: public addresses only.",
     )
-    channel_allowed_networks: str = Field(
-        default="",
-        description="Internal receivers channels may reach: CIDRs, addresses, host names or "
-        ".domains, comma-separated. Empty: public addresses only.",
-    )
 
     web_session_days: int = Field(
         default=14,

@@ -461,6 +461,11 @@ async def test_send_test_shows_the_receivers_answer(
     failed = await browser.post(f"/admin/channels/{number}/test")
     assert 'id="test-status">500<' in failed.text
     assert "&lt;b&gt;broken&lt;/b&gt;" in failed.text  # the answer is shown as text
+    # The failed test shows in the channel's health, on its page and in the list.
+    for health_page in (f"/admin/channels/{number}", "/admin/channels"):
+        shown = await browser.get(health_page)
+        assert "failing" in shown.text and "healthy" not in shown.text
+        assert "Send test: HTTP 500" in shown.text
     # A forged form sends nothing.
     forged = await browser.post(f"/admin/channels/{number}/test", {"csrf_token": "forgé"})
     assert forged.status_code == 403

@@ -29,7 +29,7 @@ from helpwire.notify.outbound import AddressPolicy
 from helpwire.notify.outbox import announce
 from helpwire.notify.payloads import test_payload, with_absolute_urls
 from helpwire.notify.schemas import ChannelCreate, ChannelFilters, ChannelUpdate, EmailConfig
-from helpwire.notify.senders import Sender, SendResult
+from helpwire.notify.senders import Sender, SendResult, describe_failure
 from helpwire.notify.signing import generate_secret, secret_key
 from helpwire.problems import Conflict, NotFound, ValidationProblem
 from helpwire.tickets.events import EventType
@@ -294,6 +294,23 @@ async def send_test(channel: Channel, *, base_url: str, policy: AddressPolicy) -
         )
     finally:
         await sender.aclose()
+
+
+async def record_test(session: AsyncSession, *, channel_id: int, result: SendResult) -> None:
+    """A test's outcome counts in the channel's health like a delivery's: an admin who
+    saw a test fail must not find the channel called healthy."""
+    channel = await session.get(Channel, channel_id)
+    if channel is None:  # deleted while the test was on its way
+        return
+    now = utcnow()
+    if result.ok:
+        channel.last_success_at = now
+        channel.consecutive_failures = 0
+    else:
+        channel.last_failure_at = now
+        channel.last_failure_reason = "Send test: " + describe_failure(result)
+        channel.consecutive_failures += 1
+    await session.flush()
 
 
 async def list_deliveries(

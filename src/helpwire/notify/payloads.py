@@ -15,6 +15,11 @@ from helpwire.notify.models import Audience
 from helpwire.tickets.models import Comment, Event, Ticket
 
 PAYLOAD_VERSION = 1
+# What a customers channel is not sent of an event's details: how and for whom a ticket
+# came in, and changes of fields customers do not see (attributes, context), the same
+# things ticket_document leaves out for them.
+STAFF_ONLY_DETAILS = frozenset({"via", "on_behalf_of_service", "context", "attributes"})
+STAFF_ONLY_CHANGES = frozenset({"attributes", "context"})
 
 
 def _user(user: User | None, *, with_email: bool = True) -> dict[str, Any] | None:
@@ -135,6 +140,19 @@ def comment_document(comment: Comment) -> dict[str, Any]:
     }
 
 
+def event_details(details: dict[str, Any] | None, *, audience: Audience) -> dict[str, Any]:
+    """An event's details as ``audience`` may see them."""
+    details = details or {}
+    if audience == Audience.STAFF:
+        return details
+    shown = {k: v for k, v in details.items() if k not in STAFF_ONLY_DETAILS}
+    if isinstance(shown.get("changes"), dict):
+        shown["changes"] = {
+            k: v for k, v in shown["changes"].items() if k not in STAFF_ONLY_CHANGES
+        }
+    return shown
+
+
 def event_payload(
     *,
     event: Event,
@@ -152,7 +170,7 @@ def event_payload(
                 "type": event.type,
                 "internal": event.internal,
                 "actor": _user(event.actor, with_email=False),
-                "details": event.data or {},
+                "details": event_details(event.data, audience=audience),
                 "created_at": event.created_at.isoformat(),
             },
             "ticket": ticket_document(ticket, audience=audience),

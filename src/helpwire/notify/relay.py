@@ -27,9 +27,9 @@ from helpwire.api.metrics import Metrics
 from helpwire.db.base import utcnow
 from helpwire.db.session import Database
 from helpwire.notify.models import DUE_STATES, Channel, Delivery, DeliveryAttempt, DeliveryState
-from helpwire.notify.outbound import STRICT, AddressPolicy
+from helpwire.notify.outbound import STRICT, AddressPolicy, redact_url
 from helpwire.notify.payloads import with_absolute_urls
-from helpwire.notify.senders import Sender, SendResult
+from helpwire.notify.senders import Sender, SendResult, describe_failure
 from helpwire.notify.signal import PG_CHANNEL, outbox_signal
 
 log = logging.getLogger("helpwire.relay")
@@ -190,6 +190,17 @@ class Relay:
             except Exception as exc:  # a bug in a formatter must not stop the relay
                 log.exception("sender failed", extra={"delivery": delivery.id})
                 result = SendResult(ok=False, duration_ms=0.0, error=f"internal error: {exc!r}")
+        if not result.ok:
+            log.warning(
+                "delivery failed",
+                extra={
+                    "delivery": delivery.id,
+                    "channel": channel.id,
+                    "target": target(channel),
+                    "status_code": result.status_code,
+                    "error": result.error,
+                },
+            )
         try:
             await self._record(delivery.id, result)
         except Exception:
@@ -244,7 +255,7 @@ class Relay:
             return "delivered"
         channel.last_failure_at = now
         channel.consecutive_failures += 1
-        channel.last_failure_reason = _describe(result)
+        channel.last_failure_reason = describe_failure(result)
         if delivery.state == DeliveryState.DELIVERED:
             return "retry"  # another relay delivered it meanwhile; keep that
         if result.gone:
@@ -370,10 +381,11 @@ def _as_datetime(value: Any, now: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=now.tzinfo)
 
 
-def _describe(result: SendResult) -> str:
-    if result.status_code is not None:
-        return f"HTTP {result.status_code}: {(result.response or '')[:200]}"
-    return result.error or "unknown error"
+def target(channel: Channel) -> str:
+    """Where a channel sends, as logs may show it: no path, no credentials."""
+    if channel.email:
+        return f"smtp://{channel.email.get('host')}"
+    return redact_url(channel.url)
 
 
 async def _wait_any(*events: asyncio.Event, seconds: float) -> None:

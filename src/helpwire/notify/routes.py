@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import JSONResponse, Response
 
-from helpwire.api.deps import AdminPrincipal, Session, get_database
+from helpwire.api.deps import AdminPrincipal, Session
 from helpwire.api.idempotency import IdempotencyKey, create_once
 from helpwire.api.pagination import cursor_id, encode_cursor
 from helpwire.api.responses import PROBLEM_RESPONSES
@@ -175,13 +175,15 @@ async def delete_channel(channel_id: RowId, session: Session, _admin: AdminPrinc
     response_model=TestResult,
     summary="Send a test message now and show the receiver's answer",
 )
-async def test_channel(channel_id: RowId, request: Request, _admin: AdminPrincipal) -> TestResult:
-    # Read the channel, then send with no transaction open: the receiver may be slow.
-    async with get_database(request).reader() as session:
-        channel = await service.get_channel(session, channel_id=channel_id)
+async def test_channel(
+    channel_id: RowId, request: Request, session: Session, _admin: AdminPrincipal
+) -> TestResult:
+    channel = await service.get_channel(session, channel_id=channel_id)
     result = await service.send_test(
         channel, base_url=request.app.state.settings.base_url, policy=address_policy(request)
     )
+    # Recorded in the request's transaction, where the admin's token was read.
+    await service.record_test(session, channel_id=channel_id, result=result)
     return TestResult(
         ok=result.ok,
         status_code=result.status_code,

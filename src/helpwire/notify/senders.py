@@ -7,6 +7,7 @@ decides what follows (retry, dead letter, disable the channel).
 from __future__ import annotations
 
 import json
+import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -113,6 +114,13 @@ def _failure(exc: Exception) -> str:
     return f"{cause.__class__.__name__}: {cause}"[:SNIPPET_CHARS]
 
 
+def quiet_http_client_logs() -> None:
+    """httpx logs every request's full URL at INFO, and the URLs of Slack, Discord and
+    Teams webhooks are their credentials; helpwire logs what it sends itself, redacted."""
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 class Sender:
     """Sends to any channel kind; one instance per relay, sharing an HTTP connection pool.
     Every connection goes through ``policy`` (see outbound.py)."""
@@ -121,6 +129,7 @@ class Sender:
         self, http: httpx.AsyncClient | None = None, *, policy: AddressPolicy = STRICT
     ) -> None:
         self.policy = policy
+        quiet_http_client_logs()
         self._http = http or httpx.AsyncClient(
             timeout=HTTP_TIMEOUT,
             follow_redirects=False,
@@ -210,3 +219,10 @@ class Sender:
             status_code=250,
             response=str(reply)[:SNIPPET_CHARS],
         )
+
+
+def describe_failure(result: SendResult) -> str:
+    """A failed attempt in one line, for a channel's health."""
+    if result.status_code is not None:
+        return f"HTTP {result.status_code}: {(result.response or '')[:200]}"
+    return result.error or "unknown error"

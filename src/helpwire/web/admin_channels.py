@@ -299,6 +299,8 @@ async def send_test(
     result = await service.send_test(
         channel, base_url=get_settings(request).base_url, policy=address_policy(request)
     )
+    async with get_database(request).writing() as session:
+        await service.record_test(session, channel_id=channel_id, result=result)
     return render(request, "admin/channel_test.html", channel=channel, result=result)
 
 
