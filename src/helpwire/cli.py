@@ -180,7 +180,7 @@ async def _apply_declared_channels(database: Database, settings: Settings) -> No
                 path=settings.channels_file,
                 policy=AddressPolicy.from_setting(settings.channel_allowed_networks),
             )
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, Problem) as exc:  # Problem: a refused URL, a name in use
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
     err.print(f"{count} channel(s) declared in the settings")

@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import typer
 
+from helpwire import cli
 from helpwire.notify.models import Channel, ChannelKind
 from helpwire.notify.outbound import STRICT, AddressPolicy
 from helpwire.notify.senders import Sender
@@ -211,3 +213,17 @@ async def test_send_test_of_a_refused_channel_shows_no_answer(
     assert body["ok"] is False and body["response"] is None and body["status_code"] is None
     assert "refused" in body["error"] and "loopback" in body["error"]
     assert receiver.requests == []
+
+
+async def test_a_declared_channel_to_an_internal_address_stops_the_start(
+    world: World, settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    declared = '[{"name": "intranet", "kind": "webhook", "url": "http://10.0.0.1/hook"}]'
+    refused = settings.model_copy(update={"channels": declared})
+    with pytest.raises(typer.Exit):
+        await cli._apply_declared_channels(world.database, refused)
+    assert "10.0.0.1 is a private address" in " ".join(capsys.readouterr().err.split())
+    allowed = refused.model_copy(update={"channel_allowed_networks": "10.0.0.0/8"})
+    await cli._apply_declared_channels(world.database, allowed)
+    [channel] = (await world.get("admin", "/api/v1/channels")).json()
+    assert channel["url"] == "http://10.0.0.1/hook"
