@@ -15,7 +15,15 @@ a substring search over every answer body.
 
 Each cell's expectation is one of four outcomes, which every face spells its own way:
 ``ok`` (let through), ``unauth`` (no or bad credentials), ``forbidden`` (known, not allowed)
-and ``hidden`` (answers exactly as if the thing did not exist).
+and ``hidden`` (answers exactly as if the thing did not exist). A let-through write may
+still be refused by the ticket's state (409) or its input (400/422): the matrix decides who
+gets past authorization, the domain tests decide the rest.
+
+Callers: anonymous, gus, alice, carol, owner, acme's service token as itself (account-wide)
+and speaking for carol (On-Behalf-Of), an agent and an admin; the web UI's callers sign in
+through its form and post with their session's CSRF token. A new route gets a row in the
+group it belongs to, with one of the rules below ("admin_only", "sees_ticket", ...).
+Each test prints how many cells it checked (`pytest -s`).
 """
 
 from __future__ import annotations
@@ -336,14 +344,6 @@ def answered(actor: str, target: str) -> str:
     """The sign-in form answers everyone (its answers are tests/web's business); the cell
     checks only that the answer is no error and leaks nothing."""
     return "answered"
-
-
-def staff_ticket(actor: str, target: str) -> str:
-    """Staff-only work on a ticket: customers who see it are refused, others told nothing."""
-    seen = sees_ticket(actor, target)
-    if seen != "ok":
-        return seen
-    return "ok" if actor in STAFF else "forbidden"
 
 
 # --- the calls -----------------------------------------------------------------------------
