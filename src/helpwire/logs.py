@@ -12,6 +12,12 @@ _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
     "color_message",  # uvicorn's terminal copy of the message
 }
 
+# The database drivers log every statement with its parameters: aiosqlite at DEBUG,
+# SQLAlchemy's engine at INFO (and rows at DEBUG). Parameters carry channel URLs (the
+# URLs of Slack, Discord and Teams webhooks are their credentials), signing secrets and
+# SMTP passwords, so HELPWIRE_LOG_LEVEL=DEBUG must not turn these loggers on.
+QUIET_LOGGERS = ("aiosqlite", "sqlalchemy.engine")
+
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
@@ -39,6 +45,9 @@ def configure_logging(*, level: str, as_json: bool) -> None:
     root.setLevel(level.upper())
     # uvicorn's own access log repeats ours, without the request id.
     logging.getLogger("uvicorn.access").disabled = True
+    quiet = max(root.level, logging.WARNING)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(quiet)
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
