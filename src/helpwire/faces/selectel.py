@@ -364,7 +364,8 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
             "description": _title(status),
             "content": {"application/json": {"schema": _ERROR_SCHEMA}},
         }
-        for status in (400, 401, *statuses)
+        # Every route may be rate-limited (429) or meet a database outage (503).
+        for status in sorted({400, 401, 429, 503, *statuses})
     }
     return answers
 

@@ -218,7 +218,12 @@ _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (400, f'"{NO_BODY}", "{WRONG_TYPE}", or a field that is not valid.'),
         (401, f'"{UNAUTHORIZED}": no token, or not a valid one.'),
         (413, f'"{TOO_LARGE}": the message is over 512 KiB.'),
-        (429, f'"{TOO_MANY_REQUESTS}": more than 10 tickets in an hour; see Retry-After.'),
+        (
+            429,
+            f'"{TOO_MANY_REQUESTS}": more than 10 tickets in an hour, or over the rate limit;'
+            " see Retry-After.",
+        ),
+        (503, "The database is unavailable for a moment; see Retry-After."),
     )
 }
 
