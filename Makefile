@@ -29,7 +29,7 @@ test: $(STAMP)
 ## Fuzz the API and the F5 face at length: HELPWIRE_FUZZ_EXAMPLES examples per operation
 ## (default 100; the suite runs 20), new ones each run, on SQLite and PostgreSQL
 fuzz: $(STAMP)
-	HELPWIRE_FUZZ_EXAMPLES=$${HELPWIRE_FUZZ_EXAMPLES:-100} $(BIN)/pytest -p no:randomly -q tests/fuzz
+	HELPWIRE_FUZZ_EXAMPLES=$${HELPWIRE_FUZZ_EXAMPLES:-100} $(BIN)/pytest -p no:randomly -q -s tests/fuzz
 
 ## The crash test at length: 20 SIGKILLs per run (HELPWIRE_SOAK_KILLS=N for more); figures
 ## printed and written to .pytest_cache/helpwire-crash-report.json (or HELPWIRE_SOAK_REPORT)

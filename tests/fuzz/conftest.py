@@ -10,6 +10,7 @@ HELPWIRE_FUZZ_EXAMPLES raises it (``make fuzz``) and then draws new examples eac
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 from collections.abc import Callable, Coroutine, Iterator, Sequence
@@ -41,6 +42,10 @@ from tests.conftest import _truncate_postgres, build_world
 EXAMPLES_ENV = "HELPWIRE_FUZZ_EXAMPLES"
 DEFAULT_EXAMPLES = 20
 LONG_RUN = EXAMPLES_ENV in os.environ
+# How many requests were sent and checked, per pytest process; written at the end of the
+# session (one file per xdist worker) for the README's figures.
+REPORT_DIR = Path(__file__).resolve().parents[2] / ".pytest_cache"
+requests_checked = 0
 # No 5xx, and every answer the document describes is as it describes it (media type,
 # headers, body). Whether a status is documented at all is a check each document adds.
 BASE_CHECKS = [
@@ -98,10 +103,23 @@ def fuzz_operation(
     @given(case=cases)
     @fuzz_settings()
     def run(case: Any) -> None:
+        global requests_checked
         for extra in headers:
             case.call_and_validate(headers=extra, checks=list(checks))
+            requests_checked += 1
 
     run()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fuzz_report(worker_id: str) -> Iterator[None]:
+    """Prints (with -s) and writes the number of fuzz requests this process checked."""
+    yield
+    if requests_checked:
+        print(f"\nfuzz: {requests_checked} requests sent and checked ({worker_id})")
+        REPORT_DIR.mkdir(parents=True, exist_ok=True)
+        report = REPORT_DIR / f"helpwire-fuzz-report-{worker_id}.json"
+        report.write_text(json.dumps({"requests": requests_checked}))
 
 
 @dataclass
