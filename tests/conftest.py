@@ -70,6 +70,23 @@ def quick_password_hashes() -> Iterator[None]:
     security._hasher = saved
 
 
+@pytest.fixture(autouse=True, scope="session")
+def secret_key_file_outside_the_repository(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[None]:
+    """Settings made by a test without the fixtures (and the processes it starts) would
+    keep the key that encrypts channel secrets in the working directory when the database
+    is PostgreSQL: a session-wide default keeps it in a temporary directory instead."""
+    name = "HELPWIRE_SECRET_KEY_FILE"
+    saved = os.environ.get(name)
+    os.environ[name] = str(tmp_path_factory.mktemp("keys") / "helpwire-secret.key")
+    yield
+    if saved is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = saved
+
+
 @pytest.fixture(scope="session")
 def postgres_database() -> Iterator[str]:
     """A fresh, migrated PostgreSQL database for this test session; dropped at the end."""
@@ -162,6 +179,9 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
         database_url=database_url,
         files_dir=tmp_path / "files",
+        # Channel secrets are encrypted with a key made on first use: in the test's
+        # directory, never the working directory (PostgreSQL has no file to sit beside).
+        secret_key_file=tmp_path / "helpwire-secret.key",
         base_url="http://helpwire.test",
         log_json=False,
         # Small limits keep the size tests fast.

@@ -32,6 +32,17 @@ class Settings(BaseSettings):
         default=30.0, gt=0, le=3600, description="Longest wait for one statement (PostgreSQL)."
     )
     auto_migrate: bool = Field(default=True, description="Apply pending migrations on start.")
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Fernet keys, comma-separated, that encrypt channel secrets and webhook "
+        "URLs at rest: the first encrypts, all decrypt (for rotation).",
+    )
+    secret_key_file: Path | None = Field(
+        default=None,
+        description="Where the key is kept when secret_key is not set (created when first "
+        "needed, mode 0600); by default helpwire-secret.key beside the SQLite database, or in "
+        "the working directory.",
+    )
 
     base_url: str = Field(
         default="http://127.0.0.1:8000",

@@ -29,6 +29,8 @@ def relay_env(database_url: str, tmp_path: Path, *, lease_s: float) -> dict[str,
     env.update(
         HELPWIRE_DATABASE_URL=database_url,
         HELPWIRE_FILES_DIR=str(tmp_path / "files"),
+        # The key the test's own app encrypted the channels with (tests/conftest.py).
+        HELPWIRE_SECRET_KEY_FILE=str(tmp_path / "helpwire-secret.key"),
         HELPWIRE_BASE_URL="http://helpwire.test",
         HELPWIRE_RELAY_LEASE_SECONDS=str(lease_s),
         HELPWIRE_RELAY_POLL_SECONDS="0.2",

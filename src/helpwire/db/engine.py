@@ -8,6 +8,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from helpwire.db.secrets import SecretBox, attach
 from helpwire.settings import Settings
 
 # A session asks for this execution option when it is going to write. On SQLite the
@@ -24,6 +25,13 @@ def create_engine(settings: Settings, *, bounded: bool = True) -> AsyncEngine:
     (HELPWIRE_DATABASE_POOL_TIMEOUT_SECONDS) and, when ``bounded``, each statement on
     PostgreSQL (HELPWIRE_DATABASE_COMMAND_TIMEOUT_SECONDS). Commands run by an operator
     (migrations) pass ``bounded=False``: a long index build must not be cut short."""
+    engine = _create_engine(settings, bounded=bounded)
+    # The keys for the encrypted columns travel with the engine (see db/secrets.py).
+    attach(engine, SecretBox.from_settings(settings))
+    return engine
+
+
+def _create_engine(settings: Settings, *, bounded: bool) -> AsyncEngine:
     url = settings.async_database_url
     if url.startswith("sqlite"):
         return _create_sqlite_engine(url, settings)

@@ -10,12 +10,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, String
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from helpwire.db.base import UTCDateTime
 from helpwire.db.models import Base
+from helpwire.db.secrets import EncryptedText
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -47,6 +48,8 @@ def _render_item(type_: str, obj: Any, _autogen_context: Any) -> str | bool:
     # Migrations must not import application code: UTCDateTime is a DateTime(timezone=True).
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
+    if type_ == "type" and isinstance(obj, EncryptedText):
+        return "sa.Text()"
     return False
 
 
@@ -55,6 +58,9 @@ def _compare_type(
 ) -> bool | None:
     if isinstance(metadata_type, UTCDateTime):
         return not isinstance(inspected_type, DateTime)
+    if isinstance(metadata_type, EncryptedText):
+        # TEXT on PostgreSQL; SQLite keeps the VARCHAR it had (it enforces no length).
+        return not isinstance(inspected_type, String)
     return None
 
 

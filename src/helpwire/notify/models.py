@@ -19,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from helpwire.db.base import Base, JSONType, utcnow
+from helpwire.db.secrets import EncryptedText
 from helpwire.tickets.models import Event
 
 
@@ -57,11 +58,13 @@ class Channel(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
     kind: Mapped[str] = mapped_column(String(16))
-    url: Mapped[str | None] = mapped_column(String(2048))
-    # Webhook signing secrets (whsec_...). After a rotation the previous one keeps signing
-    # alongside the new one until previous_secret_expires_at.
-    secret: Mapped[str | None] = mapped_column(String(255))
-    previous_secret: Mapped[str | None] = mapped_column(String(255))
+    # Encrypted at rest (db/secrets.py): the URLs of Slack, Discord, Teams and Mattermost
+    # webhooks carry their credential in the path.
+    url: Mapped[str | None] = mapped_column(EncryptedText)
+    # Webhook signing secrets (whsec_...), encrypted at rest. After a rotation the previous
+    # one keeps signing alongside the new one until previous_secret_expires_at.
+    secret: Mapped[str | None] = mapped_column(EncryptedText)
+    previous_secret: Mapped[str | None] = mapped_column(EncryptedText)
     previous_secret_expires_at: Mapped[datetime | None]
     # {"host", "port", "tls": "none|starttls|tls", "username", "password", "from", "to": [...]}
     email: Mapped[dict[str, Any] | None] = mapped_column(JSONType)

@@ -19,6 +19,7 @@ import httpcore
 import httpx
 
 from helpwire import __version__
+from helpwire.db.secrets import Undecryptable
 from helpwire.notify.formats import chat_message, email_message
 from helpwire.notify.models import Channel, ChannelKind
 from helpwire.notify.outbound import (
@@ -62,6 +63,15 @@ def retry_after_seconds(value: str | None, *, now: datetime) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return min(max((when - now).total_seconds(), 0.0), MAX_RETRY_AFTER_S)
+
+
+def undecryptable(channel: Channel) -> str | None:
+    """Why the channel's URL or secrets cannot be used (encrypted with a key this process
+    does not have), or None. Its deliveries fail with that reason, the others go on."""
+    for value in (channel.url, channel.secret, channel.previous_secret):
+        if isinstance(value, Undecryptable):
+            return value.reason
+    return None
 
 
 def active_secrets(channel: Channel, *, now: datetime) -> list[str]:
@@ -143,6 +153,9 @@ class Sender:
     async def send(
         self, channel: Channel, payload: dict[str, Any], *, message_id: str, now: datetime
     ) -> SendResult:
+        locked = undecryptable(channel)
+        if locked is not None:
+            return SendResult(ok=False, duration_ms=0.0, error=locked)
         if channel.kind == ChannelKind.EMAIL:
             return await self._send_email(channel, payload)
         return await self._send_http(channel, payload, message_id=message_id, now=now)
