@@ -23,6 +23,8 @@ from helpwire.accounts.models import Role, User
 from helpwire.bootstrap import create_first_admin
 from helpwire.db.engine import create_engine
 from helpwire.db.migrate import revision_status, upgrade
+from helpwire.db.models import Base
+from helpwire.db.secrets import SecretKeyError, new_key, reencrypt_all
 from helpwire.db.session import Database
 from helpwire.demo import DEFAULT_SEED, DEFAULT_TICKETS, DemoOptions, DemoReport, fill_demo
 from helpwire.notify.channels import apply_declared_channels
@@ -42,6 +44,8 @@ app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(topics_app, name="topics")
+secrets_app = typer.Typer(help="Keys that encrypt channel secrets at rest.", no_args_is_help=True)
+app.add_typer(secrets_app, name="secrets")
 
 # Messages go to stderr so that stdout carries only what scripts capture (a token).
 err = Console(stderr=True)
@@ -96,6 +100,9 @@ def _run(work: Callable[[Database], Awaitable[T]]) -> T:
         return asyncio.run(main())
     except Problem as problem:
         err.print(f"[red]error:[/red] {problem.detail}")
+        raise typer.Exit(1) from None
+    except SecretKeyError as exc:
+        err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
     except _Unreachable as exc:
         err.print(f"[red]error:[/red] cannot connect to the database: {exc}")
@@ -243,6 +250,24 @@ def db_status() -> None:
     typer.echo(f"current: {current}\nnewest:  {head}")
     if current != head:
         raise typer.Exit(1)
+
+
+@secrets_app.command("new-key")
+def secrets_new_key() -> None:
+    """Print a new key for HELPWIRE_SECRET_KEY."""
+    typer.echo(new_key())
+
+
+@secrets_app.command("rotate")
+def secrets_rotate() -> None:
+    """Encrypt every stored secret again with the first key of HELPWIRE_SECRET_KEY; the
+    keys after it may be dropped afterwards."""
+
+    async def work(database: Database) -> int:
+        return await reencrypt_all(database.engine, metadata=Base.metadata)
+
+    changed = _run(work)
+    err.print(f"{changed} row(s) encrypted with the first key")
 
 
 def _read_password() -> str:

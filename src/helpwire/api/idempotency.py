@@ -6,9 +6,10 @@ did; a retry with the same key and the same body gets that answer again (with
 Concurrent requests with one key are serialised by the key's unique row: the second
 waits for the first to commit and then replays its answer.
 
-An answer that carries a secret (a new API token) is stored without it: a database row
-must never hold what authenticates. A retry of such a request creates nothing and is a 409
-``secret-shown-once`` problem that names what the first request created.
+An answer that carries a secret (a new API token, a channel's signing secret or webhook
+URL) is stored without it: a database row must never hold what authenticates. A retry of
+such a request creates nothing and is a 409 ``secret-shown-once`` problem that names what
+the first request created.
 """
 
 from __future__ import annotations
@@ -83,8 +84,10 @@ async def claim_key(
 
 
 def _storable(body: Any, headers: dict[str, str], secret_fields: frozenset[str]) -> dict[str, Any]:
-    """The answer as kept for replay: without its secrets, marked as withheld."""
-    if not secret_fields or not isinstance(body, dict):
+    """The answer as kept for replay: without its secrets, marked as withheld. An answer
+    whose secret fields are all empty (a channel without a signing secret or a URL) has
+    nothing to withhold, and is replayed like any other."""
+    if not isinstance(body, dict) or not any(body.get(name) for name in secret_fields):
         return {"body": body, "headers": headers}
     kept = {name: value for name, value in body.items() if name not in secret_fields}
     return {"body": kept, "headers": headers, WITHHELD: True}

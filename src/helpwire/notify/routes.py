@@ -127,7 +127,15 @@ async def create_channel(
         )
         return _with_secret(channel, secret), {}
 
-    return await create_once(session, request=request, actor=admin, body=body, produce=produce)
+    # The signing secret is shown once; a chat webhook's URL is its credential.
+    return await create_once(
+        session,
+        request=request,
+        actor=admin,
+        body=body,
+        produce=produce,
+        secret_fields=frozenset({"secret", "url"}),
+    )
 
 
 @router.get("/channels", response_model=list[ChannelOut], summary="Channels and their health")
