@@ -142,3 +142,23 @@ async def get_admin(principal: CurrentPrincipal) -> Principal:
 
 StaffPrincipal = Annotated[Principal, Depends(get_staff)]
 AdminPrincipal = Annotated[Principal, Depends(get_admin)]
+
+
+async def get_admin_outside_transaction(request: Request) -> Principal:
+    """An admin, whose token is checked in a short reading transaction of its own, for a
+    route whose work must not hold a writing transaction open (on SQLite that is the write
+    lock, and every other writer waits): sending a test message to a slow receiver, say.
+    Such a route takes no ``Session`` and opens its own short transactions."""
+    async with get_database(request).reader() as session:
+        principal = await resolve_principal(
+            session,
+            token=bearer_or_basic_token(request.headers.get("authorization")),
+            on_behalf_of=request.headers.get(ON_BEHALF_OF),
+        )
+    request.state.principal = principal
+    if not principal.is_admin:
+        raise Forbidden("this needs an admin")
+    return principal
+
+
+AdminOutsideTransaction = Annotated[Principal, Depends(get_admin_outside_transaction)]

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.accounts.models import Account
 from helpwire.db.base import utcnow
+from helpwire.db.session import Database
 from helpwire.notify.models import (
     Audience,
     Channel,
@@ -311,6 +312,22 @@ async def record_test(session: AsyncSession, *, channel_id: int, result: SendRes
         channel.last_failure_reason = "Send test: " + describe_failure(result)
         channel.consecutive_failures += 1
     await session.flush()
+
+
+async def send_test_outside_transaction(
+    database: Database, *, channel_id: int, base_url: str, policy: AddressPolicy
+) -> tuple[Channel, SendResult]:
+    """*Send test* with no writing transaction open while the receiver answers (up to the
+    send timeout): on SQLite an open one holds the write lock, and every other writer
+    waits. The channel is read in a reading transaction, the message sent, and the result
+    recorded in a short writing transaction of its own. Call it from a route that holds no
+    request transaction (no ``Session``)."""
+    async with database.reader() as session:
+        channel = await get_channel(session, channel_id=channel_id)
+    result = await send_test(channel, base_url=base_url, policy=policy)
+    async with database.writing() as session:
+        await record_test(session, channel_id=channel_id, result=result)
+    return channel, result
 
 
 async def list_deliveries(

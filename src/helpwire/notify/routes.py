@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import JSONResponse, Response
 
-from helpwire.api.deps import AdminPrincipal, Session
+from helpwire.api.deps import AdminOutsideTransaction, AdminPrincipal, Session, get_database
 from helpwire.api.idempotency import IdempotencyKey, create_once
 from helpwire.api.pagination import cursor_id, encode_cursor
 from helpwire.api.responses import PROBLEM_RESPONSES
@@ -184,14 +184,16 @@ async def delete_channel(channel_id: RowId, session: Session, _admin: AdminPrinc
     summary="Send a test message now and show the receiver's answer",
 )
 async def test_channel(
-    channel_id: RowId, request: Request, session: Session, _admin: AdminPrincipal
+    channel_id: RowId, request: Request, _admin: AdminOutsideTransaction
 ) -> TestResult:
-    channel = await service.get_channel(session, channel_id=channel_id)
-    result = await service.send_test(
-        channel, base_url=request.app.state.settings.base_url, policy=address_policy(request)
+    # No request transaction (no Session): the receiver may take up to the send timeout,
+    # and a writing transaction held meanwhile would stop every other writer on SQLite.
+    _channel, result = await service.send_test_outside_transaction(
+        get_database(request),
+        channel_id=channel_id,
+        base_url=request.app.state.settings.base_url,
+        policy=address_policy(request),
     )
-    # Recorded in the request's transaction, where the admin's token was read.
-    await service.record_test(session, channel_id=channel_id, result=result)
     return TestResult(
         ok=result.ok,
         status_code=result.status_code,

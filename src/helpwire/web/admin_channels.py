@@ -294,13 +294,12 @@ async def send_test(
     request: Request,
     _web: Annotated[WebContext, Depends(_admin_form_without_transaction)],
 ) -> Response:
-    async with get_database(request).reader() as session:
-        channel = await service.get_channel(session, channel_id=channel_id)
-    result = await service.send_test(
-        channel, base_url=get_settings(request).base_url, policy=address_policy(request)
+    channel, result = await service.send_test_outside_transaction(
+        get_database(request),
+        channel_id=channel_id,
+        base_url=get_settings(request).base_url,
+        policy=address_policy(request),
     )
-    async with get_database(request).writing() as session:
-        await service.record_test(session, channel_id=channel_id, result=result)
     return render(request, "admin/channel_test.html", channel=channel, result=result)
 
 
