@@ -134,7 +134,7 @@ async def test_a_new_key_first_and_the_old_one_second_still_decrypts(
 async def test_a_wrong_key_fails_that_channels_deliveries_clearly_and_others_go_on(
     world: World, settings: Settings, receiver: Receiver, caplog: pytest.LogCaptureFixture
 ) -> None:
-    await make_channel(world, name="under-the-old-key", kind="webhook", url=receiver.url)
+    hook = await make_channel(world, name="under-the-old-key", kind="webhook", url=receiver.url)
     async with database_with(settings, secret_key=Fernet.generate_key().decode()) as database:
         async with database.writing() as session:
             spec = ChannelCreate(name="under-the-new-key", kind="webhook", url=receiver.url)
@@ -151,11 +151,21 @@ async def test_a_wrong_key_fails_that_channels_deliveries_clearly_and_others_go_
         async with database.reader() as session:
             deliveries = (await session.scalars(select(Delivery))).unique().all()
         errors = {d.channel.name: (d.state, d.last_error) for d in deliveries}
+        # Written back by a process without the key, a value stays as it was encrypted.
+        async with database.writing() as session:
+            channel = await session.get_one(Channel, hook["id"])
+            channel.previous_secret = channel.secret
     assert errors["under-the-new-key"] == ("delivered", None)
     state, error = errors["under-the-old-key"]
     assert state == "failed"
     assert error is not None and "cannot be decrypted with HELPWIRE_SECRET_KEY" in error
     assert not any(record.exc_info for record in caplog.records)
+    async with (
+        database_with(settings, secret_key=key_of(settings)) as database,
+        database.reader() as session,
+    ):
+        channel = await session.get_one(Channel, hook["id"])
+        assert channel.previous_secret == channel.secret == hook["secret"]
 
 
 async def test_the_migration_encrypts_channels_stored_in_plain_text(

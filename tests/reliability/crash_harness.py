@@ -212,6 +212,9 @@ def process_env(
     env.update(
         HELPWIRE_DATABASE_URL=database_url,
         HELPWIRE_FILES_DIR=str(workdir / "files"),
+        # Shared by the serve and relay processes; in the test's directory, not the
+        # working directory (where it would go on PostgreSQL).
+        HELPWIRE_SECRET_KEY_FILE=str(workdir / "helpwire-secret.key"),
         HELPWIRE_BASE_URL=f"http://127.0.0.1:{port}",
         HELPWIRE_LOG_JSON="false",
         HELPWIRE_LOG_LEVEL="WARNING",

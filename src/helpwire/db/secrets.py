@@ -16,8 +16,8 @@ import tempfile
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from sqlalchemy import Text, TypeDecorator
-from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy import MetaData, Text, TypeDecorator, column, select, table
+from sqlalchemy.engine import Connection, Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from helpwire.settings import Settings
@@ -37,13 +37,17 @@ class SecretKeyError(RuntimeError):
 class Undecryptable(str):
     """What a read gives for a value the keys cannot decrypt, instead of raising: one
     channel encrypted under another key must not stop the relay from sending to the
-    others. Senders refuse it with ``reason``; writing it back is refused too."""
+    others. Senders refuse it with ``reason``. Written back (an admin renames the channel,
+    or rotates its secret, which moves it to previous_secret), it is stored as it was read,
+    still readable once the right key is set."""
 
     reason: str
+    stored: str
 
-    def __new__(cls, reason: str) -> Undecryptable:
+    def __new__(cls, reason: str, *, stored: str) -> Undecryptable:
         value = super().__new__(cls, "(encrypted with another key)")
         value.reason = reason
+        value.stored = stored
         return value
 
 
@@ -183,7 +187,7 @@ class EncryptedText(TypeDecorator[str]):
         if value is None:
             return None
         if isinstance(value, Undecryptable):
-            raise SecretKeyError(value.reason)
+            return value.stored
         return box_for(dialect).encrypt(value)
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
@@ -192,4 +196,37 @@ class EncryptedText(TypeDecorator[str]):
         try:
             return box_for(dialect).decrypt(value)
         except SecretKeyError as exc:
-            return Undecryptable(str(exc))
+            return Undecryptable(str(exc), stored=value)
+
+
+def encrypted_columns(metadata: MetaData) -> dict[str, list[str]]:
+    """Table name -> its encrypted columns."""
+    found: dict[str, list[str]] = {}
+    for each in metadata.sorted_tables:
+        names = [c.name for c in each.columns if isinstance(c.type, EncryptedText)]
+        if names:
+            found[each.name] = names
+    return found
+
+
+def _reencrypt(connection: Connection, metadata: MetaData) -> int:
+    box = box_for(connection.dialect)
+    changed = 0
+    for name, columns in encrypted_columns(metadata).items():
+        (key,) = metadata.tables[name].primary_key.columns
+        # Untyped columns: the stored text as it is, not decrypted on the way.
+        raw = table(name, column(key.name), *(column(c) for c in columns))
+        for row in connection.execute(select(raw)).mappings().all():
+            values = {c: box.reencrypt(row[c]) for c in columns if row[c] is not None}
+            if values:
+                connection.execute(raw.update().where(raw.c[key.name] == row[key.name]), values)
+                changed += 1
+    return changed
+
+
+async def reencrypt_all(engine: AsyncEngine, *, metadata: MetaData) -> int:
+    """Encrypts every encrypted column's value again with the first key (plain values
+    left from before encryption are encrypted): after it, older keys may be dropped. How
+    many rows changed."""
+    async with engine.begin() as connection:
+        return await connection.run_sync(_reencrypt, metadata)
