@@ -34,8 +34,8 @@ class Settings(BaseSettings):
     auto_migrate: bool = Field(default=True, description="Apply pending migrations on start.")
     secret_key: SecretStr | None = Field(
         default=None,
-        description="Fernet keys, comma-separated, that encrypt channel secrets and webhook "
-        "URLs at rest: the first encrypts, all decrypt (for rotation).",
+        description="Fernet keys, comma-separated, that encrypt channel secrets, webhook URLs "
+        "and SMTP passwords at rest: the first encrypts, all decrypt (for rotation).",
     )
     secret_key_file: Path | None = Field(
         default=None,

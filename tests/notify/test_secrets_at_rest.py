@@ -41,6 +41,15 @@ from tests.notify.conftest import Receiver
 
 SLACK_PATH = "/services/T0001/B0002/sEcReTsLaCkToKeN"
 LOOPBACK = AddressPolicy(["127.0.0.0/8", "::1", "localhost"])
+SMTP_PASSWORD = "smtp-pAsSwOrD-42"
+EMAIL = {
+    "host": "localhost",
+    "port": 2525,
+    "username": "hw",
+    "password": SMTP_PASSWORD,
+    "from": "hw@x.test",
+    "to": ["a@x.test"],
+}
 
 
 async def make_channel(world: World, **spec: Any) -> dict[str, Any]:
@@ -168,19 +177,34 @@ async def test_a_wrong_key_fails_that_channels_deliveries_clearly_and_others_go_
         assert channel.previous_secret == channel.secret == hook["secret"]
 
 
+async def stored_email(database: Database, channel_id: int) -> str:
+    async with database.reader() as session:
+        row = await session.execute(
+            text("SELECT email FROM channels WHERE id = :id"), {"id": channel_id}
+        )
+        return str(row.scalar_one())
+
+
 async def test_the_migration_encrypts_channels_stored_in_plain_text(
     world: World, settings: Settings, receiver: Receiver
 ) -> None:
     hook = await make_channel(world, name="hook", kind="webhook", url=receiver.url)
+    mail = await make_channel(world, name="mail", kind="email", email=EMAIL)
     engine = create_engine(settings, bounded=False)
     try:
         await downgrade(engine, "0003")
         plain = await stored(Database.for_engine(engine), hook["id"])
         assert plain == {"url": receiver.url, "secret": hook["secret"], "previous_secret": None}
+        assert SMTP_PASSWORD in await stored_email(Database.for_engine(engine), mail["id"])
 
         await upgrade(engine)
         raw = await stored(Database.for_engine(engine), hook["id"])
         assert raw["url"].startswith("fernet:") and raw["secret"].startswith("fernet:")
+        raw_email = await stored_email(Database.for_engine(engine), mail["id"])
+        assert SMTP_PASSWORD not in raw_email and "fernet:" in raw_email
+        async with Database.for_engine(engine).reader() as session:
+            channel = await session.get_one(Channel, mail["id"])
+            assert channel.email is not None and channel.email["password"] == SMTP_PASSWORD
     finally:
         await engine.dispose()
     shown = (await world.get("admin", f"/api/v1/channels/{hook['id']}")).json()
@@ -206,15 +230,16 @@ async def test_a_retried_channel_creation_keeps_no_secret_in_the_idempotency_row
     assert created.json()["secret"] not in replay.text
 
 
-async def test_an_email_channel_without_secrets_is_still_replayed(world: World) -> None:
+async def test_an_email_channel_keeps_its_password_encrypted_and_is_still_replayed(
+    world: World,
+) -> None:
     headers = {"Idempotency-Key": "mail-1"}
-    body = {
-        "name": "mail",
-        "kind": "email",
-        "email": {"host": "localhost", "port": 2525, "from": "hw@x.test", "to": ["a@x.test"]},
-    }
+    body = {"name": "mail", "kind": "email", "email": EMAIL}
     created = await world.post("admin", "/api/v1/channels", json=body, headers=headers)
     assert created.status_code == 201, created.text
+    raw_email = await stored_email(world.database, created.json()["id"])
+    assert SMTP_PASSWORD not in raw_email and "fernet:" in raw_email
+    # The answer holds no secret (the password is never shown), so a retry replays it.
     again = await world.post("admin", "/api/v1/channels", json=body, headers=headers)
     assert again.status_code == 201
     assert again.headers["Idempotent-Replayed"] == "true"

@@ -1,5 +1,5 @@
 """Credentials kept in the database (channel signing secrets, webhook URLs whose path is
-their credential) are stored encrypted, with Fernet keys from the settings.
+their credential, SMTP passwords) are stored encrypted, with Fernet keys from the settings.
 
 The keys travel with the engine: :func:`helpwire.db.engine.create_engine` attaches a
 :class:`SecretBox` built from the settings to the engine's dialect, and the
@@ -14,12 +14,16 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from sqlalchemy import MetaData, Text, TypeDecorator, column, select, table
+from sqlalchemy import JSON, MetaData, Text, TypeDecorator, column, select, table
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.types import TypeEngine
 
+from helpwire.db.base import JSONType
 from helpwire.settings import Settings
 
 # Stored values start with this, so that a read (and the migration that encrypts older
@@ -199,25 +203,89 @@ class EncryptedText(TypeDecorator[str]):
             return Undecryptable(str(exc), stored=value)
 
 
+class EncryptedFieldsJSON(TypeDecorator[dict[str, Any]]):
+    """A JSON object whose named fields are stored encrypted (the SMTP password of a
+    channel's e-mail settings); the rest stays JSON, JSONB on PostgreSQL."""
+
+    impl = JSON
+    cache_ok = True
+
+    def __init__(self, *fields: str) -> None:
+        super().__init__()
+        self.fields = fields
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        return dialect.type_descriptor(JSONB() if dialect.name == "postgresql" else JSON())
+
+    def process_bind_param(
+        self, value: dict[str, Any] | None, dialect: Dialect
+    ) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        sealed = dict(value)
+        for name in self.fields:
+            field = sealed.get(name)
+            if isinstance(field, Undecryptable):
+                sealed[name] = field.stored
+            elif isinstance(field, str):
+                sealed[name] = box_for(dialect).encrypt(field)
+        return sealed
+
+    def process_result_value(
+        self, value: dict[str, Any] | None, dialect: Dialect
+    ) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        opened = dict(value)
+        for name in self.fields:
+            field = opened.get(name)
+            if isinstance(field, str):
+                try:
+                    opened[name] = box_for(dialect).decrypt(field)
+                except SecretKeyError as exc:
+                    opened[name] = Undecryptable(str(exc), stored=field)
+        return opened
+
+
 def encrypted_columns(metadata: MetaData) -> dict[str, list[str]]:
     """Table name -> its encrypted columns."""
     found: dict[str, list[str]] = {}
     for each in metadata.sorted_tables:
-        names = [c.name for c in each.columns if isinstance(c.type, EncryptedText)]
+        names = [
+            c.name for c in each.columns if isinstance(c.type, EncryptedText | EncryptedFieldsJSON)
+        ]
         if names:
             found[each.name] = names
     return found
+
+
+def _reencrypt_value(box: SecretBox, value: Any, kind: TypeEngine[Any]) -> Any:
+    if isinstance(kind, EncryptedFieldsJSON):
+        fields = {n: box.reencrypt(value[n]) for n in kind.fields if isinstance(value.get(n), str)}
+        return {**value, **fields}
+    return box.reencrypt(value)
 
 
 def _reencrypt(connection: Connection, metadata: MetaData) -> int:
     box = box_for(connection.dialect)
     changed = 0
     for name, columns in encrypted_columns(metadata).items():
-        (key,) = metadata.tables[name].primary_key.columns
-        # Untyped columns: the stored text as it is, not decrypted on the way.
-        raw = table(name, column(key.name), *(column(c) for c in columns))
+        mapped = metadata.tables[name]
+        (key,) = mapped.primary_key.columns
+        # Text columns untyped (the stored text, not decrypted on the way); JSON as JSON.
+        kinds = {c: mapped.c[c].type for c in columns}
+        raw = table(
+            name,
+            column(key.name),
+            *(
+                column(c, JSONType if isinstance(k, EncryptedFieldsJSON) else None)
+                for c, k in kinds.items()
+            ),
+        )
         for row in connection.execute(select(raw)).mappings().all():
-            values = {c: box.reencrypt(row[c]) for c in columns if row[c] is not None}
+            values = {
+                c: _reencrypt_value(box, row[c], kinds[c]) for c in columns if row[c] is not None
+            }
             if values:
                 connection.execute(raw.update().where(raw.c[key.name] == row[key.name]), values)
                 changed += 1

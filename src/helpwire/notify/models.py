@@ -19,7 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from helpwire.db.base import Base, JSONType, utcnow
-from helpwire.db.secrets import EncryptedText
+from helpwire.db.secrets import EncryptedFieldsJSON, EncryptedText
 from helpwire.tickets.models import Event
 
 
@@ -67,7 +67,8 @@ class Channel(Base):
     previous_secret: Mapped[str | None] = mapped_column(EncryptedText)
     previous_secret_expires_at: Mapped[datetime | None]
     # {"host", "port", "tls": "none|starttls|tls", "username", "password", "from", "to": [...]}
-    email: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    # The password is encrypted at rest, like the secrets above.
+    email: Mapped[dict[str, Any] | None] = mapped_column(EncryptedFieldsJSON("password"))
     events: Mapped[list[str]] = mapped_column(JSONType)
     # {"topics": [...], "priorities": [...], "accounts": [...]}; an empty list means any.
     filters: Mapped[dict[str, list[str]]] = mapped_column(JSONType, default=dict)

@@ -68,7 +68,8 @@ def retry_after_seconds(value: str | None, *, now: datetime) -> float | None:
 def undecryptable(channel: Channel) -> str | None:
     """Why the channel's URL or secrets cannot be used (encrypted with a key this process
     does not have), or None. Its deliveries fail with that reason, the others go on."""
-    for value in (channel.url, channel.secret, channel.previous_secret):
+    password = (channel.email or {}).get("password")
+    for value in (channel.url, channel.secret, channel.previous_secret, password):
         if isinstance(value, Undecryptable):
             return value.reason
     return None
