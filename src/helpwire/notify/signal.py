@@ -3,7 +3,9 @@
 In one process: an asyncio.Event per running relay, set from SQLAlchemy's after_commit
 hook. Across processes (PostgreSQL): the writing transaction also sends
 NOTIFY helpwire_outbox, which PostgreSQL delivers at commit, and relays LISTEN for it.
-Relays also poll, so a lost wake-up only delays a delivery, never loses it.
+Relays also poll, so a lost wake-up only delays a delivery, never loses it; a LISTEN
+connection the database dropped is opened again by the relay (relay.py), followed by a
+claim pass for what was committed meanwhile.
 """
 
 from __future__ import annotations
