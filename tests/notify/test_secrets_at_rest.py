@@ -119,6 +119,7 @@ async def test_a_new_key_first_and_the_old_one_second_still_decrypts(
     world: World, settings: Settings, receiver: Receiver
 ) -> None:
     hook = await make_channel(world, name="hook", kind="webhook", url=receiver.url)
+    mail = await make_channel(world, name="mail", kind="email", email=EMAIL, enabled=False)
     old, new = key_of(settings), Fernet.generate_key().decode()
     await world.create_ticket("alice")
     async with database_with(settings, secret_key=f"{new},{old}") as database:
@@ -131,13 +132,15 @@ async def test_a_new_key_first_and_the_old_one_second_still_decrypts(
         Webhook(hook["secret"]).verify(request.body, request.headers)
 
         before = await stored(database, hook["id"])
-        assert await reencrypt_all(database.engine, metadata=Base.metadata) == 1
+        assert await reencrypt_all(database.engine, metadata=Base.metadata) == 2
         assert (await stored(database, hook["id"]))["secret"] != before["secret"]
 
     # Rotated: the old key is no longer needed.
     async with database_with(settings, secret_key=new) as database, database.reader() as session:
         channel = await session.get_one(Channel, hook["id"])
         assert (channel.secret, channel.url) == (hook["secret"], receiver.url)
+        mailer = await session.get_one(Channel, mail["id"])
+        assert mailer.email is not None and mailer.email["password"] == SMTP_PASSWORD
 
 
 async def test_a_wrong_key_fails_that_channels_deliveries_clearly_and_others_go_on(
