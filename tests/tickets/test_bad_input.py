@@ -326,11 +326,24 @@ async def test_a_customer_may_not_change_staff_only_fields(world: World) -> None
         "alice",
         "PATCH",
         f"{TICKETS}/{number}",
-        json={"priority": "urgent", "status": "solved"},
+        json={"priority": "high", "status": "solved"},
         status=403,
         type_="/problems/forbidden",
-        field="priority",
+        field="status",
     )
+    # A customer may lower or raise the priority, but urgent comes only by escalating.
+    problem = await assert_rejected(
+        world,
+        "alice",
+        "PATCH",
+        f"{TICKETS}/{number}",
+        json={"priority": "urgent"},
+        status=403,
+        type_="/problems/forbidden",
+    )
+    assert "escalat" in problem["detail"]
+    ticket = (await world.get("alice", f"{TICKETS}/{number}")).json()
+    assert (ticket["priority"], ticket["status"]) == ("normal", "new")
 
 
 # --- preconditions and idempotency ---------------------------------------------------------
