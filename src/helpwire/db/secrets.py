@@ -10,7 +10,7 @@ keys, and nothing is set at import time.
 
 from __future__ import annotations
 
-import contextlib
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -31,6 +31,7 @@ from helpwire.settings import Settings
 PREFIX = "fernet:"
 KEY_FILE_NAME = "helpwire-secret.key"
 _DIALECT_ATTRIBUTE = "helpwire_secret_box"
+log = logging.getLogger(__name__)
 NEW_KEY_HINT = "make one with `helpwire secrets new-key`"
 
 
@@ -97,8 +98,15 @@ def create_key_file(path: Path) -> None:
             file.write(new_key() + "\n")
             file.flush()
             os.fsync(file.fileno())
-        with contextlib.suppress(FileExistsError):
+        try:
             os.link(temporary, path)
+        except FileExistsError:
+            return
+        log.warning(
+            "made a new key for channel secrets in %s: back it up apart from the database; "
+            "several machines need one key (HELPWIRE_SECRET_KEY)",
+            path.resolve(),
+        )
     finally:
         os.unlink(temporary)
 
