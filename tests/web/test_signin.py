@@ -183,7 +183,7 @@ async def test_parallel_guesses_cannot_pass_the_lock_out(web: WebHarness) -> Non
     assert 303 not in codes or codes.index(303) < LOGIN_ALLOWANCE, codes
     checked = [a for a in answers if "Wrong user name or password" in a.text]
     assert len(checked) <= LOGIN_ALLOWANCE
-    assert codes.count(429) >= len(guesses) - LOGIN_ALLOWANCE
+    assert codes.count(429) >= len(guesses) - LOGIN_ALLOWANCE, codes
 
 
 async def test_the_lock_out_is_per_person_whatever_name_they_type(web: WebHarness) -> None:

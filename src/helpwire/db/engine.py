@@ -51,12 +51,17 @@ def _create_engine(settings: Settings, *, bounded: bool) -> AsyncEngine:
 
 
 def _create_sqlite_engine(url: str, settings: Settings) -> AsyncEngine:
+    busy_timeout_s = settings.sqlite_busy_timeout_ms / 1000
     engine = create_async_engine(
         url,
-        connect_args={"timeout": settings.sqlite_busy_timeout_ms / 1000},
+        connect_args={"timeout": busy_timeout_s},
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_pool_size,
-        pool_timeout=settings.database_pool_timeout_seconds,
+        # SQLite has one writer at a time: under a burst of writes, a request waiting for a
+        # pooled connection is waiting its turn to write, as one waiting on the file lock is.
+        # Both waits get the busy timeout, so a burst queues rather than being refused (503);
+        # a file that cannot be opened still fails at once.
+        pool_timeout=max(settings.database_pool_timeout_seconds, busy_timeout_s),
     )
     busy_timeout = settings.sqlite_busy_timeout_ms
 
