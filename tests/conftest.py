@@ -189,6 +189,9 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         # Tests drive relays themselves (with a clock they control); the in-process relay
         # of `serve` has tests of its own.
         relay_in_process=False,
+        # Likewise the job worker: tests run workers themselves, with a clock they control;
+        # tests/jobs/test_in_process.py starts the one of `serve`.
+        worker_in_process=False,
         # The tests' notification receivers listen on loopback, which channels may only
         # reach when allowed; tests/notify/test_outbound.py checks the refusals.
         channel_allowed_networks="127.0.0.0/8,::1,localhost",

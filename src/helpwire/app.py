@@ -12,10 +12,8 @@ from fastapi import FastAPI
 
 from helpwire import __version__
 from helpwire.accounts.routes import router as accounts_router
-from helpwire.accounts.signin import forget_expired_sessions
 from helpwire.api.docs import install_docs
 from helpwire.api.errors import install_problem_handlers
-from helpwire.api.idempotency import forget_expired
 from helpwire.api.metrics import Metrics
 from helpwire.api.middleware import (
     BodyLimitMiddleware,
@@ -30,8 +28,10 @@ from helpwire.db.session import Database
 from helpwire.faces import enabled_faces
 from helpwire.files.routes import router as files_router
 from helpwire.files.storage import LocalStorage
+from helpwire.housekeeping import job_registry
+from helpwire.jobs.routes import router as jobs_router
+from helpwire.jobs.worker import Worker
 from helpwire.logs import configure_logging
-from helpwire.notify.channels import purge_delivered
 from helpwire.notify.outbound import AddressPolicy
 from helpwire.notify.relay import Relay
 from helpwire.notify.routes import router as notify_router
@@ -44,23 +44,20 @@ log = logging.getLogger("helpwire")
 
 UPLOAD_PATH = "/api/v1/files"
 MULTIPART_OVERHEAD = 64 * 1024
-JANITOR_INTERVAL_S = 3600.0
 
 
-async def _janitor(database: Database, settings: Settings) -> None:
-    """Hourly: forgets expired idempotency keys, old delivered notifications, and expired
-    web sessions and sign-in failures."""
-    while True:
-        await asyncio.sleep(JANITOR_INTERVAL_S)
-        try:
-            async with database.writing() as session:
-                await forget_expired(session, ttl=timedelta(hours=settings.idempotency_ttl_hours))
-                await purge_delivered(
-                    session, older_than=timedelta(days=settings.delivery_retention_days)
-                )
-                await forget_expired_sessions(session)
-        except Exception:
-            log.exception("janitor failed; trying again in an hour")
+def worker_for(database: Database, settings: Settings, *, metrics: Metrics | None) -> Worker:
+    """A job worker with every kind this installation runs (the hourly housekeeping
+    among them: forgetting expired idempotency keys and web sessions, purging delivered
+    notifications)."""
+    return Worker(
+        database,
+        job_registry(settings),
+        metrics=metrics,
+        lease=timedelta(seconds=settings.worker_lease_seconds),
+        poll_interval=settings.worker_poll_seconds,
+        concurrency=settings.worker_concurrency,
+    )
 
 
 def relay_for(database: Database, settings: Settings, *, metrics: Metrics | None) -> Relay:
@@ -83,12 +80,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(settings)
         database = Database.for_engine(engine)
         app.state.database = database
-        background = [asyncio.create_task(_janitor(database, settings))]
+        background: list[asyncio.Task[None]] = []
         stop = asyncio.Event()
         relay: Relay | None = None
         if settings.relay_in_process:
             relay = relay_for(database, settings, metrics=app.state.metrics)
             background.append(asyncio.create_task(relay.run_forever(stop)))
+        if settings.worker_in_process:
+            worker = worker_for(database, settings, metrics=app.state.metrics)
+            background.append(asyncio.create_task(worker.run_forever(stop)))
         try:
             yield
         finally:
@@ -125,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         topics_router,
         accounts_router,
         notify_router,
+        jobs_router,
         ops_router,
     ):
         app.include_router(router)

@@ -68,6 +68,23 @@ class Settings(BaseSettings):
     relay_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
     relay_batch_size: int = Field(default=100, ge=1, le=1000)
     delivery_retention_days: int = Field(default=30, ge=1)
+    worker_in_process: bool = Field(
+        default=True, description="`helpwire serve` runs a job worker beside the API."
+    )
+    worker_poll_seconds: float = Field(default=5.0, gt=0, le=300)
+    worker_lease_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        le=86_400,
+        description="How long a job may run before another "
+        "worker takes it over (its worker is presumed dead).",
+    )
+    worker_concurrency: int = Field(default=4, ge=1, le=100)
+    job_plugins: str = Field(
+        default="",
+        description="More job kinds for workers: module:function entries, comma-separated; "
+        "each function is given the job registry.",
+    )
     channel_allowed_networks: str = Field(
         default="",
         description="Internal receivers channels may reach: CIDRs, addresses, host names or "

@@ -44,6 +44,7 @@ from fastapi import FastAPI
 from fastapi.routing import BaseRoute
 
 from helpwire.app import create_app
+from helpwire.jobs.service import enqueue_job, list_jobs
 from helpwire.settings import Settings
 from tests.conftest import ENGINES, World, _truncate_postgres, build_world
 from tests.notify.conftest import Receiver
@@ -122,6 +123,7 @@ class Matrix:
     doomed_channels: list[int] = field(default_factory=list)
     doomed_tokens: list[int] = field(default_factory=list)
     delivery: int = 0
+    job: int = 0
     browsers: dict[str, Browser] = field(default_factory=dict)
     serial: Iterator[int] = field(default_factory=itertools.count)
 
@@ -194,6 +196,14 @@ async def _admin_things(m: Matrix, receiver: Receiver) -> None:
         response = await w.post("admin", "/api/v1/tokens", json={"username": "target"})
         assert response.status_code == 201, response.text
         m.doomed_tokens.append(response.json()["id"])
+    # A job no worker here runs, so it stays to be looked at and retried.
+    async with w.database.writing() as session:
+        await enqueue_job(session, kind="matrix.example", payload={})
+    async with w.database.reader() as session:
+        jobs, _ = await list_jobs(
+            session, state=None, kind="matrix.example", before_id=None, limit=1
+        )
+    m.job = jobs[0].id
 
 
 @pytest.fixture(scope="module", params=ENGINES)
@@ -223,6 +233,7 @@ async def matrix(matrix_database: tuple[str, str, Path]) -> AsyncIterator[Matrix
         base_url="http://helpwire.test",
         log_json=False,
         relay_in_process=False,
+        worker_in_process=False,
         # As tests/conftest.py: loopback receivers allowed, rate limits off (one client
         # making many requests; their own tests turn them on).
         channel_allowed_networks="127.0.0.0/8,::1,localhost",
@@ -427,6 +438,7 @@ def at(url: str, **kwargs: Any) -> Build:
             "fname": m.files.get(target, ("", ""))[1],
             "ch": m.channel,
             "dl": m.delivery,
+            "j": m.job,
             "i": next(m.serial),
         }
         if "{dch}" in url:
@@ -545,6 +557,9 @@ NATIVE: dict[tuple[str, str], Entry] = {
     ("POST", API + "/deliveries/{delivery_id}/redeliver"): Entry(
         admin_only, at(API + "/deliveries/{dl}/redeliver")
     ),
+    ("GET", API + "/jobs"): Entry(admin_only, at(API + "/jobs")),
+    ("GET", API + "/jobs/{job_id}"): Entry(admin_only, at(API + "/jobs/{j}")),
+    ("POST", API + "/jobs/{job_id}/retry"): Entry(admin_only, at(API + "/jobs/{j}/retry")),
     ("GET", "/healthz"): Entry(public, at("/healthz")),
     ("GET", "/readyz"): Entry(public, at("/readyz")),
     ("GET", "/metrics"): Entry(public, at("/metrics")),

@@ -19,6 +19,8 @@ class Metrics:
     deliveries_by_state: Gauge
     queue_depth: Gauge
     oldest_pending_age: Gauge
+    jobs_by_state: Gauge
+    jobs_oldest_due_age: Gauge
 
     @classmethod
     def create(cls) -> Metrics:
@@ -70,6 +72,17 @@ class Metrics:
             oldest_pending_age=Gauge(
                 "helpwire_outbox_oldest_pending_age_seconds",
                 "Age of the oldest delivery still waiting to be sent.",
+                registry=registry,
+            ),
+            jobs_by_state=Gauge(
+                "helpwire_jobs",
+                "Jobs in the queue, by state (pending, running, failed, dead).",
+                ["state"],
+                registry=registry,
+            ),
+            jobs_oldest_due_age=Gauge(
+                "helpwire_jobs_oldest_due_age_seconds",
+                "How long the oldest due job has waited past its time (0: none waiting).",
                 registry=registry,
             ),
         )

@@ -13,6 +13,7 @@ from helpwire.api.idempotency_models import IdempotencyRecord
 from helpwire.db.base import Base
 from helpwire.db.counters import Counter
 from helpwire.files.models import File
+from helpwire.jobs.models import Job
 from helpwire.notify.models import Channel, Delivery, DeliveryAttempt
 from helpwire.search.models import SearchDocument
 from helpwire.tickets.models import Comment, Event, Ticket, TicketProject, TicketTag
@@ -30,6 +31,7 @@ __all__ = [
     "Event",
     "File",
     "IdempotencyRecord",
+    "Job",
     "Project",
     "ProjectMember",
     "SearchDocument",

@@ -1,0 +1,36 @@
+"""The jobs every installation runs, and the registry a worker is assembled with."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from helpwire.accounts.signin import forget_expired_sessions
+from helpwire.api.idempotency import forget_expired
+from helpwire.jobs.registry import JobContext, JobRegistry
+from helpwire.notify.channels import purge_delivered
+from helpwire.settings import Settings
+
+HOURLY = timedelta(hours=1)
+
+
+def job_registry(settings: Settings) -> JobRegistry:
+    """Every job kind a worker of this installation runs: the hourly housekeeping, and
+    those of HELPWIRE_JOB_PLUGINS."""
+    registry = JobRegistry()
+    idempotency_ttl = timedelta(hours=settings.idempotency_ttl_hours)
+    retention = timedelta(days=settings.delivery_retention_days)
+
+    async def forget_idempotency_keys(context: JobContext) -> None:
+        await forget_expired(context.session, ttl=idempotency_ttl)
+
+    async def purge_deliveries(context: JobContext) -> None:
+        await purge_delivered(context.session, older_than=retention)
+
+    async def forget_web_sessions(context: JobContext) -> None:
+        await forget_expired_sessions(context.session)
+
+    registry.every("housekeeping.idempotency_keys", HOURLY, forget_idempotency_keys)
+    registry.every("housekeeping.delivered_notifications", HOURLY, purge_deliveries)
+    registry.every("housekeeping.web_sessions", HOURLY, forget_web_sessions)
+    registry.load_plugins(settings.job_plugins)
+    return registry
