@@ -227,6 +227,36 @@ def relay(
     _run(work)
 
 
+@app.command()
+def worker(
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve Prometheus metrics on this port.")
+    ] = None,
+) -> None:
+    """Run jobs (timers, the hourly housekeeping), alone: any number of these beside
+    `serve`, on any number of machines sharing one PostgreSQL database."""
+    from prometheus_client import start_http_server
+
+    from helpwire.api.metrics import Metrics
+    from helpwire.app import worker_for
+    from helpwire.logs import configure_logging
+
+    settings = Settings()
+    configure_logging(level=settings.log_level, as_json=settings.log_json)
+
+    async def work(database: Database) -> None:
+        metrics = Metrics.create()
+        if metrics_port is not None:
+            start_http_server(metrics_port, registry=metrics.registry)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await worker_for(database, settings, metrics=metrics).run_forever(stop)
+
+    _run(work)
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Apply migrations up to REVISION (default: the newest)."""

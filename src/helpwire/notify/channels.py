@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -217,6 +217,29 @@ async def update_channel(
     if "name" in given and changes.name is not None and changes.name != channel.name:
         await _check_name_free(session, changes.name, except_id=channel.id)
         channel.name = changes.name
+    _apply_address(channel, changes, kind, policy)
+    if "events" in given:
+        channel.events = _check_events(changes.events)
+    if "filters" in given and changes.filters is not None:
+        channel.filters = await _check_filters(session, changes.filters)
+    _apply_audience_and_pace(channel, changes)
+    if changes.enabled is not None and changes.enabled != channel.enabled:
+        channel.enabled = changes.enabled
+        channel.disabled_reason = None if changes.enabled else "disabled by an admin"
+        if changes.enabled:
+            channel.consecutive_failures = 0
+            await announce(session)  # its waiting deliveries may go now
+    secret = _apply_secret(channel, changes, kind, now)
+    channel.updated_at = now
+    await session.flush()
+    return channel, secret
+
+
+def _apply_address(
+    channel: Channel, changes: ChannelUpdate, kind: ChannelKind, policy: AddressPolicy
+) -> None:
+    """Where the channel sends: a URL, or an email channel's SMTP settings."""
+    given = changes.model_fields_set
     if "url" in given:
         if kind == ChannelKind.EMAIL:
             raise ValidationProblem.for_field("url", "an email channel has no URL")
@@ -228,13 +251,13 @@ async def update_channel(
         if config.get("password") is None and channel.email:
             config["password"] = channel.email.get("password")  # keep it unless replaced
         channel.email = config
-    if "events" in given:
-        channel.events = _check_events(changes.events)
-    if "filters" in given and changes.filters is not None:
-        channel.filters = await _check_filters(session, changes.filters)
+
+
+def _apply_audience_and_pace(channel: Channel, changes: ChannelUpdate) -> None:
+    """Who the channel speaks to, checked as a pair, and how fast it may send."""
     include_internal = (
         changes.include_internal
-        if "include_internal" in given and changes.include_internal is not None
+        if "include_internal" in changes.model_fields_set and changes.include_internal is not None
         else channel.include_internal
     )
     audience = changes.audience if changes.audience is not None else Audience(channel.audience)
@@ -244,23 +267,23 @@ async def update_channel(
         channel.max_concurrency = changes.max_concurrency
     if changes.rate_per_second is not None:
         channel.rate_per_second = changes.rate_per_second
-    if changes.enabled is not None and changes.enabled != channel.enabled:
-        channel.enabled = changes.enabled
-        channel.disabled_reason = None if changes.enabled else "disabled by an admin"
-        if changes.enabled:
-            channel.consecutive_failures = 0
-            await announce(session)  # its waiting deliveries may go now
-    secret: str | None = None
-    if changes.rotate_secret or ("secret" in given and changes.secret is not None):
-        if kind != ChannelKind.WEBHOOK:
-            raise ValidationProblem.for_field("secret", "only webhook channels are signed")
-        secret = _check_secret(changes.secret) if changes.secret else generate_secret()
-        channel.previous_secret = channel.secret
-        channel.previous_secret_expires_at = now + SECRET_OVERLAP
-        channel.secret = secret
-    channel.updated_at = now
-    await session.flush()
-    return channel, secret
+
+
+def _apply_secret(
+    channel: Channel, changes: ChannelUpdate, kind: ChannelKind, now: datetime
+) -> str | None:
+    """A new signing secret (given or generated), shown once; the old one keeps working for
+    SECRET_OVERLAP so receivers can switch without losing deliveries."""
+    given_secret = "secret" in changes.model_fields_set and changes.secret is not None
+    if not changes.rotate_secret and not given_secret:
+        return None
+    if kind != ChannelKind.WEBHOOK:
+        raise ValidationProblem.for_field("secret", "only webhook channels are signed")
+    secret = _check_secret(changes.secret) if changes.secret else generate_secret()
+    channel.previous_secret = channel.secret
+    channel.previous_secret_expires_at = now + SECRET_OVERLAP
+    channel.secret = secret
+    return secret
 
 
 async def get_channel(session: AsyncSession, *, channel_id: int) -> Channel:

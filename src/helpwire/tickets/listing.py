@@ -167,6 +167,29 @@ def _filter_conditions(
         conditions.append(Ticket.escalated.is_(filters.escalated))
     if filters.topic is not None:
         conditions.append(Ticket.topic_id.in_(select(Topic.id).where(Topic.key == filters.topic)))
+    conditions += _people_conditions(actor, filters)
+    conditions += _place_conditions(filters)
+    conditions += _subtopic_conditions(filters)
+    if filters.access_levels:
+        conditions.append(Ticket.access_level.in_([a.value for a in filters.access_levels]))
+    if filters.via is not None:
+        # The same expression the per-face rate limit counts with (tickets/limits.py).
+        conditions.append(Ticket.context["via"].as_string() == filters.via.strip().lower())
+    conditions += _rating_conditions(filters)
+    conditions += _time_conditions(filters)
+    if filters.q is not None:
+        per_term = ticket_ids_per_term(
+            dialect=dialect, q=filters.q, include_internal=actor.is_staff
+        )
+        if not per_term:
+            raise ValidationProblem.for_field("q", "needs at least one word to search for")
+        conditions.extend(Ticket.id.in_(ids) for ids in per_term)
+    return conditions
+
+
+def _people_conditions(actor: Actor, filters: TicketFilters) -> list[ColumnElement[bool]]:
+    """Assignee and requester: a username, or "me" (and for the assignee, "none")."""
+    conditions: list[ColumnElement[bool]] = []
     if filters.assignee is not None:
         if filters.assignee == "none":
             conditions.append(Ticket.assignee_id.is_(None))
@@ -185,6 +208,12 @@ def _filter_conditions(
                 )
             )
         )
+    return conditions
+
+
+def _place_conditions(filters: TicketFilters) -> list[ColumnElement[bool]]:
+    """Where the ticket belongs: its tag, account and project."""
+    conditions: list[ColumnElement[bool]] = []
     if filters.tag is not None:
         conditions.append(
             exists(
@@ -205,21 +234,6 @@ def _filter_conditions(
                 .where(TicketProject.ticket_id == Ticket.id, Project.key == filters.project)
             )
         )
-    conditions += _subtopic_conditions(filters)
-    if filters.access_levels:
-        conditions.append(Ticket.access_level.in_([a.value for a in filters.access_levels]))
-    if filters.via is not None:
-        # The same expression the per-face rate limit counts with (tickets/limits.py).
-        conditions.append(Ticket.context["via"].as_string() == filters.via.strip().lower())
-    conditions += _rating_conditions(filters)
-    conditions += _time_conditions(filters)
-    if filters.q is not None:
-        per_term = ticket_ids_per_term(
-            dialect=dialect, q=filters.q, include_internal=actor.is_staff
-        )
-        if not per_term:
-            raise ValidationProblem.for_field("q", "needs at least one word to search for")
-        conditions.extend(Ticket.id.in_(ids) for ids in per_term)
     return conditions
 
 

@@ -7,7 +7,7 @@ flushes, never commits. Every change records its event in the same transaction.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.accounts.actor import Actor
-from helpwire.accounts.models import Role, User
+from helpwire.accounts.models import Project, Role, User
 from helpwire.accounts.service import projects_by_keys
 from helpwire.api.types import json_shape_error
 from helpwire.db.base import utcnow
@@ -273,6 +273,20 @@ def check_if_match(ticket: Ticket, if_match: str | None, *, staff: bool) -> None
     )
 
 
+# What one update changed, field by field: {"subject": {"before": ..., "after": ...}, ...}.
+FieldChanges = dict[str, dict[str, Any]]
+# An assignee or status move, before and after; None when it did not move.
+Move = tuple[Any, Any]
+
+SIMPLE_FIELDS = ("subject", "type", "priority", "tp_id", "external_url")
+NOT_NULL_FIELDS = frozenset({"subject", "type", "priority"})
+
+
+def _note(out: FieldChanges, field: str, before: Any, after: Any) -> None:
+    if before != after:
+        out[field] = {"before": before, "after": after}
+
+
 async def update_ticket(
     session: AsyncSession,
     *,
@@ -281,101 +295,192 @@ async def update_ticket(
     changes: TicketUpdate,
     if_match: str | None = None,
 ) -> Ticket:
+    """Change a ticket's fields, topic, tags, access, assignee and status at once. Each part
+    is applied by its own applier, in this order (which is also the order errors are found),
+    and returns what it changed; the events are recorded once, at the end."""
     ticket = await get_ticket(session, actor=actor, number=number, for_update=True)
     check_if_match(ticket, if_match, staff=actor.is_staff)
     given = changes.model_fields_set
     if not actor.is_staff:
-        refused = sorted(given - CUSTOMER_EDITABLE)
-        if refused:
-            raise Forbidden(
-                "customers may change only access_level, projects and priority; not: "
-                + ", ".join(refused),
-                errors=[
-                    {"field": f, "message": "staff only", "code": "forbidden"} for f in refused
-                ],
-            )
-        if changes.priority is not None:
-            check_customer_priority(actor, ticket, changes.priority)
-    field_changes: dict[str, dict[str, Any]] = {}
+        _check_customer_may(actor, ticket, changes)
+    field_changes = _apply_fields(ticket, changes, given)
+    field_changes |= await _apply_topic(session, ticket=ticket, changes=changes)
+    field_changes |= _apply_tags(ticket, changes)
+    field_changes |= await _apply_access(session, actor=actor, ticket=ticket, changes=changes)
+    assigned = await _apply_assignee(session, ticket=ticket, changes=changes)
+    status_move = _apply_status_change(ticket, changes)
+    await _record_update(
+        session,
+        actor=actor,
+        ticket=ticket,
+        field_changes=field_changes,
+        assigned=assigned,
+        status_move=status_move,
+    )
+    return ticket
 
-    def note(field: str, before: Any, after: Any) -> None:
-        if before != after:
-            field_changes[field] = {"before": before, "after": after}
 
-    for simple in ("subject", "type", "priority", "tp_id", "external_url"):
-        if simple in given:
-            value = getattr(changes, simple)
-            if value is None and simple in ("subject", "type", "priority"):
-                raise ValidationProblem.for_field(simple, "cannot be null")
-            value = value.value if hasattr(value, "value") else value
-            note(simple, getattr(ticket, simple), value)
-            setattr(ticket, simple, value)
+def _check_customer_may(actor: Actor, ticket: Ticket, changes: TicketUpdate) -> None:
+    refused = sorted(changes.model_fields_set - CUSTOMER_EDITABLE)
+    if refused:
+        raise Forbidden(
+            "customers may change only access_level, projects and priority; not: "
+            + ", ".join(refused),
+            errors=[{"field": f, "message": "staff only", "code": "forbidden"} for f in refused],
+        )
+    if changes.priority is not None:
+        check_customer_priority(actor, ticket, changes.priority)
 
+
+def _apply_fields(ticket: Ticket, changes: TicketUpdate, given: set[str]) -> FieldChanges:
+    """The plain columns and the attributes."""
+    out: FieldChanges = {}
+    for field in SIMPLE_FIELDS:
+        if field not in given:
+            continue
+        value = getattr(changes, field)
+        if value is None and field in NOT_NULL_FIELDS:
+            raise ValidationProblem.for_field(field, "cannot be null")
+        value = value.value if hasattr(value, "value") else value
+        _note(out, field, getattr(ticket, field), value)
+        setattr(ticket, field, value)
     if "attributes" in given:
         attributes = changes.attributes or {}
         _check_json_size("attributes", attributes, MAX_ATTRIBUTES_BYTES)
-        note("attributes", ticket.attributes, attributes)
+        _note(out, "attributes", ticket.attributes, attributes)
         ticket.attributes = attributes
+    return out
 
-    if "topic" in given or "subtopic" in given:
-        topic_key = (
-            changes.topic if "topic" in given else (ticket.topic.key if ticket.topic else None)
-        )
-        current_topic = ticket.topic.key if ticket.topic else None
-        if "subtopic" in given:
-            subtopic_key = changes.subtopic
-        elif topic_key == current_topic and ticket.subtopic is not None:
-            subtopic_key = ticket.subtopic.key  # same topic: the subtopic still fits
-        else:
-            subtopic_key = None
-        topic, subtopic = await resolve_topic(
-            session, topic_key=topic_key, subtopic_key=subtopic_key
-        )
-        note("topic", ticket.topic.key if ticket.topic else None, topic.key if topic else None)
-        note(
-            "subtopic",
-            ticket.subtopic.key if ticket.subtopic else None,
-            subtopic.key if subtopic else None,
-        )
-        ticket.topic_id, ticket.topic = (topic.id if topic else None), topic
-        ticket.subtopic_id, ticket.subtopic = (subtopic.id if subtopic else None), subtopic
 
-    if "tags" in given:
-        tags = sorted(set(changes.tags or []))
-        note("tags", ticket.tags, tags)
-        if tags != ticket.tags:
-            ticket.tag_rows = [TicketTag(tag=tag) for tag in tags]
+async def _apply_topic(
+    session: AsyncSession, *, ticket: Ticket, changes: TicketUpdate
+) -> FieldChanges:
+    given = changes.model_fields_set
+    if "topic" not in given and "subtopic" not in given:
+        return {}
+    current_topic = ticket.topic.key if ticket.topic else None
+    topic_key = changes.topic if "topic" in given else current_topic
+    if "subtopic" in given:
+        subtopic_key = changes.subtopic
+    elif topic_key == current_topic and ticket.subtopic is not None:
+        subtopic_key = ticket.subtopic.key  # same topic: the subtopic still fits
+    else:
+        subtopic_key = None
+    topic, subtopic = await resolve_topic(session, topic_key=topic_key, subtopic_key=subtopic_key)
+    out: FieldChanges = {}
+    _note(out, "topic", current_topic, topic.key if topic else None)
+    _note(
+        out,
+        "subtopic",
+        ticket.subtopic.key if ticket.subtopic else None,
+        subtopic.key if subtopic else None,
+    )
+    ticket.topic_id, ticket.topic = (topic.id if topic else None), topic
+    ticket.subtopic_id, ticket.subtopic = (subtopic.id if subtopic else None), subtopic
+    return out
 
-    if "projects" in given or "access_level" in given:
-        if not may_speak_for_ticket(actor, ticket):
+
+def _apply_tags(ticket: Ticket, changes: TicketUpdate) -> FieldChanges:
+    if "tags" not in changes.model_fields_set:
+        return {}
+    out: FieldChanges = {}
+    tags = sorted(set(changes.tags or []))
+    _note(out, "tags", ticket.tags, tags)
+    if tags != ticket.tags:
+        ticket.tag_rows = [TicketTag(tag=tag) for tag in tags]
+    return out
+
+
+async def _apply_access(
+    session: AsyncSession, *, actor: Actor, ticket: Ticket, changes: TicketUpdate
+) -> FieldChanges:
+    """Who sees the ticket: its access level and projects."""
+    given = changes.model_fields_set
+    if "projects" not in given and "access_level" not in given:
+        return {}
+    if not may_speak_for_ticket(actor, ticket):
+        raise Forbidden(
+            "only the requester or an account-wide user may change who sees this ticket"
+        )
+    level = changes.access_level if "access_level" in given else AccessLevel(ticket.access_level)
+    if level is None:
+        raise ValidationProblem.for_field("access_level", "cannot be null")
+    if "projects" in given:
+        projects = await _named_projects(session, actor=actor, ticket=ticket, changes=changes)
+    else:
+        projects = list(ticket.projects)
+    if level == AccessLevel.PROJECT_USERS and not projects:
+        raise ValidationProblem.for_field(
+            "projects", "a project_users ticket must name at least one project"
+        )
+    out: FieldChanges = {}
+    _note(out, "access_level", ticket.access_level, level.value)
+    ticket.access_level = level.value
+    before_keys = [p.key for p in ticket.projects]
+    after_keys = [p.key for p in projects]
+    if sorted(before_keys) != sorted(after_keys):
+        out["projects"] = {"before": before_keys, "after": after_keys}
+        await session.execute(delete(TicketProject).where(TicketProject.ticket_id == ticket.id))
+        session.add_all(TicketProject(ticket_id=ticket.id, project_id=p.id) for p in projects)
+        await session.flush()
+        await session.refresh(ticket, ["projects"])
+    return out
+
+
+async def _named_projects(
+    session: AsyncSession, *, actor: Actor, ticket: Ticket, changes: TicketUpdate
+) -> list[Project]:
+    projects = await projects_by_keys(
+        session, account_id=ticket.account_id, keys=changes.projects or []
+    )
+    if not actor.is_staff and not actor.user.account_wide:
+        foreign = [p.key for p in projects if p.id not in actor.project_ids]
+        if foreign:
             raise Forbidden(
-                "only the requester or an account-wide user may change who sees this ticket"
+                "you may name only projects you are a member of; not: " + ", ".join(foreign)
             )
-        await _change_access(
-            session, actor=actor, ticket=ticket, changes=changes, given=given, note=note
-        )
+    return projects
 
-    assigned: tuple[str | None, str | None] | None = None
-    if "assignee" in given:
-        assignee = await _assignee(session, username=changes.assignee)
-        before = ticket.assignee.username if ticket.assignee else None
-        after = assignee.username if assignee else None
-        if before != after:
-            ticket.assignee_id, ticket.assignee = (assignee.id if assignee else None), assignee
-            assigned = (before, after)
 
-    status_move: tuple[Status, Status] | None = None
-    if "status" in given:
-        if changes.status is None:
-            raise ValidationProblem.for_field("status", "cannot be null")
-        current = Status(ticket.status)
-        lifecycle.check_move(current, changes.status)
-        if changes.status != current:
-            _apply_status(ticket, changes.status)
-            status_move = (current, changes.status)
+async def _apply_assignee(
+    session: AsyncSession, *, ticket: Ticket, changes: TicketUpdate
+) -> Move | None:
+    if "assignee" not in changes.model_fields_set:
+        return None
+    assignee = await _assignee(session, username=changes.assignee)
+    before = ticket.assignee.username if ticket.assignee else None
+    after = assignee.username if assignee else None
+    if before == after:
+        return None
+    ticket.assignee_id, ticket.assignee = (assignee.id if assignee else None), assignee
+    return (before, after)
 
+
+def _apply_status_change(ticket: Ticket, changes: TicketUpdate) -> tuple[Status, Status] | None:
+    if "status" not in changes.model_fields_set:
+        return None
+    if changes.status is None:
+        raise ValidationProblem.for_field("status", "cannot be null")
+    current = Status(ticket.status)
+    lifecycle.check_move(current, changes.status)
+    if changes.status == current:
+        return None
+    _apply_status(ticket, changes.status)
+    return (current, changes.status)
+
+
+async def _record_update(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    ticket: Ticket,
+    field_changes: FieldChanges,
+    assigned: Move | None,
+    status_move: tuple[Status, Status] | None,
+) -> None:
+    """The one place an update's events are recorded: nothing changed, nothing recorded."""
     if not field_changes and assigned is None and status_move is None:
-        return ticket
+        return
     touch(ticket)
     if field_changes:
         await record(
@@ -404,47 +509,6 @@ async def update_ticket(
     if status_move is not None:
         await record_status_change(session, ticket=ticket, actor=actor.user, move=status_move)
     await session.flush()
-    return ticket
-
-
-async def _change_access(
-    session: AsyncSession,
-    *,
-    actor: Actor,
-    ticket: Ticket,
-    changes: TicketUpdate,
-    given: set[str],
-    note: Callable[[str, Any, Any], None],
-) -> None:
-    level = changes.access_level if "access_level" in given else AccessLevel(ticket.access_level)
-    if level is None:
-        raise ValidationProblem.for_field("access_level", "cannot be null")
-    if "projects" in given:
-        projects = await projects_by_keys(
-            session, account_id=ticket.account_id, keys=changes.projects or []
-        )
-        if not actor.is_staff and not actor.user.account_wide:
-            foreign = [p.key for p in projects if p.id not in actor.project_ids]
-            if foreign:
-                raise Forbidden(
-                    "you may name only projects you are a member of; not: " + ", ".join(foreign)
-                )
-    else:
-        projects = list(ticket.projects)
-    if level == AccessLevel.PROJECT_USERS and not projects:
-        raise ValidationProblem.for_field(
-            "projects", "a project_users ticket must name at least one project"
-        )
-    note("access_level", ticket.access_level, level.value)
-    ticket.access_level = level.value
-    before_keys = [p.key for p in ticket.projects]
-    after_keys = [p.key for p in projects]
-    if sorted(before_keys) != sorted(after_keys):
-        note("projects", before_keys, after_keys)
-        await session.execute(delete(TicketProject).where(TicketProject.ticket_id == ticket.id))
-        session.add_all(TicketProject(ticket_id=ticket.id, project_id=p.id) for p in projects)
-        await session.flush()
-        await session.refresh(ticket, ["projects"])
 
 
 async def _assignee(session: AsyncSession, *, username: str | None) -> User | None:

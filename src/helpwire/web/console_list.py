@@ -198,13 +198,11 @@ def _limit(params: QueryParams, errors: list[str]) -> int:
     return int(value)
 
 
-def read_list_request(params: QueryParams) -> ListRequest:
-    """The list the query string asks for, and what in it could not be understood."""
-    errors: list[str] = []
-    queue = QUEUES_BY_NAME.get(params.get("queue") or "")
-    if params.get("queue") and queue is None:
-        errors.append(f"queue: no queue “{(params.get('queue') or '')[:40]}”")
-    filters = queue.filters if queue else TicketFilters()
+def _filter_overrides(
+    params: QueryParams, errors: list[str], rejected: dict[str, str]
+) -> dict[str, object]:
+    """The filters the query string sets, over the queue's; what cannot be read goes to
+    ``errors`` (and refused times to ``rejected``, to be shown again)."""
     overrides: dict[str, object] = {}
     statuses = _enums(params, "status", Status, errors)
     if statuses is not None:
@@ -229,7 +227,6 @@ def read_list_request(params: QueryParams) -> ListRequest:
     rating = _rating(params, errors)
     if rating is not None:
         overrides["rating"] = rating
-    rejected: dict[str, str] = {}
     for name in TIME_FILTERS:
         moment = _time(params, name, errors, rejected)
         if moment is not None:
@@ -237,6 +234,18 @@ def read_list_request(params: QueryParams) -> ListRequest:
     q = _text(params, "q", errors, MAX_QUERY)
     if q is not None:
         overrides["q"] = q
+    return overrides
+
+
+def read_list_request(params: QueryParams) -> ListRequest:
+    """The list the query string asks for, and what in it could not be understood."""
+    errors: list[str] = []
+    queue = QUEUES_BY_NAME.get(params.get("queue") or "")
+    if params.get("queue") and queue is None:
+        errors.append(f"queue: no queue “{(params.get('queue') or '')[:40]}”")
+    filters = queue.filters if queue else TicketFilters()
+    rejected: dict[str, str] = {}
+    overrides = _filter_overrides(params, errors, rejected)
     sort = _choice(params, "sort", SortField, SortField.CREATED_AT, errors)
     if sort not in SORTS:
         errors.append(f"sort: one of {', '.join(s.value for s in SORTS)}")
