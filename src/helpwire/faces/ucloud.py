@@ -4,7 +4,7 @@
 200 ``{}``. UCloud enriches the ticket with who sent it (username, security role, real
 name, e-mail, account, projects), the request id and the browser's user agent; helpwire
 keeps the same on the ticket, so that the chat message of ``ticket.created`` (see
-notify/formats.py) reads like UCloud's own. Errors are UCloud's ``CommonErrorMessage``:
+notify/formats/) reads like UCloud's own. Errors are UCloud's ``CommonErrorMessage``:
 ``{"why": str, "errorCode": str | null}``. See docs/faces.md.
 """
 
