@@ -41,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from helpwire.accounts.actor import Actor, load_actor
 from helpwire.accounts.models import User
+from helpwire.assembly import database_for
 from helpwire.db.engine import create_engine
 from helpwire.db.migrate import upgrade
 from helpwire.db.session import Database
@@ -695,7 +696,7 @@ Results = dict[str, dict[str, Timing]]  # query label -> actor -> timing
 
 async def run_target(target: Target, words: Words, repeat: int) -> tuple[Results, Timing]:
     engine: AsyncEngine = create_engine(Settings(database_url=target.url))
-    database = Database.for_engine(engine)
+    database = database_for(engine)
     try:
         actors = await _actors(database)
         heavy = await _heavy_requester(database)

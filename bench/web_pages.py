@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from helpwire.accounts.models import Account
 from helpwire.app import create_app
+from helpwire.assembly import database_for
 from helpwire.db.engine import create_engine
 from helpwire.db.migrate import upgrade
 from helpwire.db.session import Database
@@ -134,7 +135,7 @@ async def fill(url: str, tickets: int) -> None:
                 print(f"  {done}/{total} tickets", file=sys.stderr)
 
         await fill_demo(
-            Database.for_engine(engine),
+            database_for(engine),
             DemoOptions(tickets=tickets, password=PASSWORD),
             progress=progress,
         )

@@ -23,6 +23,7 @@ from helpwire.api.middleware import (
 from helpwire.api.ops import router as ops_router
 from helpwire.api.ratelimit import RateLimiter, RateLimitMiddleware
 from helpwire.api.responses import install_problem_schemas
+from helpwire.assembly import database_for
 from helpwire.db.engine import create_engine
 from helpwire.db.session import Database
 from helpwire.faces import enabled_faces
@@ -78,7 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings)
-        database = Database.for_engine(engine)
+        database = database_for(engine)
         app.state.database = database
         background: list[asyncio.Task[None]] = []
         stop = asyncio.Event()

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.accounts import service as accounts
 from helpwire.accounts.models import Role, User
+from helpwire.assembly import database_for
 from helpwire.bootstrap import create_first_admin
 from helpwire.db.engine import create_engine
 from helpwire.db.migrate import revision_status, upgrade
@@ -92,7 +93,7 @@ def _run(work: Callable[[Database], Awaitable[T]]) -> T:
                 # a moment lets it finish before the loop closes (else it prints a traceback).
                 await asyncio.sleep(0.1)
                 raise _Unreachable(_first_line(exc)) from exc
-            return await work(Database.for_engine(engine))
+            return await work(database_for(engine))
         finally:
             await engine.dispose()
 

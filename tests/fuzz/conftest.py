@@ -34,8 +34,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from helpwire.app import create_app
+from helpwire.assembly import database_for
 from helpwire.db.engine import create_engine
-from helpwire.db.session import Database
 from helpwire.settings import Settings
 from tests.conftest import _truncate_postgres, build_world
 
@@ -132,7 +132,7 @@ async def _tokens(settings_: Settings) -> dict[str, str]:
     engine = create_engine(settings_)
     try:
         async with httpx.AsyncClient() as unused:
-            world = await build_world(unused, Database.for_engine(engine))
+            world = await build_world(unused, database_for(engine))
     finally:
         await engine.dispose()
     return world.tokens

@@ -18,6 +18,7 @@ from pydantic import SecretStr
 from sqlalchemy import select, text
 from standardwebhooks.webhooks import Webhook
 
+from helpwire.assembly import database_for
 from helpwire.db.engine import create_engine
 from helpwire.db.migrate import downgrade, upgrade
 from helpwire.db.models import Base
@@ -74,7 +75,7 @@ async def database_with(settings: Settings, *, secret_key: str) -> AsyncIterator
     """The test's database, opened by a process with HELPWIRE_SECRET_KEY=secret_key."""
     engine = create_engine(settings.model_copy(update={"secret_key": SecretStr(secret_key)}))
     try:
-        yield Database.for_engine(engine)
+        yield database_for(engine)
     finally:
         await engine.dispose()
 
@@ -196,16 +197,16 @@ async def test_the_migration_encrypts_channels_stored_in_plain_text(
     engine = create_engine(settings, bounded=False)
     try:
         await downgrade(engine, "0003")
-        plain = await stored(Database.for_engine(engine), hook["id"])
+        plain = await stored(database_for(engine), hook["id"])
         assert plain == {"url": receiver.url, "secret": hook["secret"], "previous_secret": None}
-        assert SMTP_PASSWORD in await stored_email(Database.for_engine(engine), mail["id"])
+        assert SMTP_PASSWORD in await stored_email(database_for(engine), mail["id"])
 
         await upgrade(engine)
-        raw = await stored(Database.for_engine(engine), hook["id"])
+        raw = await stored(database_for(engine), hook["id"])
         assert raw["url"].startswith("fernet:") and raw["secret"].startswith("fernet:")
-        raw_email = await stored_email(Database.for_engine(engine), mail["id"])
+        raw_email = await stored_email(database_for(engine), mail["id"])
         assert SMTP_PASSWORD not in raw_email and "fernet:" in raw_email
-        async with Database.for_engine(engine).reader() as session:
+        async with database_for(engine).reader() as session:
             channel = await session.get_one(Channel, mail["id"])
             assert channel.email is not None and channel.email["password"] == SMTP_PASSWORD
     finally:

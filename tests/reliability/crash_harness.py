@@ -32,9 +32,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from helpwire.accounts import service as accounts
 from helpwire.accounts.models import Role
+from helpwire.assembly import database_for
 from helpwire.db.engine import create_engine
 from helpwire.db.migrate import upgrade
-from helpwire.db.session import Database
 from helpwire.settings import Settings
 
 # Kills per run: at least 5 in the normal suite; `make soak` asks for more.
@@ -65,7 +65,7 @@ class Tokens:
 async def seed(database_url: str) -> Tokens:
     """One account with customers and an agent, each with an API token."""
     engine = create_engine(Settings(database_url=database_url))
-    database = Database.for_engine(engine)
+    database = database_for(engine)
     try:
         async with database.writing() as session:
             await accounts.create_account(session, key="acme", name="Acme Corp")

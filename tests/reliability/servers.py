@@ -27,9 +27,9 @@ import pytest
 
 from helpwire.accounts import service as accounts
 from helpwire.accounts.models import Role
+from helpwire.assembly import database_for
 from helpwire.db.engine import create_engine
 from helpwire.db.migrate import upgrade
-from helpwire.db.session import Database
 from helpwire.settings import Settings
 from tests.web.live_server import free_port
 
@@ -127,7 +127,7 @@ async def _prepare(database_url: str) -> str:
     engine = create_engine(Settings(database_url=database_url))
     try:
         await upgrade(engine)
-        async with Database.for_engine(engine).writing() as session:
+        async with database_for(engine).writing() as session:
             agent = await accounts.create_user(
                 session, new=accounts.NewUser(username="agent", role=Role.AGENT)
             )

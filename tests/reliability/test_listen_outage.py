@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from helpwire.assembly import database_for
 from helpwire.db.engine import create_engine
 from helpwire.db.session import Database
 from helpwire.notify import channels
@@ -63,7 +64,7 @@ def receiver() -> Iterator[Receiver]:
 async def database(cluster: PrivateCluster, served: Served) -> AsyncIterator[Database]:
     """The test process's own engine on the cluster (migrated by ``served``)."""
     engine = create_engine(Settings(database_url=cluster.url))
-    yield Database.for_engine(engine)
+    yield database_for(engine)
     await engine.dispose()
 
 

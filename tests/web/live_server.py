@@ -24,9 +24,9 @@ import pytest
 
 from helpwire.accounts import service as accounts
 from helpwire.accounts.models import Role
+from helpwire.assembly import database_for
 from helpwire.db.engine import create_engine
 from helpwire.db.migrate import upgrade
-from helpwire.db.session import Database
 from helpwire.settings import Settings
 from helpwire.topics import service as topics
 
@@ -63,7 +63,7 @@ def free_port() -> int:
 async def _prepare(settings: Settings) -> None:
     engine = create_engine(settings)
     await upgrade(engine)
-    database = Database.for_engine(engine)
+    database = database_for(engine)
     async with database.writing() as session:
         await accounts.create_account(
             session, key="acme", name="Acme Corp", projects=["web", "api"]

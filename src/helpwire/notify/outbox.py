@@ -1,6 +1,7 @@
 """Writing deliveries for an event, in the event's own transaction.
 
-Called by tickets.events.record for every event. Each enabled channel that wants the event
+A subscriber (db/subscribers.py), registered by helpwire.assembly for every event type:
+tickets.events.record hands it each event. Each enabled channel that wants the event
 gets one Delivery row holding the payload; the relay sends it after commit. A transaction
 that rolls back takes its deliveries with it, so nothing is sent for it.
 """
@@ -10,18 +11,16 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import event as sa_event
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
+from helpwire.db.subscribers import Subscribers, subscribers_of
 from helpwire.notify.models import Audience, Channel, Delivery, DeliveryState
 from helpwire.notify.payloads import event_payload
-from helpwire.notify.signal import PG_CHANNEL, outbox_signal
+from helpwire.notify.signal import OUTBOX_SIGNAL, PG_CHANNEL
 from helpwire.tickets.models import Comment, Event, Ticket
 
 _CHANNELS_KEY = "helpwire.outbox.channels"
-_WRITTEN_KEY = "helpwire.outbox.written"
 
 
 def new_message_id() -> str:
@@ -30,12 +29,13 @@ def new_message_id() -> str:
 
 async def _enabled_channels(session: AsyncSession) -> list[Channel]:
     """Loaded once per transaction (a request may record several events)."""
-    cached: list[Channel] | None = session.info.get(_CHANNELS_KEY)
+    state = Subscribers.transaction_state(session)
+    cached: list[Channel] | None = state.get(_CHANNELS_KEY)
     if cached is None:
         cached = list(
             (await session.scalars(select(Channel).where(Channel.enabled.is_(True)))).all()
         )
-        session.info[_CHANNELS_KEY] = cached
+        state[_CHANNELS_KEY] = cached
     return cached
 
 
@@ -96,23 +96,10 @@ async def enqueue(session: AsyncSession, *, event: Event, ticket: Ticket) -> int
 
 
 async def announce(session: AsyncSession) -> None:
-    """Make sure relays hear of this transaction's deliveries once it commits."""
-    if session.info.get(_WRITTEN_KEY):
+    """Make sure relays hear of this transaction's deliveries once it commits: this
+    process's relays through the Database's signal, others through PostgreSQL."""
+    if not subscribers_of(session).wake_after_commit(session, OUTBOX_SIGNAL):
         return
-    session.info[_WRITTEN_KEY] = True
     if session.bind.dialect.name == "postgresql":
         # Transactional: PostgreSQL delivers it at commit, and never on rollback.
         await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": PG_CHANNEL})
-
-
-@sa_event.listens_for(Session, "after_commit")
-def _wake_relays_after_commit(session: Session) -> None:
-    session.info.pop(_CHANNELS_KEY, None)
-    if session.info.pop(_WRITTEN_KEY, False):
-        outbox_signal.wake_all()
-
-
-@sa_event.listens_for(Session, "after_soft_rollback")
-def _forget_after_rollback(session: Session, _previous: Any) -> None:
-    session.info.pop(_CHANNELS_KEY, None)
-    session.info.pop(_WRITTEN_KEY, None)

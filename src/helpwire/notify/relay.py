@@ -30,7 +30,7 @@ from helpwire.notify.models import DUE_STATES, Channel, Delivery, DeliveryAttemp
 from helpwire.notify.outbound import STRICT, AddressPolicy, redact_url
 from helpwire.notify.payloads import with_absolute_urls
 from helpwire.notify.senders import Sender, SendResult, describe_failure
-from helpwire.notify.signal import PG_CHANNEL, outbox_signal
+from helpwire.notify.signal import OUTBOX_SIGNAL, PG_CHANNEL
 
 log = logging.getLogger("helpwire.relay")
 
@@ -303,7 +303,8 @@ class Relay:
 
     async def run_forever(self, stop: asyncio.Event) -> None:
         """Send as work arrives until ``stop`` is set."""
-        wake = outbox_signal.subscribe()
+        signal = self.database.subscribers.signal(OUTBOX_SIGNAL)
+        wake = signal.subscribe()
         listening = (
             asyncio.create_task(self._keep_listening(wake, stop)) if self._is_postgres else None
         )
@@ -320,7 +321,7 @@ class Relay:
                     timeout = self.poll_interval
                 await _wait_any(wake, stop, seconds=timeout)
         finally:
-            outbox_signal.unsubscribe(wake)
+            signal.unsubscribe(wake)
             if listening is not None:
                 listening.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -1,5 +1,6 @@
 """The append-only timeline. Every change to a ticket goes through :func:`record`, in the
-transaction that made the change, and so does every notification of it (notify.outbox)."""
+transaction that made the change, which hands the event to the subscribers registered for
+its type (db/subscribers.py; notifications are one), in that same transaction."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.accounts.models import User
 from helpwire.db.base import new_uuid, utcnow
-from helpwire.notify.outbox import enqueue
+from helpwire.db.subscribers import subscribers_of
 from helpwire.tickets.models import Event, Ticket
 
 
@@ -54,7 +55,8 @@ async def record(
     )
     event.actor = actor
     session.add(event)
-    await enqueue(session, event=event, ticket=ticket)
+    for subscriber in subscribers_of(session).for_type(event.type):
+        await subscriber(session, event=event, ticket=ticket)
     return event
 
 
