@@ -46,6 +46,9 @@ LONG_RUN = EXAMPLES_ENV in os.environ
 # session (one file per xdist worker) for the README's figures.
 REPORT_DIR = Path(__file__).resolve().parents[2] / ".pytest_cache"
 requests_checked = 0
+# schemathesis gives an in-process request 10 s; on a busy 2-core machine a request on
+# PostgreSQL can wait longer than that for the CPU. A hang still fails, later.
+REQUEST_TIMEOUT_S = 60.0
 # No 5xx, and every answer the document describes is as it describes it (media type,
 # headers, body). Whether a status is documented at all is a check each document adds.
 BASE_CHECKS = [
@@ -105,7 +108,7 @@ def fuzz_operation(
     def run(case: Any) -> None:
         global requests_checked
         for extra in headers:
-            case.call_and_validate(headers=extra, checks=list(checks))
+            case.call_and_validate(headers=extra, checks=list(checks), timeout=REQUEST_TIMEOUT_S)
             requests_checked += 1
 
     run()
