@@ -25,9 +25,16 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.accounts.actor import Actor
-from helpwire.api.deps import ON_BEHALF_OF, Session, get_database, get_settings, resolve_principal
+from helpwire.api.deps import Session, get_database, get_settings
 from helpwire.api.metrics import count_ticket_created
-from helpwire.faces.common import Face, translating_route
+from helpwire.faces.common import (
+    Face,
+    error_translator,
+    json_error,
+    problem_headers,
+    resolve_caller,
+    translating_route,
+)
 from helpwire.faces.payloads import (
     NUL_MESSAGE,
     BodyError,
@@ -86,7 +93,7 @@ INVALID_API_KEY = "Invalid API key."
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status, headers=headers)
+    return json_error({"error": message}, status, headers)
 
 
 def render_error(status: int, message: str) -> Response:
@@ -97,8 +104,8 @@ def render_error(status: int, message: str) -> Response:
     return _error(status, message)
 
 
-def _answer_problem(problem: Problem) -> Response:
-    headers = problem.headers or None
+def _answer_problem(_request: Request, problem: Problem) -> Response:
+    headers = problem_headers(problem)
     if isinstance(problem, Unauthenticated):
         return _error(401, INVALID_API_KEY, headers)
     if isinstance(problem, RateLimited | PayloadTooLarge):
@@ -106,12 +113,11 @@ def _answer_problem(problem: Problem) -> Response:
     return render_error(problem.status, problem.detail)
 
 
-def _translate(request: Request, exc: Exception) -> Response | None:
-    if isinstance(exc, RequestValidationError):
-        return _error(400, _invalid("the request cannot be read"))
-    if isinstance(exc, Problem):
-        return _answer_problem(exc)
-    return None
+def _answer_invalid(_request: Request, _exc: RequestValidationError) -> Response:
+    return _error(400, _invalid("the request cannot be read"))
+
+
+_translate = error_translator(invalid=_answer_invalid, problem=_answer_problem)
 
 
 def _invalid(reason: str) -> str:
@@ -160,13 +166,9 @@ def api_key(authorization: str | None) -> str | None:
 
 
 async def _caller(request: Request, session: AsyncSession) -> Actor:
-    principal = await resolve_principal(
-        session,
-        token=api_key(request.headers.get("authorization")),
-        on_behalf_of=request.headers.get(ON_BEHALF_OF),
+    return await resolve_caller(
+        request, session, token=api_key(request.headers.get("authorization"))
     )
-    request.state.principal = principal
-    return principal
 
 
 def _is_form(request: Request) -> bool:

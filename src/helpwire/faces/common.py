@@ -1,4 +1,6 @@
-"""What every face shares: its description, and turning core errors into its own."""
+"""What every face shares: its description, turning core errors into its own, and finding
+out who is asking. A face decides its error's shape and its token's header; the toolkit
+here does the rest the same way for all of them."""
 
 from __future__ import annotations
 
@@ -8,15 +10,24 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from helpwire.api.deps import refuse_transaction
+from helpwire.accounts.actor import Actor
+from helpwire.api.deps import ON_BEHALF_OF, refuse_transaction, resolve_principal
 from helpwire.api.routing import TransactionalRoute
+from helpwire.problems import Problem
 
 # Renders an error in a face's own format: (status code, human message) -> response.
 ErrorRenderer = Callable[[int, str], Response]
 # Turns an exception raised inside a face's route into the face's answer; None: not ours.
 Translator = Callable[[Request, Exception], Response | None]
+# A face's answer to a body or query the framework could not validate.
+InvalidAnswer = Callable[[Request, RequestValidationError], Response]
+# A face's answer to a core refusal (a Problem).
+ProblemAnswer = Callable[[Request, Problem], Response]
 
 
 @dataclass(frozen=True)
@@ -69,3 +80,40 @@ def translating_route(translate: Translator) -> type[APIRoute]:
 def extensions(**values: Any) -> dict[str, Any]:
     """Drop None values: faces leave out what their product leaves out."""
     return {k: v for k, v in values.items() if v is not None}
+
+
+def error_translator(*, invalid: InvalidAnswer, problem: ProblemAnswer) -> Translator:
+    """The translator of a face: requests the framework refused, and core refusals, in
+    the face's own format; any other exception is not the face's to answer (a 500)."""
+
+    def translate(request: Request, exc: Exception) -> Response | None:
+        if isinstance(exc, RequestValidationError):
+            return invalid(request, exc)
+        if isinstance(exc, Problem):
+            return problem(request, exc)
+        return None
+
+    return translate
+
+
+def json_error(
+    body: dict[str, Any], status: int, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """A face's error body as JSON, with the headers the refusal carries (Retry-After...)."""
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def problem_headers(problem: Problem) -> dict[str, str] | None:
+    """The headers a refusal asks for, or None when it asks for none."""
+    return problem.headers or None
+
+
+async def resolve_caller(request: Request, session: AsyncSession, *, token: str | None) -> Actor:
+    """Who is asking, from the token the face found in its own header (a service token may
+    act for one of its account's customers with On-Behalf-Of); kept on the request for
+    the access log and the rate limits."""
+    principal = await resolve_principal(
+        session, token=token, on_behalf_of=request.headers.get(ON_BEHALF_OF)
+    )
+    request.state.principal = principal
+    return principal

@@ -29,7 +29,7 @@ from pydantic import BaseModel, ValidationError
 
 from helpwire.api.deps import Session
 from helpwire.api.errors import validation_problem
-from helpwire.faces.common import Face, translating_route
+from helpwire.faces.common import Face, error_translator, json_error, translating_route
 from helpwire.faces.f5xc_calls import (
     by_name,
     by_tp_id,
@@ -72,19 +72,23 @@ PARTNER = "/api/web/namespaces/system/partner-management/customer_supports"
 def render_error(status: int, message: str) -> Response:
     status = wire_status(status)
     headers = {"WWW-Authenticate": CHALLENGE} if status == 401 else None
-    return JSONResponse(error_body(status, message), status_code=status, headers=headers)
+    return json_error(error_body(status, message), status, headers)
 
 
-def _translate(request: Request, exc: Exception) -> Response | None:
-    if isinstance(exc, RequestValidationError):
-        return render_error(400, validation_problem(exc).detail)
-    if not isinstance(exc, Problem):
-        return None
-    answer = render_error(exc.status, exc.detail)
-    for name, value in exc.headers.items():
+def _answer_invalid(_request: Request, exc: RequestValidationError) -> Response:
+    return render_error(400, validation_problem(exc).detail)
+
+
+def _answer_problem(_request: Request, problem: Problem) -> Response:
+    # F5's own challenge (render_error) replaces the core's Bearer one.
+    answer = render_error(problem.status, problem.detail)
+    for name, value in problem.headers.items():
         if name.lower() != "www-authenticate":
             answer.headers[name] = value
     return answer
+
+
+_translate = error_translator(invalid=_answer_invalid, problem=_answer_problem)
 
 
 # --- bodies ---------------------------------------------------------------------------------

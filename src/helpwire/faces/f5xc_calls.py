@@ -15,9 +15,10 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.accounts.actor import Actor
-from helpwire.api.deps import ON_BEHALF_OF, get_database, get_settings, resolve_principal
+from helpwire.api.deps import get_database, get_settings
 from helpwire.api.metrics import count_ticket_created
 from helpwire.api.types import MAX_INT64
+from helpwire.faces.common import resolve_caller
 from helpwire.faces.f5xc_render import (
     create_spec,
     full_spec,
@@ -139,11 +140,7 @@ async def authenticate(request: Request, session: AsyncSession) -> Actor:
     token = api_token(request.headers.get("authorization"))
     if token is None:
         raise Unauthenticated("send an API token: Authorization: APIToken <token>")
-    actor = await resolve_principal(
-        session, token=token, on_behalf_of=request.headers.get(ON_BEHALF_OF)
-    )
-    request.state.principal = actor
-    return actor
+    return await resolve_caller(request, session, token=token)
 
 
 async def _pre_authenticate(request: Request) -> Actor:

@@ -20,9 +20,16 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from helpwire.accounts.memberships import known_project_keys, project_keys_of
-from helpwire.api.deps import ON_BEHALF_OF, Session, bearer_or_basic_token, resolve_principal
+from helpwire.api.deps import Session, bearer_or_basic_token
 from helpwire.api.metrics import count_ticket_created
-from helpwire.faces.common import Face, translating_route
+from helpwire.faces.common import (
+    Face,
+    error_translator,
+    json_error,
+    problem_headers,
+    resolve_caller,
+    translating_route,
+)
 from helpwire.faces.payloads import NUL_MESSAGE, BodyError, nul_field, parse_json
 from helpwire.problems import (
     MalformedRequest,
@@ -70,7 +77,7 @@ _FIELD_NAMES = {
 
 
 def _error(status: int, why: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"why": why, "errorCode": None}, status_code=status, headers=headers)
+    return json_error({"why": why, "errorCode": None}, status, headers)
 
 
 _CANONICAL = {401: UNAUTHORIZED, 413: TOO_LARGE, 429: TOO_MANY_REQUESTS}
@@ -84,8 +91,8 @@ def render_error(status: int, message: str) -> Response:
     return _error(status, _CANONICAL.get(status, message))
 
 
-def _answer_problem(problem: Problem) -> Response:
-    headers = problem.headers or None
+def _answer_problem(_request: Request, problem: Problem) -> Response:
+    headers = problem_headers(problem)
     if isinstance(problem, Unauthenticated):
         return _error(401, UNAUTHORIZED, headers)
     if isinstance(problem, RateLimited):
@@ -97,12 +104,11 @@ def _answer_problem(problem: Problem) -> Response:
     return _error(problem.status, problem.detail, headers)
 
 
-def _translate(request: Request, exc: Exception) -> Response | None:
-    if isinstance(exc, RequestValidationError):
-        return _error(400, WRONG_TYPE)
-    if isinstance(exc, Problem):
-        return _answer_problem(exc)
-    return None
+def _answer_invalid(_request: Request, _exc: RequestValidationError) -> Response:
+    return _error(400, WRONG_TYPE)
+
+
+_translate = error_translator(invalid=_answer_invalid, problem=_answer_problem)
 
 
 router = APIRouter(tags=["faces: UCloud"], route_class=translating_route(_translate))
@@ -252,12 +258,9 @@ _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     },
 )
 async def create_ticket(request: Request, session: Session) -> JSONResponse:
-    principal = await resolve_principal(
-        session,
-        token=bearer_or_basic_token(request.headers.get("authorization")),
-        on_behalf_of=request.headers.get(ON_BEHALF_OF),
+    principal = await resolve_caller(
+        request, session, token=bearer_or_basic_token(request.headers.get("authorization"))
     )
-    request.state.principal = principal
     ucloud = read_request(await request.body())
     # UCloud checks the rate before the size.
     await enforce_ticket_rate(
