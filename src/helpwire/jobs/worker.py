@@ -246,11 +246,14 @@ class Worker:
             asyncio.create_task(self._keep_listening(wake, stop)) if self._is_postgres else None
         )
         log.info("worker started", extra={"worker": self.name})
+        scheduled = False
         try:
-            await self._first(self.schedule_recurring)
             while not stop.is_set():
                 wake.clear()
                 try:
+                    if not scheduled:  # until it works once (the database may be away)
+                        await self.schedule_recurring()
+                        scheduled = True
                     await self.run_once()
                     await self.refresh_gauges()
                     timeout = await self._seconds_until_next_due()
@@ -265,13 +268,6 @@ class Worker:
                 with contextlib.suppress(asyncio.CancelledError):
                     await listening
             log.info("worker stopped", extra={"worker": self.name})
-
-    @staticmethod
-    async def _first(step: Callable[[], Any]) -> None:
-        try:
-            await step()
-        except Exception:
-            log.exception("could not schedule the recurring jobs; the next start will")
 
     async def _keep_listening(self, wake: asyncio.Event, stop: asyncio.Event) -> None:
         """LISTEN for jobs committed by other processes (PostgreSQL), reconnecting with
