@@ -24,10 +24,17 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.accounts.actor import Actor
-from helpwire.api.deps import ON_BEHALF_OF, Session, resolve_principal
+from helpwire.api.deps import Session
 from helpwire.api.metrics import count_ticket_created
 from helpwire.api.types import Int32, RowId, TicketNumber
-from helpwire.faces.common import Face, translating_route
+from helpwire.faces.common import (
+    Face,
+    error_translator,
+    json_error,
+    problem_headers,
+    resolve_caller,
+    translating_route,
+)
 from helpwire.faces.payloads import NUL_MESSAGE, BodyError, nul_field, parse_json
 from helpwire.problems import (
     MalformedRequest,
@@ -39,7 +46,8 @@ from helpwire.problems import (
 from helpwire.tickets import comments as comment_service
 from helpwire.tickets import service
 from helpwire.tickets.limits import enforce_comment_rate, enforce_ticket_rate
-from helpwire.tickets.listing import SortOrder, TicketFilters
+from helpwire.tickets.list_query import TicketListQuery
+from helpwire.tickets.listing import SortOrder
 from helpwire.tickets.models import AccessLevel, Comment, Status, Ticket
 from helpwire.tickets.paging import PageSort, TicketPageRequest, ticket_page
 from helpwire.tickets.schemas import TicketCreate, TicketUpdate
@@ -100,7 +108,7 @@ def _error(
     error: dict[str, Any] = {"code": status, "title": _title(status), "message": message}
     if fields:
         error["fields"] = fields
-    return JSONResponse({"error": error}, status_code=status, headers=headers)
+    return json_error({"error": error}, status, headers)
 
 
 def render_error(status: int, message: str) -> Response:
@@ -116,7 +124,7 @@ def _field_name(request: Request, field: str) -> str:
 
 
 def _answer_problem(request: Request, problem: Problem) -> Response:
-    headers = problem.headers or None
+    headers = problem_headers(problem)
     if problem.status in (400, 422):
         fields = [
             {"field": _field_name(request, str(e.get("field", ""))), "message": str(e["message"])}
@@ -144,12 +152,11 @@ def _validation_error(errors: list[Any]) -> ValidationProblem:
     return ValidationProblem("the request is not valid", errors=problems)
 
 
-def _translate(request: Request, exc: Exception) -> Response | None:
-    if isinstance(exc, RequestValidationError):
-        return _answer_problem(request, _validation_error(list(exc.errors())))
-    if isinstance(exc, Problem):
-        return _answer_problem(request, exc)
-    return None
+def _answer_invalid(request: Request, exc: RequestValidationError) -> Response:
+    return _answer_problem(request, _validation_error(list(exc.errors())))
+
+
+_translate = error_translator(invalid=_answer_invalid, problem=_answer_problem)
 
 
 router = APIRouter(tags=["faces: Selectel"], route_class=translating_route(_translate))
@@ -243,11 +250,7 @@ async def _caller(request: Request, session: AsyncSession) -> Actor:
             break
     if token is None:
         raise Unauthenticated("send an API token in the X-Token header")
-    principal = await resolve_principal(
-        session, token=token, on_behalf_of=request.headers.get(ON_BEHALF_OF)
-    )
-    request.state.principal = principal
-    return principal
+    return await resolve_caller(request, session, token=token)
 
 
 # --- answers -------------------------------------------------------------------------------
@@ -493,11 +496,11 @@ async def get_tickets(
         raise ValidationProblem.for_field("keystone_projects", "must hold exactly 1 item")
     if only_opened and only_closed:
         raise ValidationProblem.for_field("only_closed", "cannot be combined with only_opened")
-    filters = TicketFilters(
-        statuses=(Status.CLOSED,) if only_closed else (),
+    filters = TicketListQuery(
+        status=(Status.CLOSED.value,) if only_closed else (),
         project=keystone_projects[0] if keystone_projects else None,
         q=q,
-    )
+    ).filters()
     result = await ticket_page(
         session,
         actor=principal,

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import enum
-from datetime import datetime, timedelta
-from typing import Annotated, TypeVar
+from datetime import timedelta
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.responses import JSONResponse
@@ -16,18 +15,16 @@ from helpwire.api.metrics import count_ticket_created
 from helpwire.api.pagination import cursor_id, encode_cursor
 from helpwire.api.responses import PRECONDITION_RESPONSES, PROBLEM_RESPONSES
 from helpwire.api.types import MAX_INT32, MAX_INT64, RowId, TicketNumber
-from helpwire.problems import ValidationProblem
 from helpwire.tickets import comments as comment_service
 from helpwire.tickets import service
 from helpwire.tickets.events import list_events
+from helpwire.tickets.list_query import TicketListQuery
 from helpwire.tickets.listing import (
     SortField,
     SortOrder,
-    TicketFilters,
     list_tickets,
-    parse_filter_time,
 )
-from helpwire.tickets.models import AccessLevel, Priority, Status, Ticket, TicketType
+from helpwire.tickets.models import Ticket
 from helpwire.tickets.schemas import (
     CloseRequest,
     CommentCreate,
@@ -43,8 +40,6 @@ from helpwire.tickets.schemas import (
     TicketUpdate,
 )
 from helpwire.tickets.serialize import comment_out, event_out, ticket_out
-
-E = TypeVar("E", bound=enum.Enum)
 
 router = APIRouter(prefix="/api/v1", tags=["tickets"], responses=PROBLEM_RESPONSES)
 
@@ -63,31 +58,8 @@ def _answer(ticket: Ticket, principal: Actor) -> JSONResponse:
     )
 
 
-def _split_enum(field: str, raw: str | None, enum_type: type[E]) -> tuple[E, ...]:
-    if raw is None:
-        return ()
-    values = []
-    for part in raw.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        try:
-            values.append(enum_type(part))
-        except ValueError:
-            allowed = ", ".join(str(v.value) for v in enum_type)
-            raise ValidationProblem.for_field(
-                field, f"unknown value {part!r}; one of {allowed}", "enum"
-            ) from None
-    return tuple(values)
-
-
-def _time(field: str, raw: str | None) -> datetime | None:
-    if raw is None:
-        return None
-    try:
-        return parse_filter_time(raw)
-    except ValueError as error:
-        raise ValidationProblem.for_field(field, str(error), "datetime") from None
+def _given(raw: str | None) -> tuple[str, ...]:
+    return () if raw is None else (raw,)
 
 
 _TIME_FILTER = Query(
@@ -181,10 +153,11 @@ async def get_tickets(
     limit: Annotated[int, Query(ge=1, le=200)] = 25,
     cursor: str | None = None,
 ) -> TicketPage:
-    filters = TicketFilters(
-        statuses=_split_enum("status", status_, Status),
-        priorities=_split_enum("priority", priority, Priority),
-        types=_split_enum("type", type_, TicketType),
+    filters = TicketListQuery(
+        status=_given(status_),
+        priority=_given(priority),
+        type=_given(type_),
+        access_level=_given(access_level),
         topic=topic,
         assignee=assignee,
         requester=requester,
@@ -194,15 +167,14 @@ async def get_tickets(
         q=q,
         escalated=escalated,
         subtopic=subtopic,
-        access_levels=_split_enum("access_level", access_level, AccessLevel),
         via=via,
         rated=rated,
         rating=rating,
-        created_after=_time("created_after", created_after),
-        created_before=_time("created_before", created_before),
-        updated_after=_time("updated_after", updated_after),
-        updated_before=_time("updated_before", updated_before),
-    )
+        created_after=created_after,
+        created_before=created_before,
+        updated_after=updated_after,
+        updated_before=updated_before,
+    ).filters()
     tickets, next_cursor = await list_tickets(
         session,
         actor=principal,

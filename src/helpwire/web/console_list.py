@@ -15,15 +15,15 @@ from typing import TypeVar
 from starlette.datastructures import QueryParams
 
 from helpwire.faces import FACE_MODULES
+from helpwire.tickets.list_query import TIME_FILTERS, TicketListQuery
 from helpwire.tickets.listing import (
     MAX_PAGE,
     RATING_SCORES,
     SortField,
     SortOrder,
     TicketFilters,
-    parse_filter_time,
 )
-from helpwire.tickets.models import AccessLevel, Priority, Status, TicketType
+from helpwire.tickets.models import AccessLevel
 from helpwire.tickets.queues import QUEUES_BY_NAME, Queue
 
 E = TypeVar("E", bound=enum.Enum)
@@ -35,7 +35,6 @@ MAX_QUERY = 500
 SORTS = (SortField.CREATED_AT, SortField.UPDATED_AT, SortField.PRIORITY, SortField.STATUS)
 _TEXT_FILTERS = ("topic", "subtopic", "assignee", "requester", "tag", "account", "project", "via")
 _YES_NO_FILTERS = ("escalated", "rated")
-TIME_FILTERS = ("created_after", "created_before", "updated_after", "updated_before")
 # The channels a ticket can come through, offered as suggestions (any name is accepted).
 CHANNELS = ("web", "api", *FACE_MODULES)
 # The options of the filter form's access level, rating and channel fields.
@@ -105,31 +104,6 @@ class ListRequest:
         }
 
 
-def _values(params: QueryParams, name: str) -> list[str]:
-    """All values of a parameter, comma-separated ones split, empty ones left out."""
-    found: list[str] = []
-    for raw in params.getlist(name):
-        found += [part.strip() for part in raw.split(",") if part.strip()]
-    return found
-
-
-def _enums(
-    params: QueryParams, name: str, enum_type: type[E], errors: list[str]
-) -> tuple[E, ...] | None:
-    """The parameter's values as enum members; None when it was not given."""
-    values = _values(params, name)
-    if not values:
-        return None
-    members: list[E] = []
-    for value in values:
-        try:
-            members.append(enum_type(value))
-        except ValueError:
-            allowed = ", ".join(str(m.value) for m in enum_type)
-            errors.append(f"{name}: unknown value “{value[:40]}”; one of {allowed}")
-    return tuple(dict.fromkeys(members))
-
-
 def _text(params: QueryParams, name: str, errors: list[str], limit: int = MAX_TEXT) -> str | None:
     value = (params.get(name) or "").strip()
     if len(value) > limit:
@@ -171,20 +145,6 @@ def _rating(params: QueryParams, errors: list[str]) -> int | None:
     return int(value)
 
 
-def _time(
-    params: QueryParams, name: str, errors: list[str], rejected: dict[str, str]
-) -> datetime | None:
-    value = (params.get(name) or "").strip()
-    if not value:
-        return None
-    try:
-        return parse_filter_time(value)
-    except ValueError as error:
-        errors.append(f"{name}: {error}")
-        rejected[name] = value[:MAX_TEXT]
-        return None
-
-
 def _limit(params: QueryParams, errors: list[str]) -> int:
     value = (params.get("limit") or "").strip()
     if not value:
@@ -198,43 +158,31 @@ def _limit(params: QueryParams, errors: list[str]) -> int:
     return int(value)
 
 
-def _filter_overrides(
-    params: QueryParams, errors: list[str], rejected: dict[str, str]
-) -> dict[str, object]:
-    """The filters the query string sets, over the queue's; what cannot be read goes to
-    ``errors`` (and refused times to ``rejected``, to be shown again)."""
-    overrides: dict[str, object] = {}
-    statuses = _enums(params, "status", Status, errors)
-    if statuses is not None:
-        overrides["statuses"] = statuses
-    priorities = _enums(params, "priority", Priority, errors)
-    if priorities is not None:
-        overrides["priorities"] = priorities
-    types = _enums(params, "type", TicketType, errors)
-    if types is not None:
-        overrides["types"] = types
-    for name in _TEXT_FILTERS:
-        value = _text(params, name, errors)
-        if value is not None:
-            overrides[name] = value.lower() if name == "tag" else value
-    access_levels = _enums(params, "access_level", AccessLevel, errors)
-    if access_levels is not None:
-        overrides["access_levels"] = access_levels
-    for name in _YES_NO_FILTERS:
-        answer = _yes_no_filter(params, name, errors)
-        if answer is not None:
-            overrides[name] = answer
-    rating = _rating(params, errors)
-    if rating is not None:
-        overrides["rating"] = rating
-    for name in TIME_FILTERS:
-        moment = _time(params, name, errors, rejected)
-        if moment is not None:
-            overrides[name] = moment
-    q = _text(params, "q", errors, MAX_QUERY)
-    if q is not None:
-        overrides["q"] = q
-    return overrides
+def _given(params: QueryParams, name: str) -> str | None:
+    return (params.get(name) or "").strip() or None
+
+
+def _filter_query(params: QueryParams, errors: list[str]) -> TicketListQuery:
+    """The filters the query string gives, as the tickets package reads them; what only a
+    form needs (text limits, yes/no words, a lower-case tag) is read here, into ``errors``."""
+    texts = {name: _text(params, name, errors) for name in _TEXT_FILTERS}
+    if texts["tag"] is not None:
+        texts["tag"] = texts["tag"].lower()
+    return TicketListQuery(
+        status=tuple(params.getlist("status")),
+        priority=tuple(params.getlist("priority")),
+        type=tuple(params.getlist("type")),
+        access_level=tuple(params.getlist("access_level")),
+        **texts,
+        escalated=_yes_no_filter(params, "escalated", errors),
+        rated=_yes_no_filter(params, "rated", errors),
+        rating=_rating(params, errors),
+        created_after=_given(params, "created_after"),
+        created_before=_given(params, "created_before"),
+        updated_after=_given(params, "updated_after"),
+        updated_before=_given(params, "updated_before"),
+        q=_text(params, "q", errors, MAX_QUERY),
+    )
 
 
 def read_list_request(params: QueryParams) -> ListRequest:
@@ -243,16 +191,19 @@ def read_list_request(params: QueryParams) -> ListRequest:
     queue = QUEUES_BY_NAME.get(params.get("queue") or "")
     if params.get("queue") and queue is None:
         errors.append(f"queue: no queue “{(params.get('queue') or '')[:40]}”")
-    filters = queue.filters if queue else TicketFilters()
+    filters, refusals = _filter_query(params, errors).read(queue.filters if queue else None)
     rejected: dict[str, str] = {}
-    overrides = _filter_overrides(params, errors, rejected)
+    for refusal in refusals:
+        errors.append(f"{refusal.field}: {refusal.message}")
+        if refusal.code == "datetime":
+            rejected[refusal.field] = refusal.given[:MAX_TEXT]
     sort = _choice(params, "sort", SortField, SortField.CREATED_AT, errors)
     if sort not in SORTS:
         errors.append(f"sort: one of {', '.join(s.value for s in SORTS)}")
         sort = SortField.CREATED_AT
     return ListRequest(
         queue=queue,
-        filters=replace(filters, **overrides),  # type: ignore[arg-type]
+        filters=filters,
         sort=sort,
         order=_choice(params, "order", SortOrder, SortOrder.DESC, errors),
         cursor=_text(params, "cursor", errors, 1000),
