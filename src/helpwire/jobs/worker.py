@@ -30,7 +30,7 @@ from helpwire.db.session import Database
 from helpwire.jobs.models import WAITING, Job, JobState
 from helpwire.jobs.registry import JobContext, JobRegistry, RecurringJob
 from helpwire.jobs.service import enqueue_job, queue_stats
-from helpwire.jobs.signal import PG_CHANNEL, job_signal
+from helpwire.jobs.signal import JOBS_SIGNAL, PG_CHANNEL
 
 log = logging.getLogger("helpwire.worker")
 
@@ -241,7 +241,8 @@ class Worker:
 
     async def run_forever(self, stop: asyncio.Event) -> None:
         """Run jobs as they come due until ``stop`` is set."""
-        wake = job_signal.subscribe()
+        signal = self.database.subscribers.signal(JOBS_SIGNAL)
+        wake = signal.subscribe()
         listening = (
             asyncio.create_task(self._keep_listening(wake, stop)) if self._is_postgres else None
         )
@@ -262,7 +263,7 @@ class Worker:
                     timeout = self.poll_interval
                 await _wait_any(wake, stop, seconds=timeout)
         finally:
-            job_signal.unsubscribe(wake)
+            signal.unsubscribe(wake)
             if listening is not None:
                 listening.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
