@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from helpwire.accounts.actor import Actor
 from helpwire.accounts.models import Account, Project, User
-from helpwire.api.pagination import decode_cursor, encode_cursor
+from helpwire.pagination import decode_cursor, encode_cursor
 from helpwire.problems import ValidationProblem
 from helpwire.search.service import search_time_limit, ticket_ids_per_term
 from helpwire.tickets.models import (

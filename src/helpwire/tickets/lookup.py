@@ -13,10 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.accounts.actor import Actor
-from helpwire.api.types import MAX_INT64
 from helpwire.problems import NotFound
 from helpwire.tickets.models import Ticket
 from helpwire.tickets.visibility import visible_clause
+from helpwire.types import MAX_INT64
 
 MAX_REFERENCE_CHARS = 255
 

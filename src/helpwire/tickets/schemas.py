@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from helpwire.api.types import JsonObject, TicketNumber
 from helpwire.tickets.models import AccessLevel, BodyFormat, Priority, Status, TicketType
+from helpwire.types import JsonObject, TicketNumber
 
 MAX_BODY_CHARS = 50_000
 MAX_SUBJECT_CHARS = 255

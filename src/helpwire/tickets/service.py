@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from helpwire.accounts.actor import Actor
 from helpwire.accounts.models import Project, Role, User
 from helpwire.accounts.service import projects_by_keys
-from helpwire.api.types import json_shape_error
 from helpwire.db.base import utcnow
 from helpwire.db.counters import TICKET_NUMBER, next_value
 from helpwire.files.service import files_for_attachment
@@ -46,6 +45,7 @@ from helpwire.tickets.rendering import render_body
 from helpwire.tickets.schemas import TicketCreate, TicketUpdate
 from helpwire.tickets.visibility import can_see, may_speak_for_ticket
 from helpwire.topics.service import resolve_topic
+from helpwire.types import json_shape_error
 
 MAX_ATTRIBUTES_BYTES = 64 * 1024
 MAX_INFO_BYTES = 16 * 1024
@@ -83,7 +83,7 @@ def _priority_refused(detail: str) -> Forbidden:
 
 def _check_json_size(field: str, value: dict[str, Any], limit: int) -> None:
     """A JSON object the columns and the answers can hold: the shape rules every JSON
-    object shares (api.types.json_shape_error), and at most ``limit`` bytes."""
+    object shares (helpwire.types.json_shape_error), and at most ``limit`` bytes."""
     shape_error = json_shape_error(value)
     if shape_error is not None:
         raise ValidationProblem.for_field(field, shape_error)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from helpwire.api.types import Int32
+from helpwire.types import Int32
 
 
 class SubtopicIn(BaseModel):
