@@ -24,9 +24,9 @@ from typing import Any
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from helpwire.api.metrics import Metrics
 from helpwire.db.base import utcnow
 from helpwire.db.session import Database
+from helpwire.jobs.metrics import JobMetrics
 from helpwire.jobs.models import WAITING, Job, JobState
 from helpwire.jobs.registry import JobContext, JobRegistry, RecurringJob
 from helpwire.jobs.service import enqueue_job, queue_stats
@@ -78,7 +78,7 @@ class Worker:
         database: Database,
         registry: JobRegistry,
         *,
-        metrics: Metrics | None = None,
+        metrics: JobMetrics | None = None,
         clock: Clock = utcnow,
         rng: random.Random | None = None,
         lease: timedelta = timedelta(minutes=5),

@@ -23,9 +23,9 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from helpwire.api.metrics import Metrics
 from helpwire.db.base import utcnow
 from helpwire.db.session import Database
+from helpwire.notify.metrics import DeliveryMetrics
 from helpwire.notify.models import DUE_STATES, Channel, Delivery, DeliveryAttempt, DeliveryState
 from helpwire.notify.outbound import STRICT, AddressPolicy, redact_url
 from helpwire.notify.payloads import with_absolute_urls
@@ -101,7 +101,7 @@ class Relay:
         database: Database,
         *,
         base_url: str,
-        metrics: Metrics | None = None,
+        metrics: DeliveryMetrics | None = None,
         sender: Sender | None = None,
         clock: Clock = utcnow,
         rng: random.Random | None = None,
