@@ -29,8 +29,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.accounts.actor import Actor
-from helpwire.api.idempotency_models import IdempotencyRecord
 from helpwire.db.base import utcnow
+from helpwire.db.idempotency import IdempotencyRecord
 from helpwire.problems import IdempotencyKeyReused, SecretShownOnce, ValidationProblem
 
 HEADER = "Idempotency-Key"

@@ -9,9 +9,9 @@ from helpwire.accounts.models import (
     User,
     WebSession,
 )
-from helpwire.api.idempotency_models import IdempotencyRecord
 from helpwire.db.base import Base
 from helpwire.db.counters import Counter
+from helpwire.db.idempotency import IdempotencyRecord
 from helpwire.files.models import File
 from helpwire.jobs.models import Job
 from helpwire.notify.models import Channel, Delivery, DeliveryAttempt

@@ -20,9 +20,9 @@ from helpwire.accounts.actor import Actor
 from helpwire.accounts.models import Project
 from helpwire.api.deps import Session, get_settings
 from helpwire.api.idempotency import claim_key, fingerprint
-from helpwire.api.idempotency_models import IdempotencyRecord
 from helpwire.api.metrics import count_ticket_created
 from helpwire.api.routing import TransactionalRoute
+from helpwire.db.idempotency import IdempotencyRecord
 from helpwire.problems import Conflict, ValidationProblem
 from helpwire.tickets import service
 from helpwire.tickets.models import AccessLevel, BodyFormat, Priority, TicketType

@@ -1,4 +1,5 @@
-"""The table behind Idempotency-Key."""
+"""The table behind Idempotency-Key. It lives with the schema, not the HTTP layer, so that
+db.models (which services import) does not depend on helpwire.api."""
 
 from __future__ import annotations
 
