@@ -10,9 +10,10 @@ from fastapi.responses import StreamingResponse
 from helpwire.api.deps import CurrentPrincipal, Session, get_database, get_principal, get_settings
 from helpwire.api.responses import PROBLEM_RESPONSES, problem_responses
 from helpwire.files.models import File
-from helpwire.files.service import check_can_download, get_file_row, record_upload, save_upload
+from helpwire.files.service import get_file_row, record_upload, save_upload
 from helpwire.files.storage import FileStorage
 from helpwire.problems import MalformedRequest, UnsupportedMediaType, ValidationProblem
+from helpwire.tickets.downloads import check_can_download
 from helpwire.tickets.schemas import FileOut
 from helpwire.tickets.serialize import file_out
 

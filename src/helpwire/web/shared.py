@@ -13,8 +13,9 @@ from helpwire.accounts.actor import Actor
 from helpwire.api.deps import Session, get_settings
 from helpwire.api.routing import TransactionalRoute
 from helpwire.files.routes import file_response, storage_of
-from helpwire.files.service import check_can_download, get_file_row, record_upload, save_upload
+from helpwire.files.service import get_file_row, record_upload, save_upload
 from helpwire.problems import ValidationProblem
+from helpwire.tickets.downloads import check_can_download
 from helpwire.tickets.models import BodyFormat
 from helpwire.tickets.rendering import render_body
 from helpwire.tickets.schemas import MAX_BODY_CHARS
