@@ -22,9 +22,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.db.base import utcnow
+from helpwire.db.listen import keep_listening, wait_any
 from helpwire.db.session import Database
 from helpwire.jobs.metrics import JobMetrics
 from helpwire.jobs.models import WAITING, Job, JobState
@@ -39,9 +40,6 @@ BACKOFF_FIRST = timedelta(seconds=10)
 BACKOFF_LONGEST = timedelta(hours=1)
 JITTER = 0.2  # each wait is stretched or shrunk by up to 20%, so retries do not stampede
 GAUGE_REFRESH_S = 5.0
-LISTEN_RETRY_FIRST_S = 0.5
-LISTEN_RETRY_LONGEST_S = 30.0
-LISTEN_KEEPALIVE_S = 30.0
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -244,7 +242,18 @@ class Worker:
         signal = self.database.subscribers.signal(JOBS_SIGNAL)
         wake = signal.subscribe()
         listening = (
-            asyncio.create_task(self._keep_listening(wake, stop)) if self._is_postgres else None
+            asyncio.create_task(
+                keep_listening(
+                    self.database,
+                    channel=PG_CHANNEL,
+                    wake=wake,
+                    stop=stop,
+                    log=log,
+                    who={"worker": self.name},
+                )
+            )
+            if self._is_postgres
+            else None
         )
         log.info("worker started", extra={"worker": self.name})
         scheduled = False
@@ -261,7 +270,7 @@ class Worker:
                 except Exception:
                     log.exception("worker pass failed; trying again shortly")
                     timeout = self.poll_interval
-                await _wait_any(wake, stop, seconds=timeout)
+                await wait_any(wake, stop, seconds=timeout)
         finally:
             signal.unsubscribe(wake)
             if listening is not None:
@@ -269,50 +278,6 @@ class Worker:
                 with contextlib.suppress(asyncio.CancelledError):
                     await listening
             log.info("worker stopped", extra={"worker": self.name})
-
-    async def _keep_listening(self, wake: asyncio.Event, stop: asyncio.Event) -> None:
-        """LISTEN for jobs committed by other processes (PostgreSQL), reconnecting with
-        backoff when the connection is lost; polling covers the gaps."""
-        retry_s = LISTEN_RETRY_FIRST_S
-        while not stop.is_set():
-            lost = asyncio.Event()
-            try:
-                conn = await self._listen(wake, lost)
-            except Exception as exc:
-                log.warning("LISTEN failed; polling meanwhile", extra={"error": repr(exc)})
-                await _wait_any(stop, seconds=retry_s)
-                retry_s = min(retry_s * 2, LISTEN_RETRY_LONGEST_S)
-                continue
-            retry_s = LISTEN_RETRY_FIRST_S
-            wake.set()  # whatever was committed while no one listened
-            try:
-                while not stop.is_set() and not lost.is_set():
-                    await _wait_any(lost, stop, seconds=LISTEN_KEEPALIVE_S)
-                    if not stop.is_set() and not lost.is_set():
-                        await conn.exec_driver_sql("SELECT 1")
-            except Exception:
-                log.warning("LISTEN connection lost; reconnecting")
-            finally:
-                with contextlib.suppress(Exception):
-                    await conn.invalidate()
-                with contextlib.suppress(Exception):
-                    await conn.close()
-
-    async def _listen(self, wake: asyncio.Event, lost: asyncio.Event) -> AsyncConnection:
-        conn = await self.database.engine.connect()
-        try:
-            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            raw = await conn.get_raw_connection()
-            driver = raw.driver_connection
-            assert driver is not None
-            await driver.add_listener(PG_CHANNEL, lambda *_args: wake.set())
-            driver.add_termination_listener(lambda *_args: lost.set())
-        except BaseException:
-            with contextlib.suppress(Exception):
-                await conn.invalidate()
-            await conn.close()
-            raise
-        return conn
 
     async def _seconds_until_next_due(self) -> float:
         if not self.registry.handlers:
@@ -350,13 +315,3 @@ class Worker:
         for state, count in counts.items():
             self.metrics.jobs_by_state.labels(state=state).set(count)
         self.metrics.jobs_oldest_due_age.set(oldest.total_seconds())
-
-
-async def _wait_any(*events: asyncio.Event, seconds: float) -> None:
-    """Until one of the events is set, or ``seconds`` have passed."""
-    waiters = [asyncio.ensure_future(e.wait()) for e in events]
-    try:
-        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()

@@ -21,9 +21,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from helpwire.db.base import utcnow
+from helpwire.db.listen import keep_listening, wait_any
 from helpwire.db.session import Database
 from helpwire.notify.metrics import DeliveryMetrics
 from helpwire.notify.models import DUE_STATES, Channel, Delivery, DeliveryAttempt, DeliveryState
@@ -54,13 +54,6 @@ JITTER = 0.1  # each wait is stretched or shrunk by up to 10%, so retries do not
 MAX_ATTEMPTS = 50
 MIN_RETRY_AFTER = timedelta(seconds=1)
 GAUGE_REFRESH_S = 5.0
-# The LISTEN connection: a quiet one is checked this often (a dropped connection whose
-# socket never said so is noticed too), within the timeout; a lost one is opened again
-# after a wait that doubles from the first to the longest.
-LISTEN_KEEPALIVE_S = 30.0
-LISTEN_KEEPALIVE_TIMEOUT_S = 10.0
-LISTEN_RETRY_FIRST_S = 0.5
-LISTEN_RETRY_LONGEST_S = 30.0
 
 Clock = Callable[[], datetime]
 
@@ -124,7 +117,6 @@ class Relay:
         self._limits: dict[int, _ChannelLimits] = {}
         self._gauges_refreshed = 0.0
         self._is_postgres = database.engine.dialect.name == "postgresql"
-        self._listen_rng = random.Random()  # noqa: S311 (jitter, not cryptography)
 
     async def aclose(self) -> None:
         await self.sender.aclose()
@@ -306,7 +298,18 @@ class Relay:
         signal = self.database.subscribers.signal(OUTBOX_SIGNAL)
         wake = signal.subscribe()
         listening = (
-            asyncio.create_task(self._keep_listening(wake, stop)) if self._is_postgres else None
+            asyncio.create_task(
+                keep_listening(
+                    self.database,
+                    channel=PG_CHANNEL,
+                    wake=wake,
+                    stop=stop,
+                    log=log,
+                    who={"relay": self.name},
+                )
+            )
+            if self._is_postgres
+            else None
         )
         log.info("relay started", extra={"relay": self.name})
         try:
@@ -319,7 +322,7 @@ class Relay:
                 except Exception:
                     log.exception("relay pass failed; trying again shortly")
                     timeout = self.poll_interval
-                await _wait_any(wake, stop, seconds=timeout)
+                await wait_any(wake, stop, seconds=timeout)
         finally:
             signal.unsubscribe(wake)
             if listening is not None:
@@ -327,59 +330,6 @@ class Relay:
                 with contextlib.suppress(asyncio.CancelledError):
                     await listening
             log.info("relay stopped", extra={"relay": self.name})
-
-    async def _keep_listening(self, wake: asyncio.Event, stop: asyncio.Event) -> None:
-        """LISTEN for commits of other processes (PostgreSQL only) while the relay runs.
-
-        A database restart or failover drops the connection; without LISTEN the relay
-        would only poll until restarted. A lost connection is opened again with backoff
-        (logged once per outage), and once it is back the relay makes one claim pass at
-        once: the NOTIFYs sent meanwhile went to no one."""
-        retry_s = LISTEN_RETRY_FIRST_S
-        outage = False
-        while not stop.is_set():
-            lost = asyncio.Event()
-            try:
-                listener = await self._listen(wake, lost)
-            except Exception as exc:
-                if not outage:
-                    log.warning(
-                        "LISTEN failed; polling until it works again",
-                        extra={"relay": self.name, "error": f"{exc.__class__.__name__}: {exc}"},
-                    )
-                    outage = True
-                jitter = 1 + self._listen_rng.uniform(-JITTER, JITTER)
-                await _wait_any(stop, seconds=retry_s * jitter)
-                retry_s = min(retry_s * 2, LISTEN_RETRY_LONGEST_S)
-                continue
-            if outage:
-                log.info("LISTEN connection restored", extra={"relay": self.name})
-                wake.set()  # the claim pass for what was committed during the outage
-            outage, retry_s = False, LISTEN_RETRY_FIRST_S
-            try:
-                await _until_lost(listener, lost, stop)
-            finally:
-                await _discard(listener)
-            if not stop.is_set():
-                log.warning(
-                    "LISTEN connection lost; reconnecting, polling meanwhile",
-                    extra={"relay": self.name},
-                )
-                outage = True
-
-    async def _listen(self, wake: asyncio.Event, lost: asyncio.Event) -> AsyncConnection:
-        """A connection that LISTENs, setting ``wake`` on each NOTIFY and ``lost`` when it
-        closes."""
-        conn = await self.database.engine.connect()
-        try:
-            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            driver = await _driver(conn)
-            await driver.add_listener(PG_CHANNEL, lambda *_args: wake.set())
-            driver.add_termination_listener(lambda *_args: lost.set())
-        except BaseException:
-            await _discard(conn)
-            raise
-        return conn
 
     async def _seconds_until_next_due(self) -> float:
         now = self.clock()
@@ -438,41 +388,3 @@ def target(channel: Channel) -> str:
     if channel.email:
         return f"smtp://{channel.email.get('host')}"
     return redact_url(channel.url)
-
-
-async def _driver(conn: AsyncConnection) -> Any:
-    """The asyncpg connection under ``conn``."""
-    raw = await conn.get_raw_connection()
-    return raw.driver_connection
-
-
-async def _until_lost(conn: AsyncConnection, lost: asyncio.Event, stop: asyncio.Event) -> None:
-    """Until the LISTEN connection is lost (closed, or failing its keep-alive) or the
-    relay stops."""
-    driver = await _driver(conn)
-    while not stop.is_set() and not lost.is_set() and not driver.is_closed():
-        await _wait_any(lost, stop, seconds=LISTEN_KEEPALIVE_S)
-        if stop.is_set() or lost.is_set():
-            return
-        try:
-            await driver.execute("SELECT 1", timeout=LISTEN_KEEPALIVE_TIMEOUT_S)
-        except Exception:
-            return
-
-
-async def _discard(conn: AsyncConnection) -> None:
-    """Closes a LISTEN connection for good rather than pooling it, listeners and all."""
-    with contextlib.suppress(Exception):
-        await conn.invalidate()
-    with contextlib.suppress(Exception):
-        await conn.close()
-
-
-async def _wait_any(*events: asyncio.Event, seconds: float) -> None:
-    """Until one of the events is set, or ``seconds`` have passed."""
-    waiters = [asyncio.ensure_future(e.wait()) for e in events]
-    try:
-        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()

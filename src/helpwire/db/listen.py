@@ -1,0 +1,124 @@
+"""Wake-ups across processes: PostgreSQL LISTEN, kept open for as long as a loop runs.
+
+The relay and the job worker each wait for commits of other processes on a NOTIFY channel of
+their own. A database restart or failover drops the listening connection; without a new one
+the loop would only poll until restarted. A lost connection is opened again with backoff
+(logged once per outage), and once it is back the loop is woken at once: the NOTIFYs sent
+meanwhile went to no one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from helpwire.db.session import Database
+
+# A quiet connection is checked this often (a dropped connection whose socket never said so
+# is noticed too), within the timeout; a lost one is opened again after a wait that doubles
+# from the first to the longest.
+KEEPALIVE_S = 30.0
+KEEPALIVE_TIMEOUT_S = 10.0
+RETRY_FIRST_S = 0.5
+RETRY_LONGEST_S = 30.0
+JITTER = 0.1  # each wait is stretched or shrunk by up to 10%, so reconnects do not stampede
+
+
+async def wait_any(*events: asyncio.Event, seconds: float) -> None:
+    """Until one of the events is set, or ``seconds`` have passed."""
+    waiters = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+
+
+async def keep_listening(
+    database: Database,
+    *,
+    channel: str,
+    wake: asyncio.Event,
+    stop: asyncio.Event,
+    log: logging.Logger,
+    who: dict[str, str],
+) -> None:
+    """LISTEN on ``channel`` (PostgreSQL only), setting ``wake`` on each NOTIFY, until
+    ``stop`` is set. Outages go to the loop's own ``log``, with ``who`` naming it."""
+    rng = random.Random()  # noqa: S311 (jitter, not cryptography)
+    retry_s = RETRY_FIRST_S
+    outage = False
+    while not stop.is_set():
+        lost = asyncio.Event()
+        try:
+            listener = await _listen(database, channel=channel, wake=wake, lost=lost)
+        except Exception as exc:
+            if not outage:
+                log.warning(
+                    "LISTEN failed; polling until it works again",
+                    extra={**who, "error": f"{exc.__class__.__name__}: {exc}"},
+                )
+                outage = True
+            await wait_any(stop, seconds=retry_s * (1 + rng.uniform(-JITTER, JITTER)))
+            retry_s = min(retry_s * 2, RETRY_LONGEST_S)
+            continue
+        if outage:
+            log.info("LISTEN connection restored", extra=who)
+            wake.set()  # a pass for what was committed during the outage
+        outage, retry_s = False, RETRY_FIRST_S
+        try:
+            await _until_lost(listener, lost, stop)
+        finally:
+            await _discard(listener)
+        if not stop.is_set():
+            log.warning("LISTEN connection lost; reconnecting, polling meanwhile", extra=who)
+            outage = True
+
+
+async def _listen(
+    database: Database, *, channel: str, wake: asyncio.Event, lost: asyncio.Event
+) -> AsyncConnection:
+    """A connection that LISTENs, setting ``wake`` on each NOTIFY and ``lost`` when it
+    closes."""
+    conn = await database.engine.connect()
+    try:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        driver = await _driver(conn)
+        await driver.add_listener(channel, lambda *_args: wake.set())
+        driver.add_termination_listener(lambda *_args: lost.set())
+    except BaseException:
+        await _discard(conn)
+        raise
+    return conn
+
+
+async def _driver(conn: AsyncConnection) -> Any:
+    """The asyncpg connection under ``conn``."""
+    raw = await conn.get_raw_connection()
+    return raw.driver_connection
+
+
+async def _until_lost(conn: AsyncConnection, lost: asyncio.Event, stop: asyncio.Event) -> None:
+    """Until the connection is lost (closed, or failing its keep-alive) or the loop stops."""
+    driver = await _driver(conn)
+    while not stop.is_set() and not lost.is_set() and not driver.is_closed():
+        await wait_any(lost, stop, seconds=KEEPALIVE_S)
+        if stop.is_set() or lost.is_set():
+            return
+        try:
+            await driver.execute("SELECT 1", timeout=KEEPALIVE_TIMEOUT_S)
+        except Exception:
+            return
+
+
+async def _discard(conn: AsyncConnection) -> None:
+    """Closes a LISTEN connection for good rather than pooling it, listeners and all."""
+    with contextlib.suppress(Exception):
+        await conn.invalidate()
+    with contextlib.suppress(Exception):
+        await conn.close()
