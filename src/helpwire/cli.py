@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 import yaml
@@ -33,6 +33,9 @@ from helpwire.notify.outbound import AddressPolicy
 from helpwire.problems import Problem
 from helpwire.settings import Settings
 from helpwire.topics import service as topics
+
+if TYPE_CHECKING:
+    from helpwire.api.metrics import Metrics
 
 app = typer.Typer(help="helpwire: a self-hosted support-ticket service.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -201,9 +204,7 @@ def relay(
     ] = None,
 ) -> None:
     """Send notifications, alone (run any number of these beside `serve`)."""
-    from prometheus_client import start_http_server
 
-    from helpwire.api.metrics import Metrics
     from helpwire.app import relay_for
     from helpwire.logs import configure_logging
 
@@ -212,13 +213,7 @@ def relay(
 
     async def work(database: Database) -> None:
         await _apply_declared_channels(database, settings)
-        metrics = Metrics.create()
-        if metrics_port is not None:
-            start_http_server(metrics_port, registry=metrics.registry)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
+        metrics, stop = _metrics_and_stop(metrics_port)
         relay = relay_for(database, settings, metrics=metrics)
         try:
             await relay.run_forever(stop)
@@ -226,6 +221,23 @@ def relay(
             await relay.aclose()
 
     _run(work)
+
+
+def _metrics_and_stop(metrics_port: int | None) -> tuple[Metrics, asyncio.Event]:
+    """For a process of its own (relay, worker): its metrics, served on ``metrics_port``
+    if given, and an event that SIGTERM or SIGINT sets, so that work in hand finishes."""
+    from prometheus_client import start_http_server
+
+    from helpwire.api.metrics import Metrics
+
+    metrics = Metrics.create()
+    if metrics_port is not None:
+        start_http_server(metrics_port, registry=metrics.registry)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    return metrics, stop
 
 
 @app.command()
@@ -236,9 +248,7 @@ def worker(
 ) -> None:
     """Run jobs (timers, the hourly housekeeping), alone: any number of these beside
     `serve`, on any number of machines sharing one PostgreSQL database."""
-    from prometheus_client import start_http_server
 
-    from helpwire.api.metrics import Metrics
     from helpwire.app import worker_for
     from helpwire.logs import configure_logging
 
@@ -246,13 +256,7 @@ def worker(
     configure_logging(level=settings.log_level, as_json=settings.log_json)
 
     async def work(database: Database) -> None:
-        metrics = Metrics.create()
-        if metrics_port is not None:
-            start_http_server(metrics_port, registry=metrics.registry)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
+        metrics, stop = _metrics_and_stop(metrics_port)
         await worker_for(database, settings, metrics=metrics).run_forever(stop)
 
     _run(work)

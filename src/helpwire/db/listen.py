@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import random
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -122,3 +123,42 @@ async def _discard(conn: AsyncConnection) -> None:
         await conn.invalidate()
     with contextlib.suppress(Exception):
         await conn.close()
+
+
+async def run_woken(
+    database: Database,
+    *,
+    signal_name: str,
+    channel: str,
+    one_pass: Callable[[], Awaitable[float]],
+    poll_interval: float,
+    stop: asyncio.Event,
+    log: logging.Logger,
+    who: dict[str, str],
+) -> None:
+    """Runs ``one_pass`` until ``stop`` is set: again when a commit in this process sets the
+    Database's ``signal_name``, when another process NOTIFYs ``channel`` (PostgreSQL), or
+    after the seconds the pass returned. A failed pass is logged and tried again after
+    ``poll_interval``: the database may be away for a while."""
+    signal = database.subscribers.signal(signal_name)
+    wake = signal.subscribe()
+    listening = None
+    if database.engine.dialect.name == "postgresql":
+        listening = asyncio.create_task(
+            keep_listening(database, channel=channel, wake=wake, stop=stop, log=log, who=who)
+        )
+    try:
+        while not stop.is_set():
+            wake.clear()
+            try:
+                timeout = await one_pass()
+            except Exception:
+                log.exception("pass failed; trying again shortly", extra=who)
+                timeout = poll_interval
+            await wait_any(wake, stop, seconds=timeout)
+    finally:
+        signal.unsubscribe(wake)
+        if listening is not None:
+            listening.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listening

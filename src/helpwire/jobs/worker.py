@@ -10,7 +10,6 @@ the queue; on SQLite the claim runs through the single writer.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import random
@@ -25,7 +24,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.db.base import utcnow
-from helpwire.db.listen import keep_listening, wait_any
+from helpwire.db.listen import run_woken
 from helpwire.db.session import Database
 from helpwire.jobs.metrics import JobMetrics
 from helpwire.jobs.models import WAITING, Job, JobState
@@ -96,6 +95,7 @@ class Worker:
         self.name = name or worker_name()
         self._slots = asyncio.Semaphore(max(1, concurrency))
         self._is_postgres = database.engine.dialect.name == "postgresql"
+        self._recurring_scheduled = False
         self._gauges_refreshed = float("-inf")
 
     # --- recurring jobs -----------------------------------------------------------------
@@ -239,45 +239,30 @@ class Worker:
 
     async def run_forever(self, stop: asyncio.Event) -> None:
         """Run jobs as they come due until ``stop`` is set."""
-        signal = self.database.subscribers.signal(JOBS_SIGNAL)
-        wake = signal.subscribe()
-        listening = (
-            asyncio.create_task(
-                keep_listening(
-                    self.database,
-                    channel=PG_CHANNEL,
-                    wake=wake,
-                    stop=stop,
-                    log=log,
-                    who={"worker": self.name},
-                )
-            )
-            if self._is_postgres
-            else None
-        )
         log.info("worker started", extra={"worker": self.name})
-        scheduled = False
         try:
-            while not stop.is_set():
-                wake.clear()
-                try:
-                    if not scheduled:  # until it works once (the database may be away)
-                        await self.schedule_recurring()
-                        scheduled = True
-                    await self.run_once()
-                    await self.refresh_gauges()
-                    timeout = await self._seconds_until_next_due()
-                except Exception:
-                    log.exception("worker pass failed; trying again shortly")
-                    timeout = self.poll_interval
-                await wait_any(wake, stop, seconds=timeout)
+            await run_woken(
+                self.database,
+                signal_name=JOBS_SIGNAL,
+                channel=PG_CHANNEL,
+                one_pass=self._one_pass,
+                poll_interval=self.poll_interval,
+                stop=stop,
+                log=log,
+                who={"worker": self.name},
+            )
         finally:
-            signal.unsubscribe(wake)
-            if listening is not None:
-                listening.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await listening
             log.info("worker stopped", extra={"worker": self.name})
+
+    async def _one_pass(self) -> float:
+        """Runs what is due; the seconds until more is. Recurring jobs are scheduled on
+        the first pass that reaches the database (it may be away at start)."""
+        if not self._recurring_scheduled:
+            await self.schedule_recurring()
+            self._recurring_scheduled = True
+        await self.run_once()
+        await self.refresh_gauges()
+        return await self._seconds_until_next_due()
 
     async def _seconds_until_next_due(self) -> float:
         if not self.registry.handlers:

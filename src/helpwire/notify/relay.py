@@ -9,7 +9,6 @@ relays share the work without sending anything twice while they are healthy.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import random
@@ -23,7 +22,7 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 
 from helpwire.db.base import utcnow
-from helpwire.db.listen import keep_listening, wait_any
+from helpwire.db.listen import run_woken
 from helpwire.db.session import Database
 from helpwire.notify.metrics import DeliveryMetrics
 from helpwire.notify.models import DUE_STATES, Channel, Delivery, DeliveryAttempt, DeliveryState
@@ -295,41 +294,26 @@ class Relay:
 
     async def run_forever(self, stop: asyncio.Event) -> None:
         """Send as work arrives until ``stop`` is set."""
-        signal = self.database.subscribers.signal(OUTBOX_SIGNAL)
-        wake = signal.subscribe()
-        listening = (
-            asyncio.create_task(
-                keep_listening(
-                    self.database,
-                    channel=PG_CHANNEL,
-                    wake=wake,
-                    stop=stop,
-                    log=log,
-                    who={"relay": self.name},
-                )
-            )
-            if self._is_postgres
-            else None
-        )
         log.info("relay started", extra={"relay": self.name})
         try:
-            while not stop.is_set():
-                wake.clear()
-                try:
-                    await self.run_once()
-                    await self.refresh_gauges()
-                    timeout = await self._seconds_until_next_due()
-                except Exception:
-                    log.exception("relay pass failed; trying again shortly")
-                    timeout = self.poll_interval
-                await wait_any(wake, stop, seconds=timeout)
+            await run_woken(
+                self.database,
+                signal_name=OUTBOX_SIGNAL,
+                channel=PG_CHANNEL,
+                one_pass=self._one_pass,
+                poll_interval=self.poll_interval,
+                stop=stop,
+                log=log,
+                who={"relay": self.name},
+            )
         finally:
-            signal.unsubscribe(wake)
-            if listening is not None:
-                listening.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await listening
             log.info("relay stopped", extra={"relay": self.name})
+
+    async def _one_pass(self) -> float:
+        """Sends what is due; the seconds until more is."""
+        await self.run_once()
+        await self.refresh_gauges()
+        return await self._seconds_until_next_due()
 
     async def _seconds_until_next_due(self) -> float:
         now = self.clock()
