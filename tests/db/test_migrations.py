@@ -6,12 +6,16 @@ import asyncio
 import importlib.util
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import JSON, DateTime, column, inspect, select, table, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.sql.expression import ColumnClause
 
 from helpwire.db.engine import create_engine
 from helpwire.db.migrate import MIGRATIONS_DIR, revision_status, schema_differences, upgrade
@@ -96,3 +100,86 @@ def test_the_rank_columns_of_the_migration_compute_what_the_models_say() -> None
     spec.loader.exec_module(migration)
     assert migration.PRIORITY_RANK_SQL == PRIORITY_RANK_SQL
     assert migration.STATUS_RANK_SQL == STATUS_RANK_SQL
+
+
+# Tables as they are at revision 0005, written without the models (which are at the head).
+_JSON = JSON().with_variant(JSONB(), "postgresql")
+_USERS = table(
+    "users",
+    *map(column, ("id", "username", "real_name", "role", "account_wide", "is_active")),
+    column("created_at", DateTime(timezone=True)),
+)
+_TICKETS = table(
+    "tickets",
+    *map(column, ("id", "number", "uid", "subject", "type", "priority", "status")),
+    *map(column, ("requester_id", "access_level", "escalated", "version", "comment_count")),
+    column("internal_note_count"),
+    column("attributes", _JSON),
+    column("context", _JSON),
+    column("created_at", DateTime(timezone=True)),
+    column("updated_at", DateTime(timezone=True)),
+)
+_VIA: ColumnClause[str] = column("via")
+
+# context at 0005 -> the channel the upgrade reads from it
+_CONTEXTS: list[tuple[dict[str, Any], str]] = [
+    ({"request_id": "r-1", "via": "web", "service": None}, "web"),
+    ({"request_id": "r-2", "via": "Selectel"}, "selectel"),  # lower case, as it is compared
+    ({"request_id": "r-3", "via": ""}, "api"),
+    ({"request_id": "r-4", "via": None}, "api"),
+    ({"request_id": "r-5"}, "api"),  # never set: the answers showed "api"
+]
+
+
+async def _seed_at_0005(engine: AsyncEngine) -> None:
+    now = datetime.now(UTC)
+    async with engine.begin() as conn:
+        await conn.execute(
+            _USERS.insert().values(
+                id=1, username="alice", real_name="Alice", role="customer",
+                account_wide=False, is_active=True, created_at=now,
+            )
+        )  # fmt: skip
+        for n, (context, _via) in enumerate(_CONTEXTS, start=1):
+            await conn.execute(
+                _TICKETS.insert().values(
+                    id=n, number=n, uid=str(uuid.uuid4()), subject=f"Ticket {n}",
+                    type="question", priority="normal", status="new", requester_id=1,
+                    access_level="account_users", escalated=False, version=1,
+                    comment_count=0, internal_note_count=0, attributes={}, context=context,
+                    created_at=now, updated_at=now,
+                )
+            )  # fmt: skip
+
+
+async def _tickets(engine: AsyncEngine, *columns: Any) -> list[Any]:
+    async with engine.connect() as conn:
+        query = select(_TICKETS.c.id, _TICKETS.c.context, *columns).order_by(_TICKETS.c.id)
+        return list((await conn.execute(query)).all())
+
+
+async def test_the_channel_moves_from_context_to_its_column_and_back(
+    empty_engine: AsyncEngine,
+) -> None:
+    await upgrade(empty_engine, "0005")
+    await _seed_at_0005(empty_engine)
+
+    await upgrade(empty_engine, "0006")
+
+    rows = await _tickets(empty_engine, _VIA)
+    assert [row.via for row in rows] == [via for _context, via in _CONTEXTS]
+    # The key leaves context; the rest of it stays as it was.
+    assert [row.context for row in rows] == [
+        {key: value for key, value in context.items() if key != "via"}
+        for context, _via in _CONTEXTS
+    ]
+
+    from helpwire.db.migrate import downgrade
+
+    await downgrade(empty_engine, "0005")
+
+    async with empty_engine.connect() as conn:
+        columns = await conn.run_sync(lambda c: inspect(c).get_columns("tickets"))
+    assert "via" not in {c["name"] for c in columns}
+    rows = await _tickets(empty_engine)
+    assert [row.context for row in rows] == [{**context, "via": via} for context, via in _CONTEXTS]

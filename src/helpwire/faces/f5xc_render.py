@@ -92,7 +92,7 @@ def system_meta(ticket: Ticket) -> dict[str, Any]:
         "tenant": _tenant(ticket),
         "creation_timestamp": iso(ticket.created_at),
         "modification_timestamp": iso(ticket.updated_at),
-        "creator_class": str((ticket.context or {}).get("via") or "api"),
+        "creator_class": ticket.via,
         "creator_id": ticket.requester.username,
         "object_index": ticket.number,
         "labels": {},
@@ -188,7 +188,7 @@ def summary_spec(ticket: Ticket) -> dict[str, Any]:
         ],
         "tags": ticket.tags,
         "custom_fields": _custom_fields(ticket),
-        "via": {"channel": str((ticket.context or {}).get("via") or "api")},
+        "via": {"channel": ticket.via},
         "comments": [],
     }
 

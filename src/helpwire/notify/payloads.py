@@ -107,7 +107,7 @@ def ticket_document(ticket: Ticket, *, audience: Audience) -> dict[str, Any]:
             "user_agent": context.get("user_agent"),
             "location": context.get("location"),
             "info": context.get("info") or {},
-            "via": context.get("via") or "api",
+            "via": ticket.via,
             "service": context.get("service"),
         }
         document["attributes"] = ticket.attributes or {}

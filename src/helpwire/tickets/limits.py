@@ -41,7 +41,7 @@ async def enforce_ticket_rate(
         Ticket.requester_id == user.id, Ticket.created_at > now - window
     )
     if via is not None:
-        query = query.where(Ticket.context["via"].as_string() == via)
+        query = query.where(Ticket.via == via)
     recent = sorted((await session.scalars(query)).all())
     if len(recent) >= limit:
         seconds = _retry_after(recent[-limit], window, now)

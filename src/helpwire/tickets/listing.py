@@ -173,8 +173,8 @@ def _filter_conditions(
     if filters.access_levels:
         conditions.append(Ticket.access_level.in_([a.value for a in filters.access_levels]))
     if filters.via is not None:
-        # The same expression the per-face rate limit counts with (tickets/limits.py).
-        conditions.append(Ticket.context["via"].as_string() == filters.via.strip().lower())
+        # Stored in lower case (tickets.via), so any case of a channel's name finds it.
+        conditions.append(Ticket.via == filters.via.strip().lower())
     conditions += _rating_conditions(filters)
     conditions += _time_conditions(filters)
     if filters.q is not None:

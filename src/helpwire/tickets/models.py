@@ -102,10 +102,14 @@ class Ticket(Base):
         Index("ix_tickets_assignee_status", "assignee_id", "status"),
         Index("ix_tickets_priority_rank_status", "priority_rank", "status"),
         Index("ix_tickets_escalated_status", "escalated", "status"),
-        # The list filters by subtopic and by rating score, in the default order: a value
-        # that few tickets have is found without reading the whole sort order.
+        # The list filters by subtopic, rating score and channel, in the default order: a
+        # value that few tickets have is found without reading the whole sort order.
         Index("ix_tickets_subtopic_created", "subtopic_id", "created_at", "id"),
         Index("ix_tickets_rating_created", "rating_score", "created_at", "id"),
+        Index("ix_tickets_via_created", "via", "created_at", "id"),
+        # A face's rate limit counts one requester's tickets through that face since a
+        # moment (tickets/limits.py): the equalities first, the range last.
+        Index("ix_tickets_requester_via_created", "requester_id", "via", "created_at"),
         # Single-ticket lookups of the faces: by a third-party reference (newest first),
         # and a ticket's follow-ups. Without them each was a scan of the whole table.
         Index("ix_tickets_tp_id_created", "tp_id", "created_at", "id"),
@@ -142,8 +146,12 @@ class Ticket(Base):
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="RESTRICT"))
     access_level: Mapped[str] = mapped_column(String(16), default=AccessLevel.ACCOUNT_USERS)
-    # {"request_id", "user_agent", "location", "info", "via"}
+    # {"request_id", "user_agent", "location", "info", "service"}
     context: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    # The channel it was filed through: "api", "web" or a face's name, in lower case. A
+    # column of its own, not a key of context: the list filters by it and the faces' rate
+    # limits count by it, each through an index.
+    via: Mapped[str] = mapped_column(String(32), default="api", server_default="api")
     follow_up_of_id: Mapped[int | None] = mapped_column(
         ForeignKey("tickets.id", ondelete="SET NULL")
     )

@@ -60,7 +60,7 @@ def ticket_out(ticket: Ticket, *, staff: bool) -> TicketOut:
             user_agent=context.get("user_agent"),
             location=context.get("location"),
             info=context.get("info") or {},
-            via=context.get("via") or "api",
+            via=ticket.via,
             service=context.get("service"),
         ),
         attributes=ticket.attributes or {},
