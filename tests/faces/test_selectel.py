@@ -422,7 +422,7 @@ async def test_refused_updates_change_nothing(world: World) -> None:
         400,
         "keystone_projects",
     )
-    # alice is no member of p2: the core refuses naming it.
+    # alice is no member of p2: the core refuses naming it, as it refuses an unknown one.
     assert_error(
         await call(
             world,
@@ -431,7 +431,8 @@ async def test_refused_updates_change_nothing(world: World) -> None:
             url,
             json={"access_level": "project_users", "keystone_projects": ["p2"]},
         ),
-        403,
+        400,
+        "keystone_projects",
     )
     assert_error(await call(world, "gus", "PATCH", url, json=SEED_UPDATE), 404)
     assert await world.row_counts() == before

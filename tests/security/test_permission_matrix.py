@@ -8,8 +8,9 @@ added without deciding who may call it.
 
 The world (built once per module and engine): acme has projects p1 and p2; owner has
 account-wide access, alice is a member of p1, carol of no project; gus is a customer of
-another account (globex). bob (acme, p2) files the acme tickets, one per access level; gus
-files one at globex. Support answers each with a public reply carrying a file and an internal
+another account (globex). bob (acme, p2) is the requester of the acme tickets, one per access
+level (support files the p1 one for him, a project he may not name himself); gus files one at
+globex. Support answers each with a public reply carrying a file and an internal
 note carrying a file. Every text of a ticket holds a word written nowhere else, so a leak is
 a substring search over every answer body.
 
@@ -148,8 +149,10 @@ class Matrix:
 
 async def _seed_ticket(world: World, key: str) -> tuple[int, dict[str, int], dict[str, Any]]:
     level, projects, requester = TICKETS[key]
+    # bob is no member of p1, so he may not name it himself: support files that one for him.
     ticket = await world.create_ticket(
-        requester,
+        "agent" if projects else requester,
+        **({"requester": requester} if projects else {}),
         subject=f"Subject {key}subjzq",
         body=f"Body {key}bodyzq",
         access_level=level,

@@ -198,6 +198,34 @@ async def test_access_level_and_projects_are_offered_only_where_there_are_projec
     assert await web.world.row_counts() == before
 
 
+async def test_the_portal_refuses_a_foreign_project_as_the_api_does(web: WebHarness) -> None:
+    """The rule is the ticket service's: the form shows its refusal word for word, next to
+    the projects, with the choices kept; what the form offers is what the service allows."""
+    api = await web.world.post(
+        "alice", "/api/v1/tickets", json={"subject": "s", "body": "b", "projects": ["p1", "p2"]}
+    )
+    assert api.status_code == 422, api.text
+    [error] = api.json()["errors"]
+    alice = await web.sign_in("alice")
+    before = await web.world.row_counts()
+    answer = await file_ticket(alice, access_level="project_users", projects=["p1", "p2"])
+    assert answer.status_code == 422
+    assert error["message"] in answer.text
+    assert 'value="p1" checked' in answer.text
+    # carol is offered no project at all; a crafted post naming one gets the same answer.
+    carol = await web.sign_in("carol")
+    answer = await file_ticket(carol, projects=["p1"])
+    assert answer.status_code == 422
+    assert "you may name only projects you are a member of: not p1" in answer.text
+    assert await web.world.row_counts() == before
+    # An account-wide customer is offered, and may name, every project of the account.
+    owner = await web.sign_in("owner")
+    form = await open_new_ticket_form(owner)
+    assert 'value="p1"' in form and 'value="p2"' in form
+    answer = await file_ticket(owner, access_level="project_users", projects=["p2"])
+    assert (await api_ticket(web, number_of(answer)))["projects"] == ["p2"]
+
+
 async def test_bad_input_shows_the_form_again_with_the_message_and_changes_nothing(
     web: WebHarness,
 ) -> None:

@@ -19,7 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from helpwire.accounts.memberships import known_project_keys, project_keys_of
+from helpwire.accounts.memberships import nameable_project_keys, project_keys_of
 from helpwire.api.deps import Session, bearer_or_basic_token
 from helpwire.api.metrics import count_ticket_created
 from helpwire.faces.common import (
@@ -274,8 +274,11 @@ async def create_ticket(request: Request, session: Session) -> JSONResponse:
         ucloud,
         user_agent=request.headers.get("user-agent") or None,
         project=project,
-        ticket_projects=await known_project_keys(
-            session, account_id=user.account_id, keys=[project] if project else []
+        # A hint, not a demand: a project the caller may not name on a ticket (unknown,
+        # or one they are no member of) stays in context.info only, rather than refusing
+        # the ticket as the core would.
+        ticket_projects=await nameable_project_keys(
+            session, actor=principal, keys=[project] if project else []
         ),
         user_projects=await project_keys_of(session, user=user),
     )

@@ -15,6 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.accounts.actor import Actor
+from helpwire.accounts.memberships import may_name_project
 from helpwire.accounts.models import Project, Role, User
 from helpwire.accounts.service import projects_by_keys
 from helpwire.db.base import utcnow
@@ -91,6 +92,20 @@ def _check_json_size(field: str, value: dict[str, Any], limit: int) -> None:
         raise ValidationProblem.for_field(field, f"must serialize to at most {limit} bytes")
 
 
+def _check_may_name_projects(actor: Actor, projects: Sequence[Project]) -> None:
+    """A ticket names only projects its filer or changer may name
+    (accounts.memberships.may_name_project): a customer without account-wide access, only
+    projects they are a member of. The same refusal whether the ticket is filed or
+    changed, and through whichever door: a 422 on ``projects``, like an unknown project."""
+    foreign = [p.key for p in projects if not may_name_project(actor, p)]
+    if foreign:
+        raise ValidationProblem.for_field(
+            "projects",
+            "you may name only projects you are a member of: not " + ", ".join(foreign),
+            code="not_a_member",
+        )
+
+
 async def _requester_for(session: AsyncSession, *, actor: Actor, username: str | None) -> User:
     if username is None:
         return actor.user
@@ -119,6 +134,7 @@ async def create_ticket(
     _check_json_size("context.info", info, MAX_INFO_BYTES)
     topic, subtopic = await resolve_topic(session, topic_key=new.topic, subtopic_key=new.subtopic)
     projects = await projects_by_keys(session, account_id=requester.account_id, keys=new.projects)
+    _check_may_name_projects(actor, projects)
     if new.access_level == AccessLevel.PROJECT_USERS and not projects:
         raise ValidationProblem.for_field(
             "projects", "a project_users ticket must name at least one project"
@@ -433,12 +449,7 @@ async def _named_projects(
     projects = await projects_by_keys(
         session, account_id=ticket.account_id, keys=changes.projects or []
     )
-    if not actor.is_staff and not actor.user.account_wide:
-        foreign = [p.key for p in projects if p.id not in actor.project_ids]
-        if foreign:
-            raise Forbidden(
-                "you may name only projects you are a member of; not: " + ", ".join(foreign)
-            )
+    _check_may_name_projects(actor, projects)
     return projects
 
 

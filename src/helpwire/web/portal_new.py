@@ -4,7 +4,7 @@ browser they use (kept without their typing it), and the guard against a double 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
 from helpwire.accounts.actor import Actor
-from helpwire.accounts.models import Project
+from helpwire.accounts.memberships import nameable_projects
 from helpwire.api.deps import Session, get_settings
 from helpwire.api.idempotency import claim_key, fingerprint
 from helpwire.api.metrics import count_ticket_created
@@ -134,20 +134,6 @@ def _is_submission_id(value: str) -> bool:
     )
 
 
-async def _project_choices(session: AsyncSession, actor: Actor) -> Sequence[Project]:
-    """The projects the customer may name on a ticket: all of the account's with
-    account-wide access, else their own (the rule update_ticket applies to changes)."""
-    user = actor.user
-    if user.account_id is None:
-        return []
-    query = select(Project).where(Project.account_id == user.account_id)
-    if not user.account_wide:
-        if not actor.project_ids:
-            return []
-        query = query.where(Project.id.in_(actor.project_ids))
-    return (await session.scalars(query.order_by(Project.key).limit(MAX_PROJECT_CHOICES))).all()
-
-
 async def _topic_choices(request: Request, session: AsyncSession) -> list[dict[str, Any]]:
     return [
         {
@@ -180,7 +166,8 @@ async def _new_ticket_page(
         draft=draft,
         errors=dict(errors or {}),
         topics=await _topic_choices(request, session),
-        projects=await _project_choices(session, web.actor),
+        # The projects the customer may name: the same rule the service applies on filing.
+        projects=await nameable_projects(session, actor=web.actor, limit=MAX_PROJECT_CHOICES),
         types=[t.value for t in TicketType],
         priorities=[p.value for p in Priority],
         access_levels=ACCESS_LEVEL_LABELS,
@@ -213,19 +200,6 @@ def _ticket_create(request: Request, actor: Actor, draft: TicketDraft) -> Ticket
         projects=list(draft.projects),
         context=ContextIn(user_agent=user_agent or None, location=draft.location or None),
     )
-
-
-async def _check_projects(session: AsyncSession, actor: Actor, keys: Sequence[str]) -> None:
-    """A customer without account-wide access names only their own projects (whether a
-    project belongs to the account at all, the service checks for everyone)."""
-    if not keys or actor.user.account_wide:
-        return
-    allowed = {project.key for project in await _project_choices(session, actor)}
-    foreign = [key for key in keys if key not in allowed]
-    if foreign:
-        raise ValidationProblem.for_field(
-            "projects", "you may name only projects you are a member of: not " + ", ".join(foreign)
-        )
 
 
 # The double-submission guard keeps its records in the table of the API's Idempotency-Key
@@ -273,7 +247,6 @@ async def _file_ticket_once(
             "form", "the form was incomplete; check it and send it again"
         )
     new = _ticket_create(request, actor, draft)
-    await _check_projects(session, actor, new.projects)
     key = _SUBMISSION_KEY + draft.submission
     claimed = await _claim_submission(request, session, user_id=actor.user.id, key=key)
     if claimed is None:
