@@ -1,0 +1,398 @@
+"""The baseline of the HTTP benchmark: a bare Starlette app running the SQL statements
+helpwire runs for "file a ticket" and "get one ticket", with no ORM, no validation layer
+and no middleware, served by the same uvicorn (bench/http_load.py starts it).
+
+What helpwire adds on top of these statements (FastAPI, pydantic, SQLAlchemy, its
+middleware, permission checks) is the difference between the two in the benchmark's
+table. The statements are the ones helpwire sends, in the same order and the same
+transactions:
+
+- every request: the API token's row with its user and account;
+- file a ticket (one transaction): take the next ticket number from the counter, insert
+  the ticket, index its subject, insert the body as its first comment, index that, bump the
+  ticket's comment count, record the ticket.created event, and read the enabled
+  notification channels (the event's subscribers do);
+- get a ticket: the ticket with its requester, assignee, account, topic and subtopic
+  (joined), then its projects and its tags.
+
+    HELPWIRE_DATABASE_URL=... python bench/baseline_app.py --port 8100 --workers 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import html
+import json
+import os
+import re
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+PRINCIPAL_SQL = (
+    "SELECT api_tokens.id, api_tokens.user_id, users.username, users.role, users.account_id, "
+    "users.account_wide, users.is_active, accounts.key AS account_key FROM api_tokens "
+    "LEFT OUTER JOIN users ON users.id = api_tokens.user_id "
+    "LEFT OUTER JOIN accounts ON accounts.id = users.account_id "
+    "WHERE api_tokens.token_hash = $1 AND api_tokens.revoked_at IS NULL"
+)
+NEXT_NUMBER_SQL = (
+    "UPDATE counters SET value = counters.value + $1 WHERE counters.name = $2 "
+    "RETURNING counters.value"
+)
+TICKET_COLUMNS = (
+    "number", "uid", "subject", "type", "priority", "status", "topic_id", "subtopic_id",
+    "attributes", "requester_id", "assignee_id", "account_id", "access_level", "context", "via",
+    "follow_up_of_id", "split_from_id", "merged_into_id", "tp_id", "external_url", "escalated",
+    "rating_score", "rating_comment", "rated_at", "comment_count", "internal_note_count",
+    "customer_read_at", "agent_read_at", "last_customer_activity_at", "last_agent_activity_at",
+    "version", "created_at", "updated_at", "solved_at", "closed_at",
+)  # fmt: skip
+INSERT_TICKET_SQL = (
+    f"INSERT INTO tickets ({', '.join(TICKET_COLUMNS)}) VALUES "  # noqa: S608
+    f"({', '.join(f'${i}' for i in range(1, len(TICKET_COLUMNS) + 1))}) "
+    "RETURNING tickets.id, tickets.priority_rank, tickets.status_rank"
+)
+INSERT_DOCUMENT_SQL = (
+    "INSERT INTO search_documents (ticket_id, kind, source_id, internal, body) "
+    "VALUES ($1, $2, $3, $4, $5) RETURNING search_documents.id"
+)
+INSERT_COMMENT_SQL = (
+    "INSERT INTO comments (ticket_id, author_id, body, body_format, body_html, internal, "
+    "rating_score, rating_comment, rated_at, created_at) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING comments.id"
+)
+COUNT_COMMENT_SQL = "UPDATE tickets SET comment_count = $1 WHERE tickets.id = $2"
+INSERT_EVENT_SQL = (
+    "INSERT INTO events (uid, ticket_id, actor_id, type, internal, data, created_at) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING events.id"
+)
+CHANNELS_SQL = "SELECT * FROM channels WHERE channels.enabled IS true"
+GET_TICKET_SQL = (
+    "SELECT tickets.*, requester.username AS requester_username, "
+    "requester.real_name AS requester_name, requester_account.key AS requester_account, "
+    "assignee.username AS assignee_username, assignee_account.key AS assignee_account, "
+    "accounts.key AS account_key, accounts.name AS account_name, topics.key AS topic_key, "
+    "topics.names AS topic_names, subtopics.key AS subtopic_key, "
+    "subtopics.names AS subtopic_names FROM tickets "
+    "LEFT OUTER JOIN users AS requester ON requester.id = tickets.requester_id "
+    "LEFT OUTER JOIN accounts AS requester_account ON requester_account.id = requester.account_id "
+    "LEFT OUTER JOIN users AS assignee ON assignee.id = tickets.assignee_id "
+    "LEFT OUTER JOIN accounts AS assignee_account ON assignee_account.id = assignee.account_id "
+    "LEFT OUTER JOIN accounts ON accounts.id = tickets.account_id "
+    "LEFT OUTER JOIN topics ON topics.id = tickets.topic_id "
+    "LEFT OUTER JOIN subtopics ON subtopics.id = tickets.subtopic_id "
+    "WHERE tickets.number = $1"
+)
+PROJECTS_SQL = (
+    "SELECT projects.key, projects.name FROM ticket_projects "
+    "JOIN projects ON projects.id = ticket_projects.project_id "
+    "WHERE ticket_projects.ticket_id = $1 ORDER BY projects.key"
+)
+TAGS_SQL = "SELECT tag FROM ticket_tags WHERE ticket_id = $1 ORDER BY tag"
+_NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+
+
+class Connection(Protocol):
+    """What the handlers need of a database connection, on either engine."""
+
+    async def fetch(self, sql: str, *args: Any) -> list[dict[str, Any]]: ...
+
+    async def execute(self, sql: str, *args: Any) -> None: ...
+
+
+class Db(Protocol):
+    def reading(self) -> Any: ...  # an async context manager giving a Connection
+
+    def writing(self) -> Any: ...
+
+    async def close(self) -> None: ...
+
+    def now(self) -> Any: ...  # a timestamp as the driver takes it
+
+
+# --- PostgreSQL: asyncpg ----------------------------------------------------------------
+
+
+class PgConnection:
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+
+    async def fetch(self, sql: str, *args: Any) -> list[dict[str, Any]]:
+        return [dict(row) for row in await self.raw.fetch(sql, *args)]
+
+    async def execute(self, sql: str, *args: Any) -> None:
+        await self.raw.execute(sql, *args)
+
+
+class PgDb:
+    def __init__(self, pool: Any) -> None:
+        self.pool = pool
+
+    @classmethod
+    async def open(cls, url: str, size: int) -> PgDb:
+        import asyncpg
+
+        return cls(await asyncpg.create_pool(url, min_size=1, max_size=size))
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[Connection]:
+        async with self.pool.acquire() as raw:
+            yield PgConnection(raw)
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[Connection]:
+        async with self.pool.acquire() as raw, raw.transaction():
+            yield PgConnection(raw)
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    def now(self) -> Any:
+        return datetime.now(UTC)
+
+
+# --- SQLite: aiosqlite, set up as helpwire sets it up -------------------------------------
+
+
+class SqliteConnection:
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+
+    async def fetch(self, sql: str, *args: Any) -> list[dict[str, Any]]:
+        cursor = await self.raw.execute(_qmarks(sql), args)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in await cursor.fetchall()]
+
+    async def execute(self, sql: str, *args: Any) -> None:
+        await self.raw.execute(_qmarks(sql), args)
+
+
+def _qmarks(sql: str) -> str:
+    # Every $n appears once and in order, so positional ? marks take the same arguments.
+    return re.sub(r"\$\d+", "?", sql)
+
+
+class SqliteDb:
+    def __init__(self, connections: list[Any]) -> None:
+        self.free: asyncio.Queue[Any] = asyncio.Queue()
+        for connection in connections:
+            self.free.put_nowait(connection)
+        self.all = connections
+
+    @classmethod
+    async def open(cls, path: str, size: int) -> SqliteDb:
+        import aiosqlite
+
+        connections = []
+        for _ in range(size):
+            connection = await aiosqlite.connect(path, isolation_level=None)
+            for pragma in (
+                "journal_mode=WAL",
+                "foreign_keys=ON",
+                "synchronous=FULL",
+                "busy_timeout=30000",
+            ):
+                await connection.execute(f"PRAGMA {pragma}")
+            connections.append(connection)
+        return cls(connections)
+
+    @asynccontextmanager
+    async def _connection(self, begin: str) -> AsyncIterator[Connection]:
+        raw = await self.free.get()
+        try:
+            await raw.execute(begin)
+            try:
+                yield SqliteConnection(raw)
+            except BaseException:
+                await raw.execute("ROLLBACK")
+                raise
+            await raw.execute("COMMIT")
+        finally:
+            self.free.put_nowait(raw)
+
+    def reading(self) -> Any:
+        return self._connection("BEGIN")
+
+    def writing(self) -> Any:
+        # As helpwire's engine: the write lock up front.
+        return self._connection("BEGIN IMMEDIATE")
+
+    async def close(self) -> None:
+        for connection in self.all:
+            await connection.close()
+
+    def now(self) -> Any:
+        return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+# --- the handlers ------------------------------------------------------------------------
+
+
+def _db(request: Request) -> Db:
+    db: Db = request.app.state.db
+    return db
+
+
+async def _principal(request: Request, connection: Connection) -> dict[str, Any] | None:
+    header = request.headers.get("authorization", "")
+    if not header.startswith("Bearer "):
+        return None
+    digest = hashlib.sha256(header[len("Bearer ") :].encode()).hexdigest()
+    rows = await connection.fetch(PRINCIPAL_SQL, digest)
+    if not rows or not rows[0]["is_active"]:
+        return None
+    return rows[0]
+
+
+def _unauthorized() -> Response:
+    return JSONResponse({"detail": "send an API token"}, status_code=401)
+
+
+async def healthz(_request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def create_ticket(request: Request) -> Response:
+    payload = await request.json()
+    subject, body = str(payload["subject"]), str(payload["body"])
+    db = _db(request)
+    async with db.writing() as connection:
+        user = await _principal(request, connection)
+        if user is None:
+            return _unauthorized()
+        number = (await connection.fetch(NEXT_NUMBER_SQL, 1, "ticket_number"))[0]["value"]
+        now, uid = db.now(), str(uuid.uuid4())
+        context = {"request_id": None, "user_agent": None, "location": None, "info": {}}
+        customer = user["role"] not in ("agent", "admin")
+        values = {
+            "number": number, "uid": uid, "subject": subject, "type": "question",
+            "priority": "normal", "status": "new", "topic_id": None, "subtopic_id": None,
+            "attributes": "{}", "requester_id": user["user_id"], "assignee_id": None,
+            "account_id": user["account_id"], "access_level": "account_users",
+            "context": json.dumps({**context, "service": None}), "via": "api",
+            "follow_up_of_id": None, "split_from_id": None, "merged_into_id": None,
+            "tp_id": None, "external_url": None, "escalated": False, "rating_score": None,
+            "rating_comment": None, "rated_at": None, "comment_count": 0,
+            "internal_note_count": 0, "customer_read_at": now if customer else None,
+            "agent_read_at": None, "last_customer_activity_at": now if customer else None,
+            "last_agent_activity_at": None if customer else now, "version": 1,
+            "created_at": now, "updated_at": now, "solved_at": None, "closed_at": None,
+        }  # fmt: skip
+        rows = await connection.fetch(INSERT_TICKET_SQL, *(values[c] for c in TICKET_COLUMNS))
+        ticket_id = rows[0]["id"]
+        words = _NON_WORD.sub(" ", subject).strip().lower()
+        await connection.fetch(INSERT_DOCUMENT_SQL, ticket_id, "subject", uid, False, words)
+        body_html = "<p>" + html.escape(body) + "</p>\n"
+        comment = await connection.fetch(
+            INSERT_COMMENT_SQL, ticket_id, user["user_id"], body, "text", body_html, False,
+            None, None, None, now,
+        )  # fmt: skip
+        comment_id = comment[0]["id"]
+        words = _NON_WORD.sub(" ", body).strip().lower()
+        await connection.fetch(
+            INSERT_DOCUMENT_SQL, ticket_id, "comment", str(comment_id), False, words
+        )
+        await connection.execute(COUNT_COMMENT_SQL, 1, ticket_id)
+        data = {"comment_id": comment_id, "requester": user["username"], "via": "api"}
+        await connection.fetch(
+            INSERT_EVENT_SQL, str(uuid.uuid4()), ticket_id, user["user_id"], "ticket.created",
+            False, json.dumps({**data, "files": []}), now,
+        )  # fmt: skip
+        await connection.fetch(CHANNELS_SQL)
+    answer = {**values, "id": ticket_id, "comment_count": 1, "context": context}
+    return JSONResponse(
+        _jsonable(answer),
+        status_code=201,
+        headers={"Location": f"/api/v1/tickets/{number}"},
+    )
+
+
+async def get_ticket(request: Request) -> Response:
+    number = int(request.path_params["number"])
+    async with _db(request).reading() as connection:
+        user = await _principal(request, connection)
+        if user is None:
+            return _unauthorized()
+        rows = await connection.fetch(GET_TICKET_SQL, number)
+        if not rows:
+            return JSONResponse({"detail": f"no ticket {number}"}, status_code=404)
+        ticket = rows[0]
+        projects = await connection.fetch(PROJECTS_SQL, ticket["id"])
+        tags = await connection.fetch(TAGS_SQL, ticket["id"])
+    answer = {**ticket, "projects": projects, "tags": [row["tag"] for row in tags]}
+    return JSONResponse(_jsonable(answer))
+
+
+def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: value.isoformat() if isinstance(value, datetime) else value
+        for key, value in values.items()
+    }
+
+
+def create_app() -> Starlette:
+    """The app, on HELPWIRE_DATABASE_URL (the same variable helpwire reads)."""
+    url = os.environ["HELPWIRE_DATABASE_URL"]
+    size = int(os.environ.get("HELPWIRE_DATABASE_POOL_SIZE", "10"))
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        db: Db
+        if url.startswith("sqlite"):
+            db = await SqliteDb.open(url.split(":///", 1)[1], size)
+        else:
+            db = await PgDb.open(_plain_postgres(url), size)
+        app.state.db = db
+        yield
+        await db.close()
+
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz),
+            Route("/api/v1/tickets", create_ticket, methods=["POST"]),
+            Route("/api/v1/tickets/{number:int}", get_ticket),
+        ],
+        lifespan=lifespan,
+    )
+
+
+def _plain_postgres(url: str) -> str:
+    for prefix in ("postgresql+asyncpg://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql://" + url[len(prefix) :]
+    return url
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    import uvicorn
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8100)
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args(argv)
+    # The same server settings as `helpwire serve`: uvicorn, h11 with helpwire's guard.
+    uvicorn.run(
+        "baseline_app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_config=None,
+        access_log=False,
+        http="helpwire.serving:GuardedH11Protocol",
+    )
+
+
+if __name__ == "__main__":
+    main()
