@@ -29,6 +29,7 @@ from helpwire.accounts.security import (
     token_display_prefix,
 )
 from helpwire.db.base import utcnow
+from helpwire.db.counting import capped_count
 from helpwire.problems import Conflict, NotFound, ValidationProblem
 
 _KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]*$")
@@ -391,6 +392,37 @@ async def count_users(session: AsyncSession) -> int:
     return int(await session.scalar(select(func.count(User.id))) or 0)
 
 
+async def capped_user_count(session: AsyncSession, *, active: bool, cap: int) -> int:
+    """How many users are active (or, with ``active=False``, disabled), counting no
+    further than ``cap + 1``."""
+    return await capped_count(session, select(User.id).where(User.is_active.is_(active)), cap=cap)
+
+
+async def capped_account_count(session: AsyncSession, *, cap: int) -> int:
+    """How many accounts there are, counting no further than ``cap + 1``."""
+    return await capped_count(session, select(Account.id), cap=cap)
+
+
+@dataclass(frozen=True)
+class StaffName:
+    """An agent or admin as a list of choices shows them: only the columns shown."""
+
+    id: int
+    username: str
+    real_name: str
+
+
+async def active_staff_names(session: AsyncSession, *, limit: int) -> list[StaffName]:
+    """The active agents and admins by user name, at most ``limit`` of them."""
+    rows = await session.execute(
+        select(User.id, User.username, User.real_name)
+        .where(User.role.in_([role.value for role in STAFF_ROLES]), User.is_active.is_(True))
+        .order_by(User.username)
+        .limit(limit)
+    )
+    return [StaffName(row.id, row.username, row.real_name) for row in rows]
+
+
 # --- tokens --------------------------------------------------------------------------
 
 
@@ -436,6 +468,13 @@ async def page_tokens(
         query = query.where(ApiToken.id < before_id)
     rows = list((await session.scalars(query.limit(limit + 1))).unique())
     return rows[:limit], len(rows) > limit
+
+
+async def capped_live_token_count(session: AsyncSession, *, cap: int) -> int:
+    """How many tokens are not revoked, counting no further than ``cap + 1``."""
+    return await capped_count(
+        session, select(ApiToken.id).where(ApiToken.revoked_at.is_(None)), cap=cap
+    )
 
 
 async def revoke_token(session: AsyncSession, *, token_id: int) -> ApiToken:

@@ -23,14 +23,14 @@ from typing import Annotated, Any
 from fastapi import Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.accounts.actor import Actor
 from helpwire.db.base import utcnow
-from helpwire.db.idempotency import IdempotencyRecord
+from helpwire.db.idempotency import IdempotencyRecord, keep_answer, record_for_key
 from helpwire.problems import IdempotencyKeyReused, SecretShownOnce, ValidationProblem
 
 HEADER = "Idempotency-Key"
@@ -117,11 +117,7 @@ async def respond_once(
     digest = fingerprint(request, payload)
     claimed = await claim_key(session, user_id=user_id, key=key, fingerprint=digest, ttl=ttl)
     if claimed is None:
-        record = await session.scalar(
-            select(IdempotencyRecord).where(
-                IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key
-            )
-        )
+        record = await record_for_key(session, user_id=user_id, key=key)
         assert record is not None  # the conflicting row is committed by now
         if record.fingerprint != digest:
             raise IdempotencyKeyReused(
@@ -148,11 +144,12 @@ async def respond_once(
         )
     model, headers = await produce()
     body = model.model_dump(mode="json")
-    record = await session.get(IdempotencyRecord, claimed)
-    assert record is not None
-    record.status_code = status_code
-    record.response = _storable(body, headers, secret_fields)
-    await session.flush()
+    await keep_answer(
+        session,
+        record_id=claimed,
+        status_code=status_code,
+        response=_storable(body, headers, secret_fields),
+    )
     return JSONResponse(body, status_code=status_code, headers=headers)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from helpwire.db.counting import capped_count
 from helpwire.problems import Conflict, NotFound, ValidationProblem
 from helpwire.topics.models import Subtopic, Topic
 
@@ -79,6 +80,11 @@ async def list_topics(session: AsyncSession, *, include_inactive: bool = False) 
     if not include_inactive:
         query = query.where(Topic.is_active.is_(True))
     return (await session.scalars(query)).all()
+
+
+async def capped_active_topic_count(session: AsyncSession, *, cap: int) -> int:
+    """How many topics are offered (active), counting no further than ``cap + 1``."""
+    return await capped_count(session, select(Topic.id).where(Topic.is_active.is_(True)), cap=cap)
 
 
 async def get_topic(session: AsyncSession, *, key: str) -> Topic:

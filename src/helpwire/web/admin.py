@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 
-from helpwire.accounts.models import Account, ApiToken, User
+from helpwire.accounts import service as accounts
 from helpwire.api.deps import Session
 from helpwire.api.routing import TransactionalRoute
 from helpwire.notify import channels
-from helpwire.topics.models import Topic
+from helpwire.topics.service import capped_active_topic_count
 from helpwire.web import admin_accounts, admin_channels, admin_tokens, admin_users
-from helpwire.web.admin_forms import capped_count, shown_count
+from helpwire.web.admin_forms import COUNT_CAP, shown_count
 from helpwire.web.auth import AdminWeb
 from helpwire.web.templating import render
 
@@ -23,13 +22,11 @@ router = APIRouter(route_class=TransactionalRoute, include_in_schema=False)
 @router.get("/admin")
 async def overview(request: Request, session: Session, _web: AdminWeb) -> Response:
     counts = {
-        "users": await capped_count(session, select(User.id).where(User.is_active.is_(True))),
-        "disabled": await capped_count(session, select(User.id).where(User.is_active.is_(False))),
-        "accounts": await capped_count(session, select(Account.id)),
-        "tokens": await capped_count(
-            session, select(ApiToken.id).where(ApiToken.revoked_at.is_(None))
-        ),
-        "topics": await capped_count(session, select(Topic.id).where(Topic.is_active.is_(True))),
+        "users": await accounts.capped_user_count(session, active=True, cap=COUNT_CAP),
+        "disabled": await accounts.capped_user_count(session, active=False, cap=COUNT_CAP),
+        "accounts": await accounts.capped_account_count(session, cap=COUNT_CAP),
+        "tokens": await accounts.capped_live_token_count(session, cap=COUNT_CAP),
+        "topics": await capped_active_topic_count(session, cap=COUNT_CAP),
     }
     all_channels = await channels.list_channels(session)
     return render(

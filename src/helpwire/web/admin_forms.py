@@ -1,4 +1,4 @@
-"""Pieces the admin pages share: reading form fields, form errors, capped counts."""
+"""Pieces the admin pages share: reading form fields, form errors, capped counts as shown."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ import re
 from dataclasses import dataclass
 
 from pydantic import ValidationError
-from sqlalchemy import Select, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
 from helpwire.problems import Problem, ValidationProblem
@@ -92,13 +90,6 @@ def names_text(names: dict[str, str]) -> str:
     """The other way round, for a form: ``en`` first, then the rest by locale."""
     ordered = sorted(names.items(), key=lambda item: (item[0] != "en", item[0]))
     return "\n".join(f"{locale}: {name}" for locale, name in ordered)
-
-
-async def capped_count(session: AsyncSession, query: Select[tuple[int]]) -> int:
-    """How many rows ``query`` (selecting one id column) yields, counting no further than
-    COUNT_CAP + 1 so that a big table costs no more than a small one."""
-    limited = query.limit(COUNT_CAP + 1).subquery()
-    return int(await session.scalar(select(func.count()).select_from(limited)) or 0)
 
 
 def shown_count(count: int) -> str:

@@ -10,12 +10,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
 from helpwire.accounts.actor import Actor
-from helpwire.accounts.models import STAFF_ROLES, User
+from helpwire.accounts.models import User
+from helpwire.accounts.service import StaffName, active_staff_names
 from helpwire.problems import NotFound
 from helpwire.tickets.comments import get_comment, latest_comments
 from helpwire.tickets.events import events_between
@@ -62,7 +62,7 @@ class Surroundings:
     choices of the properties form."""
 
     other_tickets: list[Ticket]
-    staff: list[StaffChoice]
+    staff: list[StaffName]
     topics: list[Topic]
 
 
@@ -120,29 +120,14 @@ def properties_of(ticket: Ticket) -> dict[str, str]:
     }
 
 
-@dataclass(frozen=True)
-class StaffChoice:
-    """An agent or admin as the assignee choices show them."""
-
-    id: int
-    username: str
-    real_name: str
-
-
-async def staff_users(session: AsyncSession, *, keep: User | None = None) -> list[StaffChoice]:
-    """The active agents and admins by user name, at most ``MAX_STAFF`` of them (only the
-    columns shown), plus ``keep`` (a ticket's assignee) if it is not among them, so the
-    current assignee stays selected even when it is past the first ``MAX_STAFF`` or no
+async def staff_users(session: AsyncSession, *, keep: User | None = None) -> list[StaffName]:
+    """The assignee choices: the active agents and admins by user name, at most
+    ``MAX_STAFF`` of them, plus ``keep`` (a ticket's assignee) if it is not among them, so
+    the current assignee stays selected even when it is past the first ``MAX_STAFF`` or no
     longer active."""
-    rows = await session.execute(
-        select(User.id, User.username, User.real_name)
-        .where(User.role.in_([role.value for role in STAFF_ROLES]), User.is_active.is_(True))
-        .order_by(User.username)
-        .limit(MAX_STAFF)
-    )
-    staff = [StaffChoice(row.id, row.username, row.real_name) for row in rows]
+    staff = await active_staff_names(session, limit=MAX_STAFF)
     if keep is not None and all(person.id != keep.id for person in staff):
-        staff.append(StaffChoice(keep.id, keep.username, keep.real_name))
+        staff.append(StaffName(keep.id, keep.username, keep.real_name))
     return staff
 
 

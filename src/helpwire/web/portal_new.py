@@ -12,7 +12,6 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
@@ -22,7 +21,7 @@ from helpwire.api.deps import Session, get_settings
 from helpwire.api.idempotency import claim_key, fingerprint
 from helpwire.api.metrics import count_ticket_created
 from helpwire.api.routing import TransactionalRoute
-from helpwire.db.idempotency import IdempotencyRecord
+from helpwire.db.idempotency import keep_answer, record_for_key
 from helpwire.problems import Conflict, ValidationProblem
 from helpwire.tickets import service
 from helpwire.tickets.models import AccessLevel, BodyFormat, Priority, TicketType
@@ -227,11 +226,7 @@ async def _claim_submission(
 
 
 async def _earlier_ticket_page(session: AsyncSession, *, user_id: int, key: str) -> str:
-    record = await session.scalar(
-        select(IdempotencyRecord).where(
-            IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key
-        )
-    )
+    record = await record_for_key(session, user_id=user_id, key=key)
     location = (record.response or {}).get("location") if record is not None else None
     if not isinstance(location, str):
         raise Conflict("this form was sent already; open a new form to file another ticket")
@@ -262,11 +257,7 @@ async def _file_ticket_once(
         max_files=settings.max_files_per_comment,
     )
     location = f"/tickets/{ticket.number}"
-    record = await session.get(IdempotencyRecord, claimed)
-    assert record is not None  # claimed in this transaction
-    record.status_code = 303
-    record.response = {"location": location}
-    await session.flush()
+    await keep_answer(session, record_id=claimed, status_code=303, response={"location": location})
     count_ticket_created(request, via="web")
     return location, True
 
