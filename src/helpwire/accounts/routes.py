@@ -64,14 +64,10 @@ def token_out(row: ApiToken) -> TokenOut:
     )
 
 
-async def _loaded(session: Session, user: User) -> User:
-    await session.refresh(user, ["projects"])
-    return user
-
-
 @router.get("/me", response_model=UserOut, summary="The user this token acts as")
 async def me(session: Session, principal: CurrentPrincipal) -> UserOut:
-    return user_out(await _loaded(session, principal.user))
+    username = principal.user.username
+    return user_out(await service.get_user(session, username=username, with_projects=True))
 
 
 @router.get("/accounts", response_model=list[AccountOut], summary="Accounts (admin)")
@@ -103,9 +99,7 @@ async def create_account(
 
 @router.get("/accounts/{key}", response_model=AccountOut, summary="An account (admin)")
 async def get_account(key: str, session: Session, _admin: AdminPrincipal) -> AccountOut:
-    account = await service.get_account(session, key=key)
-    await session.refresh(account, ["projects"])
-    return account_out(account)
+    return account_out(await service.get_account(session, key=key, with_projects=True))
 
 
 @router.post(
@@ -174,15 +168,14 @@ async def create_user(
 
 @router.get("/users/{username}", response_model=UserOut, summary="A user (admin)")
 async def get_user(username: str, session: Session, _admin: AdminPrincipal) -> UserOut:
-    return user_out(await _loaded(session, await service.get_user(session, username=username)))
+    return user_out(await service.get_user(session, username=username, with_projects=True))
 
 
 @router.patch("/users/{username}", response_model=UserOut, summary="Change a user (admin)")
 async def update_user(
     username: str, body: UserUpdate, session: Session, admin: AdminPrincipal
 ) -> UserOut:
-    user = await service.get_user(session, username=username)
-    await session.refresh(user, ["projects"])
+    user = await service.get_user(session, username=username, with_projects=True)
     user = await service.update_user(
         session,
         user=user,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import defaultload, selectinload
 
 from helpwire.accounts.models import (
     STAFF_ROLES,
@@ -64,8 +64,13 @@ async def create_account(
     return account
 
 
-async def get_account(session: AsyncSession, *, key: str) -> Account:
-    account = await session.scalar(select(Account).where(Account.key == key))
+async def get_account(session: AsyncSession, *, key: str, with_projects: bool = False) -> Account:
+    """The account; ``with_projects`` loads its projects too, for callers that show them
+    (the relation is never loaded lazily)."""
+    query = select(Account).where(Account.key == key)
+    if with_projects:
+        query = query.options(selectinload(Account.projects))
+    account = await session.scalar(query)
     if account is None:
         raise NotFound(f"no account {key!r}")
     return account
@@ -178,8 +183,22 @@ async def set_user_projects(
     await session.refresh(user, ["projects"])
 
 
-async def get_user(session: AsyncSession, *, username: str) -> User:
-    user = await session.scalar(select(User).where(User.username == username))
+async def get_user(
+    session: AsyncSession,
+    *,
+    username: str,
+    with_projects: bool = False,
+    with_account_projects: bool = False,
+) -> User:
+    """The user. ``with_projects`` loads the projects they are a member of;
+    ``with_account_projects`` those of their account as well (the choices an admin's form
+    offers). Relations are never loaded lazily: a caller asks for what it shows."""
+    query = select(User).where(User.username == username)
+    if with_projects:
+        query = query.options(selectinload(User.projects))
+    if with_account_projects:
+        query = query.options(defaultload(User.account).selectinload(Account.projects))
+    user = await session.scalar(query)
     if user is None:
         raise NotFound(f"no user {username!r}")
     return user

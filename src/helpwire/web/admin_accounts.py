@@ -100,8 +100,7 @@ async def _account_page(
     form: FormData | None = None,
     error: FormError | None = None,
 ) -> Response:
-    account = await accounts.get_account(session, key=key)
-    await session.refresh(account, ["projects"])
+    account = await accounts.get_account(session, key=key, with_projects=True)
     users, members = await accounts.member_counts(session, account_ids=[account.id])
     return render(
         request,

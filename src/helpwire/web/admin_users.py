@@ -201,11 +201,10 @@ async def create_user(
 
 
 async def _loaded_user(session: AsyncSession, username: str) -> User:
-    user = await service.get_user(session, username=username)
-    await session.refresh(user, ["projects"])
-    if user.account is not None:
-        await session.refresh(user.account, ["projects"])
-    return user
+    """The user with what the user's page shows: their projects and their account's."""
+    return await service.get_user(
+        session, username=username, with_projects=True, with_account_projects=True
+    )
 
 
 def _user_values(user: User, form: FormData | None) -> dict[str, Any]:
