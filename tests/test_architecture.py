@@ -146,3 +146,57 @@ def test_the_checks_see_function_local_and_relative_imports() -> None:
         "helpwire.files.service",
         "helpwire.tickets.models",
     } <= found
+
+
+# What a session is asked for is a query; the web UI leaves those to the services.
+QUERY_CALLS = frozenset({"execute", "scalar", "scalars", "get", "stream", "stream_scalars"})
+
+
+def _queries_in(source: str) -> Iterator[str]:
+    """The SQLAlchemy imports a module makes (beyond the session type) and the queries it
+    sends through a variable named ``session``."""
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sqlalchemy"):
+            if node.module != "sqlalchemy.ext.asyncio":
+                yield f"line {node.lineno}: from {node.module} import ..."
+        elif isinstance(node, ast.Import):
+            yield from (
+                f"line {node.lineno}: import {alias.name}"
+                for alias in node.names
+                if alias.name.startswith("sqlalchemy")
+            )
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == "session"
+            and node.func.attr in QUERY_CALLS
+        ):
+            yield f"line {node.lineno}: session.{node.func.attr}(...)"
+
+
+def test_the_web_ui_runs_no_queries_of_its_own() -> None:
+    # Pages read and write through the services, so a page and the API cannot disagree on
+    # what is read or allowed; the session only passes through web/ (and its transaction
+    # is managed there).
+    offending = sorted(
+        f"{_module_name(path)} {query}"
+        for path in (SRC / "web").rglob("*.py")
+        for query in _queries_in(path.read_text())
+    )
+    assert not offending, "web/ runs queries of its own:\n" + "\n".join(offending)
+
+
+def test_the_query_check_sees_imports_and_session_calls() -> None:
+    source = (
+        "from sqlalchemy import select\n"
+        "from sqlalchemy.ext.asyncio import AsyncSession\n"
+        "async def f(session):\n"
+        "    await session.get(X, 1)\n"
+        "    await session.flush()\n"
+        "    form.get('x')\n"
+    )
+    assert list(_queries_in(source)) == [
+        "line 1: from sqlalchemy import ...",
+        "line 4: session.get(...)",
+    ]
