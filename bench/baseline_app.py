@@ -272,7 +272,9 @@ async def create_ticket(request: Request) -> Response:
             return _unauthorized()
         number = (await connection.fetch(NEXT_NUMBER_SQL, 1, "ticket_number"))[0]["value"]
         now, uid = db.now(), str(uuid.uuid4())
-        context = {"request_id": None, "user_agent": None, "location": None, "info": {}}
+        context: dict[str, Any] = {
+            "request_id": None, "user_agent": None, "location": None, "info": {},
+        }  # fmt: skip
         customer = user["role"] not in ("agent", "admin")
         values = {
             "number": number, "uid": uid, "subject": subject, "type": "question",

@@ -38,6 +38,7 @@ from generator import (
     BIGCORP,
     COLUMNS,
     DATETIME_COLUMNS,
+    FILE_BYTES_TABLES,
     LEFT_EMPTY,
     SEED,
     TABLE_ORDER,
@@ -60,6 +61,7 @@ BATCH = 5_000  # tickets per batch
 SQLITE_COMMIT_EVERY = 10  # batches per SQLite transaction
 COPY_CHUNK = 50_000  # rows per COPY call
 AGENT = "agent1"
+INLINE_TICKETS = 10_000  # up to this many, no second process
 
 
 class FillError(Exception):
@@ -69,9 +71,9 @@ class FillError(Exception):
 # --- the generator, in a process of its own --------------------------------------------
 
 
-def _produce(shape: Shape, seed: int, batch: int, out: Any) -> None:
+def _produce(shape: Shape, seed: int, file_bytes: bool, batch: int, out: Any) -> None:
     try:
-        generator = Generator(shape, seed)
+        generator = Generator(shape, seed, file_bytes)
         for rows in generator.tickets(batch):
             out.put(rows)
         out.put(None)
@@ -81,13 +83,20 @@ def _produce(shape: Shape, seed: int, batch: int, out: Any) -> None:
 
 
 @contextmanager
-def ticket_batches(shape: Shape, seed: int, batch: int) -> Iterator[Iterator[Rows]]:
-    """The ticket batches of Generator(shape, seed), made by a second process so that
-    generating (pure Python) and writing overlap on two cores. A few batches are
-    buffered at most: memory stays constant."""
+def ticket_batches(generator: Generator, seed: int, batch: int) -> Iterator[Iterator[Rows]]:
+    """The ticket batches of ``generator``, made by a second process (a Generator of the
+    same shape and seed) so that generating (pure Python) and writing overlap on two
+    cores. A few batches are buffered at most: memory stays constant. A small data set is
+    made here: starting a process would take longer."""
+    shape = generator.shape
+    if shape.tickets <= INLINE_TICKETS:
+        yield generator.tickets(batch)
+        return
     context = multiprocessing.get_context("spawn")
     channel = context.Queue(maxsize=3)
-    process = context.Process(target=_produce, args=(shape, seed, batch, channel), daemon=True)
+    process = context.Process(
+        target=_produce, args=(shape, seed, generator.file_bytes, batch, channel), daemon=True
+    )
     process.start()
 
     def read() -> Iterator[Rows]:
@@ -147,7 +156,8 @@ def schema_problems(schema: dict[str, list[DbColumn]]) -> list[str]:
     problems = []
     for table in TABLE_ORDER:
         if table not in schema:
-            problems.append(f"table {table} is not in the schema")
+            if table not in FILE_BYTES_TABLES:
+                problems.append(f"table {table} is not in the schema")
             continue
         names = {column.name for column in schema[table]}
         written = set(COLUMNS[table])
@@ -163,9 +173,10 @@ def schema_problems(schema: dict[str, list[DbColumn]]) -> list[str]:
     return problems
 
 
-async def prepare(engine: AsyncEngine) -> None:
+async def prepare(engine: AsyncEngine) -> bool:
     """Migrate to the newest revision, then make sure there is nothing to collide with
-    and that the generator writes the schema as it is."""
+    and that the generator writes the schema as it is. Whether the schema keeps file
+    bytes in the database."""
     await upgrade(engine)
     async with engine.connect() as connection:
         for table in ("accounts", "users", "tickets"):
@@ -183,6 +194,7 @@ async def prepare(engine: AsyncEngine) -> None:
             + "; ".join(problems)
             + " (update COLUMNS or LEFT_EMPTY and the rows in bench/generator.py)"
         )
+    return set(schema) >= FILE_BYTES_TABLES
 
 
 # --- SQLite ------------------------------------------------------------------------------
@@ -245,7 +257,7 @@ def fill_sqlite(path: Path, shape: Shape, seed: int, generator: Generator, batch
         remake = _sqlite_deferred(connection)
         _sqlite_insert(connection, generator.people)
         connection.execute("COMMIT")
-        with ticket_batches(shape, seed, batch) as batches:
+        with ticket_batches(generator, seed, batch) as batches:
             for number, rows in enumerate(batches, start=1):
                 if number % SQLITE_COMMIT_EVERY == 1:
                     connection.execute("BEGIN")
@@ -328,7 +340,7 @@ async def fill_postgres(
         async with connection.transaction():
             remake = await _pg_deferred(connection)
             await _pg_copy(connection, generator.people)
-            with ticket_batches(shape, seed, batch) as batches:
+            with ticket_batches(generator, seed, batch) as batches:
                 for number, rows in enumerate(batches, start=1):
                     await _pg_copy(connection, rows)
                     _progress(number * batch, shape.tickets)
@@ -407,13 +419,19 @@ async def make_tokens(engine: AsyncEngine, generator: Generator) -> dict[str, di
 
 def _progress(done: int, total: int) -> None:
     done = min(done, total)
-    print(f"\r  {done:,} / {total:,} tickets", end="", file=sys.stderr, flush=True)
+    elapsed = time.perf_counter() - _STARTED
+    print(
+        f"\r  {elapsed:6.1f} s  {done:,} / {total:,} tickets", end="", file=sys.stderr, flush=True
+    )
     if done == total:
         print(file=sys.stderr)
 
 
+_STARTED = time.perf_counter()
+
+
 def _stage(name: str) -> None:
-    print(f"  {name}...", file=sys.stderr, flush=True)
+    print(f"  {time.perf_counter() - _STARTED:6.1f} s  {name}", file=sys.stderr, flush=True)
 
 
 async def fill(url: str, tickets: int, seed: int, batch: int) -> Credentials:
@@ -421,9 +439,12 @@ async def fill(url: str, tickets: int, seed: int, batch: int) -> Credentials:
     engine = create_engine(settings, bounded=False)
     started = time.perf_counter()
     try:
-        await prepare(engine)
+        _stage("migrating and checking the schema")
+        file_bytes = await prepare(engine)
+        _stage("generating people")
         shape = Shape.for_tickets(tickets)
-        generator = Generator(shape, seed)
+        generator = Generator(shape, seed, file_bytes)
+        _stage("writing")
         if settings.is_sqlite:
             await engine.dispose()  # the fill writes through sqlite3, alone
             database = make_url(settings.async_database_url).database
@@ -432,7 +453,9 @@ async def fill(url: str, tickets: int, seed: int, batch: int) -> Credentials:
         else:
             await fill_postgres(engine, shape, seed, generator, batch)
         credentials = Credentials(url, tickets, seed, words=generator.words.as_dict())
+        _stage("tokens")
         credentials.tokens = await make_tokens(engine, generator)
+        _stage("done")
         credentials.seconds = time.perf_counter() - started
         return credentials
     finally:

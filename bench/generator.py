@@ -152,6 +152,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "search_documents": ("id", "ticket_id", "kind", "source_id", "internal", "body"),
 }  # fmt: skip
 
+# Tables written only when the schema has them: the bytes of files kept in the database.
+FILE_BYTES_TABLES = frozenset({"file_blobs", "file_chunks"})
+
 # Columns of the filled tables that are left to their default (NULL) on purpose: what a
 # history of plain tickets does not have. A column in the schema that is neither written
 # nor listed here stops the fill (bench/fill.py checks), so that a new column is a
@@ -244,8 +247,11 @@ class Generator:
     """The data set for ``shape``: ``people`` (accounts, projects, topics, users) at once,
     then ``tickets()`` in batches. Seeded: the same shape and seed give the same rows."""
 
-    def __init__(self, shape: Shape, seed: int = SEED) -> None:
+    def __init__(self, shape: Shape, seed: int = SEED, file_bytes: bool = True) -> None:
         self.shape = shape
+        # Whether file bytes go to file_blobs and file_chunks (database file storage);
+        # the rows are the same either way.
+        self.file_bytes = file_bytes
         self.rng = random.Random(seed)  # noqa: S311 (test data, not secrets)
         self.vocabulary = _vocabulary(self.rng)
         self.words = search_words(self.vocabulary)
@@ -266,6 +272,8 @@ class Generator:
         self._started = False
         self._pool: list[str] = []
         self._pool_at = 0
+        # About 70 words a ticket: a small data set draws no more than it needs.
+        self._pool_size = min(WORD_POOL, 100 * shape.tickets + 1_000)
 
     # --- people ---------------------------------------------------------------------
 
@@ -351,7 +359,9 @@ class Generator:
         count = self.rng.randint(low, high)
         if self._pool_at + count > len(self._pool):
             # Words are drawn a million at a time: one call instead of one per text.
-            self._pool = self.rng.choices(self.vocabulary, cum_weights=self._word_cum, k=WORD_POOL)
+            self._pool = self.rng.choices(
+                self.vocabulary, cum_weights=self._word_cum, k=self._pool_size
+            )
             self._pool_at = 0
         start, self._pool_at = self._pool_at, self._pool_at + count
         return " ".join(self._pool[start : self._pool_at])
@@ -533,8 +543,9 @@ class Generator:
             "files",
             (file_id, name, "text/plain", len(data), sha, file_id, uploader, comment_id, at),
         )
-        rows.add("file_blobs", (file_id, len(data), sha, True, at))
-        rows.add("file_chunks", (file_id, 0, data))
+        if self.file_bytes:
+            rows.add("file_blobs", (file_id, len(data), sha, True, at))
+            rows.add("file_chunks", (file_id, 0, data))
         self._document(rows, ticket_id, "file", file_id, normalize(name), False)
         return [{"id": file_id, "filename": name}]
 

@@ -206,7 +206,10 @@ def start_server(
     port: int,
     log_dir: Path,
     scenarios: frozenset[str],
+    wait: bool = True,
 ) -> Server:
+    """Start the server; unless ``wait`` is false (the caller waits, so that several
+    servers start at once), wait until it answers."""
     log = log_dir / f"{name}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(  # noqa: S603 (our own commands)
@@ -218,15 +221,23 @@ def start_server(
             start_new_session=True,
         )
     server = Server(name, f"http://127.0.0.1:{port}", process, log, scenarios)
-    try:
-        wait_ready(server)
-    except BaseException:
-        server.stop()
-        raise
+    if wait:
+        try:
+            wait_ready(server)
+        except BaseException:
+            server.stop()
+            raise
     return server
 
 
 def wait_ready(server: Server) -> None:
+    started = time.monotonic()
+    _wait_ready(server)
+    took = time.monotonic() - started
+    print(f"{server.name} ready in {took:.1f} s", file=sys.stderr, flush=True)
+
+
+def _wait_ready(server: Server) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
@@ -255,22 +266,21 @@ def server_env(database_url: str) -> dict[str, str]:
     }
 
 
-def start_helpwire(database_url: str, workers: int, log_dir: Path) -> Server:
+def start_helpwire(database_url: str, workers: int, log_dir: Path, wait: bool = True) -> Server:
     port = free_port()
     command = [sys.executable, "-m", "helpwire", "serve", "--host", "127.0.0.1"]
     command += ["--port", str(port), "--workers", str(workers), "--no-migrate"]
     env = server_env(database_url)
-    return start_server("helpwire", command, env, port, log_dir, frozenset(SCENARIOS))
+    return start_server("helpwire", command, env, port, log_dir, frozenset(SCENARIOS), wait)
 
 
-def start_baseline(database_url: str, workers: int, log_dir: Path) -> Server:
+def start_baseline(database_url: str, workers: int, log_dir: Path, wait: bool = True) -> Server:
     port = free_port()
     command = [sys.executable, str(BENCH / "baseline_app.py"), "--port", str(port)]
     command += ["--workers", str(workers)]
     env = server_env(database_url)
-    return start_server(
-        "baseline", command, env, port, log_dir, frozenset({"healthz", "create", "get"})
-    )
+    scenarios = frozenset({"healthz", "create", "get"})
+    return start_server("baseline", command, env, port, log_dir, scenarios, wait)
 
 
 # --- the open-loop generator -------------------------------------------------------------
@@ -508,6 +518,10 @@ def medians(cells: Sequence[dict[str, Any]]) -> dict[tuple[str, str, float, int]
     return out
 
 
+def _figure(entry: dict[str, Any] | None, name: str) -> float | None:
+    return None if entry is None else entry[name]
+
+
 def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
@@ -542,16 +556,16 @@ def markdown(result: dict[str, Any]) -> str:
             if own is None:
                 continue
             row = [scenario, f"{rate:g}"]
-            errors = own["errors"]
+            errors = 0
             for target in targets:
                 other = table.get((target, scenario, rate, tickets))
                 row += [
-                    _ms(other and other["latency_p50_ms"]),
-                    _ms(other and other["latency_p99_ms"]),
+                    _ms(_figure(other, "latency_p50_ms")),
+                    _ms(_figure(other, "latency_p99_ms")),
                 ]
                 if target != "helpwire":
-                    row.append(_ratio(own["latency_p50_ms"], other and other["latency_p50_ms"]))
-                errors += other["errors"] if other and target != "helpwire" else 0
+                    row.append(_ratio(own["latency_p50_ms"], _figure(other, "latency_p50_ms")))
+                errors += other["errors"] if other else 0
             row += [_ms(own["server_cpu_ms"]), str(errors)]
             lines.append("| " + " | ".join(row) + " |")
     lines += ["", *_notes(result)]
@@ -583,7 +597,7 @@ def _notes(result: dict[str, Any]) -> list[str]:
             row = [scenario]
             for size in sizes:
                 entry = table.get(("helpwire", scenario, result["scale_rate"], size))
-                row.append(_ms(entry and entry["latency_p50_ms"]))
+                row.append(_ms(_figure(entry, "latency_p50_ms")))
             lines.append("| " + " | ".join(row) + " |")
     return lines
 
@@ -602,6 +616,7 @@ def charts(result: dict[str, Any], out: Path) -> list[Path]:
     columns = min(3, len(scenarios)) or 1
     rows = (len(scenarios) + columns - 1) // columns or 1
     figure, axes = plt.subplots(rows, columns, figsize=(5 * columns, 3.6 * rows), squeeze=False)
+    colors = {"helpwire": "tab:blue", "baseline": "tab:green", "django-helpdesk": "tab:red"}
     for axis, scenario in zip(axes.flat, scenarios, strict=False):
         for target in result["targets"]:
             points = sorted(
@@ -610,12 +625,14 @@ def charts(result: dict[str, Any], out: Path) -> list[Path]:
             if not points:
                 continue
             rates = [p[0] for p in points]
+            color = colors.get(target)
             axis.plot(
-                rates, [p[1]["latency_p50_ms"] for p in points], marker="o", label=f"{target} p50"
-            )
+                rates, [p[1]["latency_p50_ms"] for p in points], marker="o", color=color,
+                label=f"{target} p50",
+            )  # fmt: skip
             axis.plot(
                 rates, [p[1]["latency_p99_ms"] for p in points], linestyle="--", marker=".",
-                label=f"{target} p99",
+                color=color, label=f"{target} p99",
             )  # fmt: skip
         axis.set_title(DESCRIPTIONS[scenario], fontsize=9)
         axis.set_xlabel("requests per second (open loop)")
@@ -722,9 +739,9 @@ def _start_targets(
     servers, skipped = [], {}
     for name in args.targets:
         if name == "helpwire":
-            server = start_helpwire(filled.database_url, args.workers, log_dir)
+            server = start_helpwire(filled.database_url, args.workers, log_dir, wait=False)
         elif name == "baseline":
-            server = start_baseline(filled.database_url, args.workers, log_dir)
+            server = start_baseline(filled.database_url, args.workers, log_dir, wait=False)
         elif name == "django-helpdesk":
             from helpdesk import HelpdeskUnavailable, start_helpdesk
 
@@ -740,6 +757,8 @@ def _start_targets(
             raise SystemExit(f"unknown target {name!r}")
         stack.callback(server.stop)
         servers.append(server)
+    for server in servers:  # started at once, waited for in turn
+        wait_ready(server)
     return servers, skipped
 
 

@@ -1,0 +1,125 @@
+"""The benchmark tools, run at tiny sizes so that they keep working: bench/fill.py on both
+engines (then the app reads, searches and files tickets on what it wrote), and
+bench/http_load.py for half a second per scenario against helpwire and the baseline."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+from asgi_lifespan import LifespanManager
+
+from helpwire.app import create_app
+from helpwire.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+TICKETS = 200
+
+
+def run_bench(script: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def fill(url: str, credentials: Path) -> dict[str, Any]:
+    done = run_bench(
+        "fill.py", "--tickets", str(TICKETS), "--database-url", url,
+        "--credentials", str(credentials), "--batch", "64",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    data: dict[str, Any] = json.loads(credentials.read_text())
+    return data
+
+
+async def test_filled_database_works_in_the_app(settings: Settings, tmp_path: Path) -> None:
+    filled = fill(settings.database_url, tmp_path / "credentials.json")
+    assert filled["tickets"] == TICKETS
+    assert set(filled["tokens"]) == {"agent", "admin", "customer", "member"}
+
+    app = create_app(settings)
+    async with (
+        LifespanManager(app) as manager,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=manager.app), base_url="http://t"
+        ) as client,
+    ):
+
+        def auth(role: str) -> dict[str, str]:
+            return {"Authorization": f"Bearer {filled['tokens'][role]['token']}"}
+
+        newest = await client.get("/api/v1/tickets", params={"limit": 3}, headers=auth("agent"))
+        assert newest.status_code == 200, newest.text
+        assert [t["number"] for t in newest.json()["items"]] == [200, 199, 198]
+
+        # The search index was filled: the word picked for ~1 % of tickets is found, in
+        # tickets that hold it.
+        word = filled["words"]["mid"]
+        found = await client.get(
+            "/api/v1/tickets", params={"q": word, "limit": 200}, headers=auth("agent")
+        )
+        assert found.status_code == 200, found.text
+        numbers = [t["number"] for t in found.json()["items"]]
+        assert numbers
+        comments = await client.get(f"/api/v1/tickets/{numbers[0]}/comments", headers=auth("agent"))
+        ticket = await client.get(f"/api/v1/tickets/{numbers[0]}", headers=auth("agent"))
+        text = (
+            ticket.json()["subject"] + " " + " ".join(c["body"] for c in comments.json()["items"])
+        )
+        assert word in text.split()
+
+        # A customer sees only their account's tickets.
+        own = await client.get("/api/v1/tickets", params={"limit": 200}, headers=auth("customer"))
+        assert own.status_code == 200
+        assert 0 < len(own.json()["items"]) < TICKETS
+
+        # Ticket numbers go on after the filled ones.
+        created = await client.post(
+            "/api/v1/tickets",
+            json={"subject": "printer down", "body": "it stopped"},
+            headers=auth("customer"),
+        )
+        assert created.status_code == 201, created.text
+        assert created.json()["number"] == TICKETS + 1
+
+    again = run_bench("fill.py", "--tickets", "10", "--database-url", settings.database_url)
+    assert again.returncode == 1
+    assert "not empty" in again.stderr
+
+
+def test_http_harness_measures_helpwire_and_the_baseline(tmp_path: Path) -> None:
+    credentials = tmp_path / "credentials.json"
+    fill(f"sqlite:///{tmp_path / 'bench.db'}", credentials)
+    out = tmp_path / "results"
+    done = run_bench(
+        "http_load.py", "--filled", str(credentials), "--targets", "helpwire,baseline",
+        "--workers", "1", "--rates", "8", "--duration", "0.5", "--repeat", "1",
+        "--scenarios", "healthz,create,get,search_rare", "--out", str(out),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    result = json.loads((out / "http.json").read_text())
+    assert result["targets"] == ["helpwire", "baseline"]
+    cells = {(c["target"], c["scenario"]): c for c in result["cells"]}
+    for cell in cells.values():
+        assert cell["sent"] == 4
+        assert cell["ok"] == 4, cell["errors"]
+        assert cell["latency_p50_ms"] > 0
+    assert ("baseline", "search_rare") not in cells  # the baseline has no search
+    table = (out / "http.md").read_text()
+    rows = {
+        line.split("|")[1].strip(): line for line in table.splitlines() if line.startswith("| ")
+    }
+    assert set(rows) >= {"healthz", "create", "get", "search_rare"}
+    ratio = rows["get"].split("|")[7].strip()
+    assert ratio.endswith("x") and float(ratio[:-1]) > 0
+    assert (out / "http-latency.png").stat().st_size > 0
