@@ -27,8 +27,8 @@ from helpwire.assembly import database_for
 from helpwire.db.engine import create_engine
 from helpwire.db.session import Database
 from helpwire.faces import enabled_faces
+from helpwire.files.backends import storage_for
 from helpwire.files.routes import router as files_router
-from helpwire.files.storage import LocalStorage
 from helpwire.housekeeping import job_registry
 from helpwire.jobs.routes import router as jobs_router
 from helpwire.jobs.worker import Worker
@@ -81,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(settings)
         database = database_for(engine)
         app.state.database = database
+        app.state.storage = storage_for(settings, database)
         background: list[asyncio.Task[None]] = []
         stop = asyncio.Event()
         relay: Relay | None = None
@@ -114,8 +115,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.metrics = Metrics.create()
-    settings.files_dir.mkdir(parents=True, exist_ok=True)
-    app.state.storage = LocalStorage(settings.files_dir)
 
     install_problem_handlers(app)
     install_problem_schemas(app)

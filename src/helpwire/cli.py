@@ -8,6 +8,7 @@ import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -28,6 +29,8 @@ from helpwire.db.models import Base
 from helpwire.db.secrets import SecretKeyError, new_key, reencrypt_all
 from helpwire.db.session import Database
 from helpwire.demo import DEFAULT_SEED, DEFAULT_TICKETS, DemoOptions, DemoReport, fill_demo
+from helpwire.files.backends import storage_for
+from helpwire.files.transfer import Tally, copy_all
 from helpwire.notify.channels import apply_declared_channels
 from helpwire.notify.outbound import AddressPolicy
 from helpwire.problems import Problem
@@ -50,6 +53,8 @@ app.add_typer(accounts_app, name="accounts")
 app.add_typer(topics_app, name="topics")
 secrets_app = typer.Typer(help="Keys that encrypt channel secrets at rest.", no_args_is_help=True)
 app.add_typer(secrets_app, name="secrets")
+files_app = typer.Typer(help="Stored files.", no_args_is_help=True)
+app.add_typer(files_app, name="files")
 
 # Messages go to stderr so that stdout carries only what scripts capture (a token).
 err = Console(stderr=True)
@@ -303,6 +308,77 @@ def secrets_rotate() -> None:
 
     changed = _run(work)
     err.print(f"{changed} row(s) encrypted with the first key")
+
+
+class StorageKind(StrEnum):
+    local = "local"
+    database = "database"
+
+
+_FILES_MIGRATE_HELP = """Copy every stored file into the other backend: --to database copies
+from HELPWIRE_FILES_DIR into the database, --to local from the database into
+HELPWIRE_FILES_DIR.
+
+Each copy is checked against the size and SHA-256 recorded at upload; files already in the
+target are skipped, so the command can be stopped and run again. Nothing is deleted from
+the source. It may run while helpwire serves.
+
+Then set HELPWIRE_FILES_STORAGE to the target for every `helpwire serve` process, restart
+them, and run this command once more to copy the files uploaded while they were switching.
+Exits 1 if any file could not be copied."""
+
+
+def _paragraphs(text: str) -> str:
+    """Help text whose paragraphs the terminal wraps (typer keeps the source's line breaks
+    after the first paragraph)."""
+    return "\n\n".join(" ".join(part.split()) for part in text.split("\n\n"))
+
+
+@files_app.command("migrate", help=_paragraphs(_FILES_MIGRATE_HELP))
+def files_migrate(
+    to: Annotated[
+        StorageKind, typer.Option("--to", help="The backend to copy into.", show_default=False)
+    ],
+) -> None:
+    settings = Settings()
+    source_kind = StorageKind.local if to is StorageKind.database else StorageKind.database
+
+    async def work(database: Database) -> Tally:
+        err.print(f"copying stored files from {source_kind.value} to {to.value} storage")
+        return await copy_all(
+            database,
+            source=storage_for(settings, database, source_kind.value),
+            target=storage_for(settings, database, to.value),
+            progress=_files_progress(),
+        )
+
+    tally = _run(work)
+    typer.echo(
+        f"{tally.total} files: {tally.copied} copied, {tally.present} already there, "
+        f"{len(tally.failed)} failed"
+    )
+    for file_id, why in tally.failed.items():
+        err.print(f"[red]not copied:[/red] file {file_id}: {why}")
+    if tally.failed:
+        raise typer.Exit(1)
+
+
+def _files_progress() -> Callable[[Tally], None]:
+    """A line every tenth of the way and at the end."""
+    shown = [0]
+    started = time.monotonic()
+
+    def report(tally: Tally) -> None:
+        tenth = tally.done * 10 // max(tally.total, 1)
+        if tenth > shown[0] or tally.done == tally.total:
+            shown[0] = tenth
+            err.print(
+                f"{tally.done}/{tally.total} files ({tally.copied} copied, {tally.present} "
+                f"already there, {len(tally.failed)} failed; "
+                f"{time.monotonic() - started:.0f} s)"
+            )
+
+    return report
 
 
 def _read_password() -> str:

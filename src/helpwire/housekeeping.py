@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from helpwire.accounts.signin import forget_expired_sessions
 from helpwire.api.idempotency import forget_expired
+from helpwire.files.dbstorage import collect_orphans
 from helpwire.jobs.registry import JobContext, JobRegistry
 from helpwire.notify.channels import purge_delivered
 from helpwire.settings import Settings
@@ -29,8 +30,14 @@ def job_registry(settings: Settings) -> JobRegistry:
     async def forget_web_sessions(context: JobContext) -> None:
         await forget_expired_sessions(context.session)
 
+    async def forget_orphan_file_bytes(context: JobContext) -> None:
+        await collect_orphans(context.session, now=context.now)
+
     registry.every("housekeeping.idempotency_keys", HOURLY, forget_idempotency_keys)
     registry.every("housekeeping.delivered_notifications", HOURLY, purge_deliveries)
     registry.every("housekeeping.web_sessions", HOURLY, forget_web_sessions)
+    # Bytes kept in the database whose upload never finished or was never recorded; a
+    # no-op with local storage unless `helpwire files migrate` left some behind.
+    registry.every("housekeeping.file_orphans", HOURLY, forget_orphan_file_bytes)
     registry.load_plugins(settings.job_plugins)
     return registry

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -47,6 +48,11 @@ class Settings(BaseSettings):
     base_url: str = Field(
         default="http://127.0.0.1:8000",
         description="Public address of this service, used in links to tickets.",
+    )
+    files_storage: Literal["local", "database"] = Field(
+        default="local",
+        description="Where file bytes are kept: local (files_dir) or database (shared by "
+        "every process of the installation); `helpwire files migrate` copies between them.",
     )
     files_dir: Path = Field(default=Path("./helpwire-files"))
     max_request_bytes: int = Field(default=1 * MIB, ge=1024, description="JSON/form body limit.")

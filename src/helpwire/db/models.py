@@ -12,7 +12,7 @@ from helpwire.accounts.models import (
 from helpwire.db.base import Base
 from helpwire.db.counters import Counter
 from helpwire.db.idempotency import IdempotencyRecord
-from helpwire.files.models import File
+from helpwire.files.models import File, FileBlob, FileChunk
 from helpwire.jobs.models import Job
 from helpwire.notify.models import Channel, Delivery, DeliveryAttempt
 from helpwire.search.models import SearchDocument
@@ -30,6 +30,8 @@ __all__ = [
     "DeliveryAttempt",
     "Event",
     "File",
+    "FileBlob",
+    "FileChunk",
     "IdempotencyRecord",
     "Job",
     "Project",

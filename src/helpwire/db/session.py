@@ -5,13 +5,20 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from helpwire.db.engine import WRITE_INTENT
 from helpwire.db.subscribers import SUBSCRIBERS_KEY, Subscribers
+
+# The writing transaction the running task is inside: (its Database, the task, the session).
+_WRITING: ContextVar[tuple[object, asyncio.Task[Any] | None, AsyncSession] | None] = ContextVar(
+    "helpwire_writing", default=None
+)
 
 
 @dataclass(frozen=True)
@@ -60,9 +67,31 @@ class Database:
             if self.write_lock is not None:
                 await stack.enter_async_context(self.write_lock)
             session = await stack.enter_async_context(self.writer())
+            outer = _WRITING.get()
+            _WRITING.set((self, asyncio.current_task(), session))
             try:
                 yield session
             except BaseException:
                 await session.rollback()
                 raise
+            finally:
+                # Set back rather than reset by token: the block may end in a copy of the
+                # context it began in (a dependency's cleanup), where a token is refused.
+                _WRITING.set(outer)
             await session.commit()
+
+    @asynccontextmanager
+    async def writing_or_joined(self) -> AsyncIterator[AsyncSession]:
+        """The writing transaction this task is already inside, when there is one (its
+        owner commits or rolls it back), else a new one as :meth:`writing`. For work that
+        runs both inside a request's transaction and outside any (storing a file's bytes in
+        the database): on SQLite a second transaction would wait forever for the first,
+        held by the same task."""
+        current = _WRITING.get()
+        # A task started inside the block inherits the variable but not the right to use
+        # the session: only the task that opened it joins.
+        if current is not None and current[0] is self and current[1] is asyncio.current_task():
+            yield current[2]
+            return
+        async with self.writing() as session:
+            yield session
