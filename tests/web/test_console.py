@@ -232,6 +232,7 @@ async def test_the_ticket_page_shows_the_timeline_and_the_requesters_context(
     assert "Mozilla/5.0 (X11; Linux) TestBrowser/1.0" in text
     assert '<a href="https://app.acme.test/settings/vpn"' in text
     assert "req-42" in text
+    assert "<dt>Created via</dt><dd>api</dd>" in text
     assert "alice@acme.test" in text and "Acme Corp" in text and "p1" in text
     assert f'href="/agent/tickets/{older["number"]}"' in text
     assert 'data-shortcut="r"' in text and 'data-shortcut="n"' in text
