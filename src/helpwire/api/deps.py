@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -66,6 +67,37 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+async def get_reading_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's one transaction, reading only, for a POST that only reads (a search
+    whose criteria come as a body): it gets a reader, as a GET does, and so never queues
+    for SQLite's write lock."""
+    async with get_database(request).reader() as session:
+        yield session
+
+
+ReadingSession = Annotated[AsyncSession, Depends(get_reading_session, scope="function")]
+
+
+@asynccontextmanager
+async def read_outside_transaction(request: Request) -> AsyncIterator[AsyncSession]:
+    """A short reading transaction of its own, apart from the request's: for a check (who
+    asks) made before work that must hold no transaction open while it waits, such as a
+    slow upload being stored or a receiver answering a test message. The route takes no
+    ``Session``."""
+    async with get_database(request).reader() as session:
+        yield session
+
+
+@asynccontextmanager
+async def write_outside_transaction(request: Request) -> AsyncIterator[AsyncSession]:
+    """A short writing transaction of its own, apart from the request's: committed when
+    the block ends, rolled back if it raises. For a write that follows slow work done
+    with no transaction open (the record of bytes stored), or that a reading request
+    makes (a read mark on a page)."""
+    async with get_database(request).writing() as session:
+        yield session
 
 
 # The routes speak of the principal; the services of the actor. They are the same thing.
@@ -149,7 +181,7 @@ async def get_admin_outside_transaction(request: Request) -> Principal:
     route whose work must not hold a writing transaction open (on SQLite that is the write
     lock, and every other writer waits): sending a test message to a slow receiver, say.
     Such a route takes no ``Session`` and opens its own short transactions."""
-    async with get_database(request).reader() as session:
+    async with read_outside_transaction(request) as session:
         principal = await resolve_principal(
             session,
             token=bearer_or_basic_token(request.headers.get("authorization")),

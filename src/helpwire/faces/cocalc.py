@@ -13,19 +13,18 @@ import binascii
 import email.message
 import posixpath
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import quote, urlsplit
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.accounts.actor import Actor
-from helpwire.api.deps import Session, get_database, get_settings
+from helpwire.api.deps import ReadingSession, Session, get_settings
 from helpwire.api.metrics import count_ticket_created
 from helpwire.faces.common import (
     Face,
@@ -459,15 +458,6 @@ async def create_support_ticket(request: Request, session: Session) -> JSONRespo
     return JSONResponse(
         {"event": "support_ticket_url", "id": ticket.uid, "url": ticket_url(request, ticket)}
     )
-
-
-async def _reading_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """get_support_tickets is a POST that only reads: a reading session, as a GET gets."""
-    async with get_database(request).reader() as session:
-        yield session
-
-
-ReadingSession = Annotated[AsyncSession, Depends(_reading_session, scope="function")]
 
 
 @router.post(

@@ -27,7 +27,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
-from helpwire.api.deps import Session
+from helpwire.api.deps import ReadingSession, Session
 from helpwire.api.errors import validation_problem
 from helpwire.faces.common import Face, error_translator, json_error, translating_route
 from helpwire.faces.f5xc_calls import (
@@ -210,11 +210,11 @@ async def comment_customer_support(request: Request, name: str, body: CommentBod
 
 @routes.post("/api/web/namespaces/system/child_tenant/support_tickets")
 async def list_child_tenant_support_tickets(
-    request: Request, body: ListSupportBody
+    request: Request, session: ReadingSession, body: ListSupportBody
 ) -> JSONResponse:
     """ListCTSupportTickets: the tickets the caller may see with one of these priorities
     and one of these statuses (both required, *_UNKNOWN not allowed)."""
-    return JSONResponse(await child_tenant_tickets(request, body))
+    return JSONResponse(await child_tenant_tickets(request, session, body))
 
 
 @routes.post("/api/web/namespaces/system/customer_support/tax_exempt_request")

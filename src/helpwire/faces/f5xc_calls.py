@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.accounts.actor import Actor
-from helpwire.api.deps import get_database, get_settings
+from helpwire.api.deps import get_settings, read_outside_transaction, write_outside_transaction
 from helpwire.api.metrics import count_ticket_created
 from helpwire.api.types import MAX_INT64
 from helpwire.faces.common import resolve_caller
@@ -146,7 +146,7 @@ async def authenticate(request: Request, session: AsyncSession) -> Actor:
 async def _pre_authenticate(request: Request) -> Actor:
     """Who asks, checked before any attachment is stored (in a short read of its own:
     bytes are stored outside the writing transaction)."""
-    async with get_database(request).reader() as session:
+    async with read_outside_transaction(request) as session:
         return await authenticate(request, session)
 
 
@@ -348,7 +348,7 @@ async def create(request: Request, body: CreateRequest, *, namespace: str | None
     ]
     stored = await store_files(request, uploader_id=actor.user.id, groups=incoming)
     try:
-        async with get_database(request).writing() as session:
+        async with write_outside_transaction(request) as session:
             actor = await authenticate(request, session)
             for rows in stored:
                 for row in rows:
@@ -432,7 +432,7 @@ async def call(
     field_names: dict[str, str] | None = None,
 ) -> JSONResponse:
     try:
-        async with get_database(request).writing() as session:
+        async with write_outside_transaction(request) as session:
             actor = await authenticate(request, session)
             for row in stored:
                 await record_upload(session, row=row)
@@ -623,9 +623,12 @@ async def get_answer(
     return answer
 
 
-async def child_tenant_tickets(request: Request, body: ListSupportRequest) -> dict[str, Any]:
+async def child_tenant_tickets(
+    request: Request, session: AsyncSession, body: ListSupportRequest
+) -> dict[str, Any]:
     """ListCTSupportTickets: the tickets the caller may see with one of these priorities
-    and one of these statuses (both required, *_UNKNOWN not allowed)."""
+    and one of these statuses (both required, *_UNKNOWN not allowed). A POST that only
+    reads: ``session`` is a reading one (api.deps.ReadingSession)."""
     for field, values in (("priority", body.priority), ("status", body.status)):
         if not values:
             raise ValidationProblem.for_field(field, "at least one value is required")
@@ -633,16 +636,15 @@ async def child_tenant_tickets(request: Request, body: ListSupportRequest) -> di
             raise ValidationProblem.for_field(field, "*_UNKNOWN is not a value to list by")
     priorities = {p for v in body.priority or [] for p in PRIORITY_FILTER[v]}
     statuses = {s for v in body.status or [] for s in STATUS_FILTER[v]}
-    async with get_database(request).reader() as session:
-        actor = await authenticate(request, session)
-        tickets: list[Ticket] = []
-        truncated = False
-        if priorities and statuses:
-            filters = TicketFilters(
-                priorities=tuple(sorted(priorities)), statuses=tuple(sorted(statuses))
-            )
-            tickets, truncated = await visible_tickets(session, actor=actor, filters=filters)
-        return list_answer(tickets, truncated=truncated, with_spec=True, with_status=False)
+    actor = await authenticate(request, session)
+    tickets: list[Ticket] = []
+    truncated = False
+    if priorities and statuses:
+        filters = TicketFilters(
+            priorities=tuple(sorted(priorities)), statuses=tuple(sorted(statuses))
+        )
+        tickets, truncated = await visible_tickets(session, actor=actor, filters=filters)
+    return list_answer(tickets, truncated=truncated, with_spec=True, with_status=False)
 
 
 async def tax_exempt_request(request: Request, body: TaxExemptRequest) -> dict[str, Any]:
@@ -663,7 +665,7 @@ async def tax_exempt_request(request: Request, body: TaxExemptRequest) -> dict[s
         },
     }
     try:
-        async with get_database(request).writing() as session:
+        async with write_outside_transaction(request) as session:
             actor = await authenticate(request, session)
             for row in stored:
                 await record_upload(session, row=row)

@@ -7,7 +7,14 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request, status
 from fastapi.responses import StreamingResponse
 
-from helpwire.api.deps import CurrentPrincipal, Session, get_database, get_principal, get_settings
+from helpwire.api.deps import (
+    CurrentPrincipal,
+    Session,
+    get_principal,
+    get_settings,
+    read_outside_transaction,
+    write_outside_transaction,
+)
 from helpwire.api.responses import PROBLEM_RESPONSES, problem_responses
 from helpwire.files.models import File
 from helpwire.files.service import get_file_row, record_upload, save_upload
@@ -76,8 +83,7 @@ async def upload_file(request: Request) -> FileOut:
     """Three short steps instead of one long transaction: authenticate, store the bytes
     with no transaction open, then record the file in a transaction of its own."""
     settings = get_settings(request)
-    database = get_database(request)
-    async with database.reader() as session:
+    async with read_outside_transaction(request) as session:
         principal = await get_principal(request, session)
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise UnsupportedMediaType("send the file as multipart/form-data in a field named 'file'")
@@ -103,7 +109,7 @@ async def upload_file(request: Request) -> FileOut:
     finally:
         await form.close()
     try:
-        async with database.writing() as session:
+        async with write_outside_transaction(request) as session:
             await record_upload(session, row=row)
     except BaseException:
         await storage.delete(row.storage_key)

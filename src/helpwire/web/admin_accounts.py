@@ -29,6 +29,7 @@ from helpwire.web.admin_forms import (
     pydantic_error,
 )
 from helpwire.web.auth import AdminWeb, CheckedForm
+from helpwire.web.refusable import refusable
 from helpwire.web.shared import form_text
 from helpwire.web.templating import redirect, render
 
@@ -85,7 +86,7 @@ async def create_account(
     except ValidationError as exc:
         return await _accounts_page(request, session, form=form, error=pydantic_error(exc))
     try:
-        async with session.begin_nested():
+        async with refusable(request, session):
             account = await accounts.create_account(session, key=body.key, name=body.name)
     except Problem as problem:
         return await _accounts_page(request, session, form=form, error=form_error(problem))
@@ -134,7 +135,7 @@ async def create_project(
     except ValidationError as exc:
         return await _account_page(request, session, key=key, form=form, error=pydantic_error(exc))
     try:
-        async with session.begin_nested():
+        async with refusable(request, session):
             project = await accounts.create_project(
                 session, account=account, key=body.key, name=body.name
             )
@@ -262,7 +263,7 @@ async def create_topic(
                 "subtopics": _subtopics_of(form, values),
             }
         )
-        async with session.begin_nested():
+        async with refusable(request, session):
             topic = await topics.create_topic(
                 session,
                 key=body.key,
@@ -300,7 +301,7 @@ async def update_topic(
                 "subtopics": _subtopics_of(form, values),
             }
         )
-        async with session.begin_nested():
+        async with refusable(request, session):
             await topics.update_topic(
                 session,
                 topic=topic,

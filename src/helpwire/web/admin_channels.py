@@ -38,6 +38,7 @@ from helpwire.web.auth import (
     WebContext,
     checked_form_outside_transaction,
 )
+from helpwire.web.refusable import refusable
 from helpwire.web.shared import form_text
 from helpwire.web.templating import redirect, render
 
@@ -186,7 +187,7 @@ async def create_channel(
         if values["kind"] == ChannelKind.WEBHOOK:
             spec["secret"] = form_text(form, "secret").strip() or None
         body = ChannelCreate.model_validate(spec)
-        async with session.begin_nested():
+        async with refusable(request, session):
             channel, secret = await service.create_channel(
                 session, spec=body, policy=address_policy(request)
             )
@@ -239,15 +240,14 @@ async def update_channel(
     values["kind"] = channel.kind
     try:
         body = ChannelUpdate.model_validate(_common_spec(form, values, channel.kind))
-        async with session.begin_nested():
+        async with refusable(request, session):
             await service.update_channel(
                 session, channel=channel, changes=body, policy=address_policy(request)
             )
     except (ValidationError, Problem) as exc:
         error = pydantic_error(exc) if isinstance(exc, ValidationError) else form_error(exc)
-        # After a refused change the row is expired: read it again for the page.
+        # The refused change left the session without the row: read it again for the page.
         channel = await service.get_channel(session, channel_id=channel_id)
-        await session.refresh(channel)
         return await _form_page(request, session, channel=channel, values=values, error=error)
     return redirect(channel_url(channel_id), notice=f"Channel {channel.name} saved.")
 

@@ -26,6 +26,7 @@ from helpwire.web.admin_forms import (
     pydantic_error,
 )
 from helpwire.web.auth import AdminWeb, CheckedForm
+from helpwire.web.refusable import refusable
 from helpwire.web.shared import form_text
 from helpwire.web.templating import redirect, render
 
@@ -163,7 +164,7 @@ async def create_user(
     try:
         # A savepoint: a refusal half-way (say, an unknown project after the user row was
         # written) leaves nothing behind, and the page can still be shown.
-        async with session.begin_nested():
+        async with refusable(request, session):
             user = await service.create_user(
                 session,
                 new=service.NewUser(
@@ -282,7 +283,7 @@ async def update_user(
             request, session, user=user, form=form, error=error, status_code=422
         )
     try:
-        async with session.begin_nested():
+        async with refusable(request, session):
             await service.change_role(
                 session,
                 user=user,

@@ -18,7 +18,7 @@ from starlette.datastructures import FormData
 
 from helpwire.accounts.actor import Actor, load_actor
 from helpwire.accounts.signin import session_for_cookie
-from helpwire.api.deps import SAFE_METHODS, Session, get_database, get_settings
+from helpwire.api.deps import SAFE_METHODS, Session, get_settings, read_outside_transaction
 from helpwire.problems import Forbidden, ValidationProblem
 
 SESSION_COOKIE = "helpwire_session"
@@ -190,7 +190,7 @@ async def checked_form_outside_transaction(
     """The checks of CheckedForm, made in a short reading transaction of their own, for a
     post whose work must not hold a writing transaction open (on SQLite that is the write
     lock): sending a test message to a slow receiver, say."""
-    async with get_database(request).reader() as session:
+    async with read_outside_transaction(request) as session:
         web = await current_web(request, session)
     _check_token(request, form, expected=web.csrf_token)
     return web, form

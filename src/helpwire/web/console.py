@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.accounts.actor import Actor
-from helpwire.api.deps import Session, get_database, get_settings
+from helpwire.api.deps import Session, get_settings, write_outside_transaction
 from helpwire.api.routing import TransactionalRoute
 from helpwire.api.types import RowId, TicketNumber
 from helpwire.problems import PreconditionFailed, Problem, ValidationProblem
@@ -41,7 +41,8 @@ from helpwire.web.console_ticket import (
     validated_update,
 )
 from helpwire.web.languages import request_languages
-from helpwire.web.portal_forms import FIXABLE, forget_uploads, max_file_megabytes
+from helpwire.web.portal_forms import FIXABLE, max_file_megabytes
+from helpwire.web.refusable import refusable
 from helpwire.web.shared import form_files, form_text, is_page_visit, store_form_files
 from helpwire.web.templating import redirect, render
 
@@ -117,7 +118,7 @@ async def _view_marking_read(request: Request, *, actor: Actor, ticket: Ticket) 
     in a short writing transaction of its own, and the ticket and its timeline are read in
     that same transaction: the ETag the page carries for If-Match is then the one of the
     marked ticket (the read mark is part of it), and describes exactly what is shown."""
-    async with get_database(request).writing() as writer:
+    async with write_outside_transaction(request) as writer:
         marked = await mark_read(writer, actor=actor, number=ticket.number)
         return await load_view(writer, actor=actor, ticket=marked, read_before=ticket.agent_read_at)
 
@@ -249,9 +250,9 @@ async def comment(
             comment_errors=[problem + " " + FILES_AGAIN],
         )
     try:
-        # A savepoint: what the service refuses (the ticket was closed meanwhile, a file
-        # too large) leaves nothing behind, and the page comes back with the agent's text.
-        async with session.begin_nested():
+        # What the service refuses (the ticket was closed meanwhile, a file too large)
+        # leaves nothing behind, and the page comes back with the agent's text.
+        async with refusable(request, session):
             file_ids = await store_form_files(
                 request, session, actor=web.actor, uploads=form_files(form, "files")
             )
@@ -266,8 +267,6 @@ async def comment(
                 max_files=get_settings(request).max_files_per_comment,
             )
     except FIXABLE as refused:
-        await forget_uploads(request)  # their rows went with the savepoint
-        session.expunge_all()  # objects the savepoint touched are stale; read afresh
         return await _refused_page(
             request,
             session,
@@ -315,20 +314,17 @@ async def update(
     # The form's ETag is required: without it two agents could overwrite each other.
     seen = form_text(form, "etag") or '"none"'
     try:
-        # A savepoint: if the service refuses halfway, none of its changes stay, and the
-        # page can be shown again with the reason (returning normally commits the rest,
-        # which is nothing).
-        async with session.begin_nested():
+        # If the service refuses halfway, none of its changes stay, and the page can be
+        # shown again with the reason.
+        async with refusable(request, session):
             await update_ticket(
                 session, actor=web.actor, number=number, changes=wanted, if_match=seen
             )
     except PreconditionFailed:
-        session.expunge_all()  # objects the savepoint touched are stale; read afresh
         return await _refused_page(
             request, session, web, number, status_code=409, property_errors=[STALE_MESSAGE]
         )
     except Problem as refused:
-        session.expunge_all()
         return await _refused_page(
             request,
             session,

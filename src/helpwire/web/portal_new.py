@@ -34,11 +34,11 @@ from helpwire.web.portal_forms import (
     FIXABLE,
     customer_actor,
     field_messages,
-    forget_uploads,
     max_file_megabytes,
     request_id_of,
     validated,
 )
+from helpwire.web.refusable import refusable
 from helpwire.web.shared import form_files, form_text, store_form_files
 from helpwire.web.templating import redirect, render
 
@@ -267,13 +267,11 @@ async def file_ticket(request: Request, session: Session, web: Web, form: Checke
     actor = customer_actor(web)
     draft = TicketDraft.from_form(form)
     try:
-        # A savepoint: a form with a mistake leaves nothing behind (no ticket number
-        # taken, no file rows, no claimed submission), yet the page with the message is
-        # an answer, not an exception, so the request's transaction commits.
-        async with session.begin_nested():
+        # A form with a mistake leaves nothing behind (no ticket number taken, no file
+        # rows or bytes, no claimed submission), and the page is shown again.
+        async with refusable(request, session):
             location, filed_now = await _file_ticket_once(request, session, actor, draft, form)
     except FIXABLE as problem:
-        await forget_uploads(request)
         messages = field_messages(problem)
         if form_files(form) and "files" not in messages:
             messages["files"] = "Choose the files again: a browser cannot keep them."

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
 from helpwire.accounts.actor import Actor
-from helpwire.api.deps import Session, get_database, get_settings
+from helpwire.api.deps import Session, get_settings, write_outside_transaction
 from helpwire.api.routing import TransactionalRoute
 from helpwire.api.types import RowId, TicketNumber
 from helpwire.problems import NotFound, ValidationProblem
@@ -26,10 +26,10 @@ from helpwire.web.portal_forms import (
     ACCESS_LEVEL_LABELS,
     FIXABLE,
     customer_actor,
-    forget_uploads,
     max_file_megabytes,
     validated,
 )
+from helpwire.web.refusable import refusable
 from helpwire.web.shared import form_files, form_text, is_page_visit, store_form_files
 from helpwire.web.templating import redirect, render
 
@@ -132,7 +132,7 @@ async def conversation(
         # its own, committed once the page's data is loaded: the page still shows what was
         # new, and the next visit shows it as read. Only when something is unread, so that
         # reading a ticket again writes nothing.
-        async with get_database(request).writing() as writer:
+        async with write_outside_transaction(request) as writer:
             await service.mark_read(writer, actor=web.actor, number=number)
     return page
 
@@ -153,12 +153,11 @@ async def _act_on_ticket(
 ) -> Response:
     """Runs one of the page's actions and goes back to the page with its notice; a mistake
     the customer can fix shows the page again with the message at the form and their text
-    kept, and changes nothing (the savepoint rolls back, stored files are deleted)."""
+    kept, and changes nothing (web.refusable)."""
     try:
-        async with session.begin_nested():
+        async with refusable(request, session):
             notice = await action()
     except FIXABLE as problem:
-        await forget_uploads(request)
         page, _ticket = await _conversation_page(
             request,
             session,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from helpwire.accounts.signin import SignInRefused, check_password, end_session, start_session
-from helpwire.api.deps import Session, get_database, get_settings
+from helpwire.api.deps import Session, get_database, get_settings, write_outside_transaction
 from helpwire.api.routing import TransactionalRoute
 from helpwire.web.auth import (
     SESSION_COOKIE,
@@ -86,9 +86,10 @@ async def sign_in(request: Request, form: SignInForm) -> Response:
     password = str(form.get("password") or "")[:1024]
     next_path = _safe_next(form.get("next"))
     address = request.client.host if request.client else None
-    database = get_database(request)
     try:
-        user = await check_password(database, login=login, password=password, address=address)
+        user = await check_password(
+            get_database(request), login=login, password=password, address=address
+        )
     except SignInRefused as refused:
         response = _sign_in_page(
             request,
@@ -102,7 +103,7 @@ async def sign_in(request: Request, form: SignInForm) -> Response:
         return response
     settings = get_settings(request)
     lifetime = timedelta(days=settings.web_session_days)
-    async with database.writing() as session:
+    async with write_outside_transaction(request) as session:
         # Signing in over a live session replaces it: the old one ends on the server too.
         await end_session(session, token=request.cookies.get(SESSION_COOKIE, ""))
         token, _row = await start_session(
