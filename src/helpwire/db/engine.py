@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -16,6 +18,11 @@ from helpwire.settings import Settings
 # transaction that upgrades to a writer later fails at once with "database is locked"
 # instead of waiting its turn.
 WRITE_INTENT = "helpwire_write_intent"
+
+# A pooled PostgreSQL connection idle for longer than this is checked (a ping) before use.
+# Pinging every checkout cost three round trips per request; a connection in steady use
+# is not pinged, and one that breaks in use is handled by the pool instead (below).
+IDLE_PING_SECONDS = 10.0
 
 
 def create_engine(settings: Settings, *, bounded: bool = True) -> AsyncEngine:
@@ -38,16 +45,39 @@ def _create_engine(settings: Settings, *, bounded: bool) -> AsyncEngine:
     connect_args: dict[str, Any] = {"timeout": settings.database_connect_timeout_seconds}
     if bounded:
         connect_args["command_timeout"] = settings.database_command_timeout_seconds
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_pool_size,
         pool_timeout=settings.database_pool_timeout_seconds,
-        # A connection the server dropped (restart, failover) is found and replaced before
-        # use, so service resumes by itself once the database is back.
-        pool_pre_ping=True,
         connect_args=connect_args,
     )
+    _ping_when_idle(engine)
+    return engine
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    """Service resumes by itself after the server dropped connections (restart, failover,
+    an idle timeout): a connection that fails with a disconnect error is invalidated by
+    SQLAlchemy, and with it every connection the pool made before (they went down with
+    the server), so only requests already under way see the outage (503). Connections that
+    sat idle are pinged before use, so that one dropped overnight is replaced silently
+    rather than failing the first request of the morning."""
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["helpwire_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("helpwire_idle_since")
+        if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            # The pool discards this connection and checks out (or opens) another.
+            raise sa_exc.DisconnectionError(str(exc)) from exc
 
 
 def _create_sqlite_engine(url: str, settings: Settings) -> AsyncEngine:
