@@ -38,8 +38,8 @@ from generator import (
     BIGCORP,
     COLUMNS,
     DATETIME_COLUMNS,
-    FILE_BYTES_TABLES,
     LEFT_EMPTY,
+    OPTIONAL_TABLES,
     SEED,
     TABLE_ORDER,
     Generator,
@@ -75,10 +75,15 @@ Convert = Callable[[Rows], Rows]
 
 
 def _produce(
-    shape: Shape, seed: int, file_bytes: bool, batch: int, convert: Convert | None, out: Any
+    shape: Shape,
+    seed: int,
+    optional: frozenset[str],
+    batch: int,
+    convert: Convert | None,
+    out: Any,
 ) -> None:
     try:
-        generator = Generator(shape, seed, file_bytes)
+        generator = Generator(shape, seed, optional)
         for rows in generator.tickets(batch):
             out.put(convert(rows) if convert else rows)
         out.put(None)
@@ -89,7 +94,7 @@ def _produce(
 
 @contextmanager
 def ticket_batches(
-    generator: Generator, seed: int, batch: int, convert: Convert | None = None
+    generator: Generator, batch: int, convert: Convert | None = None
 ) -> Iterator[Iterator[Rows]]:
     """The ticket batches of ``generator``, made by a second process (a Generator of the
     same shape and seed) so that generating (pure Python) and writing overlap on two
@@ -104,7 +109,7 @@ def ticket_batches(
     channel = context.Queue(maxsize=3)
     process = context.Process(
         target=_produce,
-        args=(shape, seed, generator.file_bytes, batch, convert, channel),
+        args=(shape, generator.seed, generator.optional, batch, convert, channel),
         daemon=True,
     )
     process.start()
@@ -143,6 +148,7 @@ def ticket_batches(
 class DbColumn:
     name: str
     required: bool  # NOT NULL without a default, not generated
+    generated: bool  # computed by the database (GENERATED ALWAYS AS)
 
 
 def _reflect(connection: Any) -> dict[str, list[DbColumn]]:
@@ -155,9 +161,10 @@ def _reflect(connection: Any) -> dict[str, list[DbColumn]]:
         out[table] = [
             DbColumn(
                 column["name"],
-                not column["nullable"]
+                required=not column["nullable"]
                 and column.get("default") is None
                 and column.get("computed") is None,
+                generated=column.get("computed") is not None,
             )
             for column in inspector.get_columns(table)
         ]
@@ -167,11 +174,12 @@ def _reflect(connection: Any) -> dict[str, list[DbColumn]]:
 def schema_problems(schema: dict[str, list[DbColumn]]) -> list[str]:
     """How the migrated schema and what the generator writes disagree: a table or column
     the generator writes that is not there, or a column of a filled table the generator
-    neither writes nor leaves empty on purpose (generator.LEFT_EMPTY)."""
+    neither writes nor leaves empty on purpose (generator.LEFT_EMPTY). Columns the
+    database generates are its own."""
     problems = []
     for table in TABLE_ORDER:
         if table not in schema:
-            if table not in FILE_BYTES_TABLES:
+            if table not in OPTIONAL_TABLES:
                 problems.append(f"table {table} is not in the schema")
             continue
         names = {column.name for column in schema[table]}
@@ -179,7 +187,7 @@ def schema_problems(schema: dict[str, list[DbColumn]]) -> list[str]:
         problems += [f"{table}.{name} is not in the schema" for name in sorted(written - names)]
         left = LEFT_EMPTY.get(table, frozenset())
         for column in schema[table]:
-            if column.name in written:
+            if column.name in written or column.generated:
                 continue
             if column.required:
                 problems.append(f"{table}.{column.name} is required and not written")
@@ -188,10 +196,10 @@ def schema_problems(schema: dict[str, list[DbColumn]]) -> list[str]:
     return problems
 
 
-async def prepare(engine: AsyncEngine) -> bool:
+async def prepare(engine: AsyncEngine) -> frozenset[str]:
     """Migrate to the newest revision, then make sure there is nothing to collide with
-    and that the generator writes the schema as it is. Whether the schema keeps file
-    bytes in the database."""
+    and that the generator writes the schema as it is. Which of the optional tables the
+    schema has."""
     await upgrade(engine)
     async with engine.connect() as connection:
         for table in ("accounts", "users", "tickets"):
@@ -209,7 +217,7 @@ async def prepare(engine: AsyncEngine) -> bool:
             + "; ".join(problems)
             + " (update COLUMNS or LEFT_EMPTY and the rows in bench/generator.py)"
         )
-    return set(schema) >= FILE_BYTES_TABLES
+    return OPTIONAL_TABLES & set(schema)
 
 
 # --- SQLite ------------------------------------------------------------------------------
@@ -264,7 +272,8 @@ def _sqlite_deferred(connection: sqlite3.Connection) -> list[str]:
     return [sql for _kind, _name, sql in found]
 
 
-def fill_sqlite(path: Path, shape: Shape, seed: int, generator: Generator, batch: int) -> None:
+def fill_sqlite(path: Path, generator: Generator, batch: int) -> None:
+    shape = generator.shape
     connection = sqlite3.connect(path, isolation_level=None)
     try:
         # A fill is all or nothing for the caller: no journal, no syncing, a large cache.
@@ -278,7 +287,7 @@ def fill_sqlite(path: Path, shape: Shape, seed: int, generator: Generator, batch
         remake = _sqlite_deferred(connection)
         _sqlite_insert(connection, sqlite_rows(generator.people))
         connection.execute("COMMIT")
-        with ticket_batches(generator, seed, batch, sqlite_rows) as batches:
+        with ticket_batches(generator, batch, sqlite_rows) as batches:
             for number, rows in enumerate(batches, start=1):
                 if number % SQLITE_COMMIT_EVERY == 1:
                     connection.execute("BEGIN")
@@ -292,8 +301,7 @@ def fill_sqlite(path: Path, shape: Shape, seed: int, generator: Generator, batch
         connection.execute("BEGIN")
         for statement in remake:
             connection.execute(statement)
-        # The external-content FTS5 table reads search_documents once.
-        connection.execute("INSERT INTO search_fts(search_fts) VALUES ('rebuild')")
+        _sqlite_rebuild_fts(connection)
         _sqlite_counters(connection)
         connection.execute("COMMIT")
         _stage("analyze")
@@ -301,6 +309,17 @@ def fill_sqlite(path: Path, shape: Shape, seed: int, generator: Generator, batch
         connection.execute("PRAGMA journal_mode=WAL")
     finally:
         connection.close()
+
+
+def _sqlite_rebuild_fts(connection: sqlite3.Connection) -> None:
+    """Fill the search index's FTS5 tables (external content over the filled tables) in
+    one pass each, their triggers having been dropped while filling."""
+    found = connection.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' "
+        "AND sql LIKE 'CREATE VIRTUAL TABLE%' AND sql LIKE '%fts5%'"
+    ).fetchall()
+    for (name,) in found:
+        connection.execute(f'INSERT INTO "{name}"("{name}") VALUES (\'rebuild\')')  # noqa: S608
 
 
 def _sqlite_counters(connection: sqlite3.Connection) -> None:
@@ -348,9 +367,7 @@ async def _pg_skip_foreign_key_checks(connection: Any) -> bool:
     return True
 
 
-async def fill_postgres(
-    engine: AsyncEngine, shape: Shape, seed: int, generator: Generator, batch: int
-) -> None:
+async def fill_postgres(engine: AsyncEngine, generator: Generator, batch: int) -> None:
     async with engine.connect() as sa_connection:
         raw = await sa_connection.get_raw_connection()
         connection: Any = raw.driver_connection
@@ -361,10 +378,10 @@ async def fill_postgres(
         async with connection.transaction():
             remake = await _pg_deferred(connection)
             await _pg_copy(connection, generator.people)
-            with ticket_batches(generator, seed, batch) as batches:
+            with ticket_batches(generator, batch) as batches:
                 for number, rows in enumerate(batches, start=1):
                     await _pg_copy(connection, rows)
-                    _progress(number * batch, shape.tickets)
+                    _progress(number * batch, generator.shape.tickets)
             _stage("indexes")
             for statement in remake:
                 await connection.execute(statement)
@@ -461,18 +478,18 @@ async def fill(url: str, tickets: int, seed: int, batch: int) -> Credentials:
     started = time.perf_counter()
     try:
         _stage("migrating and checking the schema")
-        file_bytes = await prepare(engine)
+        optional = await prepare(engine)
         _stage("generating people")
         shape = Shape.for_tickets(tickets)
-        generator = Generator(shape, seed, file_bytes)
+        generator = Generator(shape, seed, optional)
         _stage("writing")
         if settings.is_sqlite:
             await engine.dispose()  # the fill writes through sqlite3, alone
             database = make_url(settings.async_database_url).database
             assert database is not None
-            await asyncio.to_thread(fill_sqlite, Path(database), shape, seed, generator, batch)
+            await asyncio.to_thread(fill_sqlite, Path(database), generator, batch)
         else:
-            await fill_postgres(engine, shape, seed, generator, batch)
+            await fill_postgres(engine, generator, batch)
         credentials = Credentials(url, tickets, seed, words=generator.words.as_dict())
         _stage("tokens")
         credentials.tokens = await make_tokens(engine, generator)

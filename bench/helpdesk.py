@@ -275,7 +275,7 @@ def start_helpdesk(
     command = [str(python), "-m", "uvicorn", "bench_helpdesk_asgi:application"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     command += ["--http", "h11", "--no-access-log", "--app-dir", str(cache_dir())]
-    server = start_server("django-helpdesk", command, env, port, log_dir, SCENARIOS)
+    server = start_server("django-helpdesk", command, env, port, log_dir, SCENARIOS, False)
     server.translate = _translator(facts)
     server.tickets = facts["tickets"]
     return server

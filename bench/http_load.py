@@ -51,6 +51,7 @@ BENCH = Path(__file__).resolve().parent
 DEFAULT_OUT = BENCH / "results"
 REQUEST_TIMEOUT = 10.0  # seconds; a request still open then counts as an error
 STARTUP_TIMEOUT = 120.0
+DRAIN_STEP, DRAIN_IDLE, DRAIN_LIMIT = 0.3, 0.05, 120.0  # seconds, share of a core, seconds
 
 # --- scenarios ---------------------------------------------------------------------------
 
@@ -304,6 +305,7 @@ class Cell:
     generator_cpu: float = 0.0  # share of one core this process used
     server_cpu_ms: float = 0.0  # server CPU per request
     load_average: float = 0.0
+    drain_s: float = 0.0  # how long the server stayed busy after the cell
 
     def summary(self) -> dict[str, Any]:
         data = asdict(self)
@@ -376,6 +378,22 @@ async def open_loop(
     cell.generator_cpu = round((_own_cpu() - cpu_before) / cell.elapsed_s, 3)
     cell.server_cpu_ms = round((server.cpu_seconds() - server_before) * 1000 / count, 2)
     cell.load_average = round(os.getloadavg()[0], 2)
+    cell.drain_s = await drain(server)
+
+
+async def drain(server: Server) -> float:
+    """Wait until the server has worked off what it still holds: an overloaded server
+    goes on with requests whose clients gave up, and would take its CPU from the next
+    cell's target. Idle means under DRAIN_IDLE of a core over DRAIN_STEP seconds."""
+    started = time.monotonic()
+    before = server.cpu_seconds()
+    while time.monotonic() - started < DRAIN_LIMIT:
+        await asyncio.sleep(DRAIN_STEP)
+        now = server.cpu_seconds()
+        if now - before < DRAIN_IDLE * DRAIN_STEP:
+            break
+        before = now
+    return round(time.monotonic() - started, 1)
 
 
 def _own_cpu() -> float:
@@ -777,8 +795,17 @@ async def _scale(args: argparse.Namespace, log_dir: Path) -> list[Cell]:
     return cells
 
 
+def _stop_on_sigterm() -> None:
+    # Stopped with SIGTERM as with Ctrl-C: the servers are stopped on the way out.
+    def stop(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse(argv)
+    _stop_on_sigterm()
     filled = Filled.read(args.filled[0])
     args.out.mkdir(parents=True, exist_ok=True)
     log_dir = Path(tempfile.mkdtemp(prefix="helpwire-http-"))
