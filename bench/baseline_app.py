@@ -4,14 +4,17 @@ and no middleware, served by the same uvicorn (bench/http_load.py starts it).
 
 What helpwire adds on top of these statements (FastAPI, pydantic, SQLAlchemy, its
 middleware, permission checks) is the difference between the two in the benchmark's
-table. The statements are the ones helpwire sends, in the same order and the same
-transactions:
+table. The statements are those helpwire sent for these requests when this was written,
+in the same order and transactions (compare with SQLAlchemy's echo when the services
+change):
 
 - every request: the API token's row with its user and account;
 - file a ticket (one transaction): take the next ticket number from the counter, insert
   the ticket, index its subject, insert the body as its first comment, index that, bump the
-  ticket's comment count, record the ticket.created event, and read the enabled
-  notification channels (the event's subscribers do);
+  ticket's comment count, read the enabled notification channels (the event's
+  subscribers do) and record the ticket.created event. Indexing a text is its search
+  document and, where the schema has search_tickets, the ticket's row there rebuilt from
+  its documents (read them, read the row, insert or update it);
 - get a ticket: the ticket with its requester, assignee, account, topic and subtopic
   (joined), then its projects and its tags.
 
@@ -76,7 +79,23 @@ INSERT_EVENT_SQL = (
     "INSERT INTO events (uid, ticket_id, actor_id, type, internal, data, created_at) "
     "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING events.id"
 )
-CHANNELS_SQL = "SELECT * FROM channels WHERE channels.enabled IS true"
+CHANNELS_SQL = (
+    "SELECT channels.id, channels.audience, channels.events, channels.filters, "
+    "channels.include_internal FROM channels WHERE channels.enabled IS true"
+)
+DOCUMENTS_SQL = "SELECT internal, body FROM search_documents WHERE ticket_id = $1 ORDER BY id"
+SEARCH_TICKET_SQL = "SELECT * FROM search_tickets WHERE ticket_id = $1"
+TICKET_ACCOUNT_SQL = "SELECT account_id FROM tickets WHERE id = $1"
+INSERT_SEARCH_TICKET_SQL = (
+    "INSERT INTO search_tickets (ticket_id, account_id, public_text, internal_text) "
+    "VALUES ($1, $2, $3, $4)"
+)
+UPDATE_SEARCH_TICKET_SQL = "UPDATE search_tickets SET public_text = $1 WHERE ticket_id = $2"
+HAS_TABLE_SQL = {
+    "postgresql": "SELECT to_regclass('search_tickets') IS NOT NULL AS found",
+    "sqlite": "SELECT count(*) > 0 AS found FROM sqlite_master WHERE name = 'search_tickets'",
+}
+CONTEXT: dict[str, Any] = {"request_id": None, "user_agent": None, "location": None, "info": {}}
 GET_TICKET_SQL = (
     "SELECT tickets.*, requester.username AS requester_username, "
     "requester.real_name AS requester_name, requester_account.key AS requester_account, "
@@ -111,6 +130,8 @@ class Connection(Protocol):
 
 
 class Db(Protocol):
+    dialect: str
+
     def reading(self) -> Any: ...  # an async context manager giving a Connection
 
     def writing(self) -> Any: ...
@@ -135,6 +156,8 @@ class PgConnection:
 
 
 class PgDb:
+    dialect = "postgresql"
+
     def __init__(self, pool: Any) -> None:
         self.pool = pool
 
@@ -183,6 +206,8 @@ def _qmarks(sql: str) -> str:
 
 
 class SqliteDb:
+    dialect = "sqlite"
+
     def __init__(self, connections: list[Any]) -> None:
         self.free: asyncio.Queue[Any] = asyncio.Queue()
         for connection in connections:
@@ -262,6 +287,44 @@ async def healthz(_request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
+def _ticket_values(user: dict[str, Any], subject: str, number: int, now: Any) -> dict[str, Any]:
+    customer = user["role"] not in ("agent", "admin")
+    return {
+        "number": number, "uid": str(uuid.uuid4()), "subject": subject, "type": "question",
+        "priority": "normal", "status": "new", "topic_id": None, "subtopic_id": None,
+        "attributes": "{}", "requester_id": user["user_id"], "assignee_id": None,
+        "account_id": user["account_id"], "access_level": "account_users",
+        "context": json.dumps({**CONTEXT, "service": None}), "via": "api",
+        "follow_up_of_id": None, "split_from_id": None, "merged_into_id": None,
+        "tp_id": None, "external_url": None, "escalated": False, "rating_score": None,
+        "rating_comment": None, "rated_at": None, "comment_count": 0,
+        "internal_note_count": 0, "customer_read_at": now if customer else None,
+        "agent_read_at": None, "last_customer_activity_at": now if customer else None,
+        "last_agent_activity_at": None if customer else now, "version": 1,
+        "created_at": now, "updated_at": now, "solved_at": None, "closed_at": None,
+    }  # fmt: skip
+
+
+async def _index(
+    request: Request, connection: Connection, ticket_id: int, kind: str, source: str, text: str
+) -> None:
+    """A search document, then (where the schema has it) the ticket's row of
+    search_tickets rebuilt from its documents, as search.service does."""
+    words = _NON_WORD.sub(" ", text).strip().lower()
+    await connection.fetch(INSERT_DOCUMENT_SQL, ticket_id, kind, source, False, words)
+    if not request.app.state.search_tickets:
+        return
+    texts = await connection.fetch(DOCUMENTS_SQL, ticket_id)
+    public = " ".join(row["body"] for row in texts if not row["internal"])
+    if await connection.fetch(SEARCH_TICKET_SQL, ticket_id):
+        await connection.execute(UPDATE_SEARCH_TICKET_SQL, public, ticket_id)
+        return
+    account = await connection.fetch(TICKET_ACCOUNT_SQL, ticket_id)
+    await connection.execute(
+        INSERT_SEARCH_TICKET_SQL, ticket_id, account[0]["account_id"], public, ""
+    )
+
+
 async def create_ticket(request: Request) -> Response:
     payload = await request.json()
     subject, body = str(payload["subject"]), str(payload["body"])
@@ -271,47 +334,26 @@ async def create_ticket(request: Request) -> Response:
         if user is None:
             return _unauthorized()
         number = (await connection.fetch(NEXT_NUMBER_SQL, 1, "ticket_number"))[0]["value"]
-        now, uid = db.now(), str(uuid.uuid4())
-        context: dict[str, Any] = {
-            "request_id": None, "user_agent": None, "location": None, "info": {},
-        }  # fmt: skip
-        customer = user["role"] not in ("agent", "admin")
-        values = {
-            "number": number, "uid": uid, "subject": subject, "type": "question",
-            "priority": "normal", "status": "new", "topic_id": None, "subtopic_id": None,
-            "attributes": "{}", "requester_id": user["user_id"], "assignee_id": None,
-            "account_id": user["account_id"], "access_level": "account_users",
-            "context": json.dumps({**context, "service": None}), "via": "api",
-            "follow_up_of_id": None, "split_from_id": None, "merged_into_id": None,
-            "tp_id": None, "external_url": None, "escalated": False, "rating_score": None,
-            "rating_comment": None, "rated_at": None, "comment_count": 0,
-            "internal_note_count": 0, "customer_read_at": now if customer else None,
-            "agent_read_at": None, "last_customer_activity_at": now if customer else None,
-            "last_agent_activity_at": None if customer else now, "version": 1,
-            "created_at": now, "updated_at": now, "solved_at": None, "closed_at": None,
-        }  # fmt: skip
+        now = db.now()
+        values = _ticket_values(user, subject, number, now)
         rows = await connection.fetch(INSERT_TICKET_SQL, *(values[c] for c in TICKET_COLUMNS))
         ticket_id = rows[0]["id"]
-        words = _NON_WORD.sub(" ", subject).strip().lower()
-        await connection.fetch(INSERT_DOCUMENT_SQL, ticket_id, "subject", uid, False, words)
+        await _index(request, connection, ticket_id, "subject", values["uid"], subject)
         body_html = "<p>" + html.escape(body) + "</p>\n"
         comment = await connection.fetch(
             INSERT_COMMENT_SQL, ticket_id, user["user_id"], body, "text", body_html, False,
             None, None, None, now,
         )  # fmt: skip
         comment_id = comment[0]["id"]
-        words = _NON_WORD.sub(" ", body).strip().lower()
-        await connection.fetch(
-            INSERT_DOCUMENT_SQL, ticket_id, "comment", str(comment_id), False, words
-        )
+        await _index(request, connection, ticket_id, "comment", str(comment_id), body)
         await connection.execute(COUNT_COMMENT_SQL, 1, ticket_id)
+        await connection.fetch(CHANNELS_SQL)
         data = {"comment_id": comment_id, "requester": user["username"], "via": "api"}
         await connection.fetch(
             INSERT_EVENT_SQL, str(uuid.uuid4()), ticket_id, user["user_id"], "ticket.created",
             False, json.dumps({**data, "files": []}), now,
         )  # fmt: skip
-        await connection.fetch(CHANNELS_SQL)
-    answer = {**values, "id": ticket_id, "comment_count": 1, "context": context}
+    answer = {**values, "id": ticket_id, "comment_count": 1, "context": CONTEXT}
     return JSONResponse(
         _jsonable(answer),
         status_code=201,
@@ -355,6 +397,9 @@ def create_app() -> Starlette:
         else:
             db = await PgDb.open(_plain_postgres(url), size)
         app.state.db = db
+        async with db.reading() as connection:
+            found = await connection.fetch(HAS_TABLE_SQL[db.dialect])
+        app.state.search_tickets = bool(found[0]["found"])
         yield
         await db.close()
 

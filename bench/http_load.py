@@ -51,7 +51,7 @@ BENCH = Path(__file__).resolve().parent
 DEFAULT_OUT = BENCH / "results"
 REQUEST_TIMEOUT = 10.0  # seconds; a request still open then counts as an error
 STARTUP_TIMEOUT = 120.0
-DRAIN_STEP, DRAIN_IDLE, DRAIN_LIMIT = 0.3, 0.05, 120.0  # seconds, share of a core, seconds
+DRAIN_STEP, DRAIN_IDLE, DRAIN_LIMIT = 0.3, 0.05, 60.0  # seconds, share of a core, seconds
 
 # --- scenarios ---------------------------------------------------------------------------
 
