@@ -39,9 +39,20 @@ def _include_name(name: str | None, type_: str, _parents: dict[str, str | None])
     )
 
 
+# PostgreSQL's half of the search index, created by hand in the migrations: stored tsvector
+# columns of search_tickets, their GIN indexes, and the old expression index.
+_DIALECT_ONLY_COLUMNS = frozenset({"public_tsv", "all_tsv"})
+_DIALECT_ONLY_INDEXES = frozenset(
+    {"ix_search_documents_fts", "ix_search_tickets_public_tsv", "ix_search_tickets_all_tsv"}
+)
+
+
 def _include_object(obj: Any, name: str | None, type_: str, reflected: bool, _compare: Any) -> bool:
-    # The GIN expression index on PostgreSQL is created by hand in the migration.
-    return not (type_ == "index" and reflected and name == "ix_search_documents_fts")
+    if not reflected:
+        return True
+    if type_ == "index":
+        return name not in _DIALECT_ONLY_INDEXES
+    return not (type_ == "column" and name in _DIALECT_ONLY_COLUMNS)
 
 
 def _render_item(type_: str, obj: Any, _autogen_context: Any) -> str | bool:

@@ -15,7 +15,7 @@ from helpwire.db.idempotency import IdempotencyRecord
 from helpwire.files.models import File, FileBlob, FileChunk
 from helpwire.jobs.models import Job
 from helpwire.notify.models import Channel, Delivery, DeliveryAttempt
-from helpwire.search.models import SearchDocument
+from helpwire.search.models import SearchDocument, SearchTicket
 from helpwire.tickets.models import Comment, Event, Ticket, TicketProject, TicketTag
 from helpwire.topics.models import Subtopic, Topic
 
@@ -37,6 +37,7 @@ __all__ = [
     "Project",
     "ProjectMember",
     "SearchDocument",
+    "SearchTicket",
     "SignInThrottle",
     "Subtopic",
     "Ticket",

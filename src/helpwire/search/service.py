@@ -10,12 +10,24 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, false, func, select, text
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    Integer,
+    and_,
+    bindparam,
+    column,
+    func,
+    literal_column,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.problems import ValidationProblem
-from helpwire.search.models import SearchDocument
+from helpwire.search.models import SearchDocument, SearchTicket
 
 # Every word is a set of tickets to intersect, and a short prefix is a set as large as the
 # table: sixteen one-letter prefixes kept PostgreSQL busy for seconds. Hence the limits,
@@ -79,6 +91,7 @@ async def index_text(
             body=normalize(text_value),
         )
     )
+    await refresh_ticket_document(session, ticket_id)
 
 
 async def reindex_text(
@@ -93,17 +106,117 @@ async def reindex_text(
         await index_text(
             session, ticket_id=ticket_id, kind=kind, source_id=source_id, text_value=text_value
         )
+        return
+    row.body = normalize(text_value)
+    await refresh_ticket_document(session, ticket_id)
+
+
+async def refresh_ticket_document(session: AsyncSession, ticket_id: int) -> None:
+    """Rebuild the ticket's row of search_tickets from its texts, in the caller's
+    transaction: searchable the moment the text is."""
+    await session.flush()
+    texts = (
+        await session.execute(
+            select(SearchDocument.internal, SearchDocument.body)
+            .where(SearchDocument.ticket_id == ticket_id)
+            .order_by(SearchDocument.id)
+        )
+    ).all()
+    public = " ".join(body for internal, body in texts if not internal)
+    internal_only = " ".join(body for internal, body in texts if internal)
+    row = await session.get(SearchTicket, ticket_id)
+    if row is None:
+        account_id = await session.scalar(
+            select(_TICKETS.c.account_id).where(_TICKETS.c.id == ticket_id)
+        )
+        session.add(
+            SearchTicket(
+                ticket_id=ticket_id,
+                account_id=account_id,
+                public_text=public,
+                internal_text=internal_only,
+            )
+        )
     else:
-        row.body = normalize(text_value)
+        row.public_text, row.internal_text = public, internal_only
+    await session.flush()
 
 
-def ticket_ids_per_term(
-    *, dialect: str, q: str, include_internal: bool
-) -> list[Select[tuple[int]]]:
-    """For each word of ``q``, the ids of tickets where it appears: in the subject, a
-    comment or a file name. A ticket matches the query when it is in every set, so the
-    words may be spread over its parts. Empty when ``q`` has no words."""
-    return [_tickets_with(dialect, term, include_internal) for term in query_terms(q)]
+@dataclass(frozen=True)
+class TicketSearch:
+    """How a ticket list searches: join ``table`` where ``key`` is the ticket id, and keep
+    the rows ``where`` holds. Newest first is ``key`` descending, the index's own order;
+    ``score`` is the relevance, larger is better."""
+
+    table: FromClause
+    where: ColumnElement[bool]
+    key: ColumnElement[int]
+    score: ColumnElement[float]
+
+
+# Named, not imported: the tickets package imports this one.
+_TICKETS = table("tickets", column("id", Integer), column("account_id", Integer))
+# The dialect-specific halves (see search/models.py), as the queries name them.
+_FTS = table("search_fts_tickets", column("rowid", Integer))
+_PG = table(
+    "search_tickets",
+    column("ticket_id", Integer),
+    column("account_id", Integer),
+    column("public_tsv"),
+    column("all_tsv"),
+)
+
+
+def ticket_search(
+    *, dialect: str, q: str, include_internal: bool, account_id: int | None
+) -> TicketSearch | None:
+    """The search for ``q``: tickets holding every word of it somewhere in their text
+    (subject, comments, file names; internal notes too with ``include_internal``), the
+    words possibly in different parts. ``account_id`` narrows to one account's tickets
+    inside the index (a customer's search). None when ``q`` has no words."""
+    terms = query_terms(q)
+    if not terms:
+        return None
+    if dialect == "postgresql":
+        return _postgresql_search(terms, include_internal, account_id)
+    return _sqlite_search(terms, include_internal, account_id)
+
+
+def _postgresql_search(
+    terms: list[Term], include_internal: bool, account_id: int | None
+) -> TicketSearch:
+    # The words hold letters and digits only, so they are safe inside a tsquery.
+    tsquery = " & ".join(t.word + (":*" if t.prefix else "") for t in terms)
+    query = func.to_tsquery(text("'simple'"), bindparam("tsquery", tsquery, unique=True))
+    vector = _PG.c.all_tsv if include_internal else _PG.c.public_tsv
+    where: ColumnElement[bool] = vector.op("@@")(query)
+    if account_id is not None:
+        where = and_(where, _PG.c.account_id == account_id)
+    return TicketSearch(
+        table=_PG,
+        where=where,
+        key=_PG.c.ticket_id,
+        score=func.ts_rank(vector, query),
+    )
+
+
+def _sqlite_search(
+    terms: list[Term], include_internal: bool, account_id: int | None
+) -> TicketSearch:
+    words = " AND ".join('"' + t.word + '"' + ("*" if t.prefix else "") for t in terms)
+    columns = "{public_text internal_text}" if include_internal else "public_text"
+    match = f"{columns} : ({words})"
+    if account_id is not None:
+        match += f' AND account_id : "{account_id}"'
+    return TicketSearch(
+        table=_FTS,
+        where=literal_column("search_fts_tickets").op("MATCH", is_comparison=True)(
+            bindparam("match", match, unique=True)
+        ),
+        key=_FTS.c.rowid,
+        # bm25() is smaller for better matches; the account column does not count.
+        score=-func.bm25(literal_column("search_fts_tickets"), 1.0, 1.0, 0.0),
+    )
 
 
 @asynccontextmanager
@@ -177,27 +290,3 @@ async def _interrupt_after(session: AsyncSession, timeout_ms: int) -> AsyncItera
         timer.cancel()
         for task in interrupts:
             task.cancel()
-
-
-def _tickets_with(dialect: str, term: Term, include_internal: bool) -> Select[tuple[int]]:
-    condition: ColumnElement[bool]
-    if dialect == "postgresql":
-        # The word holds letters and digits only, so it is safe inside a tsquery.
-        tsquery = term.word + (":*" if term.prefix else "")
-        condition = func.to_tsvector(text("'simple'"), SearchDocument.body).op("@@")(
-            func.to_tsquery(text("'simple'"), tsquery)
-        )
-    else:
-        match = '"' + term.word + '"' + ("*" if term.prefix else "")
-        condition = SearchDocument.id.in_(
-            select(text("rowid"))
-            .select_from(text("search_fts"))
-            .where(
-                # unique: a query of several words holds several of these parameters
-                text("search_fts MATCH :match").bindparams(bindparam("match", match, unique=True))
-            )
-        )
-    query = select(SearchDocument.ticket_id).where(condition)
-    if not include_internal:
-        query = query.where(SearchDocument.internal == false())
-    return query

@@ -7,11 +7,12 @@ as the first one and no ticket is skipped or repeated while new tickets arrive.
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, literal, select, text, tuple_
+from sqlalchemy import ColumnElement, Float, Select, exists, literal, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -19,7 +20,7 @@ from helpwire.accounts.actor import Actor
 from helpwire.accounts.models import Account, Project, User
 from helpwire.pagination import decode_cursor, encode_cursor
 from helpwire.problems import ValidationProblem
-from helpwire.search.service import search_time_limit, ticket_ids_per_term
+from helpwire.search.service import TicketSearch, search_time_limit, ticket_search
 from helpwire.tickets.models import (
     PRIORITY_RANK,
     STATUS_RANK,
@@ -35,14 +36,23 @@ from helpwire.tickets.visibility import visible_clause
 from helpwire.topics.models import Subtopic, Topic
 
 MAX_PAGE = 200
+# sort=relevance ranks the newest this many tickets that match (and pass the filters):
+# ranking every match of a common word costs seconds at a million tickets.
+RELEVANCE_CANDIDATES = 1_000
 
 
 class SortField(enum.StrEnum):
+    """The order of a ticket list. ``relevance`` (only with ``q``): the best match first,
+    ranked among the 1,000 newest tickets that match and pass the filters, so that it
+    answers fast however common the words; newest first within equal scores."""
+
     CREATED_AT = "created_at"
     UPDATED_AT = "updated_at"
     NUMBER = "number"
     PRIORITY = "priority"
     STATUS = "status"
+    # Best match first (with ``q`` only), among the RELEVANCE_CANDIDATES newest matches.
+    RELEVANCE = "relevance"
 
 
 class SortOrder(enum.StrEnum):
@@ -138,6 +148,11 @@ _INT8_MAX = 2**63 - 1
 
 def _parse_cursor_value(sort: SortField, value: Any) -> Any:
     try:
+        if sort == SortField.RELEVANCE:
+            score = float(value)
+            if not math.isfinite(score):
+                raise ValueError("not a score")
+            return score
         if sort in (SortField.CREATED_AT, SortField.UPDATED_AT):
             moment = datetime.fromisoformat(str(value))
             if moment.tzinfo is None:
@@ -177,14 +192,32 @@ def _filter_conditions(
         conditions.append(Ticket.via == filters.via.strip().lower())
     conditions += _rating_conditions(filters)
     conditions += _time_conditions(filters)
-    if filters.q is not None:
-        per_term = ticket_ids_per_term(
-            dialect=dialect, q=filters.q, include_internal=actor.is_staff
-        )
-        if not per_term:
-            raise ValidationProblem.for_field("q", "needs at least one word to search for")
-        conditions.extend(Ticket.id.in_(ids) for ids in per_term)
     return conditions
+
+
+def search_for(actor: Actor, filters: TicketFilters, dialect: str) -> TicketSearch | None:
+    """The search of ``filters.q`` for this actor (None without ``q``): staff search
+    internal notes too; a customer's search is narrowed to their account in the index."""
+    if filters.q is None:
+        return None
+    user = actor.user
+    search = ticket_search(
+        dialect=dialect,
+        q=filters.q,
+        include_internal=actor.is_staff,
+        account_id=None if user.is_staff else user.account_id,
+    )
+    if search is None:
+        raise ValidationProblem.for_field("q", "needs at least one word to search for")
+    return search
+
+
+def with_search(query: Select[Any], search: TicketSearch | None) -> Select[Any]:
+    """``query`` (over tickets) narrowed to the search's matches, by a join with the index:
+    the engine may then read the index in its order (see build_query)."""
+    if search is None:
+        return query
+    return query.join(search.table, search.key == Ticket.id).where(search.where)
 
 
 def _people_conditions(actor: Actor, filters: TicketFilters) -> list[ColumnElement[bool]]:
@@ -286,30 +319,78 @@ def build_query(
     cursor: str | None,
     dialect: str,
 ) -> Select[tuple[Ticket]]:
-    sort_expr = _sort_expression(sort)
+    """The list's query; for sort=relevance, see :func:`build_relevance_query`."""
+    search = search_for(actor, filters, dialect)
     conditions = _filter_conditions(actor, filters, dialect)
+    query = with_search(select(Ticket).options(*_PAGE_LOADING), search)
+    sort_expr = _sort_expression(sort)
+    keys: tuple[ColumnElement[Any], ...] = (sort_expr, Ticket.id.expression)
+    if search is not None and sort == SortField.CREATED_AT:
+        # Ticket ids grow with the creation time: newest first is the index's own order
+        # (its ticket id descending), which it reads until the page is full.
+        keys = (search.key,)
     if cursor is not None:
-        payload = decode_cursor(cursor)
-        if payload.get("s") != sort.value or payload.get("o") != order.value:
-            raise ValidationProblem.for_field(
-                "cursor", "was made for another sort or order; start again without it"
-            )
-        value = _parse_cursor_value(sort, payload.get("v"))
-        last_id = payload.get("i")
-        if not isinstance(last_id, int) or not 0 <= last_id <= _INT4_MAX:
-            raise ValidationProblem.for_field("cursor", "is not a cursor this API gave out")
+        value, last_id = _read_cursor(cursor, sort, order)
         # One row-value comparison: PostgreSQL seeks the (sort value, id) index by it, where
         # "a < x OR (a = x AND id < y)" made it filter; SQLite seeks by the sort value.
         # The values are typed like their columns, so that times are stored-form on SQLite.
-        position = tuple_(sort_expr, Ticket.id)
-        after = tuple_(literal(value, sort_expr.type), literal(last_id, Ticket.id.type))
+        values = (literal(value, sort_expr.type), literal(last_id, Ticket.id.type))
+        position, after = tuple_(*keys), tuple_(*values[-len(keys) :])
         conditions.append(position < after if order == SortOrder.DESC else position > after)
-    ordering = (
-        (sort_expr.desc(), Ticket.id.desc())
-        if order == SortOrder.DESC
-        else (sort_expr.asc(), Ticket.id.asc())
+    return query.where(*conditions).order_by(*_ordering(keys, order))
+
+
+def build_relevance_query(
+    *,
+    actor: Actor,
+    filters: TicketFilters,
+    order: SortOrder,
+    cursor: str | None,
+    dialect: str,
+) -> Select[tuple[Ticket, float]]:
+    """sort=relevance: the RELEVANCE_CANDIDATES newest tickets that match ``q`` and pass
+    the filters, best match first, with their scores (for the next page's cursor)."""
+    search = search_for(actor, filters, dialect)
+    if search is None:
+        raise ValidationProblem.for_field("sort", "relevance needs a search: give q")
+    candidates = (
+        with_search(select(Ticket.id.label("id"), search.score.label("score")), search)
+        .where(*_filter_conditions(actor, filters, dialect))
+        .order_by(search.key.desc())
+        .limit(RELEVANCE_CANDIDATES)
+        .subquery("candidates")
     )
-    return select(Ticket).options(*_PAGE_LOADING).where(*conditions).order_by(*ordering)
+    query = (
+        select(Ticket, candidates.c.score)
+        .options(*_PAGE_LOADING)
+        .join(candidates, candidates.c.id == Ticket.id)
+    )
+    keys: tuple[ColumnElement[Any], ...] = (candidates.c.score, Ticket.id.expression)
+    if cursor is not None:
+        value, last_id = _read_cursor(cursor, SortField.RELEVANCE, order)
+        after = tuple_(literal(value, Float()), literal(last_id, Ticket.id.type))
+        query = query.where(
+            tuple_(*keys) < after if order == SortOrder.DESC else tuple_(*keys) > after
+        )
+    return query.order_by(*_ordering(keys, order))
+
+
+def _ordering(keys: tuple[ColumnElement[Any], ...], order: SortOrder) -> list[ColumnElement[Any]]:
+    return [key.desc() if order == SortOrder.DESC else key.asc() for key in keys]
+
+
+def _read_cursor(cursor: str, sort: SortField, order: SortOrder) -> tuple[Any, int]:
+    """The (sort value, ticket id) a cursor holds, checked."""
+    payload = decode_cursor(cursor)
+    if payload.get("s") != sort.value or payload.get("o") != order.value:
+        raise ValidationProblem.for_field(
+            "cursor", "was made for another sort or order; start again without it"
+        )
+    value = _parse_cursor_value(sort, payload.get("v"))
+    last_id = payload.get("i")
+    if not isinstance(last_id, int) or not 0 <= last_id <= _INT4_MAX:
+        raise ValidationProblem.for_field("cursor", "is not a cursor this API gave out")
+    return value, last_id
 
 
 async def plan_for_actual_values(session: AsyncSession) -> None:
@@ -340,22 +421,35 @@ async def list_tickets(
     """One page of the tickets the actor may see, and the cursor of the next page."""
     if not 1 <= limit <= MAX_PAGE:
         raise ValidationProblem.for_field("limit", f"must be 1..{MAX_PAGE}")
-    query = build_query(
-        actor=actor,
-        filters=filters,
-        sort=sort,
-        order=order,
-        cursor=cursor,
-        dialect=session.bind.dialect.name,
-    )
+    dialect = session.bind.dialect.name
     await plan_for_actual_values(session)
+    scores: dict[int, float] = {}
     async with search_time_limit(session, active=filters.q is not None):
-        rows = list((await session.scalars(query.limit(limit + 1))).unique())
+        if sort == SortField.RELEVANCE:
+            ranked = build_relevance_query(
+                actor=actor,
+                filters=filters,
+                order=order,
+                cursor=cursor,
+                dialect=dialect,
+            )
+            result = (await session.execute(ranked.limit(limit + 1))).unique().all()
+            rows = [ticket for ticket, _score in result]
+            scores = {ticket.id: score for ticket, score in result}
+        else:
+            query = build_query(
+                actor=actor,
+                filters=filters,
+                sort=sort,
+                order=order,
+                cursor=cursor,
+                dialect=dialect,
+            )
+            rows = list((await session.scalars(query.limit(limit + 1))).unique())
     page = rows[:limit]
     next_cursor = None
     if len(rows) > limit:
         last = page[-1]
-        next_cursor = encode_cursor(
-            {"s": sort.value, "o": order.value, "v": _cursor_value(last, sort), "i": last.id}
-        )
+        value = scores[last.id] if scores else _cursor_value(last, sort)
+        next_cursor = encode_cursor({"s": sort.value, "o": order.value, "v": value, "i": last.id})
     return page, next_cursor

@@ -1,0 +1,72 @@
+"""The per-ticket search index stays current with every write, and sort=relevance."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import World
+from tests.tickets.test_listing import all_pages, assert_invalid, change, listed, reply
+
+LIST = "/api/v1/tickets"
+
+
+async def test_a_changed_subject_is_found_by_its_new_words_only(world: World) -> None:
+    number = (await world.create_ticket("alice", subject="Printer on fire"))["number"]
+    await change(world, number, subject="Scanner jammed")
+    for who in ("agent", "alice"):
+        assert await listed(world, who, q="scanner") == [number], who
+        assert await listed(world, who, q="printer") == [], who
+    # The rest of the ticket's text is still there.
+    await reply(world, "alice", number, "It smells of toner.")
+    assert await listed(world, "alice", q="scanner toner") == [number]
+
+
+async def test_an_internal_note_stays_hidden_from_customers_as_the_ticket_grows(
+    world: World,
+) -> None:
+    number = (await world.create_ticket("alice", subject="Invoice question"))["number"]
+    await reply(world, "agent", number, "Customer is on the watchlist.", internal=True)
+    await reply(world, "alice", number, "Any news?")
+    await reply(world, "agent", number, "Looking into it.")
+    await change(world, number, subject="Invoice question (March)")
+    for who in ("alice", "owner"):
+        assert await listed(world, who, q="watchlist") == [], who
+        assert await listed(world, who, q="march news") == [number], who
+    assert await listed(world, "agent", q="watchlist march") == [number]
+    # Another account's customer finds nothing of it, public words included.
+    assert await listed(world, "gus", q="invoice") == []
+
+
+async def test_relevance_puts_the_best_match_first_and_pages_through_all(world: World) -> None:
+    strong = (
+        await world.create_ticket("alice", subject="Toner toner toner", body="Toner is empty.")
+    )["number"]
+    weak = (await world.create_ticket("alice", subject="Monthly order", body="paper, toner"))[
+        "number"
+    ]
+    unrelated = (await world.create_ticket("alice", subject="Login trouble"))["number"]
+    assert await listed(world, "agent", q="toner") == [weak, strong]  # newest first
+    assert await listed(world, "agent", q="toner", sort="relevance") == [strong, weak]
+    assert await listed(world, "alice", q="toner", sort="relevance") == [strong, weak]
+    assert await listed(world, "agent", q="toner", sort="relevance", order="asc") == [weak, strong]
+    numbers, pages = await all_pages(world, "agent", q="toner", sort="relevance", limit=1)
+    assert (numbers, pages) == ([strong, weak], 2)
+    assert unrelated not in numbers
+
+
+async def test_relevance_without_a_search_is_refused_naming_sort(world: World) -> None:
+    await world.create_ticket("alice", subject="Printer on fire")
+    response = await world.get("agent", LIST, params={"sort": "relevance"})
+    assert_invalid(response, "sort")
+
+
+async def test_newest_first_search_pages_through_every_match_once(world: World) -> None:
+    numbers = []
+    for i in range(7):
+        body: dict[str, Any] = {"subject": f"Widget report {i}"}
+        numbers.append((await world.create_ticket("alice", **body))["number"])
+    await world.create_ticket("alice", subject="Gadget report")
+    found, pages = await all_pages(world, "alice", q="widget", limit=3)
+    assert (found, pages) == (numbers[::-1], 3)
+    found, _ = await all_pages(world, "agent", q="wid*", order="asc", limit=2)
+    assert found == numbers
