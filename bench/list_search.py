@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import shutil
 import signal
@@ -55,6 +56,7 @@ from helpwire.tickets.models import Status
 DEFAULT_POSTGRES = os.environ.get(
     "HELPWIRE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
+RELEVANCE = SortField.RELEVANCE
 SMALL = 1_000  # tickets in the baseline database
 PAGE = 25
 DEEP_PAGES = 1_000
@@ -160,9 +162,15 @@ def queries(words: Words, heavy_requester: str) -> list[Query]:
         Query("sort=status, page 1", sort=SortField.STATUS),
         Query("sort=updated_at, page 1", sort=SortField.UPDATED_AT),
         Query(f"q={words.rare} (rare word)", TicketFilters(q=words.rare)),
+        Query(f"q={words.mid} (~1 % of tickets)", TicketFilters(q=words.mid)),
+        Query(f"q={words.common} (most tickets)", TicketFilters(q=words.common)),
         Query(f"q={words.two} (two words)", TicketFilters(q=words.two)),
         Query(f"q={words.prefix} (prefix)", TicketFilters(q=words.prefix)),
         Query("q=<8 three-letter prefixes>", TicketFilters(q=words.broad)),
+        Query(f"sort=relevance q={words.rare}", TicketFilters(q=words.rare), RELEVANCE),
+        Query(f"sort=relevance q={words.mid}", TicketFilters(q=words.mid), RELEVANCE),
+        Query(f"sort=relevance q={words.common}", TicketFilters(q=words.common), RELEVANCE),
+        Query(f"sort=relevance q={words.two}", TicketFilters(q=words.two), RELEVANCE),
     ]
 
 
@@ -175,6 +183,11 @@ class Timing:
     @property
     def median_ms(self) -> float:
         return statistics.median(self.samples) * 1000
+
+    @property
+    def p95_ms(self) -> float:
+        ordered = sorted(self.samples)
+        return ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)] * 1000
 
 
 async def _actors(database: Database) -> dict[str, Actor]:
@@ -319,7 +332,7 @@ async def run_target(target: Target, words: Words, repeat: int) -> tuple[Results
 
 
 def _cell(timing: Timing) -> str:
-    text_value = f"{timing.median_ms:8.1f}"
+    text_value = f"{timing.median_ms:.1f}/{timing.p95_ms:.1f}"
     if timing.note:
         text_value += f" ({timing.note})"
     return text_value
@@ -331,7 +344,7 @@ def report(
     width = max(len(label) for label in big) + 2
     lines = [
         "",
-        f"{engine_name}: {tickets:,} tickets; median ms of one {PAGE}-ticket page "
+        f"{engine_name}: {tickets:,} tickets; median/p95 ms of one {PAGE}-ticket page "
         f"(baseline: same query at {SMALL:,} tickets)",
         f"{'query':<{width}}"
         + "".join(f"{role:>18}" for role in ACTORS)
@@ -355,7 +368,12 @@ def report(
 def _json(results: Results) -> dict[str, dict[str, Any]]:
     return {
         label: {
-            role: {"median_ms": round(t.median_ms, 2), "rows": t.rows, "note": t.note}
+            role: {
+                "median_ms": round(t.median_ms, 2),
+                "p95_ms": round(t.p95_ms, 2),
+                "rows": t.rows,
+                "note": t.note,
+            }
             for role, t in per_actor.items()
         }
         for label, per_actor in results.items()
