@@ -161,6 +161,10 @@ queue, _ = Queue.objects.get_or_create(
     slug="support", defaults={"title": "Support", "allow_public_submission": True}
 )
 have = Ticket.objects.count()
+if have > wanted:  # tickets filed by earlier runs' create scenario
+    extra = Ticket.objects.order_by("-id").values_list("id", flat=True)[: have - wanted]
+    Ticket.objects.filter(id__in=list(extra)).delete()
+    have = wanted
 now = timezone.now()
 while have < wanted:
     size = min(5000, wanted - have)

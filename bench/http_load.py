@@ -566,7 +566,7 @@ def markdown(result: dict[str, Any]) -> str:
         header += [f"{target} p50", f"{target} p99"]
         if target != "helpwire":
             header.append(f"ratio vs {target}")
-    header += ["helpwire CPU ms/req", "errors"]
+    header += ["helpwire CPU ms/req", "errors (" + " / ".join(targets) + ")"]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for scenario in SCENARIOS:
         for rate in result["rates"]:
@@ -574,7 +574,7 @@ def markdown(result: dict[str, Any]) -> str:
             if own is None:
                 continue
             row = [scenario, f"{rate:g}"]
-            errors = 0
+            errors = []
             for target in targets:
                 other = table.get((target, scenario, rate, tickets))
                 row += [
@@ -583,8 +583,8 @@ def markdown(result: dict[str, Any]) -> str:
                 ]
                 if target != "helpwire":
                     row.append(_ratio(own["latency_p50_ms"], _figure(other, "latency_p50_ms")))
-                errors += other["errors"] if other else 0
-            row += [_ms(own["server_cpu_ms"]), str(errors)]
+                errors.append(str(other["errors"]) if other else "-")
+            row += [_ms(own["server_cpu_ms"]), " / ".join(errors)]
             lines.append("| " + " | ".join(row) + " |")
     lines += ["", *_notes(result)]
     return "\n".join(lines) + "\n"
@@ -596,9 +596,11 @@ def _notes(result: dict[str, Any]) -> list[str]:
     if cells:
         cpu = max(c["generator_cpu"] for c in cells)
         load = max(c["load_average"] for c in cells)
+        sent = max(c["sent"] for c in cells)
         lines.append(
             f"Load generator: Python (httpx, asyncio), its CPU at most {cpu:.0%} of a core; "
-            f"load average at most {load}."
+            f"load average at most {load}. Errors: requests of all rounds (up to {sent} a "
+            "cell) answered with a non-2xx status or not within 10 s."
         )
     for name, count in result.get("own_tickets", {}).items():
         lines.append(f"{name} answers from a database of its own with {count:,} tickets.")
