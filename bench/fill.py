@@ -121,10 +121,12 @@ def ticket_batches(
             try:
                 item = channel.get(timeout=5)
             except queue.Empty:
-                if not process.is_alive():
-                    raise FillError("the generator process died") from None
-                continue
+                item = queue.Empty
             waited += time.perf_counter() - started
+            if item is queue.Empty:
+                if not process.is_alive():
+                    raise FillError("the generator process died")
+                continue
             if item is None:
                 # Much waiting means generating is the slower half; little, writing.
                 _stage(f"waited {waited:.1f} s in all for the generator process")
