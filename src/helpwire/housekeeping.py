@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from helpwire.accounts.signin import forget_expired_sessions
 from helpwire.api.idempotency import forget_expired
+from helpwire.db.statistics import refresh_statistics
 from helpwire.files.dbstorage import collect_orphans
 from helpwire.jobs.registry import JobContext, JobRegistry
 from helpwire.notify.channels import purge_delivered
@@ -36,6 +37,12 @@ def job_registry(settings: Settings) -> JobRegistry:
     registry.every("housekeeping.idempotency_keys", HOURLY, forget_idempotency_keys)
     registry.every("housekeeping.delivered_notifications", HOURLY, purge_deliveries)
     registry.every("housekeeping.web_sessions", HOURLY, forget_web_sessions)
+
+    async def refresh_planner_statistics(context: JobContext) -> None:
+        await refresh_statistics(context.session)
+
+    # SQLite's statistics follow the data as it grows and shifts (PostgreSQL: autovacuum).
+    registry.every("housekeeping.sqlite_statistics", HOURLY, refresh_planner_statistics)
     # Bytes kept in the database whose upload never finished or was never recorded; a
     # no-op with local storage unless `helpwire files migrate` left some behind.
     registry.every("housekeeping.file_orphans", HOURLY, forget_orphan_file_bytes)

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from helpwire.db.secrets import SecretBox, attach
+from helpwire.db.statistics import optimize_on_open
 from helpwire.settings import Settings
 
 # A session asks for this execution option when it is going to write. On SQLite the
@@ -107,6 +108,7 @@ def _create_sqlite_engine(url: str, settings: Settings) -> AsyncEngine:
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout)}")
         cursor.close()
+        optimize_on_open(dbapi_connection)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:

@@ -19,11 +19,13 @@ from helpwire.accounts.actor import Actor
 from helpwire.problems import ValidationProblem
 from helpwire.search.service import search_time_limit
 from helpwire.tickets.listing import (
+    NamedIds,
     SortField,
     SortOrder,
     TicketFilters,
     build_query,
     plan_for_actual_values,
+    resolve_names,
 )
 from helpwire.tickets.models import AccessLevel, Status, Ticket
 
@@ -64,7 +66,9 @@ class TicketPageResult:
         return math.ceil(self.item_count / self.per_page)
 
 
-def _query(actor: Actor, wanted: TicketPageRequest, dialect: str) -> Select[tuple[Ticket]]:
+def _query(
+    actor: Actor, wanted: TicketPageRequest, dialect: str, names: NamedIds
+) -> Select[tuple[Ticket]]:
     core_sort = SortField.NUMBER if wanted.sort == PageSort.SUBJECT else SortField(wanted.sort)
     query = build_query(
         actor=actor,
@@ -73,6 +77,7 @@ def _query(actor: Actor, wanted: TicketPageRequest, dialect: str) -> Select[tupl
         order=wanted.order,
         cursor=None,
         dialect=dialect,
+        names=names,
     )
     extra: list[ColumnElement[bool]] = []
     if wanted.access_level is not None:
@@ -103,7 +108,8 @@ async def ticket_page(
         raise ValidationProblem.for_field("page", "must be at least 1")
     if not 1 <= wanted.per_page <= MAX_PER_PAGE:
         raise ValidationProblem.for_field("per_page", f"must be 1..{MAX_PER_PAGE}")
-    query = _query(actor, wanted, session.bind.dialect.name)
+    names = await resolve_names(session, actor, wanted.filters)
+    query = _query(actor, wanted, session.bind.dialect.name, names)
     counted = select(func.count()).select_from(query.order_by(None).subquery())
     offset = (wanted.page - 1) * wanted.per_page
     await plan_for_actual_values(session)

@@ -22,6 +22,7 @@ from helpwire.tickets.list_query import TicketListQuery
 from helpwire.tickets.listing import (
     SortField,
     SortOrder,
+    count_tickets,
     list_tickets,
 )
 from helpwire.tickets.models import Ticket
@@ -32,6 +33,7 @@ from helpwire.tickets.schemas import (
     CommentPage,
     CommentRatingRequest,
     EventPage,
+    ListCount,
     ReopenRequest,
     TicketCreate,
     TicketOut,
@@ -184,8 +186,11 @@ async def get_tickets(
         limit=limit,
         cursor=cursor,
     )
+    count = await count_tickets(session, actor=principal, filters=filters)
     return TicketPage(
-        items=[ticket_out(t, staff=principal.is_staff) for t in tickets], next_cursor=next_cursor
+        items=[ticket_out(t, staff=principal.is_staff) for t in tickets],
+        next_cursor=next_cursor,
+        count=ListCount(value=count.value, exact=count.exact),
     )
 
 

@@ -176,9 +176,26 @@ class TicketOut(BaseModel):
     closed_at: datetime | None
 
 
+class ListCount(BaseModel):
+    """How many items the whole list holds (every page, the same filters), counted up to a
+    cap so that a list of any size answers fast."""
+
+    value: int = Field(
+        description="The number of items; when `exact` is false, the cap (10,000): there are more."
+    )
+    exact: bool = Field(
+        description="True when `value` is the exact number; false when the count stopped "
+        "at the cap."
+    )
+
+
 class TicketPage(BaseModel):
     items: list[TicketOut]
     next_cursor: str | None
+    count: ListCount = Field(
+        description="How many tickets the list holds in all (not only this page), exact up "
+        "to 10,000."
+    )
 
 
 class FileOut(BaseModel):

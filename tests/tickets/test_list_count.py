@@ -1,0 +1,153 @@
+"""A list's filters by name (looked up as ids first) and its count, capped for speed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from helpwire.accounts.actor import Actor, load_actor
+from helpwire.accounts.models import User
+from helpwire.tickets.listing import (
+    NamedIds,
+    SortField,
+    SortOrder,
+    TicketCount,
+    TicketFilters,
+    build_query,
+    count_tickets,
+    resolve_names,
+)
+from tests.conftest import World
+from tests.tickets.test_listing import LIST, listed, seed
+
+NAMED = TicketFilters(
+    topic="billing",
+    subtopic="invoices",
+    assignee="agent",
+    requester="alice",
+    account="acme",
+    project="p1",
+)
+
+
+async def as_actor(world: World, who: str) -> Actor:
+    async with world.database.writer() as session:
+        user = await session.scalar(select(User).where(User.username == who))
+        assert user is not None
+        return await load_actor(session, user=user)
+
+
+async def names_of(world: World, who: str, filters: TicketFilters) -> NamedIds:
+    actor = await as_actor(world, who)
+    async with world.database.writer() as session:
+        return await resolve_names(session, actor, filters)
+
+
+async def counted(world: World, who: str, **params: Any) -> dict[str, Any]:
+    response = await world.get(who, LIST, params={"limit": 1, **params})
+    assert response.status_code == 200, response.text
+    count: dict[str, Any] = response.json()["count"]
+    return count
+
+
+async def test_names_become_the_ids_they_stand_for_and_an_unknown_name_none(
+    world: World,
+) -> None:
+    await seed(world)
+    found = await names_of(world, "agent", NAMED)
+    for field in ("topic", "subtopic", "assignee", "requester", "account", "project"):
+        ids = getattr(found, field)
+        assert ids is not None and len(ids) == 1, field
+    unknown = await names_of(
+        world,
+        "agent",
+        TicketFilters(
+            topic="no-such",
+            subtopic="no-such",
+            assignee="no-such",
+            requester="no-such",
+            account="no-such",
+            project="no-such",
+        ),
+    )
+    assert unknown == NamedIds((), (), (), (), (), ())
+    # "me" is the asker; "me" and "none" for the assignee need no look-up.
+    agent = await as_actor(world, "agent")
+    mine = await names_of(world, "agent", TicketFilters(requester="me", assignee="me"))
+    assert mine == NamedIds(requester=(agent.user.id,))
+    assert await names_of(world, "agent", TicketFilters(assignee="none")) == NamedIds()
+
+
+async def test_the_query_filters_by_the_ids_not_by_a_subquery_on_the_names(world: World) -> None:
+    await seed(world)
+    agent = await as_actor(world, "agent")
+    names = await names_of(world, "agent", NAMED)
+    query = build_query(
+        actor=agent,
+        filters=NAMED,
+        sort=SortField.PRIORITY,
+        order=SortOrder.DESC,
+        cursor=None,
+        dialect="sqlite",
+        names=names,
+    )
+    for dialect in (sqlite.dialect(), postgresql.dialect()):
+        sql = str(query.compile(dialect=dialect)).lower()
+        for table in ("users", "topics", "subtopics", "accounts", "projects"):
+            assert f"from {table}" not in sql, (table, sql)
+
+
+async def test_an_unknown_name_lists_nothing_and_counts_zero(world: World) -> None:
+    await seed(world)
+    for field in ("topic", "subtopic", "assignee", "requester", "account", "project"):
+        assert await listed(world, "agent", **{field: "no-such-name"}) == [], field
+        assert await counted(world, "agent", **{field: "no-such-name"}) == {
+            "value": 0,
+            "exact": True,
+        }
+
+
+async def test_the_count_is_the_whole_lists_on_every_page(world: World) -> None:
+    t = {who: ticket["number"] for who, ticket in (await seed(world)).items()}
+    assert await counted(world, "agent") == {"value": 5, "exact": True}
+    assert await counted(world, "agent", status="new") == {"value": 2, "exact": True}
+    assert await counted(world, "agent", account="acme") == {"value": 4, "exact": True}
+    first = (await world.get("agent", LIST, params={"limit": 2})).json()
+    second = await world.get("agent", LIST, params={"limit": 2, "cursor": first["next_cursor"]})
+    assert second.json()["count"] == first["count"] == {"value": 5, "exact": True}
+    assert len(t) == 5
+
+
+async def test_the_count_never_includes_a_ticket_the_asker_cannot_see(world: World) -> None:
+    await seed(world)
+    for who in ("alice", "bob", "gus", "owner", "carol", "agent"):
+        seen = await listed(world, who)
+        assert await counted(world, who) == {"value": len(seen), "exact": True}, who
+    # alice sees her own ticket only, though acme has four.
+    assert await counted(world, "alice", account="acme") == {"value": 1, "exact": True}
+    assert await counted(world, "gus", account="acme") == {"value": 0, "exact": True}
+
+
+async def test_past_the_cap_the_count_stops_there_and_says_it_is_not_exact(
+    world: World,
+) -> None:
+    await seed(world)
+    agent = await as_actor(world, "agent")
+    alice = await as_actor(world, "alice")
+    async with world.database.writer() as session:
+        every = TicketFilters()
+        assert await count_tickets(session, actor=agent, filters=every, cap=5) == TicketCount(
+            5, True
+        )
+        assert await count_tickets(session, actor=agent, filters=every, cap=4) == TicketCount(
+            4, False
+        )
+        assert await count_tickets(session, actor=agent, filters=every, cap=2) == TicketCount(
+            2, False
+        )
+        # Under the cap for what the customer may see, however many the agent sees.
+        assert await count_tickets(session, actor=alice, filters=every, cap=2) == TicketCount(
+            1, True
+        )
