@@ -508,11 +508,15 @@ async def revoke_token(session: AsyncSession, *, token_id: int) -> ApiToken:
 
 async def user_for_token(session: AsyncSession, *, token: str) -> User | None:
     """The active user holding a live ``token``, or None."""
-    row = await session.scalar(
-        select(ApiToken).where(
-            ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None)
+    # One statement for the user alone: the token row itself is not needed, only that
+    # it matches and is not revoked (this runs on every API request).
+    user: User | None = await session.scalar(
+        select(User)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(
+            ApiToken.token_hash == hash_token(token),
+            ApiToken.revoked_at.is_(None),
+            User.is_active.is_(True),
         )
     )
-    if row is None or not row.user.is_active:
-        return None
-    return row.user
+    return user

@@ -9,6 +9,7 @@ that rolls back takes its deliveries with it, so nothing is sent for it.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, text
@@ -21,25 +22,51 @@ from helpwire.notify.signal import OUTBOX_SIGNAL, PG_CHANNEL
 from helpwire.tickets.models import Comment, Event, Ticket
 
 _CHANNELS_KEY = "helpwire.outbox.channels"
+_CHANNELS = Channel.__table__
 
 
 def new_message_id() -> str:
     return "msg_" + uuid.uuid4().hex
 
 
-async def _enabled_channels(session: AsyncSession) -> list[Channel]:
-    """Loaded once per transaction (a request may record several events)."""
+@dataclass(frozen=True)
+class ChannelTarget:
+    """What deciding and queueing a delivery needs of a channel: its routing columns,
+    not its credentials (decrypting those on every write would be wasted work)."""
+
+    id: int
+    audience: str
+    events: list[str]
+    filters: dict[str, list[str]] | None
+    include_internal: bool
+
+
+# Core columns, not ORM objects: this runs on every write (one cheap statement, which
+# returns no rows when no channel is set up).
+_ENABLED_CHANNELS = select(
+    _CHANNELS.c.id,
+    _CHANNELS.c.audience,
+    _CHANNELS.c.events,
+    _CHANNELS.c.filters,
+    _CHANNELS.c.include_internal,
+).where(_CHANNELS.c.enabled.is_(True))
+
+
+async def _enabled_channels(session: AsyncSession) -> list[ChannelTarget]:
+    """Read once per transaction (a request may record several events), inside it and
+    never from a cache across transactions: a channel committed by any process before
+    this transaction's read gets the events this transaction records, which a cache shared
+    between transactions could not promise for channels made in other processes."""
     state = Subscribers.transaction_state(session)
-    cached: list[Channel] | None = state.get(_CHANNELS_KEY)
+    cached: list[ChannelTarget] | None = state.get(_CHANNELS_KEY)
     if cached is None:
-        cached = list(
-            (await session.scalars(select(Channel).where(Channel.enabled.is_(True)))).all()
-        )
+        rows = await session.execute(_ENABLED_CHANNELS)
+        cached = [ChannelTarget(*row) for row in rows]
         state[_CHANNELS_KEY] = cached
     return cached
 
 
-def channel_wants(channel: Channel, *, event: Event, ticket: Ticket) -> bool:
+def channel_wants(channel: ChannelTarget, *, event: Event, ticket: Ticket) -> bool:
     if event.type not in channel.events:
         return False
     if event.internal and not channel.include_internal:

@@ -33,10 +33,12 @@ async def write_comment(
     files: Sequence[File],
     rendered: tuple[str, str] | None = None,
     announce: bool = True,
+    counted: bool = False,
 ) -> Comment:
     """Store a comment, attach its files (checked by files_for_attachment), index it and
     (if ``announce``) record comment.created. ``rendered`` is render_body's result when
-    the caller has it already."""
+    the caller has it already; ``counted`` when the ticket's comment counts include this
+    comment already (a new ticket is inserted with them, saving an UPDATE)."""
     stored, html = rendered or render_body(body, body_format)
     comment = Comment(
         ticket_id=ticket.id,
@@ -51,9 +53,10 @@ async def write_comment(
     session.add(comment)
     await session.flush()
     await _attach(session, comment=comment, files=files)
-    ticket.comment_count = (ticket.comment_count or 0) + 1
-    if internal:
-        ticket.internal_note_count = (ticket.internal_note_count or 0) + 1
+    if not counted:
+        ticket.comment_count = (ticket.comment_count or 0) + 1
+        if internal:
+            ticket.internal_note_count = (ticket.internal_note_count or 0) + 1
     await index_text(
         session,
         ticket_id=ticket.id,

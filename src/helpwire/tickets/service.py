@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from helpwire.accounts.actor import Actor
 from helpwire.accounts.memberships import may_name_project
@@ -179,7 +180,9 @@ async def create_ticket(
         tp_id=new.tp_id,
         external_url=new.external_url,
         escalated=False,
-        comment_count=0,
+        # The body, written as the first comment below, is counted here: the INSERT
+        # carries the count instead of an UPDATE following it.
+        comment_count=1,
         internal_note_count=0,
         version=1,
         created_at=now,
@@ -215,6 +218,7 @@ async def create_ticket(
         files=files,
         rendered=rendered,
         announce=False,
+        counted=True,
     )
     # One event for the new ticket and its body: the body is not a comment.created of its
     # own, so that whoever follows the timeline hears of a new ticket once, complete.
@@ -246,7 +250,13 @@ async def get_ticket(
     session: AsyncSession, *, actor: Actor, number: int, for_update: bool = False
 ) -> Ticket:
     """The ticket, if the actor may see it; otherwise 404 as if it did not exist."""
-    query = select(Ticket).where(Ticket.number == number)
+    # Its projects and tags come in the same statement (one ticket, a few of each),
+    # rather than in two more round trips.
+    query = (
+        select(Ticket)
+        .where(Ticket.number == number)
+        .options(joinedload(Ticket.projects), joinedload(Ticket.tag_rows))
+    )
     if for_update:
         # Serialises concurrent changes to one ticket on PostgreSQL; SQLite writers are
         # serialised already.
