@@ -144,6 +144,14 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    worker_healthcheck_timeout: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Seconds a worker has to answer uvicorn's health check before it is "
+            "replaced (default: HELPWIRE_WORKER_HEALTHCHECK_TIMEOUT_SECONDS, 30).",
+        ),
+    ] = None,
     migrate: Annotated[
         bool, typer.Option("--migrate/--no-migrate", help="Apply pending migrations first.")
     ] = True,
@@ -177,6 +185,10 @@ def serve(
         host=host,
         port=port,
         workers=workers,
+        # uvicorn's 5 s default killed workers that were still starting on a busy machine.
+        timeout_worker_healthcheck=(
+            worker_healthcheck_timeout or settings.worker_healthcheck_timeout_seconds
+        ),
         log_config=None,
         proxy_headers=True,
         # h11 with a header timeout (helpwire.serving): bounded header size and read time.

@@ -146,6 +146,13 @@ class Settings(BaseSettings):
         le=300,
         description="Time a client has to send a request's line and headers (then 408).",
     )
+    worker_healthcheck_timeout_seconds: int = Field(
+        default=30,
+        ge=1,
+        le=600,
+        description="With several workers, how long `helpwire serve` waits for a worker to "
+        "answer uvicorn's health check before replacing it.",
+    )
     metrics_token: SecretStr | None = Field(
         default=None, description="When set, /metrics needs `Authorization: Bearer <token>`."
     )
