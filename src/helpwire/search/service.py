@@ -152,6 +152,11 @@ class TicketSearch:
     where: ColumnElement[bool]
     key: ColumnElement[int]
     score: ColumnElement[float]
+    # What to join the tickets' id to: ``key``, or on PostgreSQL ``key + 0``, which keeps
+    # the planner from a merge join with the tickets' primary key. That join walked every
+    # ticket backwards for a rare word with fewer matches than a page (55 ms against 6 ms at
+    # 100,000 tickets); now it reads the matches and looks up their tickets.
+    join_key: ColumnElement[int]
 
 
 # Named, not imported: the tickets package imports this one.
@@ -196,6 +201,7 @@ def _postgresql_search(
         table=_PG,
         where=where,
         key=_PG.c.ticket_id,
+        join_key=_PG.c.ticket_id + 0,
         score=func.ts_rank(vector, query),
     )
 
@@ -214,6 +220,7 @@ def _sqlite_search(
             bindparam("match", match, unique=True)
         ),
         key=_FTS.c.rowid,
+        join_key=_FTS.c.rowid,
         # bm25() is smaller for better matches; the account column does not count.
         score=-func.bm25(literal_column("search_fts_tickets"), 1.0, 1.0, 0.0),
     )
