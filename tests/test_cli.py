@@ -6,7 +6,7 @@ import asyncio
 import json
 import os
 import queue
-import socket
+import re
 import subprocess
 import sys
 import threading
@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from helpwire.accounts.security import verify_password
 from helpwire.app import create_app
 from helpwire.settings import Settings
+from tests.ports import listening_socket, port_of, serve_on
 
 HELPWIRE = [sys.executable, "-m", "helpwire"]
 
@@ -170,35 +171,31 @@ async def test_topics_load_accepts_yaml_and_json_and_updates_in_place(
     assert topics["network"]["names"] == {"en": "Network"}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def served(cli_env: dict[str, str]) -> Iterator[tuple[str, list[str], subprocess.Popen[str]]]:
-    """`helpwire serve` on an empty database; yields its address and what it printed
-    before it was ready."""
-    port = _free_port()
-    process = subprocess.Popen(
-        [*HELPWIRE, "serve", "--port", str(port)],
-        env=cli_env,
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
-    )
+    """`helpwire serve` on an empty database, on a socket of the test's own (tests/ports.py);
+    yields its address and what it printed before it was ready."""
+    with listening_socket() as sock:
+        base = f"http://127.0.0.1:{port_of(sock)}"
+        process = subprocess.Popen(
+            [*HELPWIRE, *serve_on(sock)],
+            env=cli_env,
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+            pass_fds=[sock.fileno()],
+        )
     assert process.stderr is not None
     printed: list[str] = []
     try:
-        # Wait for the event, not for a time: uvicorn logs when startup is complete.
+        # Wait for the event, not for a time: uvicorn says it is running once it serves.
         for line in process.stderr:
             printed.append(line)
-            if "Application startup complete" in line:
+            if "Uvicorn running on" in line:
                 break
         else:
             pytest.fail("helpwire serve exited early:\n" + "".join(printed))
-        yield f"http://127.0.0.1:{port}", printed, process
+        yield base, printed, process
     finally:
         process.terminate()
         process.wait(timeout=20)
@@ -272,14 +269,16 @@ def _wait_for_line(
 
 
 def test_serve_with_several_workers_logs_each_workers_requests(cli_env: dict[str, str]) -> None:
-    port = _free_port()
-    process = subprocess.Popen(
-        [*HELPWIRE, "serve", "--port", str(port), "--workers", "2"],
-        env=cli_env,
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
-    )
+    with listening_socket() as sock:
+        port = port_of(sock)
+        process = subprocess.Popen(
+            [*HELPWIRE, *serve_on(sock), "--workers", "2"],
+            env=cli_env,
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+            pass_fds=[sock.fileno()],
+        )
     seen: list[str] = []
     try:
         lines = _lines_of(process)
@@ -292,6 +291,29 @@ def test_serve_with_several_workers_logs_each_workers_requests(cli_env: dict[str
         entry = json.loads(_wait_for_line(lines, lambda line: "worker-trace-7" in line, seen))
         assert entry["request_id"] == "worker-trace-7"
         assert entry["status"] == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def test_serve_on_port_0_listens_on_a_port_the_system_picks_and_says_which(
+    cli_env: dict[str, str],
+) -> None:
+    process = subprocess.Popen(
+        [*HELPWIRE, "serve", "--port", "0"],
+        env=cli_env,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
+    seen: list[str] = []
+    try:
+        # Logged once the socket listens, with the port it got.
+        line = _wait_for_line(_lines_of(process), lambda line: "Uvicorn running on" in line, seen)
+        address = re.search(r"http://127\.0\.0\.1:(\d+)", line)
+        assert address is not None, line
+        assert int(address.group(1)) != 0
+        assert httpx.get(address.group(0) + "/healthz").status_code == 200
     finally:
         process.terminate()
         process.wait(timeout=20)
@@ -331,7 +353,8 @@ def test_commands_on_a_database_without_its_schema_say_to_upgrade_it(
     empty_env: dict[str, str],
 ) -> None:
     for args in (
-        ["serve", "--no-migrate", "--port", str(_free_port())],
+        # Port 0: were it to get as far as listening, on a port the system picks.
+        ["serve", "--no-migrate", "--port", "0"],
         ["users", "create", "sam", "--role", "agent"],
         ["tokens", "create", "sam"],
         ["accounts", "create", "acme"],

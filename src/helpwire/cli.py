@@ -142,7 +142,7 @@ def _show_first_admin(database: Database) -> Any:
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option(help="Port to listen on (0: one the system picks).")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
     worker_healthcheck_timeout: Annotated[
         int | None,
@@ -155,15 +155,28 @@ def serve(
     migrate: Annotated[
         bool, typer.Option("--migrate/--no-migrate", help="Apply pending migrations first.")
     ] = True,
+    fd: Annotated[
+        int | None,
+        typer.Option(
+            help="Serve on the socket at this inherited file descriptor, already bound and "
+            "listening (socket activation, a supervisor, a test), instead of --host and --port."
+        ),
+    ] = None,
 ) -> None:
     """Serve the API, the compatible faces and the web UI with uvicorn."""
     import uvicorn
 
     from helpwire.logs import configure_logging
-    from helpwire.serving import PROTOCOL
+    from helpwire.serving import PROTOCOL, prepare_inherited_socket
 
     settings = Settings()
     configure_logging(level=settings.log_level, as_json=settings.log_json)
+    if fd is not None:
+        try:
+            prepare_inherited_socket(fd)
+        except OSError as exc:
+            err.print(f"[red]error:[/red] --fd {fd} is not a socket: {exc}")
+            raise typer.Exit(1) from None
 
     async def prepare(database: Database) -> None:
         if migrate and settings.auto_migrate:
@@ -184,6 +197,7 @@ def serve(
         factory=True,
         host=host,
         port=port,
+        fd=fd,
         workers=workers,
         # uvicorn's 5 s default killed workers that were still starting on a busy machine.
         timeout_worker_healthcheck=(

@@ -12,11 +12,15 @@ HELPWIRE_HTTP_MAX_HEADER_BYTES); this protocol adds
   a whole request line and header block within it, from its opening or from the first byte
   of its next request, is answered 408 and closed;
 - the status h11 means for an oversized header block, 431, where uvicorn answers 400.
+
+It also prepares a listening socket that `helpwire serve --fd` inherits.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 import sys
 from functools import cache
 
@@ -36,6 +40,19 @@ REQUEST_TIMEOUT_RESPONSE = (
     b"content-length: " + str(len(_TIMEOUT_BODY)).encode() + b"\r\n\r\n" + _TIMEOUT_BODY
 )
 _TOO_LARGE_BODY = b"the request line and headers are larger than this server accepts\n"
+
+
+def prepare_inherited_socket(fd: int) -> None:
+    """Checks that ``fd`` is a socket, and turns Nagle's algorithm off on a TCP one.
+
+    uvicorn opens an inherited descriptor as an AF_UNIX socket whatever it is, so asyncio
+    does not set TCP_NODELAY on its connections as it does on sockets uvicorn binds itself;
+    a response's head and body, written apart, would then wait for the client's delayed
+    ACK, some 40 ms a request. Connections inherit the option from the listening socket.
+    Raises OSError when ``fd`` is not a socket."""
+    with socket.socket(fileno=os.dup(fd)) as sock:  # the real family, read from the socket
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 @cache

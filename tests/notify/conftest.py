@@ -8,7 +8,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
@@ -22,6 +22,7 @@ from aiosmtpd.controller import Controller
 from helpwire.db.session import Database
 from helpwire.notify.outbound import AddressPolicy
 from helpwire.notify.relay import Relay
+from tests.ports import listening_socket, port_of
 
 
 @dataclass
@@ -150,16 +151,28 @@ class SmtpServer:
     mailbox: Mailbox
 
 
+class _ControllerOnSocket(Controller):
+    """aiosmtpd's controller on a socket the test bound (tests/ports.py). aiosmtpd binds
+    host and port itself and then connects to that port to see the server answer, so it
+    cannot be given port 0; it is given the port of the socket instead, and serves on the
+    socket."""
+
+    def __init__(self, handler: Mailbox, sock: socket.socket) -> None:
+        super().__init__(handler, hostname="127.0.0.1", port=port_of(sock))
+        self._sock = sock
+
+    def _create_server(self) -> Coroutine[Any, Any, asyncio.Server]:
+        return self.loop.create_server(self._factory_invoker, sock=self._sock)
+
+
 @pytest.fixture
 def smtp_server() -> Iterator[SmtpServer]:
     mailbox = Mailbox()
-    with socket.socket() as probe:  # aiosmtpd checks its own port, so it needs a real one
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    # The server closes the socket when it stops.
+    controller = _ControllerOnSocket(mailbox, listening_socket())
     controller.start()
     try:
-        yield SmtpServer(host="127.0.0.1", port=port, mailbox=mailbox)
+        yield SmtpServer(host="127.0.0.1", port=controller.port, mailbox=mailbox)
     finally:
         controller.stop()
 

@@ -16,6 +16,7 @@ import json
 import os
 import random
 import signal
+import socket
 import sys
 import time
 import uuid
@@ -36,6 +37,7 @@ from helpwire.assembly import database_for
 from helpwire.db.engine import create_engine
 from helpwire.db.migrate import upgrade
 from helpwire.settings import Settings
+from tests.ports import port_of, serve_on
 
 # Kills per run: at least 5 in the normal suite; `make soak` asks for more.
 KILLS = int(os.environ.get("HELPWIRE_SOAK_KILLS", "5"))
@@ -116,10 +118,14 @@ async def fresh_postgres_database(server_url: str) -> AsyncIterator[str]:
 @dataclass
 class Fleet:
     """`helpwire serve` on one port, and with ``separate_relay`` a `helpwire relay` beside
-    it; both are started in sessions of their own so that SIGKILL reaches only them."""
+    it; both are started in sessions of their own so that SIGKILL reaches only them.
+
+    The test holds the listening socket (tests/ports.py) and each start of `helpwire serve`
+    inherits it, so the port stays the test's across kills; a connection made while no
+    server runs waits in the socket's backlog for the next one, as with socket activation."""
 
     env: dict[str, str]
-    port: int
+    sock: socket.socket
     workdir: Path
     separate_relay: bool
     server: asyncio.subprocess.Process | None = None
@@ -129,9 +135,11 @@ class Fleet:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://127.0.0.1:{port_of(self.sock)}"
 
-    async def _spawn(self, *args: str) -> asyncio.subprocess.Process:
+    async def _spawn(
+        self, *args: str, pass_fds: tuple[int, ...] = ()
+    ) -> asyncio.subprocess.Process:
         helpwire = Path(sys.executable).with_name("helpwire")
         log = (self.workdir / f"{args[0]}.log").open("ab")
         log.write(f"\n--- start {self.starts} ---\n".encode())
@@ -144,6 +152,7 @@ class Fleet:
                 stdout=log,
                 stderr=asyncio.subprocess.STDOUT,
                 start_new_session=True,
+                pass_fds=pass_fds,
             )
         finally:
             log.close()
@@ -151,7 +160,7 @@ class Fleet:
     async def start(self) -> None:
         self.starts += 1
         began = time.monotonic()
-        self.server = await self._spawn("serve", "--host", "127.0.0.1", "--port", str(self.port))
+        self.server = await self._spawn(*serve_on(self.sock), pass_fds=(self.sock.fileno(),))
         if self.separate_relay:
             self.relay = await self._spawn("relay")
         await self._until_ready()

@@ -1,9 +1,9 @@
 """Real processes for the reliability tests: a private PostgreSQL cluster that a test may
 stop and start at will, and `helpwire serve` subprocesses.
 
-The cluster is this test's own (initdb in a temporary directory, a free port): stopping
-it disturbs no other test. PostgreSQL refuses to run as root, so as root the cluster runs
-as the ``postgres`` OS user (runuser)."""
+The cluster is this test's own (initdb in a temporary directory, a port of its own):
+stopping it disturbs no other test. PostgreSQL refuses to run as root, so as root the
+cluster runs as the ``postgres`` OS user (runuser)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import contextlib
 import glob
 import os
 import pwd
+import random
 import shutil
 import subprocess
 import sys
@@ -31,9 +32,21 @@ from helpwire.assembly import database_for
 from helpwire.db.engine import create_engine
 from helpwire.db.migrate import upgrade
 from helpwire.settings import Settings
-from tests.web.live_server import free_port
+from tests.ports import listening_socket, port_of, serve_on
 
 REQUIRE_POSTGRES = os.environ.get("HELPWIRE_REQUIRE_POSTGRES") == "1"
+
+# The cluster listens on TCP, not on a Unix socket alone: the outage tests are about a
+# database reached over the network, which refuses connections while it is down. (On a
+# Unix socket a stopped server is a socket file that is gone, another failure.) PostgreSQL
+# cannot be given port 0, so a cluster takes a port at random below the system's ephemeral
+# range, where neither outgoing connections nor servers bound to port 0 are put, so the
+# port is still free when the test starts the cluster again; another cluster or a service
+# holding the port is met by trying another.
+CLUSTER_PORTS = range(20000, 32768)
+CLUSTER_PORT_TRIES = 10
+# Not the `random` module's generator: tests may seed it alike in every parallel worker.
+_port_choice = random.SystemRandom()
 
 
 def _postgres_bin() -> Path | None:
@@ -54,7 +67,7 @@ def _as_cluster_owner(command: list[str]) -> list[str]:
 class PrivateCluster:
     bin_dir: Path
     data_dir: Path
-    port: int
+    port: int  # chosen by start_on_a_free_port
     log_path: Path
 
     @property
@@ -69,6 +82,20 @@ class PrivateCluster:
         options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.data_dir}"
         # -w: returns once the server accepts connections.
         self._pg_ctl("start", "-w", "-t", "30", "-l", str(self.log_path), "-o", options)
+
+    def start_on_a_free_port(self) -> None:
+        """Starts the cluster on a port from CLUSTER_PORTS that no one else holds."""
+        for _ in range(CLUSTER_PORT_TRIES):
+            self.port = _port_choice.choice(CLUSTER_PORTS)
+            try:
+                self.start()
+                return
+            except subprocess.CalledProcessError:
+                log = self.log_path.read_text(errors="replace")
+                if "Address already in use" not in log:
+                    raise RuntimeError("PostgreSQL did not start:\n" + log[-4000:]) from None
+                self.log_path.unlink()
+        raise RuntimeError(f"no free port for PostgreSQL in {CLUSTER_PORT_TRIES} tries")
 
     def stop(self) -> None:
         """As a crash or a pulled plug: no goodbye to the connected clients."""
@@ -98,9 +125,9 @@ def private_cluster() -> Iterator[PrivateCluster]:
     subprocess.run(
         _as_cluster_owner([*initdb, "--no-sync"]), check=True, capture_output=True, timeout=120
     )
-    cluster = PrivateCluster(bin_dir, data_dir, free_port(), root / "postgres.log")
-    cluster.start()
+    cluster = PrivateCluster(bin_dir, data_dir, 0, root / "postgres.log")
     try:
+        cluster.start_on_a_free_port()
         yield cluster
     finally:
         cluster.stop_quietly()
@@ -138,7 +165,9 @@ async def _prepare(database_url: str) -> str:
 
 
 def _wait_until_ready(served: Served, timeout_s: float = 60.0) -> None:
-    """Polls /readyz: a starting process has no event to await from outside."""
+    """Polls /readyz: a starting process has no event to await from outside, nor does the
+    database coming back. (The server's socket listens from the start, so a poll waits for
+    an answer rather than being refused.)"""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if served.process.poll() is not None:
@@ -157,26 +186,27 @@ def serve(directory: Path, *, database_url: str, env: dict[str, str]) -> Iterato
     directory.mkdir(parents=True, exist_ok=True)
     with ThreadPoolExecutor(max_workers=1) as pool:
         token = pool.submit(asyncio.run, _prepare(database_url)).result()
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    full_env = {
-        **os.environ,
-        "HELPWIRE_DATABASE_URL": database_url,
-        "HELPWIRE_FILES_DIR": str(directory / "files"),
-        "HELPWIRE_BASE_URL": url,
-        "HELPWIRE_LOG_JSON": "false",
-        "HELPWIRE_LOG_LEVEL": "WARNING",
-        "HELPWIRE_RATE_LIMIT_ENABLED": "false",
-        **env,
-    }
     helpwire = Path(sys.executable).with_name("helpwire")
     log_path = directory / "serve.log"
-    with log_path.open("wb") as log:
+    # The server's socket (tests/ports.py): this process holds it until the server has it.
+    with listening_socket() as sock, log_path.open("wb") as log:
+        url = f"http://127.0.0.1:{port_of(sock)}"
+        full_env = {
+            **os.environ,
+            "HELPWIRE_DATABASE_URL": database_url,
+            "HELPWIRE_FILES_DIR": str(directory / "files"),
+            "HELPWIRE_BASE_URL": url,
+            "HELPWIRE_LOG_JSON": "false",
+            "HELPWIRE_LOG_LEVEL": "WARNING",
+            "HELPWIRE_RATE_LIMIT_ENABLED": "false",
+            **env,
+        }
         process = subprocess.Popen(
-            [str(helpwire), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [str(helpwire), *serve_on(sock)],
             env=full_env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            pass_fds=[sock.fileno()],
         )
     served = Served(url=url, process=process, log_path=log_path, token=token)
     try:

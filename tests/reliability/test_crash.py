@@ -28,6 +28,7 @@ from helpwire.db.engine import create_engine
 from helpwire.settings import Settings
 from tests.conftest import POSTGRES_URL, REQUIRE_POSTGRES, _postgres_reachable
 from tests.notify.conftest import Receiver
+from tests.ports import listening_socket, port_of
 from tests.reliability.crash_harness import (
     KILLS,
     Client,
@@ -46,7 +47,6 @@ from tests.reliability.crash_harness import (
     seed,
     wait_for_drain,
 )
-from tests.web.live_server import free_port
 
 RUNS = [
     pytest.param("sqlite", False, id="sqlite"),
@@ -121,15 +121,15 @@ async def test_killed_processes_lose_no_request_and_no_event(
     rng = random.Random(run_seed)
     started = time.monotonic()
     tokens = await seed(crash_database)
-    port = free_port()
+    sock = listening_socket()  # the server's, across its restarts (see Fleet)
     env = process_env(
         database_url=crash_database,
         workdir=tmp_path,
-        port=port,
+        port=port_of(sock),
         receiver_url=receiver.url,
         separate_relay=separate_relay,
     )
-    fleet = Fleet(env=env, port=port, workdir=tmp_path, separate_relay=separate_relay)
+    fleet = Fleet(env=env, sock=sock, workdir=tmp_path, separate_relay=separate_relay)
     ledger = Ledger()
     engine = create_engine(Settings(database_url=crash_database))
     try:
@@ -151,6 +151,7 @@ async def test_killed_processes_lose_no_request_and_no_event(
         raise
     finally:
         await fleet.stop()
+        sock.close()
         await engine.dispose()
     request_problems, found = check_requests(ledger, stored)
     problems = request_problems + replay_problems + check_deliveries(stored, received)

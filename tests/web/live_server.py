@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -29,6 +28,7 @@ from helpwire.db.engine import create_engine
 from helpwire.db.migrate import upgrade
 from helpwire.settings import Settings
 from helpwire.topics import service as topics
+from tests.ports import listening_socket, port_of, serve_on
 
 CHROMIUM = os.environ.get("HELPWIRE_CHROMIUM", "/usr/bin/chromium")
 # CI installs Chromium and sets this, so that the browser tests cannot be skipped there.
@@ -52,12 +52,6 @@ def require_chromium() -> None:
     if REQUIRE_BROWSER:
         pytest.fail(reason + " and HELPWIRE_REQUIRE_BROWSER=1")
     pytest.skip(reason)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def _prepare(settings: Settings) -> None:
@@ -106,7 +100,8 @@ class LiveServer:
 
 
 def _wait_until_ready(server: LiveServer, timeout_s: float = 30.0) -> None:
-    """Polls /readyz: a starting process has no event to await from outside."""
+    """Polls /readyz: a starting process has no event to await from outside. (Its socket
+    listens from the start, so a poll waits for an answer rather than being refused.)"""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
@@ -121,33 +116,36 @@ def _wait_until_ready(server: LiveServer, timeout_s: float = 30.0) -> None:
 
 
 def start_live_server(directory: Path) -> Iterator[LiveServer]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "HELPWIRE_DATABASE_URL": f"sqlite+aiosqlite:///{directory / 'helpwire.db'}",
-        "HELPWIRE_FILES_DIR": str(directory / "files"),
-        "HELPWIRE_BASE_URL": url,
-        "HELPWIRE_LOG_JSON": "false",
-        "HELPWIRE_LOG_LEVEL": "WARNING",
-        # One browser loads many pages and assets quickly; rate limits have tests of their own.
-        "HELPWIRE_RATE_LIMIT_ENABLED": "false",
-    }
-    settings = Settings(
-        database_url=env["HELPWIRE_DATABASE_URL"], files_dir=directory / "files", base_url=url
-    )
-    # In a thread of its own: Playwright's sync API may already run a loop in this one.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(asyncio.run, _prepare(settings)).result()
-    helpwire = Path(sys.executable).with_name("helpwire")
-    log_path = directory / "serve.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [str(helpwire), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+    # The server's socket (tests/ports.py): this process holds it until the server has it.
+    with listening_socket() as sock:
+        url = f"http://127.0.0.1:{port_of(sock)}"
+        env = {
+            **os.environ,
+            "HELPWIRE_DATABASE_URL": f"sqlite+aiosqlite:///{directory / 'helpwire.db'}",
+            "HELPWIRE_FILES_DIR": str(directory / "files"),
+            "HELPWIRE_BASE_URL": url,
+            "HELPWIRE_LOG_JSON": "false",
+            "HELPWIRE_LOG_LEVEL": "WARNING",
+            # One browser loads many pages and assets quickly; rate limits have tests of
+            # their own.
+            "HELPWIRE_RATE_LIMIT_ENABLED": "false",
+        }
+        settings = Settings(
+            database_url=env["HELPWIRE_DATABASE_URL"], files_dir=directory / "files", base_url=url
         )
+        # In a thread of its own: Playwright's sync API may already run a loop in this one.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pool.submit(asyncio.run, _prepare(settings)).result()
+        helpwire = Path(sys.executable).with_name("helpwire")
+        log_path = directory / "serve.log"
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                [str(helpwire), *serve_on(sock)],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                pass_fds=[sock.fileno()],
+            )
     server = LiveServer(url=url, process=process, log_path=log_path)
     try:
         _wait_until_ready(server)
