@@ -423,17 +423,23 @@ def _plain_postgres(url: str) -> str:
 def main(argv: Sequence[str] | None = None) -> None:
     import uvicorn
 
+    from helpwire.serving import prepare_inherited_socket
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8100)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--fd", type=int, help="serve on this inherited listening socket")
     args = parser.parse_args(argv)
+    if args.fd is not None:
+        prepare_inherited_socket(args.fd)
     # The same server settings as `helpwire serve`: uvicorn, h11 with helpwire's guard.
     uvicorn.run(
         "baseline_app:create_app",
         factory=True,
         host=args.host,
         port=args.port,
+        fd=args.fd,
         workers=args.workers,
         log_config=None,
         access_log=False,

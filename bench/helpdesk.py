@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -269,17 +270,17 @@ def start_helpdesk(
     workers: int,
     log_dir: Path,
     start_server: Callable[..., Any],
-    free_port: Callable[[], int],
+    listening_socket: Callable[[], socket.socket],
     tickets: int = TICKETS,
 ) -> Any:
     """django-helpdesk served by uvicorn, with a translate() from helpwire's requests to
     its API: the same scenarios where it has them (it has no search)."""
     python, env, facts = prepare(filled.database_url, tickets)
-    port = free_port()
+    sock = listening_socket()
     command = [str(python), "-m", "uvicorn", "bench_helpdesk_asgi:application"]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    command += ["--fd", str(sock.fileno()), "--workers", str(workers)]
     command += ["--http", "h11", "--no-access-log", "--app-dir", str(cache_dir())]
-    server = start_server("django-helpdesk", command, env, port, log_dir, SCENARIOS, False)
+    server = start_server("django-helpdesk", command, env, sock, log_dir, SCENARIOS, False)
     server.translate = _translator(facts)
     server.tickets = facts["tickets"]
     return server

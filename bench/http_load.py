@@ -147,10 +147,15 @@ SCALE_SCENARIOS = ("get", "list", *(f"search_{kind}" for kind in SEARCH_KINDS))
 # --- servers -----------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def listening_socket() -> socket.socket:
+    """A socket listening on a port the system picked, for a server to inherit (uvicorn's
+    --fd): no port is probed free and closed again, which another process (a parallel
+    test) could be handed in between. uvicorn opens an inherited socket as AF_UNIX, so
+    asyncio leaves Nagle's algorithm on for its connections (some 40 ms a response);
+    connections inherit TCP_NODELAY from the listening socket, so it is set here."""
+    sock = socket.create_server(("127.0.0.1", 0))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
 
 
 @dataclass
@@ -204,15 +209,16 @@ def start_server(
     name: str,
     command: list[str],
     env: dict[str, str],
-    port: int,
+    sock: socket.socket,
     log_dir: Path,
     scenarios: frozenset[str],
     wait: bool = True,
 ) -> Server:
-    """Start the server; unless ``wait`` is false (the caller waits, so that several
-    servers start at once), wait until it answers."""
+    """Start the server on ``sock``, which ``command`` names as its --fd (the server holds
+    it from then on); unless ``wait`` is false (the caller waits, so that several servers
+    start at once), wait until it answers."""
     log = log_dir / f"{name}.log"
-    with log.open("wb") as out:
+    with sock, log.open("wb") as out:
         process = subprocess.Popen(  # noqa: S603 (our own commands)
             command,
             env={**os.environ, **env},
@@ -220,8 +226,10 @@ def start_server(
             stderr=subprocess.STDOUT,
             cwd=BENCH.parent,
             start_new_session=True,
+            pass_fds=[sock.fileno()],
         )
-    server = Server(name, f"http://127.0.0.1:{port}", process, log, scenarios)
+        base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server = Server(name, base_url, process, log, scenarios)
     if wait:
         try:
             wait_ready(server)
@@ -268,20 +276,20 @@ def server_env(database_url: str) -> dict[str, str]:
 
 
 def start_helpwire(database_url: str, workers: int, log_dir: Path, wait: bool = True) -> Server:
-    port = free_port()
-    command = [sys.executable, "-m", "helpwire", "serve", "--host", "127.0.0.1"]
-    command += ["--port", str(port), "--workers", str(workers), "--no-migrate"]
+    sock = listening_socket()
+    command = [sys.executable, "-m", "helpwire", "serve", "--fd", str(sock.fileno())]
+    command += ["--workers", str(workers), "--no-migrate"]
     env = server_env(database_url)
-    return start_server("helpwire", command, env, port, log_dir, frozenset(SCENARIOS), wait)
+    return start_server("helpwire", command, env, sock, log_dir, frozenset(SCENARIOS), wait)
 
 
 def start_baseline(database_url: str, workers: int, log_dir: Path, wait: bool = True) -> Server:
-    port = free_port()
-    command = [sys.executable, str(BENCH / "baseline_app.py"), "--port", str(port)]
+    sock = listening_socket()
+    command = [sys.executable, str(BENCH / "baseline_app.py"), "--fd", str(sock.fileno())]
     command += ["--workers", str(workers)]
     env = server_env(database_url)
     scenarios = frozenset({"healthz", "create", "get"})
-    return start_server("baseline", command, env, port, log_dir, scenarios, wait)
+    return start_server("baseline", command, env, sock, log_dir, scenarios, wait)
 
 
 # --- the open-loop generator -------------------------------------------------------------
@@ -767,7 +775,12 @@ def _start_targets(
 
             try:
                 server = start_helpdesk(
-                    filled, args.workers, log_dir, start_server, free_port, args.helpdesk_tickets
+                    filled,
+                    args.workers,
+                    log_dir,
+                    start_server,
+                    listening_socket,
+                    args.helpdesk_tickets,
                 )
             except HelpdeskUnavailable as exc:
                 skipped[name] = str(exc)
