@@ -5,6 +5,7 @@ connections with it, so that only the request under way sees the failure."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -61,3 +62,23 @@ async def test_a_connection_that_fails_in_use_is_replaced_for_the_next_request(
         await _backend_pid(engine)  # used within the idle time: not pinged
     assert is_database_unavailable(failed.value)
     assert await _backend_pid(engine) != dropped
+
+
+async def test_a_missing_unix_socket_is_the_database_being_away(tmp_path: Path) -> None:
+    # PostgreSQL removes its socket file while it is stopped: connecting then fails with
+    # FileNotFoundError, which must read as an outage (503), not as a bug (500).
+    url = f"postgresql+asyncpg://postgres@/test?host={tmp_path}"
+    engine = create_engine(Settings(database_url=url, database_pool_size=1))
+    try:
+        with pytest.raises(Exception) as failed:
+            await _backend_pid(engine)
+    finally:
+        await engine.dispose()
+    assert is_database_unavailable(failed.value)
+
+
+def test_a_missing_file_elsewhere_is_not_the_database_being_away(tmp_path: Path) -> None:
+    try:
+        (tmp_path / "gone").read_bytes()
+    except FileNotFoundError as missing:
+        assert not is_database_unavailable(missing)

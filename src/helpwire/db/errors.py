@@ -92,7 +92,21 @@ def _says_unavailable(exc: BaseException) -> bool:
     # timeout. Other OS errors (a full disk under the file storage) are not the database's.
     if isinstance(exc, ConnectionError | TimeoutError | socket.gaierror):
         return True
+    if isinstance(exc, FileNotFoundError) and _raised_by_the_driver_connecting(exc):
+        return True  # PostgreSQL over a Unix socket: the socket file goes while it is down
     if isinstance(exc, OSError):
         # Several addresses tried (localhost: ::1 and 127.0.0.1) fail as one OSError.
         return exc.errno in _NETWORK_ERRNOS or str(exc).startswith("Multiple exceptions")
+    return False
+
+
+def _raised_by_the_driver_connecting(exc: BaseException) -> bool:
+    """True when ``exc`` was raised inside asyncpg's connect code. A missing file means the
+    database is away only there; elsewhere (a stored file gone) it is not the database's."""
+    frame = exc.__traceback__
+    while frame is not None:
+        module = str(frame.tb_frame.f_globals.get("__name__", ""))
+        if module.startswith("asyncpg.connect"):
+            return True
+        frame = frame.tb_next
     return False
