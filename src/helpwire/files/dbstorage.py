@@ -18,7 +18,6 @@ deletes them once they are a day old.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import BinaryIO
@@ -30,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from helpwire.db.base import utcnow
 from helpwire.db.session import Database
 from helpwire.files.models import File, FileBlob, FileChunk
-from helpwire.files.storage import StoredBlob, TooLarge
+from helpwire.files.storage import Measure, StoredBlob
 
 # Large enough that a 20 MiB file is 40 statements, small enough that a chunk is a modest
 # parameter for either driver and a download holds little memory per client.
@@ -66,15 +65,11 @@ class DatabaseStorage:
             raise
 
     async def _write_all(self, key: str, source: BinaryIO, max_bytes: int) -> StoredBlob:
-        digest = hashlib.sha256()
-        size = 0
+        measure = Measure(max_bytes)
         chunk = await anyio.to_thread.run_sync(source.read, self.chunk_size)
         seq = 0
         while True:
-            size += len(chunk)
-            if size > max_bytes:
-                raise TooLarge
-            digest.update(chunk)
+            measure.add(chunk)
             # One chunk ahead: the transaction of the last chunk also completes the blob,
             # so a file of one chunk is stored in one transaction.
             following = (
@@ -89,10 +84,10 @@ class DatabaseStorage:
                     await session.execute(
                         update(FileBlob)
                         .where(FileBlob.key == key)
-                        .values(size=size, sha256=digest.hexdigest(), complete=True)
+                        .values(size=measure.size, sha256=measure.sha256, complete=True)
                     )
             if not following:
-                return StoredBlob(key=key, size=size, sha256=digest.hexdigest())
+                return measure.blob(key)
             chunk, seq = following, seq + 1
 
     async def open_chunks(self, key: str) -> AsyncIterator[bytes]:

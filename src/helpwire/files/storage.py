@@ -27,6 +27,30 @@ class StoredBlob:
     sha256: str
 
 
+class Measure:
+    """Size and SHA-256 of bytes as they pass, a chunk at a time: every backend's save
+    counts and hashes what it stores the same way, and refuses it past the limit."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.size = 0
+        self._digest = hashlib.sha256()
+
+    def add(self, chunk: bytes) -> None:
+        """Count and hash ``chunk``; TooLarge once the total passes ``max_bytes``."""
+        self.size += len(chunk)
+        if self.size > self.max_bytes:
+            raise TooLarge
+        self._digest.update(chunk)
+
+    @property
+    def sha256(self) -> str:
+        return self._digest.hexdigest()
+
+    def blob(self, key: str) -> StoredBlob:
+        return StoredBlob(key=key, size=self.size, sha256=self.sha256)
+
+
 class FileStorage(Protocol):
     async def save(self, *, key: str, source: BinaryIO, max_bytes: int) -> StoredBlob: ...
 
@@ -50,18 +74,14 @@ class LocalStorage:
     def _save_sync(self, key: str, source: BinaryIO, max_bytes: int) -> StoredBlob:
         target = self._path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
-        digest = hashlib.sha256()
-        size = 0
+        measure = Measure(max_bytes)
         # Written under a temporary name and renamed: a crash never leaves half a file
         # under a real key.
         fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
         try:
             with os.fdopen(fd, "wb") as out:
                 while chunk := source.read(CHUNK):
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise TooLarge
-                    digest.update(chunk)
+                    measure.add(chunk)
                     out.write(chunk)
                 out.flush()
                 os.fsync(out.fileno())
@@ -70,7 +90,7 @@ class LocalStorage:
         except BaseException:
             Path(tmp_name).unlink(missing_ok=True)
             raise
-        return StoredBlob(key=key, size=size, sha256=digest.hexdigest())
+        return measure.blob(key)
 
     async def open_chunks(self, key: str) -> AsyncIterator[bytes]:
         async with await anyio.open_file(self._path(key), "rb") as handle:

@@ -10,7 +10,6 @@ checked against the row before they are written, and the written copy checked ag
 
 from __future__ import annotations
 
-import hashlib
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from sqlalchemy import func, select
 
 from helpwire.db.session import Database
 from helpwire.files.models import File
-from helpwire.files.storage import FileStorage, TooLarge
+from helpwire.files.storage import FileStorage, Measure, TooLarge
 
 PAGE = 200
 SPOOL_IN_MEMORY = 1024 * 1024
@@ -141,15 +140,14 @@ async def _drain(
 ) -> tuple[int, str]:
     """Size and SHA-256 of the stored bytes, written to ``sink`` when there is one;
     Mismatch as soon as they run past ``limit``."""
-    digest = hashlib.sha256()
-    size = 0
+    measure = Measure(limit)
     chunks = storage.open_chunks(key)
     try:
         async for chunk in chunks:
-            size += len(chunk)
-            if size > limit:
-                raise Mismatch(f"the stored bytes are longer than the recorded {limit}")
-            digest.update(chunk)
+            try:
+                measure.add(chunk)
+            except TooLarge:
+                raise Mismatch(f"the stored bytes are longer than the recorded {limit}") from None
             if sink is not None:
                 await anyio.to_thread.run_sync(sink.write, chunk)
     finally:
@@ -157,4 +155,4 @@ async def _drain(
         aclose = getattr(chunks, "aclose", None)
         if aclose is not None:
             await aclose()
-    return size, digest.hexdigest()
+    return measure.size, measure.sha256
