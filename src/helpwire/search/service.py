@@ -73,6 +73,29 @@ def query_terms(q: str) -> list[Term]:
     return terms
 
 
+def add_text(
+    session: AsyncSession,
+    *,
+    ticket_id: int,
+    kind: str,
+    source_id: str,
+    text_value: str,
+    internal: bool = False,
+) -> None:
+    """Record one text of the ticket, without rebuilding its row of search_tickets: the
+    caller calls refresh_ticket_document once it has added all the texts it writes (a
+    comment and its file names), rather than rebuilding the row once per text."""
+    session.add(
+        SearchDocument(
+            ticket_id=ticket_id,
+            kind=kind,
+            source_id=source_id,
+            internal=internal,
+            body=normalize(text_value),
+        )
+    )
+
+
 async def index_text(
     session: AsyncSession,
     *,
@@ -82,14 +105,14 @@ async def index_text(
     text_value: str,
     internal: bool = False,
 ) -> None:
-    session.add(
-        SearchDocument(
-            ticket_id=ticket_id,
-            kind=kind,
-            source_id=source_id,
-            internal=internal,
-            body=normalize(text_value),
-        )
+    """Record one text of the ticket and rebuild its row of search_tickets."""
+    add_text(
+        session,
+        ticket_id=ticket_id,
+        kind=kind,
+        source_id=source_id,
+        text_value=text_value,
+        internal=internal,
     )
     await refresh_ticket_document(session, ticket_id)
 

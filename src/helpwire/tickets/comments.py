@@ -15,7 +15,7 @@ from helpwire.accounts.models import User
 from helpwire.db.base import utcnow
 from helpwire.files.models import File
 from helpwire.problems import Forbidden, IllegalTransition, NotFound, ValidationProblem
-from helpwire.search.service import index_text
+from helpwire.search.service import add_text, refresh_ticket_document
 from helpwire.tickets.events import EventType, record, touch
 from helpwire.tickets.models import BodyFormat, Comment, Ticket
 from helpwire.tickets.rendering import render_body
@@ -57,7 +57,7 @@ async def write_comment(
         ticket.comment_count = (ticket.comment_count or 0) + 1
         if internal:
             ticket.internal_note_count = (ticket.internal_note_count or 0) + 1
-    await index_text(
+    add_text(
         session,
         ticket_id=ticket.id,
         kind="comment",
@@ -66,7 +66,7 @@ async def write_comment(
         internal=internal,
     )
     for file in files:
-        await index_text(
+        add_text(
             session,
             ticket_id=ticket.id,
             kind="file",
@@ -74,6 +74,8 @@ async def write_comment(
             text_value=file.filename,
             internal=internal,
         )
+    # Once for the comment and its files (and whatever texts the caller added before).
+    await refresh_ticket_document(session, ticket.id)
     if not announce:
         return comment
     await record(

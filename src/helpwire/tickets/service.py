@@ -29,7 +29,7 @@ from helpwire.problems import (
     PreconditionFailed,
     ValidationProblem,
 )
-from helpwire.search.service import index_text, reindex_text
+from helpwire.search.service import add_text, reindex_text
 from helpwire.tickets import lifecycle
 from helpwire.tickets.comments import write_comment
 from helpwire.tickets.events import EventType, record, touch
@@ -205,7 +205,9 @@ async def create_ticket(
     ticket.projects = sorted(projects, key=lambda p: p.key)  # as later reads order them
     session.add(ticket)
     await session.flush()
-    await index_text(
+    # Indexed with the body below: write_comment rebuilds the ticket's search row once,
+    # from the subject, the body and the file names together.
+    add_text(
         session, ticket_id=ticket.id, kind="subject", source_id=ticket.uid, text_value=new.subject
     )
     comment = await write_comment(
