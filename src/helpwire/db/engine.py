@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from helpwire.db.secrets import SecretBox, attach
-from helpwire.db.statistics import optimize_on_open
+from helpwire.db.statistics import StatisticsOnOpen
 from helpwire.settings import Settings
 
 # A session asks for this execution option when it is going to write. On SQLite the
@@ -95,6 +95,7 @@ def _create_sqlite_engine(url: str, settings: Settings) -> AsyncEngine:
         pool_timeout=max(settings.database_pool_timeout_seconds, busy_timeout_s),
     )
     busy_timeout = settings.sqlite_busy_timeout_ms
+    statistics_on_open = StatisticsOnOpen()
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -108,7 +109,7 @@ def _create_sqlite_engine(url: str, settings: Settings) -> AsyncEngine:
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout)}")
         cursor.close()
-        optimize_on_open(dbapi_connection)
+        statistics_on_open(dbapi_connection)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
