@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from helpwire.accounts.security import verify_password
 from helpwire.app import create_app
 from helpwire.settings import Settings
-from tests.ports import listening_socket, port_of, serve_on
+from tests.ports import listening_socket, serve_on, url_of
 
 HELPWIRE = [sys.executable, "-m", "helpwire"]
 
@@ -176,7 +176,7 @@ def served(cli_env: dict[str, str]) -> Iterator[tuple[str, list[str], subprocess
     """`helpwire serve` on an empty database, on a socket of the test's own (tests/ports.py);
     yields its address and what it printed before it was ready."""
     with listening_socket() as sock:
-        base = f"http://127.0.0.1:{port_of(sock)}"
+        base = url_of(sock)
         process = subprocess.Popen(
             [*HELPWIRE, *serve_on(sock)],
             env=cli_env,
@@ -270,7 +270,7 @@ def _wait_for_line(
 
 def test_serve_with_several_workers_logs_each_workers_requests(cli_env: dict[str, str]) -> None:
     with listening_socket() as sock:
-        port = port_of(sock)
+        url = url_of(sock)
         process = subprocess.Popen(
             [*HELPWIRE, *serve_on(sock), "--workers", "2"],
             env=cli_env,
@@ -284,9 +284,7 @@ def test_serve_with_several_workers_logs_each_workers_requests(cli_env: dict[str
         lines = _lines_of(process)
         # Only a worker with logging set up says so: the parent never starts the app.
         _wait_for_line(lines, lambda line: "Application startup complete" in line, seen)
-        response = httpx.get(
-            f"http://127.0.0.1:{port}/healthz", headers={"X-Request-ID": "worker-trace-7"}
-        )
+        response = httpx.get(f"{url}/healthz", headers={"X-Request-ID": "worker-trace-7"})
         assert response.headers["x-request-id"] == "worker-trace-7"
         entry = json.loads(_wait_for_line(lines, lambda line: "worker-trace-7" in line, seen))
         assert entry["request_id"] == "worker-trace-7"

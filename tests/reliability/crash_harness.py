@@ -37,7 +37,7 @@ from helpwire.assembly import database_for
 from helpwire.db.engine import create_engine
 from helpwire.db.migrate import upgrade
 from helpwire.settings import Settings
-from tests.ports import port_of, serve_on
+from tests.ports import serve_on, url_of
 
 # Kills per run: at least 5 in the normal suite; `make soak` asks for more.
 KILLS = int(os.environ.get("HELPWIRE_SOAK_KILLS", "5"))
@@ -135,7 +135,7 @@ class Fleet:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{port_of(self.sock)}"
+        return url_of(self.sock)
 
     async def _spawn(
         self, *args: str, pass_fds: tuple[int, ...] = ()

@@ -15,15 +15,12 @@ import pwd
 import random
 import shutil
 import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
 from helpwire.accounts import service as accounts
@@ -32,7 +29,7 @@ from helpwire.assembly import database_for
 from helpwire.db.engine import create_engine
 from helpwire.db.migrate import upgrade
 from helpwire.settings import Settings
-from tests.ports import listening_socket, port_of, serve_on
+from tests.ports import helpwire_serve, listening_socket, log_tail, url_of, wait_until_ready
 
 REQUIRE_POSTGRES = os.environ.get("HELPWIRE_REQUIRE_POSTGRES") == "1"
 
@@ -142,7 +139,7 @@ class Served:
     token: str
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-5000:]
+        return log_tail(self.log_path)
 
     @property
     def auth(self) -> dict[str, str]:
@@ -165,20 +162,8 @@ async def _prepare(database_url: str) -> str:
 
 
 def _wait_until_ready(served: Served, timeout_s: float = 60.0) -> None:
-    """Polls /readyz: a starting process has no event to await from outside, nor does the
-    database coming back. (The server's socket listens from the start, so a poll waits for
-    an answer rather than being refused.)"""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if served.process.poll() is not None:
-            raise RuntimeError("helpwire serve exited:\n" + served.log())
-        try:
-            if httpx.get(served.url + "/readyz", timeout=2.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError("helpwire serve did not become ready:\n" + served.log())
+    """Until the server answers /readyz, as after the database came back."""
+    wait_until_ready(served.process, served.url, served.log_path, timeout_s)
 
 
 def serve(directory: Path, *, database_url: str, env: dict[str, str]) -> Iterator[Served]:
@@ -186,36 +171,20 @@ def serve(directory: Path, *, database_url: str, env: dict[str, str]) -> Iterato
     directory.mkdir(parents=True, exist_ok=True)
     with ThreadPoolExecutor(max_workers=1) as pool:
         token = pool.submit(asyncio.run, _prepare(database_url)).result()
-    helpwire = Path(sys.executable).with_name("helpwire")
     log_path = directory / "serve.log"
-    # The server's socket (tests/ports.py): this process holds it until the server has it.
-    with listening_socket() as sock, log_path.open("wb") as log:
-        url = f"http://127.0.0.1:{port_of(sock)}"
-        full_env = {
-            **os.environ,
-            "HELPWIRE_DATABASE_URL": database_url,
-            "HELPWIRE_FILES_DIR": str(directory / "files"),
-            "HELPWIRE_BASE_URL": url,
-            "HELPWIRE_LOG_JSON": "false",
-            "HELPWIRE_LOG_LEVEL": "WARNING",
-            "HELPWIRE_RATE_LIMIT_ENABLED": "false",
-            **env,
-        }
-        process = subprocess.Popen(
-            [str(helpwire), *serve_on(sock)],
-            env=full_env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            pass_fds=[sock.fileno()],
-        )
-    served = Served(url=url, process=process, log_path=log_path, token=token)
-    try:
-        _wait_until_ready(served)
-        yield served
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    sock = listening_socket()  # the server's (tests/ports.py)
+    url = url_of(sock)
+    full_env = {
+        **os.environ,
+        "HELPWIRE_DATABASE_URL": database_url,
+        "HELPWIRE_FILES_DIR": str(directory / "files"),
+        "HELPWIRE_BASE_URL": url,
+        "HELPWIRE_LOG_JSON": "false",
+        "HELPWIRE_LOG_LEVEL": "WARNING",
+        "HELPWIRE_RATE_LIMIT_ENABLED": "false",
+        **env,
+    }
+    with helpwire_serve(
+        sock, env=full_env, log_path=log_path, ready_timeout_s=60.0, stop_timeout_s=15.0
+    ) as process:
+        yield Served(url=url, process=process, log_path=log_path, token=token)

@@ -11,14 +11,11 @@ import asyncio
 import os
 import shutil
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
 from helpwire.accounts import service as accounts
@@ -28,7 +25,7 @@ from helpwire.db.engine import create_engine
 from helpwire.db.migrate import upgrade
 from helpwire.settings import Settings
 from helpwire.topics import service as topics
-from tests.ports import listening_socket, port_of, serve_on
+from tests.ports import helpwire_serve, listening_socket, url_of
 
 CHROMIUM = os.environ.get("HELPWIRE_CHROMIUM", "/usr/bin/chromium")
 # CI installs Chromium and sets this, so that the browser tests cannot be skipped there.
@@ -95,30 +92,11 @@ class LiveServer:
     process: subprocess.Popen[bytes]
     log_path: Path
 
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-5000:]
-
-
-def _wait_until_ready(server: LiveServer, timeout_s: float = 30.0) -> None:
-    """Polls /readyz: a starting process has no event to await from outside. (Its socket
-    listens from the start, so a poll waits for an answer rather than being refused.)"""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError("helpwire serve exited:\n" + server.log())
-        try:
-            if httpx.get(server.url + "/readyz", timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError("helpwire serve did not become ready:\n" + server.log())
-
 
 def start_live_server(directory: Path) -> Iterator[LiveServer]:
-    # The server's socket (tests/ports.py): this process holds it until the server has it.
+    # The server's socket (tests/ports.py); closed here too should the server not start.
     with listening_socket() as sock:
-        url = f"http://127.0.0.1:{port_of(sock)}"
+        url = url_of(sock)
         env = {
             **os.environ,
             "HELPWIRE_DATABASE_URL": f"sqlite+aiosqlite:///{directory / 'helpwire.db'}",
@@ -136,24 +114,8 @@ def start_live_server(directory: Path) -> Iterator[LiveServer]:
         # In a thread of its own: Playwright's sync API may already run a loop in this one.
         with ThreadPoolExecutor(max_workers=1) as pool:
             pool.submit(asyncio.run, _prepare(settings)).result()
-        helpwire = Path(sys.executable).with_name("helpwire")
         log_path = directory / "serve.log"
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(
-                [str(helpwire), *serve_on(sock)],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                pass_fds=[sock.fileno()],
-            )
-    server = LiveServer(url=url, process=process, log_path=log_path)
-    try:
-        _wait_until_ready(server)
-        yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        with helpwire_serve(
+            sock, env=env, log_path=log_path, ready_timeout_s=30.0, stop_timeout_s=10.0
+        ) as process:
+            yield LiveServer(url=url, process=process, log_path=log_path)
