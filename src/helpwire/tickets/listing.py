@@ -458,11 +458,53 @@ async def list_tickets(
     cursor: str | None = None,
 ) -> tuple[list[Ticket], str | None]:
     """One page of the tickets the actor may see, and the cursor of the next page."""
+    _check_limit(limit)
+    names = await _prepare(session, actor, filters)
+    return await _page(session, actor, filters, names, sort, order, limit, cursor)
+
+
+async def list_and_count_tickets(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    filters: TicketFilters,
+    sort: SortField = SortField.CREATED_AT,
+    order: SortOrder = SortOrder.DESC,
+    limit: int = 25,
+    cursor: str | None = None,
+) -> tuple[list[Ticket], str | None, TicketCount]:
+    """:func:`list_tickets` and :func:`count_tickets` in one: the filters' names are
+    looked up, and the plan mode set, once for both queries."""
+    _check_limit(limit)
+    names = await _prepare(session, actor, filters)
+    page, next_cursor = await _page(session, actor, filters, names, sort, order, limit, cursor)
+    return page, next_cursor, await _count(session, actor, filters, names, COUNT_CAP)
+
+
+def _check_limit(limit: int) -> None:
     if not 1 <= limit <= MAX_PAGE:
         raise ValidationProblem.for_field("limit", f"must be 1..{MAX_PAGE}")
-    dialect = session.bind.dialect.name
+
+
+async def _prepare(session: AsyncSession, actor: Actor, filters: TicketFilters) -> NamedIds:
+    """What the list's queries need first: the ids of the filters' names, and the plan
+    mode (:func:`plan_for_actual_values`)."""
     names = await resolve_names(session, actor, filters)
     await plan_for_actual_values(session)
+    return names
+
+
+async def _page(
+    session: AsyncSession,
+    actor: Actor,
+    filters: TicketFilters,
+    names: NamedIds,
+    sort: SortField,
+    order: SortOrder,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Ticket], str | None]:
+    dialect = session.bind.dialect.name
     scores: dict[int, float] = {}
     async with search_time_limit(session, active=filters.q is not None):
         if sort == SortField.RELEVANCE:
@@ -519,13 +561,18 @@ async def count_tickets(
     is the whole list's, whichever page is asked. Counting at most ``cap + 1`` rows keeps
     it cheap however large the list is: an unfiltered agent list at a million tickets
     reads ten thousand index entries, not a million rows."""
-    conditions = _filter_conditions(
-        actor, filters, await resolve_names(session, actor, filters), session.bind.dialect.name
-    )
-    search = search_for(actor, filters, session.bind.dialect.name)
+    names = await _prepare(session, actor, filters)
+    return await _count(session, actor, filters, names, cap)
+
+
+async def _count(
+    session: AsyncSession, actor: Actor, filters: TicketFilters, names: NamedIds, cap: int
+) -> TicketCount:
+    dialect = session.bind.dialect.name
+    conditions = _filter_conditions(actor, filters, names, dialect)
+    search = search_for(actor, filters, dialect)
     capped = with_search(select(literal(1)).select_from(Ticket), search)
     capped = capped.where(*conditions).limit(cap + 1)
-    await plan_for_actual_values(session)
     async with search_time_limit(session, active=filters.q is not None):
         found = int(await session.scalar(select(func.count()).select_from(capped.subquery())) or 0)
     return TicketCount(value=min(found, cap), exact=found <= cap)

@@ -19,12 +19,7 @@ from helpwire.tickets import comments as comment_service
 from helpwire.tickets import service
 from helpwire.tickets.events import list_events
 from helpwire.tickets.list_query import TicketListQuery
-from helpwire.tickets.listing import (
-    SortField,
-    SortOrder,
-    count_tickets,
-    list_tickets,
-)
+from helpwire.tickets.listing import SortField, SortOrder, list_and_count_tickets
 from helpwire.tickets.models import Ticket
 from helpwire.tickets.schemas import (
     CloseRequest,
@@ -177,7 +172,7 @@ async def get_tickets(
         updated_after=updated_after,
         updated_before=updated_before,
     ).filters()
-    tickets, next_cursor = await list_tickets(
+    tickets, next_cursor, count = await list_and_count_tickets(
         session,
         actor=principal,
         filters=filters,
@@ -186,7 +181,6 @@ async def get_tickets(
         limit=limit,
         cursor=cursor,
     )
-    count = await count_tickets(session, actor=principal, filters=filters)
     return TicketPage(
         items=[ticket_out(t, staff=principal.is_staff) for t in tickets],
         next_cursor=next_cursor,
