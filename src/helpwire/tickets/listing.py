@@ -369,12 +369,9 @@ def build_query(
         keys = (search.key,)
     if cursor is not None:
         value, last_id = _read_cursor(cursor, sort, order)
-        # One row-value comparison: PostgreSQL seeks the (sort value, id) index by it, where
-        # "a < x OR (a = x AND id < y)" made it filter; SQLite seeks by the sort value.
         # The values are typed like their columns, so that times are stored-form on SQLite.
         values = (literal(value, sort_expr.type), literal(last_id, Ticket.id.type))
-        position, after = tuple_(*keys), tuple_(*values[-len(keys) :])
-        conditions.append(position < after if order == SortOrder.DESC else position > after)
+        conditions.append(_past_cursor(keys, values[-len(keys) :], order))
     return query.where(*conditions).order_by(*_ordering(keys, order))
 
 
@@ -407,15 +404,23 @@ def build_relevance_query(
     keys: tuple[ColumnElement[Any], ...] = (candidates.c.score, Ticket.id.expression)
     if cursor is not None:
         value, last_id = _read_cursor(cursor, SortField.RELEVANCE, order)
-        after = tuple_(literal(value, Float()), literal(last_id, Ticket.id.type))
-        query = query.where(
-            tuple_(*keys) < after if order == SortOrder.DESC else tuple_(*keys) > after
-        )
+        values = (literal(value, Float()), literal(last_id, Ticket.id.type))
+        query = query.where(_past_cursor(keys, values, order))
     return query.order_by(*_ordering(keys, order))
 
 
 def _ordering(keys: tuple[ColumnElement[Any], ...], order: SortOrder) -> list[ColumnElement[Any]]:
     return [key.desc() if order == SortOrder.DESC else key.asc() for key in keys]
+
+
+def _past_cursor(
+    keys: tuple[ColumnElement[Any], ...], values: tuple[ColumnElement[Any], ...], order: SortOrder
+) -> ColumnElement[bool]:
+    """The rows after the cursor's ``values`` in the list's order, as one row-value
+    comparison: PostgreSQL seeks the (sort value, id) index by it, where
+    "a < x OR (a = x AND id < y)" made it filter; SQLite seeks by the sort value."""
+    position, after = tuple_(*keys), tuple_(*values)
+    return position < after if order == SortOrder.DESC else position > after
 
 
 def _read_cursor(cursor: str, sort: SortField, order: SortOrder) -> tuple[Any, int]:
