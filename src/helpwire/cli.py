@@ -8,7 +8,6 @@ import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -29,7 +28,7 @@ from helpwire.db.models import Base
 from helpwire.db.secrets import SecretKeyError, new_key, reencrypt_all
 from helpwire.db.session import Database
 from helpwire.demo import DEFAULT_SEED, DEFAULT_TICKETS, DemoOptions, DemoReport, fill_demo
-from helpwire.files.backends import storage_for
+from helpwire.files.backends import StorageKind, storage_for
 from helpwire.files.transfer import Tally, copy_all
 from helpwire.notify.channels import apply_declared_channels
 from helpwire.notify.outbound import AddressPolicy
@@ -336,11 +335,6 @@ def secrets_rotate() -> None:
     err.print(f"{changed} row(s) encrypted with the first key")
 
 
-class StorageKind(StrEnum):
-    local = "local"
-    database = "database"
-
-
 _FILES_MIGRATE_HELP = """Copy every stored file into the other backend: --to database copies
 from HELPWIRE_FILES_DIR into the database, --to local from the database into
 HELPWIRE_FILES_DIR.
@@ -373,8 +367,8 @@ def files_migrate(
         err.print(f"copying stored files from {source_kind.value} to {to.value} storage")
         return await copy_all(
             database,
-            source=storage_for(settings, database, source_kind.value),
-            target=storage_for(settings, database, to.value),
+            source=storage_for(settings, database, source_kind),
+            target=storage_for(settings, database, to),
             progress=_files_progress(),
         )
 

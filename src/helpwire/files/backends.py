@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from enum import StrEnum
 
 from helpwire.db.session import Database
 from helpwire.files.dbstorage import DatabaseStorage
 from helpwire.files.storage import FileStorage, LocalStorage
 from helpwire.settings import Settings
 
-StorageKind = Literal["local", "database"]
+
+class StorageKind(StrEnum):
+    """The backends, as HELPWIRE_FILES_STORAGE and `helpwire files migrate --to` name them."""
+
+    local = "local"
+    database = "database"
 
 
 def storage_for(
