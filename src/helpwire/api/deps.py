@@ -147,14 +147,23 @@ async def resolve_principal(
     return await load_actor(session, user=target, service=user)
 
 
-async def get_principal(request: Request, session: Session) -> Principal:
-    principal: Principal = await resolve_principal(
-        session,
-        token=bearer_or_basic_token(request.headers.get("authorization")),
-        on_behalf_of=request.headers.get(ON_BEHALF_OF),
+async def resolve_caller(
+    request: Request, session: AsyncSession, *, token: str | None
+) -> Principal:
+    """Who is asking, from the token found in the request (the API's Authorization header,
+    or a face's own header); a service token may act for one of its account's customers
+    with On-Behalf-Of. Kept on the request for the access log and the rate limits."""
+    principal = await resolve_principal(
+        session, token=token, on_behalf_of=request.headers.get(ON_BEHALF_OF)
     )
     request.state.principal = principal
     return principal
+
+
+async def get_principal(request: Request, session: Session) -> Principal:
+    return await resolve_caller(
+        request, session, token=bearer_or_basic_token(request.headers.get("authorization"))
+    )
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
@@ -182,12 +191,9 @@ async def get_admin_outside_transaction(request: Request) -> Principal:
     lock, and every other writer waits): sending a test message to a slow receiver, say.
     Such a route takes no ``Session`` and opens its own short transactions."""
     async with read_outside_transaction(request) as session:
-        principal = await resolve_principal(
-            session,
-            token=bearer_or_basic_token(request.headers.get("authorization")),
-            on_behalf_of=request.headers.get(ON_BEHALF_OF),
+        principal = await resolve_caller(
+            request, session, token=bearer_or_basic_token(request.headers.get("authorization"))
         )
-    request.state.principal = principal
     if not principal.is_admin:
         raise Forbidden("this needs an admin")
     return principal

@@ -24,14 +24,13 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.accounts.actor import Actor
-from helpwire.api.deps import ReadingSession, Session, get_settings
+from helpwire.api.deps import ReadingSession, Session, get_settings, resolve_caller
 from helpwire.api.metrics import count_ticket_created
 from helpwire.faces.common import (
     Face,
     error_translator,
     json_error,
     problem_headers,
-    resolve_caller,
     translating_route,
 )
 from helpwire.faces.payloads import (

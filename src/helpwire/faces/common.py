@@ -1,6 +1,6 @@
-"""What every face shares: its description, turning core errors into its own, and finding
-out who is asking. A face decides its error's shape and its token's header; the toolkit
-here does the rest the same way for all of them."""
+"""What every face shares: its description and turning core errors into its own. A face
+decides its error's shape and its token's header (who is asking is then
+api.deps.resolve_caller); the toolkit here does the rest the same way for all of them."""
 
 from __future__ import annotations
 
@@ -13,10 +13,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from helpwire.accounts.actor import Actor
-from helpwire.api.deps import ON_BEHALF_OF, refuse_transaction, resolve_principal
+from helpwire.api.deps import refuse_transaction
 from helpwire.api.routing import TransactionalRoute
 from helpwire.problems import Problem
 
@@ -106,14 +104,3 @@ def json_error(
 def problem_headers(problem: Problem) -> dict[str, str] | None:
     """The headers a refusal asks for, or None when it asks for none."""
     return problem.headers or None
-
-
-async def resolve_caller(request: Request, session: AsyncSession, *, token: str | None) -> Actor:
-    """Who is asking, from the token the face found in its own header (a service token may
-    act for one of its account's customers with On-Behalf-Of); kept on the request for
-    the access log and the rate limits."""
-    principal = await resolve_principal(
-        session, token=token, on_behalf_of=request.headers.get(ON_BEHALF_OF)
-    )
-    request.state.principal = principal
-    return principal

@@ -15,10 +15,14 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.accounts.actor import Actor
-from helpwire.api.deps import get_settings, read_outside_transaction, write_outside_transaction
+from helpwire.api.deps import (
+    get_settings,
+    read_outside_transaction,
+    resolve_caller,
+    write_outside_transaction,
+)
 from helpwire.api.metrics import count_ticket_created
 from helpwire.api.types import MAX_INT64
-from helpwire.faces.common import resolve_caller
 from helpwire.faces.f5xc_render import (
     create_spec,
     full_spec,

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.accounts.actor import Actor
-from helpwire.api.deps import Session
+from helpwire.api.deps import Session, resolve_caller
 from helpwire.api.metrics import count_ticket_created
 from helpwire.api.types import Int32, RowId, TicketNumber
 from helpwire.faces.common import (
@@ -32,7 +32,6 @@ from helpwire.faces.common import (
     error_translator,
     json_error,
     problem_headers,
-    resolve_caller,
     translating_route,
 )
 from helpwire.faces.payloads import NUL_MESSAGE, BodyError, nul_field, parse_json

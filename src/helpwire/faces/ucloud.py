@@ -20,14 +20,13 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from helpwire.accounts.memberships import nameable_project_keys, project_keys_of
-from helpwire.api.deps import Session, bearer_or_basic_token
+from helpwire.api.deps import Session, bearer_or_basic_token, resolve_caller
 from helpwire.api.metrics import count_ticket_created
 from helpwire.faces.common import (
     Face,
     error_translator,
     json_error,
     problem_headers,
-    resolve_caller,
     translating_route,
 )
 from helpwire.faces.payloads import NUL_MESSAGE, BodyError, nul_field, parse_json
