@@ -341,19 +341,20 @@ def percentiles(values: Sequence[float], prefix: str) -> dict[str, float | None]
     }
 
 
+async def send(client: httpx.AsyncClient, server: Server, request: Request) -> httpx.Response:
+    """``request``, already in ``server``'s own API (Server.translate), sent to it."""
+    return await client.request(
+        request.method, server.base_url + request.path, headers=request.headers(), json=request.body
+    )
+
+
 async def _one(
     client: httpx.AsyncClient, server: Server, request: Request, at: float, cell: Cell
 ) -> None:
     loop = asyncio.get_running_loop()
     request = server.translate(request)
     try:
-        response = await client.request(
-            request.method,
-            server.base_url + request.path,
-            headers=request.headers(),
-            json=request.body,
-        )
-        status = response.status_code
+        status = (await send(client, server, request)).status_code
     except httpx.HTTPError as exc:
         cell.errors[type(exc).__name__] = cell.errors.get(type(exc).__name__, 0) + 1
         return
@@ -416,12 +417,7 @@ async def warm_up(client: httpx.AsyncClient, server: Server, ctx: Context) -> st
         for _ in range(3):
             request = server.translate(SCENARIOS[name](ctx))
             try:
-                response = await client.request(
-                    request.method,
-                    server.base_url + request.path,
-                    headers=request.headers(),
-                    json=request.body,
-                )
+                response = await send(client, server, request)
             except httpx.HTTPError as exc:
                 return f"{name}: {request.method} {request.path}: {type(exc).__name__}"
             if response.status_code >= 300:
