@@ -27,7 +27,7 @@ import math
 import random
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -246,14 +246,7 @@ class Words:
     broad: str  # the broadest query the limits allow: 8 three-letter prefixes
 
     def as_dict(self) -> dict[str, str]:
-        return {
-            "rare": self.rare,
-            "mid": self.mid,
-            "common": self.common,
-            "two": self.two,
-            "prefix": self.prefix,
-            "broad": self.broad,
-        }
+        return asdict(self)
 
 
 def _mid_rank(share: float) -> int:
@@ -362,7 +355,7 @@ class Generator:
         """Customer user ids per account (index 0 unused); bigcorp has a tenth of them."""
         shape, rng = self.shape, self.rng
         accounts: list[list[int]] = [[] for _ in range(shape.accounts + 1)]
-        weights = _zipf_cumulative(shape.accounts - 1, 0.9)
+        weights = self._account_cum
         first_customer = 2 + shape.agents  # 1 is the admin, then the agents
         for index in range(shape.customers):
             user_id = first_customer + index
