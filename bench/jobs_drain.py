@@ -58,9 +58,20 @@ class Result:
     def rate(self) -> float:
         return self.jobs / self.seconds
 
+    @property
+    def _quarter(self) -> int:
+        return max(1, len(self.backlog) // 4)
+
+    @property
+    def first_quarter_max(self) -> int:
+        return max(self.backlog[: self._quarter])
+
+    @property
+    def last_quarter_max(self) -> int:
+        return max(self.backlog[-self._quarter :])
+
     def bounded(self, slack: int) -> bool:
-        quarter = max(1, len(self.backlog) // 4)
-        return max(self.backlog[-quarter:]) <= max(self.backlog[:quarter]) + slack
+        return self.last_quarter_max <= self.first_quarter_max + slack
 
 
 async def backlog(database: Database) -> int:
@@ -175,8 +186,8 @@ def report(result: Result, args: argparse.Namespace) -> None:
     print(
         f"{result.engine:9} {result.jobs:>7,} jobs in {result.seconds:6.1f} s: "
         f"{result.rate:8,.0f} jobs/s; backlog max {max(result.backlog):,}, "
-        f"first quarter max {max(result.backlog[: max(1, len(result.backlog) // 4)]):,}, "
-        f"last quarter max {max(result.backlog[-max(1, len(result.backlog) // 4) :]):,} "
+        f"first quarter max {result.first_quarter_max:,}, "
+        f"last quarter max {result.last_quarter_max:,} "
         f"-> {verdict}"
     )
 
