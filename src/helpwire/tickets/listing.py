@@ -224,7 +224,7 @@ async def resolve_names(session: AsyncSession, actor: Actor, filters: TicketFilt
 
 
 def _filter_conditions(
-    actor: Actor, filters: TicketFilters, names: NamedIds, dialect: str
+    actor: Actor, filters: TicketFilters, names: NamedIds
 ) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [
         visible_clause(actor.user, user_project_ids=set(actor.project_ids))
@@ -359,7 +359,7 @@ def build_query(
     """The list's query; ``names`` are the ids of the filters' names (:func:`resolve_names`).
     For sort=relevance, see :func:`build_relevance_query`."""
     search = search_for(actor, filters, dialect)
-    conditions = _filter_conditions(actor, filters, names, dialect)
+    conditions = _filter_conditions(actor, filters, names)
     query = with_search(select(Ticket).options(*_PAGE_LOADING), search)
     sort_expr = _sort_expression(sort)
     keys: tuple[ColumnElement[Any], ...] = (sort_expr, Ticket.id.expression)
@@ -391,7 +391,7 @@ def build_relevance_query(
         raise ValidationProblem.for_field("sort", "relevance needs a search: give q")
     candidates = (
         with_search(select(Ticket.id.label("id"), search.score.label("score")), search)
-        .where(*_filter_conditions(actor, filters, names, dialect))
+        .where(*_filter_conditions(actor, filters, names))
         .order_by(search.key.desc())
         .limit(RELEVANCE_CANDIDATES)
         .subquery("candidates")
@@ -573,11 +573,9 @@ async def count_tickets(
 async def _count(
     session: AsyncSession, actor: Actor, filters: TicketFilters, names: NamedIds, cap: int
 ) -> TicketCount:
-    dialect = session.bind.dialect.name
-    conditions = _filter_conditions(actor, filters, names, dialect)
-    search = search_for(actor, filters, dialect)
+    search = search_for(actor, filters, session.bind.dialect.name)
     capped = with_search(select(literal(1)).select_from(Ticket), search)
-    capped = capped.where(*conditions).limit(cap + 1)
+    capped = capped.where(*_filter_conditions(actor, filters, names)).limit(cap + 1)
     async with search_time_limit(session, active=filters.q is not None):
         found = int(await session.scalar(select(func.count()).select_from(capped.subquery())) or 0)
     return TicketCount(value=min(found, cap), exact=found <= cap)
