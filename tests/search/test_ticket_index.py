@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
+
+from helpwire.search.models import SearchTicket
+from helpwire.search.service import refresh_ticket_document
+from helpwire.tickets.models import Ticket
 from tests.conftest import World
 from tests.tickets.test_listing import all_pages, assert_invalid, change, listed, reply
 
@@ -70,3 +75,32 @@ async def test_newest_first_search_pages_through_every_match_once(world: World) 
     assert (found, pages) == (numbers[::-1], 3)
     found, _ = await all_pages(world, "agent", q="wid*", order="asc", limit=2)
     assert found == numbers
+
+
+async def test_the_row_grown_comment_by_comment_equals_one_built_from_all_texts(
+    world: World,
+) -> None:
+    """A comment's words are appended to the ticket's row instead of the row being rebuilt
+    from the whole conversation; the appended row must be the rebuilt one, word for word."""
+    file_id = (await world.upload("alice", "crash-report.log", b"trace"))["id"]
+    number = (
+        await world.create_ticket(
+            "alice", subject="Sync fails", body="Since Monday.", files=[file_id]
+        )
+    )["number"]
+    await reply(world, "agent", number, "Seen before on v2.", internal=True)
+    await reply(world, "alice", number, "Still failing!")
+    await reply(world, "agent", number, "Escalated to ops.", internal=True)
+    async with world.database.writing() as session:
+        ticket_id = await session.scalar(select(Ticket.id).where(Ticket.number == number))
+        assert ticket_id is not None
+        grown = await session.get(SearchTicket, ticket_id)
+        assert grown is not None
+        appended = (grown.public_text, grown.internal_text)
+        await refresh_ticket_document(session, ticket_id)
+        await session.refresh(grown)
+        assert (grown.public_text, grown.internal_text) == appended
+    assert appended == (
+        "sync fails since monday crash report log still failing",
+        "seen before on v2 escalated to ops",
+    )

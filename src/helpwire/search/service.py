@@ -16,12 +16,14 @@ from sqlalchemy import (
     Integer,
     and_,
     bindparam,
+    case,
     column,
     func,
     literal_column,
     select,
     table,
     text,
+    update,
 )
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -82,18 +84,73 @@ def add_text(
     text_value: str,
     internal: bool = False,
 ) -> None:
-    """Record one text of the ticket, without rebuilding its row of search_tickets: the
-    caller calls refresh_ticket_document once it has added all the texts it writes (a
-    comment and its file names), rather than rebuilding the row once per text."""
+    """Record one text of the ticket, without touching its row of search_tickets: the
+    caller then calls append_to_ticket_document (or refresh_ticket_document) once it has
+    added all the texts it writes (a comment and its file names)."""
+    body = normalize(text_value)
     session.add(
         SearchDocument(
-            ticket_id=ticket_id,
-            kind=kind,
-            source_id=source_id,
-            internal=internal,
-            body=normalize(text_value),
+            ticket_id=ticket_id, kind=kind, source_id=source_id, internal=internal, body=body
         )
     )
+    _pending_texts(session).setdefault(ticket_id, []).append((internal, body))
+
+
+# Texts added since the ticket's row was last written, per ticket id, kept on the session
+# (one transaction): appended to the row as they are, in the order they were added, which
+# is the order of their documents' ids that a rebuild joins them in.
+_PENDING_KEY = "helpwire.search.pending_texts"
+
+
+def _pending_texts(session: AsyncSession) -> dict[int, list[tuple[bool, str]]]:
+    pending: dict[int, list[tuple[bool, str]]] = session.info.setdefault(_PENDING_KEY, {})
+    return pending
+
+
+def _joined(texts: list[tuple[bool, str]], *, internal: bool) -> str:
+    return " ".join(body for is_internal, body in texts if is_internal == internal)
+
+
+async def append_to_ticket_document(
+    session: AsyncSession, *, ticket_id: int, account_id: int | None, new_ticket: bool
+) -> None:
+    """Add the texts added since the last call to the ticket's row of search_tickets,
+    without reading its other texts again: a new ticket's row is inserted with them, a
+    later comment's words are appended (the row grows as the conversation does, and a
+    rebuild would read the whole conversation for every comment)."""
+    texts = _pending_texts(session).pop(ticket_id, [])
+    public, internal_only = _joined(texts, internal=False), _joined(texts, internal=True)
+    if new_ticket:
+        session.add(
+            SearchTicket(
+                ticket_id=ticket_id,
+                account_id=account_id,
+                public_text=public,
+                internal_text=internal_only,
+            )
+        )
+        return
+    values = {
+        name: _appended(getattr(SearchTicket, name), words)
+        for name, words in (("public_text", public), ("internal_text", internal_only))
+        if words
+    }
+    if not values:
+        return
+    result = await session.execute(
+        update(SearchTicket)
+        .where(SearchTicket.ticket_id == ticket_id)
+        .values(values)
+        .execution_options(synchronize_session=False)
+    )
+    if int(getattr(result, "rowcount", 0) or 0) == 0:
+        # No row yet (a ticket from before the index kept one per ticket): build it whole.
+        await refresh_ticket_document(session, ticket_id)
+
+
+def _appended(current: Any, words: str) -> ColumnElement[str]:
+    """``current`` with ``words`` after it, separated by a space as a rebuild joins them."""
+    return case((current == "", words), else_=current + " " + words)
 
 
 async def index_text(
@@ -136,7 +193,9 @@ async def reindex_text(
 
 async def refresh_ticket_document(session: AsyncSession, ticket_id: int) -> None:
     """Rebuild the ticket's row of search_tickets from its texts, in the caller's
-    transaction: searchable the moment the text is."""
+    transaction: searchable the moment the text is. Reads all of its texts; where the
+    caller only added texts, append_to_ticket_document does without that read."""
+    _pending_texts(session).pop(ticket_id, None)  # the rebuild includes them
     await session.flush()
     texts = (
         await session.execute(

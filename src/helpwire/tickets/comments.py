@@ -15,7 +15,7 @@ from helpwire.accounts.models import User
 from helpwire.db.base import utcnow
 from helpwire.files.models import File
 from helpwire.problems import Forbidden, IllegalTransition, NotFound, ValidationProblem
-from helpwire.search.service import add_text, refresh_ticket_document
+from helpwire.search.service import add_text, append_to_ticket_document
 from helpwire.tickets.events import EventType, record, touch
 from helpwire.tickets.models import BodyFormat, Comment, Ticket
 from helpwire.tickets.rendering import render_body
@@ -34,11 +34,13 @@ async def write_comment(
     rendered: tuple[str, str] | None = None,
     announce: bool = True,
     counted: bool = False,
+    new_ticket: bool = False,
 ) -> Comment:
     """Store a comment, attach its files (checked by files_for_attachment), index it and
     (if ``announce``) record comment.created. ``rendered`` is render_body's result when
     the caller has it already; ``counted`` when the ticket's comment counts include this
-    comment already (a new ticket is inserted with them, saving an UPDATE)."""
+    comment already (a new ticket is inserted with them, saving an UPDATE); ``new_ticket``
+    when the ticket is being filed with this comment, so that it has no search row yet."""
     stored, html = rendered or render_body(body, body_format)
     comment = Comment(
         ticket_id=ticket.id,
@@ -75,7 +77,9 @@ async def write_comment(
             internal=internal,
         )
     # Once for the comment and its files (and whatever texts the caller added before).
-    await refresh_ticket_document(session, ticket.id)
+    await append_to_ticket_document(
+        session, ticket_id=ticket.id, account_id=ticket.account_id, new_ticket=new_ticket
+    )
     if not announce:
         return comment
     await record(

@@ -205,7 +205,7 @@ async def create_ticket(
     ticket.projects = sorted(projects, key=lambda p: p.key)  # as later reads order them
     session.add(ticket)
     await session.flush()
-    # Indexed with the body below: write_comment rebuilds the ticket's search row once,
+    # Indexed with the body below: write_comment writes the ticket's search row once,
     # from the subject, the body and the file names together.
     add_text(
         session, ticket_id=ticket.id, kind="subject", source_id=ticket.uid, text_value=new.subject
@@ -221,6 +221,7 @@ async def create_ticket(
         rendered=rendered,
         announce=False,
         counted=True,
+        new_ticket=True,
     )
     # One event for the new ticket and its body: the body is not a comment.created of its
     # own, so that whoever follows the timeline hears of a new ticket once, complete.
