@@ -1,5 +1,6 @@
-"""A page of tickets costs a fixed number of queries, whatever the page holds, and the
-list query reads the tickets table alone (related rows come in one query per kind)."""
+"""A page of tickets costs a fixed number of queries, whatever the page holds: the list
+query reads the page's ids from the tickets table alone, and the tickets of those ids are
+loaded with what they show."""
 
 from __future__ import annotations
 
@@ -30,6 +31,12 @@ def statements(database: Database) -> Iterator[list[str]]:
 
 
 def ticket_queries(seen: list[str]) -> list[str]:
+    """The statements that find a page: the tickets' ids, in the list's order."""
+    return [s for s in seen if s.startswith("SELECT tickets.id FROM tickets")]
+
+
+def page_loads(seen: list[str]) -> list[str]:
+    """The statements that load the page's tickets by their ids."""
     return [s for s in seen if s.startswith("SELECT tickets.id, tickets.number")]
 
 
@@ -60,9 +67,12 @@ async def test_a_page_of_many_different_tickets_costs_what_a_page_of_one_costs(
     assert {t["assignee"]["username"] for t in page["items"]} == {"agent", "agent2", "admin"}
     assert len(many) == len(one)
 
-    # The page itself is read from the tickets table without joining anything to it.
+    # The page itself is read from the tickets table without joining anything to it; its
+    # tickets are then loaded by id, with their people, account and topics joined.
     (query,) = ticket_queries(many)
     assert " JOIN " not in query.upper()
+    (load,) = page_loads(many)
+    assert "WHERE TICKETS.ID IN" in load.upper()
 
 
 async def test_a_filtered_page_joins_nothing_either(world: World, database: Database) -> None:
