@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from helpwire.accounts.actor import Actor, load_actor
 from helpwire.accounts.models import User
+from helpwire.tickets import listing
 from helpwire.tickets.listing import (
     NamedIds,
     SortField,
@@ -151,3 +153,16 @@ async def test_past_the_cap_the_count_stops_there_and_says_it_is_not_exact(
         assert await count_tickets(session, actor=alice, filters=every, cap=2) == TicketCount(
             1, True
         )
+
+
+async def test_a_search_is_counted_to_a_lower_cap_than_a_list(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for n in range(3):
+        await world.create_ticket("alice", subject=f"Toner empty {n}")
+    # The caps are a thousand and ten thousand; lowered here so that three tickets pass one.
+    monkeypatch.setattr(listing, "SEARCH_COUNT_CAP", 2)
+    assert await counted(world, "agent", q="toner") == {"value": 2, "exact": False}
+    assert await counted(world, "agent") == {"value": 3, "exact": True}
+    monkeypatch.setattr(listing, "SEARCH_COUNT_CAP", 3)
+    assert await counted(world, "agent", q="toner") == {"value": 3, "exact": True}

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from helpwire.tickets.listing import COUNT_CAP, SEARCH_COUNT_CAP
 from helpwire.tickets.models import AccessLevel, BodyFormat, Priority, Status, TicketType
 from helpwire.types import JsonObject, TicketNumber
 
@@ -181,7 +182,8 @@ class ListCount(BaseModel):
     cap so that a list of any size answers fast."""
 
     value: int = Field(
-        description="The number of items; when `exact` is false, the cap (10,000): there are more."
+        description="The number of items; when `exact` is false, the cap: there are more. "
+        f"The cap is {COUNT_CAP:,} for a list and {SEARCH_COUNT_CAP:,} for a search (`q`)."
     )
     exact: bool = Field(
         description="True when `value` is the exact number; false when the count stopped "
@@ -194,7 +196,7 @@ class TicketPage(BaseModel):
     next_cursor: str | None
     count: ListCount = Field(
         description="How many tickets the list holds in all (not only this page), exact up "
-        "to 10,000."
+        f"to {COUNT_CAP:,} ({SEARCH_COUNT_CAP:,} when searching with `q`)."
     )
 
 
