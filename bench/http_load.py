@@ -75,19 +75,30 @@ class Context:
     tokens: dict[str, str]  # role -> token
     words: dict[str, str]
     tickets: int
+    usernames: dict[str, str] = field(default_factory=dict)  # role -> username
     rng: random.Random = field(default_factory=lambda: random.Random(7))  # noqa: S311
     counter: int = 0
 
 
-LIST_FILTERS = (
-    "",
-    "?status=open",
-    "?assignee=none",
-    "?tag=tag40",
-    "?priority=urgent",
-    "?sort=updated_at",
-)
+# The agent's list scenarios: every filter and sort of a queue, each a scenario of its own
+# (the targets are per filter). Values are the filled data set's (bench/generator.py):
+# the largest account and its busiest customer, a common tag, topic and project.
+LIST_QUERIES = {
+    "list_newest": "",
+    "list_status": "?status=open",
+    "list_assignee": "?assignee=agent1",
+    "list_unassigned": "?assignee=none",
+    "list_requester": "?requester={customer}",
+    "list_tag": "?tag=tag40",
+    "list_topic": "?topic=topic3",
+    "list_project": "?project=p1",
+    "list_account": "?account=bigcorp",
+    "list_priority": "?sort=priority",
+    "list_updated": "?sort=updated_at&status=open",
+}
+LIST_FILTERS = tuple(LIST_QUERIES.values())
 SEARCH_KINDS = ("rare", "mid", "common", "two", "prefix")
+RELEVANCE_KINDS = ("rare", "mid", "common", "two")
 
 
 def _create(ctx: Context) -> Request:
@@ -109,16 +120,29 @@ def _get(ctx: Context) -> Request:
     return Request("GET", f"/api/v1/tickets/{ctx.rng.randint(1, ctx.tickets)}", ctx.tokens["agent"])
 
 
+def _list_path(ctx: Context, query: str) -> str:
+    return "/api/v1/tickets" + query.format(customer=ctx.usernames.get("customer", "me"))
+
+
 def _list(ctx: Context) -> Request:
     ctx.counter += 1
     query = LIST_FILTERS[ctx.counter % len(LIST_FILTERS)]
-    return Request("GET", f"/api/v1/tickets{query}", ctx.tokens["agent"])
+    return Request("GET", _list_path(ctx, query), ctx.tokens["agent"])
 
 
-def _search(kind: str) -> Callable[[Context], Request]:
+def _list_of(query: str) -> Callable[[Context], Request]:
     def make(ctx: Context) -> Request:
-        q = httpx.QueryParams({"q": ctx.words[kind]})
-        return Request("GET", f"/api/v1/tickets?{q}", ctx.tokens["agent"])
+        return Request("GET", _list_path(ctx, query), ctx.tokens["agent"])
+
+    return make
+
+
+def _search(
+    kind: str, role: str = "agent", sort: str | None = None
+) -> Callable[[Context], Request]:
+    def make(ctx: Context) -> Request:
+        params = {"q": ctx.words[kind], **({"sort": sort} if sort else {})}
+        return Request("GET", f"/api/v1/tickets?{httpx.QueryParams(params)}", ctx.tokens[role])
 
     return make
 
@@ -128,20 +152,41 @@ SCENARIOS: dict[str, Callable[[Context], Request]] = {
     "create": _create,
     "get": _get,
     "list": _list,
+    **{name: _list_of(query) for name, query in LIST_QUERIES.items()},
     **{f"search_{kind}": _search(kind) for kind in SEARCH_KINDS},
+    **{f"search_{kind}_customer": _search(kind, "customer") for kind in SEARCH_KINDS},
+    **{f"relevance_{kind}": _search(kind, sort="relevance") for kind in RELEVANCE_KINDS},
 }
 DESCRIPTIONS = {
     "healthz": "GET /healthz (the floor)",
     "create": "POST /api/v1/tickets (customer)",
     "get": "GET /api/v1/tickets/{random number} (agent)",
-    "list": "GET /api/v1/tickets, one of 6 filters (agent)",
+    "list": f"GET /api/v1/tickets, one of {len(LIST_FILTERS)} filters in turn (agent)",
+    **{
+        name: f"GET /api/v1/tickets{query or ' (newest first)'} (agent)"
+        for name, query in LIST_QUERIES.items()
+    },
     "search_rare": "q = a rare word",
     "search_mid": "q = a word in ~1 % of tickets",
     "search_common": "q = a word in nearly every ticket",
     "search_two": "q = two common words",
     "search_prefix": "q = a 5-letter prefix*",
+    **{
+        f"search_{kind}_customer": f"q = the {kind} search, as the largest account's customer"
+        for kind in SEARCH_KINDS
+    },
+    **{
+        f"relevance_{kind}": f"q = the {kind} search, sort=relevance (agent)"
+        for kind in RELEVANCE_KINDS
+    },
 }
-SCALE_SCENARIOS = ("get", "list", *(f"search_{kind}" for kind in SEARCH_KINDS))
+SCALE_SCENARIOS = (
+    "get",
+    "list_newest",
+    *(f"search_{kind}" for kind in SEARCH_KINDS),
+    *(f"search_{kind}_customer" for kind in SEARCH_KINDS),
+    *(f"relevance_{kind}" for kind in RELEVANCE_KINDS),
+)
 
 
 # --- servers -----------------------------------------------------------------------------
@@ -327,7 +372,7 @@ class Cell:
 
 def percentiles(values: Sequence[float], prefix: str) -> dict[str, float | None]:
     if not values:
-        return {f"{prefix}_{p}_ms": None for p in ("p50", "p90", "p99", "max")}
+        return {f"{prefix}_{p}_ms": None for p in ("p50", "p90", "p95", "p99", "max")}
     ordered = sorted(values)
 
     def at(share: float) -> float:
@@ -336,6 +381,7 @@ def percentiles(values: Sequence[float], prefix: str) -> dict[str, float | None]
     return {
         f"{prefix}_p50_ms": round(statistics.median(ordered), 2),
         f"{prefix}_p90_ms": at(0.90),
+        f"{prefix}_p95_ms": at(0.95),
         f"{prefix}_p99_ms": at(0.99),
         f"{prefix}_max_ms": round(ordered[-1], 2),
     }
@@ -458,6 +504,7 @@ class Filled:
     tickets: int
     tokens: dict[str, str]
     words: dict[str, str]
+    usernames: dict[str, str]
 
     @classmethod
     def read(cls, path: Path) -> Filled:
@@ -468,10 +515,13 @@ class Filled:
             int(data["tickets"]),
             {role: entry["token"] for role, entry in data["tokens"].items()},
             data["words"],
+            {role: entry["username"] for role, entry in data["tokens"].items()},
         )
 
     def context(self) -> Context:
-        return Context(tokens=self.tokens, words=self.words, tickets=self.tickets)
+        return Context(
+            tokens=self.tokens, words=self.words, tickets=self.tickets, usernames=self.usernames
+        )
 
 
 async def sweep(
@@ -510,8 +560,9 @@ async def sweep(
 def _report(cell: Cell) -> None:
     summary = cell.summary()
     print(
-        f"  {cell.target:>15} {cell.scenario:<14} {cell.rate:>6g}/s  round {cell.round}: "
-        f"p50 {summary['latency_p50_ms']} ms, p99 {summary['latency_p99_ms']} ms, "
+        f"  {cell.target:>15} {cell.scenario:<24} {cell.rate:>6g}/s  round {cell.round}: "
+        f"p50 {summary['latency_p50_ms']} ms, p95 {summary['latency_p95_ms']} ms, "
+        f"p99 {summary['latency_p99_ms']} ms, "
         f"{cell.ok}/{cell.sent} ok, generator CPU {cell.generator_cpu:.0%}, "
         f"load {cell.load_average}",
         file=sys.stderr,
@@ -531,7 +582,8 @@ def medians(cells: Sequence[dict[str, Any]]) -> dict[tuple[str, str, float, int]
     out = {}
     for key, group in groups.items():
         row: dict[str, Any] = {}
-        for figure in ("latency_p50_ms", "latency_p99_ms", "achieved_rate", "server_cpu_ms"):
+        figures = ("latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "achieved_rate")
+        for figure in (*figures, "server_cpu_ms"):
             values = [c[figure] for c in group if c[figure] is not None]
             row[figure] = round(statistics.median(values), 2) if values else None
         row["errors"] = sum(sum(c["errors"].values()) for c in group)
@@ -567,7 +619,8 @@ def markdown(result: dict[str, Any]) -> str:
     ]
     header = ["scenario", "rate/s"]
     for target in targets:
-        header += [f"{target} p50", f"{target} p99"]
+        header += [f"{target} p50", *(["helpwire p95"] if target == "helpwire" else [])]
+        header.append(f"{target} p99")
         if target != "helpwire":
             header.append(f"ratio vs {target}")
     header += ["helpwire CPU ms/req", "errors (" + " / ".join(targets) + ")"]
@@ -581,10 +634,10 @@ def markdown(result: dict[str, Any]) -> str:
             errors = []
             for target in targets:
                 other = table.get((target, scenario, rate, tickets))
-                row += [
-                    _ms(_figure(other, "latency_p50_ms")),
-                    _ms(_figure(other, "latency_p99_ms")),
-                ]
+                row.append(_ms(_figure(other, "latency_p50_ms")))
+                if target == "helpwire":
+                    row.append(_ms(_figure(other, "latency_p95_ms")))
+                row.append(_ms(_figure(other, "latency_p99_ms")))
                 if target != "helpwire":
                     row.append(_ratio(own["latency_p50_ms"], _figure(other, "latency_p50_ms")))
                 errors.append(str(other["errors"]) if other else "-")
@@ -612,7 +665,11 @@ def _notes(result: dict[str, Any]) -> list[str]:
         lines.append(f"{name}: skipped ({reason}).")
     scale = result.get("scale")
     if scale:
-        lines += ["", f"Latency against size (helpwire, {result['scale_rate']:g}/s, p50 ms):", ""]
+        lines += [
+            "",
+            f"Latency against size (helpwire, {result['scale_rate']:g}/s, p50 / p95 ms):",
+            "",
+        ]
         sizes = sorted({c["tickets"] for c in scale})
         table = medians(scale)
         lines += ["| scenario | " + " | ".join(f"{n:,}" for n in sizes) + " |"]
@@ -621,7 +678,10 @@ def _notes(result: dict[str, Any]) -> list[str]:
             row = [scenario]
             for size in sizes:
                 entry = table.get(("helpwire", scenario, result["scale_rate"], size))
-                row.append(_ms(_figure(entry, "latency_p50_ms")))
+                row.append(
+                    f"{_ms(_figure(entry, 'latency_p50_ms'))} / "
+                    f"{_ms(_figure(entry, 'latency_p95_ms'))}"
+                )
             lines.append("| " + " | ".join(row) + " |")
     return lines
 
@@ -683,13 +743,13 @@ def _scale_chart(result: dict[str, Any], out: Path, plt: Any) -> Path:
     table = medians(result["scale"])
     figure, axis = plt.subplots(figsize=(7, 4.5))
     for scenario in SCALE_SCENARIOS:
-        points = sorted((k[3], v["latency_p50_ms"]) for k, v in table.items() if k[1] == scenario)
+        points = sorted((k[3], v["latency_p95_ms"]) for k, v in table.items() if k[1] == scenario)
         if points:
             axis.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=scenario)
     axis.set_xscale("log")
     axis.set_yscale("log")
     axis.set_xlabel("tickets in the database")
-    axis.set_ylabel(f"p50 latency, ms (at {result['scale_rate']:g} requests/s)")
+    axis.set_ylabel(f"p95 latency, ms (at {result['scale_rate']:g} requests/s)")
     axis.set_title(f"helpwire on {result['engine']}: latency against size", fontsize=10)
     axis.legend(fontsize=8)
     figure.tight_layout()
