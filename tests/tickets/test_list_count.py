@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from helpwire.accounts.actor import Actor, load_actor
-from helpwire.accounts.models import User
+from helpwire.accounts.models import Account, Project, User
 from helpwire.tickets import listing
 from helpwire.tickets.listing import (
     NamedIds,
@@ -166,3 +166,34 @@ async def test_a_search_is_counted_to_a_lower_cap_than_a_list(
     assert await counted(world, "agent") == {"value": 3, "exact": True}
     monkeypatch.setattr(listing, "SEARCH_COUNT_CAP", 3)
     assert await counted(world, "agent", q="toner") == {"value": 3, "exact": True}
+
+
+async def test_a_project_key_means_the_projects_of_the_accounts_the_list_can_show(
+    world: World,
+) -> None:
+    """A key names a project in every account that has one; only the accounts whose
+    tickets the list can hold count, so a common key is not thousands of ids."""
+    async with world.database.writing() as session:
+        projects = {
+            (account, project_id)
+            for account, project_id in (
+                await session.execute(
+                    select(Account.key, Project.id)
+                    .join(Account, Account.id == Project.account_id)
+                    .where(Project.key == "p1")
+                )
+            ).tuples()
+        }
+        acme = await session.scalar(select(Account.id).where(Account.key == "acme"))
+        globex = await session.scalar(select(Account.id).where(Account.key == "globex"))
+        assert acme is not None and globex is not None
+        session.add(Project(account_id=globex, key="p1", name="Globex p1"))
+    ids = dict(projects)
+    globex_p1 = (await names_of(world, "agent", TicketFilters(project="p1"))).project
+    assert globex_p1 is not None and len(globex_p1) == 2
+    assert (await names_of(world, "alice", TicketFilters(project="p1"))).project == (ids["acme"],)
+    in_acme = await names_of(world, "agent", TicketFilters(project="p1", account="acme"))
+    assert in_acme.project == (ids["acme"],)
+    assert (await names_of(world, "gus", TicketFilters(project="p1"))).project == tuple(
+        set(globex_p1) - {ids["acme"]}
+    )

@@ -225,12 +225,26 @@ async def resolve_names(session: AsyncSession, actor: Actor, filters: TicketFilt
     if filters.account is not None:
         account = await _ids(session, select(Account.id).where(Account.key == filters.account))
     if filters.project is not None:
-        project = await _ids(session, select(Project.id).where(Project.key == filters.project))
+        project = await _ids(session, _projects_named(actor, filters.project, account))
     return NamedIds(topic, subtopic, assignee, requester, account, project)
 
 
+def _projects_named(
+    actor: Actor, key: str, account_ids: tuple[int, ...] | None
+) -> Select[tuple[int]]:
+    """The projects a project filter can mean: a key names a project in every account that
+    has one (thousands, for a common key), but a ticket's projects are its account's, so
+    only the accounts the list can show count: the account filter's, a customer's own."""
+    query = select(Project.id).where(Project.key == key)
+    if account_ids is not None:
+        query = query.where(Project.account_id.in_(account_ids))
+    if not actor.is_staff:
+        query = query.where(Project.account_id == actor.user.account_id)
+    return query
+
+
 def _filter_conditions(
-    actor: Actor, filters: TicketFilters, names: NamedIds
+    actor: Actor, filters: TicketFilters, names: NamedIds, *, counting: bool = False
 ) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [
         visible_clause(actor.user, user_project_ids=set(actor.project_ids))
@@ -248,7 +262,7 @@ def _filter_conditions(
     if names.subtopic is not None:
         conditions.append(Ticket.subtopic_id.in_(names.subtopic))
     conditions += _people_conditions(actor, filters, names)
-    conditions += _place_conditions(filters, names)
+    conditions += _place_conditions(filters, names, counting=counting)
     if filters.access_levels:
         conditions.append(Ticket.access_level.in_([a.value for a in filters.access_levels]))
     if filters.via is not None:
@@ -300,29 +314,48 @@ def _people_conditions(
     return conditions
 
 
-def _place_conditions(filters: TicketFilters, names: NamedIds) -> list[ColumnElement[bool]]:
-    """Where the ticket belongs: its tag, account and project."""
+def _place_conditions(
+    filters: TicketFilters, names: NamedIds, *, counting: bool
+) -> list[ColumnElement[bool]]:
+    """Where the ticket belongs: its tag, account and project.
+
+    A page walks the tickets in the list's order and checks each ticket's tags or projects
+    (EXISTS), stopping when the page is full. A count has no order to follow and reads
+    the tag's or the projects' tickets instead (IN): checking every ticket of a million for
+    a tag on 3,582 of them took SQLite 444 ms, reading the 3,582 8 ms."""
     conditions: list[ColumnElement[bool]] = []
     if filters.tag is not None:
+        tag = filters.tag.strip().lower()
+        tagged = select(TicketTag.ticket_id).where(TicketTag.tag == tag)
         conditions.append(
-            exists(
-                select(TicketTag.ticket_id).where(
-                    TicketTag.ticket_id == Ticket.id, TicketTag.tag == filters.tag.strip().lower()
-                )
-            )
+            Ticket.id.in_(tagged)
+            if counting
+            else exists(tagged.where(TicketTag.ticket_id == Ticket.id))
         )
     if names.account is not None:
         conditions.append(Ticket.account_id.in_(names.account))
     if names.project is not None:
-        conditions.append(
-            exists(
-                select(TicketProject.ticket_id).where(
-                    TicketProject.ticket_id == Ticket.id,
-                    TicketProject.project_id.in_(names.project),
-                )
-            )
-        )
+        conditions.append(_in_projects(names.project, counting=counting))
     return conditions
+
+
+def _in_projects(project_ids: tuple[int, ...], *, counting: bool) -> ColumnElement[bool]:
+    if counting:
+        return Ticket.id.in_(
+            select(TicketProject.ticket_id).where(TicketProject.project_id.in_(project_ids))
+        )
+    project_id: ColumnElement[int] = TicketProject.project_id.expression
+    if len(project_ids) > 1:
+        # A project key names a project in each account that has one. Checked by index
+        # for each ticket walked, every id of the list was a look-up of its own (SQLite:
+        # 26 s for 6,666 projects); as "+ 0" the ticket's few projects are read and each
+        # is looked for in the list.
+        project_id = project_id + 0
+    return exists(
+        select(TicketProject.ticket_id).where(
+            TicketProject.ticket_id == Ticket.id, project_id.in_(project_ids)
+        )
+    )
 
 
 def _rating_conditions(filters: TicketFilters) -> list[ColumnElement[bool]]:
@@ -579,7 +612,8 @@ async def _count(
 ) -> TicketCount:
     search = search_for(actor, filters, session.bind.dialect.name)
     capped = with_search(select(literal(1)).select_from(Ticket), search)
-    capped = capped.where(*_filter_conditions(actor, filters, names)).limit(cap + 1)
+    conditions = _filter_conditions(actor, filters, names, counting=True)
+    capped = capped.where(*conditions).limit(cap + 1)
     async with search_time_limit(session, active=filters.q is not None):
         found = int(await session.scalar(select(func.count()).select_from(capped.subquery())) or 0)
     return TicketCount(value=min(found, cap), exact=found <= cap)
