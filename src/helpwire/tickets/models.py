@@ -114,6 +114,13 @@ class Ticket(Base):
         # and a ticket's follow-ups. Without them each was a scan of the whole table.
         Index("ix_tickets_tp_id_created", "tp_id", "created_at", "id"),
         Index("ix_tickets_follow_up_of_id", "follow_up_of_id"),
+        # A customer's lists are one account's: its sorts and its status filter within
+        # the account. Without them a customer of a 100,000-ticket account had every one
+        # of the account's tickets read and sorted for a page (100 ms against 0.2 ms).
+        Index("ix_tickets_account_status_created", "account_id", "status", "created_at", "id"),
+        Index("ix_tickets_account_priority_rank_id", "account_id", "priority_rank", "id"),
+        Index("ix_tickets_account_status_rank_id", "account_id", "status_rank", "id"),
+        Index("ix_tickets_account_updated_at_id", "account_id", "updated_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
