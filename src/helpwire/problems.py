@@ -152,6 +152,16 @@ class InternalError(Problem):
     title = "Internal error"
 
 
+class FileBytesMissing(Problem):
+    """A file the database knows has no bytes in the file storage: lost, or kept on
+    another machine's disk (local storage in a deployment of several machines). Answered
+    before any byte is sent, rather than as a download cut off after its headers."""
+
+    status = 500
+    slug = "file-bytes-missing"
+    title = "The file's bytes are missing from the file storage"
+
+
 class ServiceUnavailable(Problem):
     """The database cannot be reached just now: nothing of the request was kept, and the
     same request may be sent again after ``Retry-After`` seconds."""

@@ -8,7 +8,9 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+from sqlalchemy import select
 
+from helpwire.files.models import File
 from helpwire.settings import Settings
 from tests.conftest import World
 
@@ -241,3 +243,29 @@ async def test_a_file_that_does_not_exist_is_a_404(world: World) -> None:
 async def test_uploading_needs_a_token(world: World) -> None:
     response = await world.client.post(FILES, files={"file": ("a.txt", b"anonymous")})
     assert_problem(response, status=401, type_="/problems/unauthenticated")
+
+
+def remove_stored_bytes(files_dir: Path, key: str) -> None:
+    stored = [path for path in files_dir.rglob(key) if path.is_file()]
+    assert len(stored) == 1
+    stored[0].unlink()
+
+
+async def test_a_file_whose_bytes_are_gone_is_a_problem_before_any_byte_is_sent(
+    world: World, settings: Settings
+) -> None:
+    """Bytes kept on another machine's disk (local storage shared by no one) or lost: the
+    answer is a problem document, not a 200 with a Content-Length cut off mid-download."""
+    gone = await world.upload("alice", "gone.txt", b"was here")
+    empty = await world.upload("alice", "empty.txt", b"")
+    async with world.database.reader() as session:
+        key = await session.scalar(select(File.storage_key).where(File.id == gone["id"]))
+    assert key is not None
+    remove_stored_bytes(Path(settings.files_dir), key)
+
+    response = await world.get("alice", f"{FILES}/{gone['id']}")
+    assert response.status_code == 500
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["type"].endswith("/problems/file-bytes-missing")
+    # An empty file is not a missing one.
+    assert (await world.get("alice", f"{FILES}/{empty['id']}")).content == b""

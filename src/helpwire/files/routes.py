@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import AsyncIterator
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request, status
@@ -19,10 +21,17 @@ from helpwire.api.responses import PROBLEM_RESPONSES, problem_responses
 from helpwire.files.models import File
 from helpwire.files.service import get_file_row, record_upload, save_upload
 from helpwire.files.storage import FileStorage
-from helpwire.problems import MalformedRequest, UnsupportedMediaType, ValidationProblem
+from helpwire.problems import (
+    FileBytesMissing,
+    MalformedRequest,
+    UnsupportedMediaType,
+    ValidationProblem,
+)
 from helpwire.tickets.downloads import check_can_download
 from helpwire.tickets.schemas import FileOut
 from helpwire.tickets.serialize import file_out
+
+logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/v1", tags=["files"], responses=PROBLEM_RESPONSES)
 
@@ -37,12 +46,36 @@ _INLINE_SAFE = (
 )
 
 
-def file_response(storage: FileStorage, row: File, *, headers: dict[str, str]) -> StreamingResponse:
+async def _opened(storage: FileStorage, row: File) -> AsyncIterator[bytes]:
+    """The file's chunks, the first already read: a file whose bytes are missing is a
+    FileBytesMissing problem before the response starts, not a download cut off after
+    its headers (200 and a Content-Length) were sent."""
+    chunks = storage.open_chunks(row.storage_key)
+    try:
+        first = await anext(chunks, b"")
+    except FileNotFoundError:
+        logger.error("file %s has no bytes in the file storage", row.id)
+        raise FileBytesMissing(
+            f"the bytes of file {row.id} are not in this server's file storage"
+        ) from None
+
+    async def all_chunks() -> AsyncIterator[bytes]:
+        if first:
+            yield first
+        async for chunk in chunks:
+            yield chunk
+
+    return all_chunks()
+
+
+async def file_response(
+    storage: FileStorage, row: File, *, headers: dict[str, str]
+) -> StreamingResponse:
     """The file's bytes, streamed: shown in the browser only when its type is safe to
     show, else downloaded; never sniffed into another type. ``headers`` add to that."""
     disposition = "inline" if row.content_type in _INLINE_SAFE else "attachment"
     return StreamingResponse(
-        storage.open_chunks(row.storage_key),
+        await _opened(storage, row),
         media_type=row.content_type,
         headers={
             "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(row.filename)}",
@@ -135,7 +168,7 @@ async def download_file(
 ) -> StreamingResponse:
     row = await get_file_row(session, file_id=file_id)
     await check_can_download(session, actor=principal, row=row)
-    return file_response(
+    return await file_response(
         storage_of(request),
         row,
         headers={"ETag": f'"{row.sha256}"', "Cache-Control": "private, max-age=3600"},

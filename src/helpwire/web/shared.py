@@ -91,7 +91,7 @@ def is_page_visit(request: Request) -> bool:
 async def download(file_id: str, request: Request, session: Session, web: Web) -> StreamingResponse:
     row = await get_file_row(session, file_id=file_id[:64])
     await check_can_download(session, actor=web.actor, row=row)
-    return file_response(
+    return await file_response(
         storage_of(request),
         row,
         headers={
