@@ -82,3 +82,37 @@ async def test_a_filtered_page_joins_nothing_either(world: World, database: Data
     assert len(response.json()["items"]) == 1
     (query,) = ticket_queries(seen)
     assert " JOIN " not in query.upper()
+
+
+async def test_each_ticket_of_a_list_is_answered_as_a_get_answers_it(world: World) -> None:
+    """A list reads its tickets as plain rows (tickets.listed), a GET as an ORM object:
+    both answers must be the same, field for field, for staff and for customers."""
+    first = await world.create_ticket(
+        "owner",
+        subject="Invoice wrong",
+        topic="billing",
+        subtopic="invoices",
+        tags=["zeta", "alpha"],
+        projects=["p2", "p1"],
+        access_level="project_users",
+    )
+    number = first["number"]
+    changes = [
+        await world.patch("agent", f"{LIST}/{number}", json={"assignee": "agent"}),
+        await world.post(
+            "agent", f"{LIST}/{number}/comments", json={"body": "n", "internal": True}
+        ),
+        await world.post("owner", f"{LIST}/{number}/close", json={}),
+        await world.post("owner", f"{LIST}/{number}/rating", json={"score": 4, "comment": "ok"}),
+    ]
+    assert [c.status_code for c in changes] == [200, 201, 200, 200], [c.text for c in changes]
+    await world.create_ticket("owner", subject="Follow-up", follow_up_of=number)
+    await world.create_ticket("alice", subject="Alice's own")
+    await world.create_ticket("bob", subject="Plain")
+    for who in ("agent", "owner", "alice"):
+        page = (await world.get(who, LIST)).json()["items"]
+        assert page, who
+        for item in page:
+            one = await world.get(who, f"{LIST}/{item['number']}")
+            assert one.status_code == 200, one.text
+            assert item == one.json(), (who, item["number"])

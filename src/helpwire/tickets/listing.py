@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
@@ -31,6 +31,7 @@ from helpwire.accounts.models import Account, Project, User
 from helpwire.pagination import decode_cursor, encode_cursor
 from helpwire.problems import ValidationProblem
 from helpwire.search.service import TicketSearch, search_time_limit, ticket_search
+from helpwire.tickets.listed import ListedTicket, listed_tickets
 from helpwire.tickets.models import (
     PRIORITY_RANK,
     STATUS_RANK,
@@ -46,6 +47,8 @@ from helpwire.tickets.visibility import visible_clause
 from helpwire.topics.models import Subtopic, Topic
 
 MAX_PAGE = 200
+# A page's tickets: ORM objects (load_page) or plain values (tickets.listed).
+Listed = TypeVar("Listed", Ticket, ListedTicket)
 # sort=relevance ranks the newest this many tickets that match (and pass the filters):
 # ranking every match of a common word costs seconds at a million tickets.
 RELEVANCE_CANDIDATES = 1_000
@@ -148,7 +151,7 @@ def _sort_expression(sort: SortField) -> ColumnElement[Any]:
     return column
 
 
-def _cursor_value(ticket: Ticket, sort: SortField) -> Any:
+def _cursor_value(ticket: Ticket | ListedTicket, sort: SortField) -> Any:
     # The ranks come from the ticket's own values: the rank columns are never loaded.
     if sort == SortField.PRIORITY:
         return PRIORITY_RANK[Priority(ticket.priority)]
@@ -501,7 +504,7 @@ async def list_tickets(
     """One page of the tickets the actor may see, and the cursor of the next page."""
     _check_limit(limit)
     names = await _prepare(session, actor, filters)
-    return await _page(session, actor, filters, names, sort, order, limit, cursor)
+    return await _page(session, actor, filters, names, sort, order, limit, cursor, load_page)
 
 
 async def list_and_count_tickets(
@@ -513,12 +516,15 @@ async def list_and_count_tickets(
     order: SortOrder = SortOrder.DESC,
     limit: int = 25,
     cursor: str | None = None,
-) -> tuple[list[Ticket], str | None, TicketCount]:
-    """:func:`list_tickets` and :func:`count_tickets` in one: the filters' names are
+) -> tuple[list[ListedTicket], str | None, TicketCount]:
+    """:func:`list_tickets` and :func:`count_tickets` in one, the tickets as plain values
+    (tickets.listed: what an answer shows, without ORM objects): the filters' names are
     looked up, and the plan mode set, once for both queries."""
     _check_limit(limit)
     names = await _prepare(session, actor, filters)
-    page, next_cursor = await _page(session, actor, filters, names, sort, order, limit, cursor)
+    page, next_cursor = await _page(
+        session, actor, filters, names, sort, order, limit, cursor, listed_tickets
+    )
     cap = COUNT_CAP if filters.q is None else SEARCH_COUNT_CAP
     return page, next_cursor, await _count(session, actor, filters, names, cap)
 
@@ -545,7 +551,8 @@ async def _page(
     order: SortOrder,
     limit: int,
     cursor: str | None,
-) -> tuple[list[Ticket], str | None]:
+    load: Callable[[AsyncSession, Sequence[int]], Awaitable[list[Listed]]],
+) -> tuple[list[Listed], str | None]:
     dialect = session.bind.dialect.name
     scores: dict[int, float] = {}
     async with search_time_limit(session, active=filters.q is not None):
@@ -572,7 +579,7 @@ async def _page(
                 names=names,
             )
             ids = list(await session.scalars(query.with_only_columns(Ticket.id).limit(limit + 1)))
-    page = await load_page(session, ids[:limit])
+    page = await load(session, ids[:limit])
     next_cursor = None
     if len(ids) > limit and page:
         last = page[-1]

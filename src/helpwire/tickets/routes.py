@@ -36,7 +36,7 @@ from helpwire.tickets.schemas import (
     TicketRatingRequest,
     TicketUpdate,
 )
-from helpwire.tickets.serialize import comment_out, event_out, ticket_out
+from helpwire.tickets.serialize import comment_out, event_out, listed_ticket_out, ticket_out
 
 router = APIRouter(prefix="/api/v1", tags=["tickets"], responses=PROBLEM_RESPONSES)
 
@@ -182,7 +182,7 @@ async def get_tickets(
         cursor=cursor,
     )
     return TicketPage(
-        items=[ticket_out(t, staff=principal.is_staff) for t in tickets],
+        items=[listed_ticket_out(t, staff=principal.is_staff) for t in tickets],
         next_cursor=next_cursor,
         count=ListCount(value=count.value, exact=count.exact),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from helpwire.accounts.models import User
 from helpwire.files.models import File
+from helpwire.tickets.listed import ListedPerson, ListedTicket
 from helpwire.tickets.models import Comment, Event, Ticket
 from helpwire.tickets.schemas import (
     CommentOut,
@@ -19,7 +20,7 @@ from helpwire.tickets.schemas import (
 from helpwire.tickets.service import read_state
 
 
-def user_ref(user: User, *, staff: bool) -> UserRef:
+def user_ref(user: User | ListedPerson, *, staff: bool) -> UserRef:
     """A user as a viewer sees them: customers are not shown support staff's e-mail."""
     email = user.email if staff or not user.is_staff else None
     return UserRef(username=user.username, real_name=user.real_name, email=email, role=user.role)
@@ -38,6 +39,50 @@ def file_out(file: File) -> FileOut:
 
 def ticket_out(ticket: Ticket, *, staff: bool) -> TicketOut:
     """The ticket as ``staff`` (or the customer side, when False) may see it."""
+    return _ticket_answer(
+        ticket,
+        staff=staff,
+        topic=ticket.topic.key if ticket.topic else None,
+        subtopic=ticket.subtopic.key if ticket.subtopic else None,
+        account=ticket.account.key if ticket.account else None,
+        projects=[p.key for p in ticket.projects],
+        relations=Relations(
+            follow_up_of=ticket.follow_up_of.number if ticket.follow_up_of else None,
+            split_from=ticket.split_from.number if ticket.split_from else None,
+            merged_into=ticket.merged_into.number if ticket.merged_into else None,
+        ),
+    )
+
+
+def listed_ticket_out(ticket: ListedTicket, *, staff: bool) -> TicketOut:
+    """A ticket of a list page (tickets.listed), answered as ticket_out answers one."""
+    return _ticket_answer(
+        ticket,
+        staff=staff,
+        topic=ticket.topic,
+        subtopic=ticket.subtopic,
+        account=ticket.account,
+        projects=ticket.projects,
+        relations=Relations(
+            follow_up_of=ticket.follow_up_of,
+            split_from=ticket.split_from,
+            merged_into=ticket.merged_into,
+        ),
+    )
+
+
+def _ticket_answer(
+    ticket: Ticket | ListedTicket,
+    *,
+    staff: bool,
+    topic: str | None,
+    subtopic: str | None,
+    account: str | None,
+    projects: list[str],
+    relations: Relations,
+) -> TicketOut:
+    """The answer from a ticket's own values; the related ones are given, each kind of
+    ticket holding them its own way."""
     customer_read, agent_read = read_state(ticket)
     context = ticket.context or {}
     return TicketOut(
@@ -47,13 +92,13 @@ def ticket_out(ticket: Ticket, *, staff: bool) -> TicketOut:
         status=ticket.status,
         priority=ticket.priority,
         type=ticket.type,
-        topic=ticket.topic.key if ticket.topic else None,
-        subtopic=ticket.subtopic.key if ticket.subtopic else None,
+        topic=topic,
+        subtopic=subtopic,
         tags=ticket.tags,
         requester=user_ref(ticket.requester, staff=staff),
         assignee=user_ref(ticket.assignee, staff=staff) if ticket.assignee else None,
-        account=ticket.account.key if ticket.account else None,
-        projects=[p.key for p in ticket.projects],
+        account=account,
+        projects=projects,
         access_level=ticket.access_level,
         context=TicketContext(
             request_id=context.get("request_id"),
@@ -64,11 +109,7 @@ def ticket_out(ticket: Ticket, *, staff: bool) -> TicketOut:
             service=context.get("service"),
         ),
         attributes=ticket.attributes or {},
-        relations=Relations(
-            follow_up_of=ticket.follow_up_of.number if ticket.follow_up_of else None,
-            split_from=ticket.split_from.number if ticket.split_from else None,
-            merged_into=ticket.merged_into.number if ticket.merged_into else None,
-        ),
+        relations=relations,
         tp_id=ticket.tp_id,
         external_url=ticket.external_url,
         rating=(

@@ -33,6 +33,7 @@ from helpwire.search.service import add_text, reindex_text
 from helpwire.tickets import lifecycle
 from helpwire.tickets.comments import write_comment
 from helpwire.tickets.events import EventType, record, touch
+from helpwire.tickets.listed import ListedTicket
 from helpwire.tickets.models import (
     AccessLevel,
     BodyFormat,
@@ -808,7 +809,7 @@ async def mark_read(session: AsyncSession, *, actor: Actor, number: int) -> Tick
     return ticket
 
 
-def read_state(ticket: Ticket) -> tuple[bool, bool]:
+def read_state(ticket: Ticket | ListedTicket) -> tuple[bool, bool]:
     """(customer side has read everything, support has read everything)."""
 
     def seen(read_at: datetime | None, activity_at: datetime | None) -> bool:
