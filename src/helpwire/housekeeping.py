@@ -41,8 +41,10 @@ def job_registry(settings: Settings) -> JobRegistry:
     async def refresh_planner_statistics(context: JobContext) -> None:
         await refresh_statistics(context.session)
 
-    # SQLite's statistics follow the data as it grows and shifts (PostgreSQL: autovacuum).
-    registry.every("housekeeping.sqlite_statistics", HOURLY, refresh_planner_statistics)
+    # SQLite's statistics follow the data as it grows and shifts; PostgreSQL's autovacuum
+    # keeps its own, so there the job is not scheduled at all.
+    if settings.is_sqlite:
+        registry.every("housekeeping.sqlite_statistics", HOURLY, refresh_planner_statistics)
     # Bytes kept in the database whose upload never finished or was never recorded; a
     # no-op with local storage unless `helpwire files migrate` left some behind.
     registry.every("housekeeping.file_orphans", HOURLY, forget_orphan_file_bytes)

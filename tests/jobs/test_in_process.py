@@ -42,8 +42,9 @@ async def test_serve_runs_a_worker_by_default(settings: Settings) -> None:
         "housekeeping.delivered_notifications",
         "housekeeping.web_sessions",
         "housekeeping.file_orphans",
-        "housekeeping.sqlite_statistics",
     }
+    # Planner statistics are SQLite's to refresh; PostgreSQL's autovacuum keeps its own.
+    assert ("housekeeping.sqlite_statistics" in kinds) == settings.is_sqlite
 
 
 async def test_housekeeping_purges_old_delivered_notifications_hourly(
@@ -80,7 +81,8 @@ async def test_housekeeping_purges_old_delivered_notifications_hourly(
     await worker.schedule_recurring()
     assert await worker.run_once() == 0  # the first run is at the top of the next hour
     clock.advance(timedelta(hours=1))
-    assert await worker.run_once() == 5
+    hourly = 5 if settings.is_sqlite else 4  # SQLite's planner statistics besides
+    assert await worker.run_once() == hourly
     async with database.reader() as session:
         assert await session.scalar(select(func.count()).select_from(Delivery)) == 0
-        assert await session.scalar(select(func.count()).select_from(Job)) == 5  # next hour
+        assert await session.scalar(select(func.count()).select_from(Job)) == hourly  # next

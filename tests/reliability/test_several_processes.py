@@ -439,7 +439,9 @@ async def check_the_worker_schedules_the_housekeeping_once(
 ) -> None:
     """The `worker` works on the database the `serve` processes answer from: the next run
     of each housekeeping job waits there, once (no `serve` runs a worker here)."""
-    kinds = set(job_registry(Settings(job_plugins="")).recurring)
+    # The worker's own settings: PostgreSQL, so no SQLite statistics job among them.
+    on_postgresql = Settings(job_plugins="", database_url="postgresql://helpwire@db/helpwire")
+    kinds = set(job_registry(on_postgresql).recurring)
 
     async def waiting() -> list[str]:
         response = await http.get(
