@@ -124,3 +124,20 @@ def test_http_harness_measures_helpwire_and_the_baseline(tmp_path: Path) -> None
     ratio = rows["get"].split("|")[column].strip()
     assert ratio.endswith("x") and float(ratio[:-1]) > 0
     assert (out / "http-latency.png").stat().st_size > 0
+
+
+def test_notification_latency_is_measured_for_every_ticket_filed(tmp_path: Path) -> None:
+    credentials = tmp_path / "credentials.json"
+    fill(f"sqlite:///{tmp_path / 'bench.db'}", credentials)
+    out = tmp_path / "results"
+    done = run_bench(
+        "notify_latency.py", "--filled", str(credentials), "--rates", "4",
+        "--duration", "1", "--out", str(out),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads((out / "notify.json").read_text())
+    (cell,) = result["cells"]
+    assert cell["filed"] == cell["delivered"] == 4, cell
+    assert cell["errors"] == 0 and result["duplicates"] == 0
+    assert 0 < cell["p50_ms"] <= cell["p99_ms"] <= cell["max_ms"]
+    assert "| 4 | 4 | 4 |" in (out / "notify.md").read_text()
