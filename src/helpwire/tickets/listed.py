@@ -116,9 +116,17 @@ def _person(row: Any, prefix: str) -> ListedPerson | None:
     return ListedPerson(*(getattr(row, f"{prefix}_{name}") for name in _PERSON))
 
 
+# Made once: a statement built of the same aliases each time is one entry of SQLAlchemy's
+# compiled cache; new aliases per call made every list compile its statement anew.
+_REQUESTER, _ASSIGNEE = aliased(User, name="requester"), aliased(User, name="assignee")
+_FOLLOW_UP_OF = aliased(Ticket, name="follow_up_of")
+_SPLIT_FROM = aliased(Ticket, name="split_from")
+_MERGED_INTO = aliased(Ticket, name="merged_into")
+
+
 def _page_query(ids: Sequence[int]) -> Any:
-    requester, assignee = aliased(User), aliased(User)
-    follow_up_of, split_from, merged_into = aliased(Ticket), aliased(Ticket), aliased(Ticket)
+    requester, assignee = _REQUESTER, _ASSIGNEE
+    follow_up_of, split_from, merged_into = _FOLLOW_UP_OF, _SPLIT_FROM, _MERGED_INTO
     people = [
         getattr(alias, name).label(f"{prefix}_{name}")
         for prefix, alias in (("requester", requester), ("assignee", assignee))
