@@ -741,17 +741,23 @@ def charts(result: dict[str, Any], out: Path) -> list[Path]:
 
 def _scale_chart(result: dict[str, Any], out: Path, plt: Any) -> Path:
     table = medians(result["scale"])
-    figure, axis = plt.subplots(figsize=(7, 4.5))
-    for scenario in SCALE_SCENARIOS:
+    figure, axis = plt.subplots(figsize=(8, 5.5))
+    colors = plt.get_cmap("tab20").colors
+    for index, scenario in enumerate(SCALE_SCENARIOS):
         points = sorted((k[3], v["latency_p95_ms"]) for k, v in table.items() if k[1] == scenario)
+        # The agent's searches solid, the customer's dashed, relevance dotted.
+        style = ":" if "relevance" in scenario else "--" if "customer" in scenario else "-"
         if points:
-            axis.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=scenario)
+            axis.plot(
+                [p[0] for p in points], [p[1] for p in points], marker="o", label=scenario,
+                linestyle=style, color=colors[index % len(colors)],
+            )  # fmt: skip
     axis.set_xscale("log")
     axis.set_yscale("log")
     axis.set_xlabel("tickets in the database")
     axis.set_ylabel(f"p95 latency, ms (at {result['scale_rate']:g} requests/s)")
     axis.set_title(f"helpwire on {result['engine']}: latency against size", fontsize=10)
-    axis.legend(fontsize=8)
+    axis.legend(fontsize=7, ncol=2)
     figure.tight_layout()
     path = out / "http-scale.png"
     figure.savefig(path, dpi=110)
