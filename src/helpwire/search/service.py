@@ -121,14 +121,7 @@ async def append_to_ticket_document(
     texts = _pending_texts(session).pop(ticket_id, [])
     public, internal_only = _joined(texts, internal=False), _joined(texts, internal=True)
     if new_ticket:
-        session.add(
-            SearchTicket(
-                ticket_id=ticket_id,
-                account_id=account_id,
-                public_text=public,
-                internal_text=internal_only,
-            )
-        )
+        _add_row(session, ticket_id, account_id, public, internal_only)
         return
     values = {
         name: _appended(getattr(SearchTicket, name), words)
@@ -146,6 +139,16 @@ async def append_to_ticket_document(
     if int(getattr(result, "rowcount", 0) or 0) == 0:
         # No row yet (a ticket from before the index kept one per ticket): build it whole.
         await refresh_ticket_document(session, ticket_id)
+
+
+def _add_row(
+    session: AsyncSession, ticket_id: int, account_id: int | None, public: str, internal: str
+) -> None:
+    session.add(
+        SearchTicket(
+            ticket_id=ticket_id, account_id=account_id, public_text=public, internal_text=internal
+        )
+    )
 
 
 def _appended(current: Any, words: str) -> ColumnElement[str]:
@@ -204,21 +207,14 @@ async def refresh_ticket_document(session: AsyncSession, ticket_id: int) -> None
             .order_by(SearchDocument.id)
         )
     ).all()
-    public = " ".join(body for internal, body in texts if not internal)
-    internal_only = " ".join(body for internal, body in texts if internal)
+    pairs = [(internal, body) for internal, body in texts]
+    public, internal_only = _joined(pairs, internal=False), _joined(pairs, internal=True)
     row = await session.get(SearchTicket, ticket_id)
     if row is None:
         account_id = await session.scalar(
             select(_TICKETS.c.account_id).where(_TICKETS.c.id == ticket_id)
         )
-        session.add(
-            SearchTicket(
-                ticket_id=ticket_id,
-                account_id=account_id,
-                public_text=public,
-                internal_text=internal_only,
-            )
-        )
+        _add_row(session, ticket_id, account_id, public, internal_only)
     else:
         row.public_text, row.internal_text = public, internal_only
     await session.flush()

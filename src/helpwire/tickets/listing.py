@@ -621,6 +621,12 @@ async def _count(
     capped = with_search(select(literal(1)).select_from(Ticket), search)
     conditions = _filter_conditions(actor, filters, names, counting=True)
     capped = capped.where(*conditions).limit(cap + 1)
+    if search is not None and session.bind.dialect.name == "sqlite":
+        # In the index's order SQLite reads the matches from FTS5 and looks up their
+        # tickets. Without an order, a condition on the tickets (a customer's account) made
+        # it read the account's tickets and run the MATCH once per ticket: a prefix search
+        # of a 10,000-ticket account ran out of its 3 s, in order it takes 16 ms.
+        capped = capped.order_by(search.key.desc())
     async with search_time_limit(session, active=filters.q is not None):
         found = int(await session.scalar(select(func.count()).select_from(capped.subquery())) or 0)
     return TicketCount(value=min(found, cap), exact=found <= cap)
