@@ -33,14 +33,13 @@ async def write_comment(
     files: Sequence[File],
     rendered: tuple[str, str] | None = None,
     announce: bool = True,
-    counted: bool = False,
     new_ticket: bool = False,
 ) -> Comment:
     """Store a comment, attach its files (checked by files_for_attachment), index it and
     (if ``announce``) record comment.created. ``rendered`` is render_body's result when
-    the caller has it already; ``counted`` when the ticket's comment counts include this
-    comment already (a new ticket is inserted with them, saving an UPDATE); ``new_ticket``
-    when the ticket is being filed with this comment, so that it has no search row yet."""
+    the caller has it already. ``new_ticket`` when the ticket is being filed with this
+    comment: its comment counts include the comment already (the ticket is inserted with
+    them, saving an UPDATE), and it has no search row yet."""
     stored, html = rendered or render_body(body, body_format)
     comment = Comment(
         ticket_id=ticket.id,
@@ -55,7 +54,7 @@ async def write_comment(
     session.add(comment)
     await session.flush()
     await _attach(session, comment=comment, files=files)
-    if not counted:
+    if not new_ticket:
         ticket.comment_count = (ticket.comment_count or 0) + 1
         if internal:
             ticket.internal_note_count = (ticket.internal_note_count or 0) + 1

@@ -397,12 +397,13 @@ def build_query(
     cursor: str | None,
     dialect: str,
     names: NamedIds,
-) -> Select[tuple[Ticket]]:
-    """The list's query; ``names`` are the ids of the filters' names (:func:`resolve_names`).
-    For sort=relevance, see :func:`build_relevance_query`."""
+) -> Select[tuple[int]]:
+    """The list's query, of the tickets' ids (the page's tickets are loaded by id after);
+    ``names`` are the ids of the filters' names (:func:`resolve_names`). For
+    sort=relevance, see :func:`build_relevance_query`."""
     search = search_for(actor, filters, dialect)
     conditions = _filter_conditions(actor, filters, names)
-    query = with_search(select(Ticket), search)
+    query = with_search(select(Ticket.id), search)
     sort_expr = _sort_expression(sort)
     keys: tuple[ColumnElement[Any], ...] = (sort_expr, Ticket.id.expression)
     if search is not None and sort == SortField.CREATED_AT:
@@ -578,7 +579,7 @@ async def _page(
                 dialect=dialect,
                 names=names,
             )
-            ids = list(await session.scalars(query.with_only_columns(Ticket.id).limit(limit + 1)))
+            ids = list(await session.scalars(query.limit(limit + 1)))
     page = await load(session, ids[:limit])
     next_cursor = None
     if len(ids) > limit and page:

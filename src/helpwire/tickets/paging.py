@@ -69,7 +69,7 @@ class TicketPageResult:
 
 def _query(
     actor: Actor, wanted: TicketPageRequest, dialect: str, names: NamedIds
-) -> Select[tuple[Ticket]]:
+) -> Select[tuple[int]]:
     core_sort = SortField.NUMBER if wanted.sort == PageSort.SUBJECT else SortField(wanted.sort)
     query = build_query(
         actor=actor,
@@ -111,14 +111,12 @@ async def ticket_page(
         raise ValidationProblem.for_field("per_page", f"must be 1..{MAX_PER_PAGE}")
     names = await resolve_names(session, actor, wanted.filters)
     query = _query(actor, wanted, session.bind.dialect.name, names)
-    counted = select(func.count()).select_from(
-        query.with_only_columns(Ticket.id).order_by(None).subquery()
-    )
+    counted = select(func.count()).select_from(query.order_by(None).subquery())
     offset = (wanted.page - 1) * wanted.per_page
     await plan_for_actual_values(session)
     async with search_time_limit(session, active=wanted.filters.q is not None):
         total = int(await session.scalar(counted) or 0)
-        page = query.with_only_columns(Ticket.id).offset(offset).limit(wanted.per_page)
+        page = query.offset(offset).limit(wanted.per_page)
         rows = await load_page(session, list(await session.scalars(page))) if offset < total else []
     return TicketPageResult(
         items=rows, item_count=total, page=wanted.page, per_page=wanted.per_page

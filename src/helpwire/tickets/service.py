@@ -221,7 +221,6 @@ async def create_ticket(
         files=files,
         rendered=rendered,
         announce=False,
-        counted=True,
         new_ticket=True,
     )
     # One event for the new ticket and its body: the body is not a comment.created of its
