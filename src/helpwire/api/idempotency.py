@@ -29,6 +29,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.accounts.actor import Actor
+from helpwire.api.model_json import ModelJSONResponse
 from helpwire.db.base import utcnow
 from helpwire.db.idempotency import IdempotencyRecord, keep_answer, record_for_key
 from helpwire.problems import IdempotencyKeyReused, SecretShownOnce, ValidationProblem
@@ -109,7 +110,7 @@ async def respond_once(
     key = request.headers.get(HEADER)
     if key is None:
         model, headers = await produce()
-        return JSONResponse(model.model_dump(mode="json"), status_code=status_code, headers=headers)
+        return ModelJSONResponse(model, status_code=status_code, headers=headers)
     key = key.strip()
     if not key or len(key) > MAX_KEY_LENGTH:
         raise ValidationProblem.for_field(HEADER, f"must be 1..{MAX_KEY_LENGTH} characters")

@@ -21,7 +21,6 @@ from sqlalchemy import (
     func,
     literal,
     select,
-    text,
     tuple_,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -477,21 +476,6 @@ def _read_cursor(cursor: str, sort: SortField, order: SortOrder) -> tuple[Any, i
     return value, last_id
 
 
-async def plan_for_actual_values(session: AsyncSession) -> None:
-    """Have PostgreSQL plan the list queries that follow for their actual values, every
-    time (call it before any query built by ``build_query``; a no-op on SQLite).
-
-    asyncpg prepares statements and reuses them per connection; from the sixth run on,
-    PostgreSQL may switch to one generic plan for all values, chosen for an average that
-    fits no real one: a customer's search went from 15 ms to 1.4 s that way (bigger
-    accounts, rarer words). Planning a list query costs a millisecond or two. Local to
-    the transaction; the rest of a longer one merely plans afresh too."""
-    if session.bind.dialect.name == "postgresql":
-        await session.execute(
-            text("SELECT set_config('plan_cache_mode', 'force_custom_plan', true)")
-        )
-
-
 async def list_tickets(
     session: AsyncSession,
     *,
@@ -504,7 +488,7 @@ async def list_tickets(
 ) -> tuple[list[Ticket], str | None]:
     """One page of the tickets the actor may see, and the cursor of the next page."""
     _check_limit(limit)
-    names = await _prepare(session, actor, filters)
+    names = await resolve_names(session, actor, filters)
     return await _page(session, actor, filters, names, sort, order, limit, cursor, load_page)
 
 
@@ -522,7 +506,7 @@ async def list_and_count_tickets(
     (tickets.listed: what an answer shows, without ORM objects): the filters' names are
     looked up, and the plan mode set, once for both queries."""
     _check_limit(limit)
-    names = await _prepare(session, actor, filters)
+    names = await resolve_names(session, actor, filters)
     page, next_cursor = await _page(
         session, actor, filters, names, sort, order, limit, cursor, listed_tickets
     )
@@ -533,14 +517,6 @@ async def list_and_count_tickets(
 def _check_limit(limit: int) -> None:
     if not 1 <= limit <= MAX_PAGE:
         raise ValidationProblem.for_field("limit", f"must be 1..{MAX_PAGE}")
-
-
-async def _prepare(session: AsyncSession, actor: Actor, filters: TicketFilters) -> NamedIds:
-    """What the list's queries need first: the ids of the filters' names, and the plan
-    mode (:func:`plan_for_actual_values`)."""
-    names = await resolve_names(session, actor, filters)
-    await plan_for_actual_values(session)
-    return names
 
 
 async def _page(
@@ -611,7 +587,7 @@ async def count_tickets(
     is the whole list's, whichever page is asked. Counting at most ``cap + 1`` rows keeps
     it cheap however large the list is: an unfiltered agent list at a million tickets
     reads ten thousand index entries, not a million rows."""
-    names = await _prepare(session, actor, filters)
+    names = await resolve_names(session, actor, filters)
     return await _count(session, actor, filters, names, cap)
 
 

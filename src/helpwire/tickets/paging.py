@@ -25,7 +25,6 @@ from helpwire.tickets.listing import (
     TicketFilters,
     build_query,
     load_page,
-    plan_for_actual_values,
     resolve_names,
 )
 from helpwire.tickets.models import AccessLevel, Status, Ticket
@@ -113,7 +112,6 @@ async def ticket_page(
     query = _query(actor, wanted, session.bind.dialect.name, names)
     counted = select(func.count()).select_from(query.order_by(None).subquery())
     offset = (wanted.page - 1) * wanted.per_page
-    await plan_for_actual_values(session)
     async with search_time_limit(session, active=wanted.filters.q is not None):
         total = int(await session.scalar(counted) or 0)
         page = query.offset(offset).limit(wanted.per_page)

@@ -12,6 +12,7 @@ from helpwire.accounts.actor import Actor
 from helpwire.api.deps import CurrentPrincipal, Session, get_settings
 from helpwire.api.idempotency import respond_once
 from helpwire.api.metrics import count_ticket_created
+from helpwire.api.model_json import ModelJSONResponse
 from helpwire.api.pagination import cursor_id, encode_cursor
 from helpwire.api.responses import PRECONDITION_RESPONSES, PROBLEM_RESPONSES
 from helpwire.api.types import MAX_INT32, MAX_INT64, RowId, TicketNumber
@@ -49,9 +50,8 @@ def _request_id(request: Request) -> str | None:
 def _answer(ticket: Ticket, principal: Actor) -> JSONResponse:
     """The ticket as the principal may see it, with the ETag of that representation."""
     staff = principal.is_staff
-    return JSONResponse(
-        ticket_out(ticket, staff=staff).model_dump(mode="json"),
-        headers={"ETag": service.etag_for(ticket, staff=staff)},
+    return ModelJSONResponse(
+        ticket_out(ticket, staff=staff), headers={"ETag": service.etag_for(ticket, staff=staff)}
     )
 
 
@@ -149,7 +149,7 @@ async def get_tickets(
     order: SortOrder = SortOrder.DESC,
     limit: Annotated[int, Query(ge=1, le=200)] = 25,
     cursor: str | None = None,
-) -> TicketPage:
+) -> JSONResponse:
     filters = TicketListQuery(
         status=_given(status_),
         priority=_given(priority),
@@ -181,10 +181,12 @@ async def get_tickets(
         limit=limit,
         cursor=cursor,
     )
-    return TicketPage(
-        items=[listed_ticket_out(t, staff=principal.is_staff) for t in tickets],
-        next_cursor=next_cursor,
-        count=ListCount(value=count.value, exact=count.exact),
+    return ModelJSONResponse(
+        TicketPage(
+            items=[listed_ticket_out(t, staff=principal.is_staff) for t in tickets],
+            next_cursor=next_cursor,
+            count=ListCount(value=count.value, exact=count.exact),
+        )
     )
 
 
@@ -200,11 +202,12 @@ async def get_ticket(
     principal: CurrentPrincipal,
     if_none_match: Annotated[str | None, Header(alias="If-None-Match")] = None,
 ) -> Response:
-    ticket = await service.get_ticket(session, actor=principal, number=number)
-    etag = service.etag_for(ticket, staff=principal.is_staff)
+    ticket = await service.show_ticket(session, actor=principal, number=number)
+    staff = principal.is_staff
+    etag = service.etag_for(ticket, staff=staff)
     if if_none_match and etag in [t.strip().removeprefix("W/") for t in if_none_match.split(",")]:
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
-    return _answer(ticket, principal)
+    return ModelJSONResponse(listed_ticket_out(ticket, staff=staff), headers={"ETag": etag})
 
 
 @router.patch(

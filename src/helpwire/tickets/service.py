@@ -33,7 +33,7 @@ from helpwire.search.service import add_text, reindex_text
 from helpwire.tickets import lifecycle
 from helpwire.tickets.comments import write_comment
 from helpwire.tickets.events import EventType, record, touch
-from helpwire.tickets.listed import ListedTicket
+from helpwire.tickets.listed import ListedTicket, shown_ticket
 from helpwire.tickets.models import (
     AccessLevel,
     BodyFormat,
@@ -271,6 +271,15 @@ async def get_ticket(
     return ticket
 
 
+async def show_ticket(session: AsyncSession, *, actor: Actor, number: int) -> ListedTicket:
+    """The ticket as an answer shows it (tickets.listed), for reading only; otherwise as
+    :func:`get_ticket`: 404 if the actor may not see it."""
+    ticket = await shown_ticket(session, actor=actor, number=number)
+    if ticket is None:
+        raise NotFound(f"no ticket {number}")
+    return ticket
+
+
 async def get_ticket_by_id(session: AsyncSession, *, ticket_id: int) -> Ticket:
     """A ticket by its internal id, for callers that checked visibility already."""
     ticket = await session.get(Ticket, ticket_id)
@@ -279,7 +288,7 @@ async def get_ticket_by_id(session: AsyncSession, *, ticket_id: int) -> Ticket:
     return ticket
 
 
-def etag_for(ticket: Ticket, *, staff: bool) -> str:
+def etag_for(ticket: Ticket | ListedTicket, *, staff: bool) -> str:
     """The ETag of the ticket as one side sees it. It changes with everything that side is
     shown (fields, comments, read state) and nothing else: an internal note changes the
     staff ETag only, so a customer cannot learn of it from a changed tag."""
