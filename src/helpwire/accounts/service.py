@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defaultload, selectinload
@@ -506,17 +508,25 @@ async def revoke_token(session: AsyncSession, *, token_id: int) -> ApiToken:
     return row
 
 
-async def user_for_token(session: AsyncSession, *, token: str) -> User | None:
-    """The active user holding a live ``token``, or None."""
-    # One statement for the user alone: the token row itself is not needed, only that
-    # it matches and is not revoked (this runs on every API request).
-    user: User | None = await session.scalar(
+@functools.cache
+def _user_for_token_query() -> Any:
+    """Built once (this runs on every API request, and building it cost more than running
+    it): one statement for the user alone, the token row itself is not needed, only that
+    it matches and is not revoked."""
+    return (
         select(User)
         .join(ApiToken, ApiToken.user_id == User.id)
         .where(
-            ApiToken.token_hash == hash_token(token),
+            ApiToken.token_hash == bindparam("token_hash"),
             ApiToken.revoked_at.is_(None),
             User.is_active.is_(True),
         )
+    )
+
+
+async def user_for_token(session: AsyncSession, *, token: str) -> User | None:
+    """The active user holding a live ``token``, or None."""
+    user: User | None = await session.scalar(
+        _user_for_token_query(), {"token_hash": hash_token(token)}
     )
     return user
