@@ -207,3 +207,59 @@ async def test_postgresql_keeps_statistics_on_many_words_of_the_search_index(
     await downgrade(empty_engine, "0008")
     async with empty_engine.connect() as conn:
         assert set(dict((await conn.execute(targets)).tuples().all()).values()) == {-1}
+
+
+_CUSTOMER_SEARCH_INDEX = text(
+    "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_search_tickets_account_public_tsv'"
+)
+
+
+async def test_postgresql_finds_a_customers_matches_in_one_index(
+    empty_engine: AsyncEngine, engine_name: str
+) -> None:
+    """A GIN index over the account and the public words (btree_gin), and a downgrade that
+    drops it."""
+    if engine_name != "postgres":
+        pytest.skip("a PostgreSQL index; SQLite's FTS5 index holds the account already")
+    from helpwire.db.migrate import downgrade
+
+    await upgrade(empty_engine)
+    async with empty_engine.connect() as conn:
+        definition = await conn.scalar(_CUSTOMER_SEARCH_INDEX)
+    assert definition is not None and "gin (account_id, public_tsv)" in definition
+    await downgrade(empty_engine, "0010")
+    async with empty_engine.connect() as conn:
+        assert await conn.scalar(_CUSTOMER_SEARCH_INDEX) is None
+
+
+async def test_a_role_that_may_not_create_btree_gin_upgrades_without_that_index(
+    empty_database_url: str, engine_name: str
+) -> None:
+    """Creating the extension needs the CREATE privilege on the database (or contrib
+    installed at all): without it the upgrade goes on, and searches use the indexes they
+    had before."""
+    if engine_name != "postgres":
+        pytest.skip("a PostgreSQL extension")
+    role = f"helpwire_noext_{uuid.uuid4().hex[:8]}"
+    admin = create_async_engine(
+        Settings(database_url=empty_database_url).async_database_url, isolation_level="AUTOCOMMIT"
+    )
+    async with admin.connect() as conn:
+        await conn.execute(text(f"CREATE ROLE {role} LOGIN"))
+        await conn.execute(text(f"GRANT CREATE ON SCHEMA public TO {role}"))
+    engine = create_engine(
+        Settings(database_url=make_url(empty_database_url).set(username=role).render_as_string())
+    )
+    try:
+        await upgrade(engine)
+        current, newest = await revision_status(engine)
+        assert current == newest
+        async with engine.connect() as conn:
+            assert await conn.scalar(_CUSTOMER_SEARCH_INDEX) is None
+            assert await conn.scalar(text("SELECT to_regclass('search_tickets')")) is not None
+    finally:
+        await engine.dispose()
+        async with admin.connect() as conn:
+            await conn.execute(text(f"DROP OWNED BY {role}"))
+            await conn.execute(text(f"DROP ROLE {role}"))
+        await admin.dispose()

@@ -10,7 +10,12 @@ from sqlalchemy import text
 
 from helpwire.db.session import Database
 from helpwire.problems import ValidationProblem
-from helpwire.search.service import MAX_QUERY_TERMS, MIN_PREFIX_LENGTH, search_time_limit
+from helpwire.search.service import (
+    MAX_QUERY_TERMS,
+    MIN_PREFIX_LENGTH,
+    SEARCH_RANDOM_PAGE_COST,
+    search_time_limit,
+)
 from tests.conftest import World
 
 LIST = "/api/v1/tickets"
@@ -88,14 +93,18 @@ async def test_a_search_out_of_time_is_a_422_on_q(database: Database, engine_nam
             assert await session.scalar(text("SELECT 1")) == 1
 
 
-async def test_the_time_limit_lasts_as_long_as_the_search(
+async def test_the_time_limit_and_page_cost_last_as_long_as_the_search(
     database: Database, engine_name: str
 ) -> None:
     if engine_name != "postgres":
         pytest.skip("on SQLite the limit is a timer on the connection, not a setting")
+    settings = text(
+        "SELECT current_setting('statement_timeout'), current_setting('random_page_cost')"
+    )
     async with database.reader() as session:
-        before = await session.scalar(text("SELECT current_setting('statement_timeout')"))
+        before = tuple((await session.execute(settings)).one())
         async with search_time_limit(session, active=True, timeout_ms=5_000):
-            inside = await session.scalar(text("SELECT current_setting('statement_timeout')"))
-        after = await session.scalar(text("SELECT current_setting('statement_timeout')"))
-    assert (inside, after) == ("5s", before)
+            inside = tuple((await session.execute(settings)).one())
+        after = tuple((await session.execute(settings)).one())
+    assert inside == ("5s", SEARCH_RANDOM_PAGE_COST) != before
+    assert after == before

@@ -43,7 +43,12 @@ def _include_name(name: str | None, type_: str, _parents: dict[str, str | None])
 # columns of search_tickets, their GIN indexes, and the old expression index.
 _DIALECT_ONLY_COLUMNS = frozenset({"public_tsv", "all_tsv"})
 _DIALECT_ONLY_INDEXES = frozenset(
-    {"ix_search_documents_fts", "ix_search_tickets_public_tsv", "ix_search_tickets_all_tsv"}
+    {
+        "ix_search_documents_fts",
+        "ix_search_tickets_public_tsv",
+        "ix_search_tickets_all_tsv",
+        "ix_search_tickets_account_public_tsv",
+    }
 )
 
 

@@ -489,7 +489,8 @@ async def list_tickets(
     """One page of the tickets the actor may see, and the cursor of the next page."""
     _check_limit(limit)
     names = await resolve_names(session, actor, filters)
-    return await _page(session, actor, filters, names, sort, order, limit, cursor, load_page)
+    async with search_time_limit(session, active=filters.q is not None):
+        return await _page(session, actor, filters, names, sort, order, limit, cursor, load_page)
 
 
 async def list_and_count_tickets(
@@ -504,14 +505,15 @@ async def list_and_count_tickets(
 ) -> tuple[list[ListedTicket], str | None, TicketCount]:
     """:func:`list_tickets` and :func:`count_tickets` in one, the tickets as plain values
     (tickets.listed: what an answer shows, without ORM objects): the filters' names are
-    looked up, and the plan mode set, once for both queries."""
+    looked up, and a search's time limit set, once for both queries."""
     _check_limit(limit)
     names = await resolve_names(session, actor, filters)
-    page, next_cursor = await _page(
-        session, actor, filters, names, sort, order, limit, cursor, listed_tickets
-    )
     cap = COUNT_CAP if filters.q is None else SEARCH_COUNT_CAP
-    return page, next_cursor, await _count(session, actor, filters, names, cap)
+    async with search_time_limit(session, active=filters.q is not None):
+        page, next_cursor = await _page(
+            session, actor, filters, names, sort, order, limit, cursor, listed_tickets
+        )
+        return page, next_cursor, await _count(session, actor, filters, names, cap)
 
 
 def _check_limit(limit: int) -> None:
@@ -530,32 +532,27 @@ async def _page(
     cursor: str | None,
     load: Callable[[AsyncSession, Sequence[int]], Awaitable[list[Listed]]],
 ) -> tuple[list[Listed], str | None]:
+    """Inside the caller's search_time_limit."""
     dialect = session.bind.dialect.name
     scores: dict[int, float] = {}
-    async with search_time_limit(session, active=filters.q is not None):
-        if sort == SortField.RELEVANCE:
-            ranked = build_relevance_query(
-                actor=actor,
-                filters=filters,
-                order=order,
-                cursor=cursor,
-                dialect=dialect,
-                names=names,
-            )
-            result = (await session.execute(ranked.limit(limit + 1))).all()
-            scores = {ticket_id: score for ticket_id, score in result}
-            ids = [ticket_id for ticket_id, _score in result]
-        else:
-            query = build_query(
-                actor=actor,
-                filters=filters,
-                sort=sort,
-                order=order,
-                cursor=cursor,
-                dialect=dialect,
-                names=names,
-            )
-            ids = list(await session.scalars(query.limit(limit + 1)))
+    if sort == SortField.RELEVANCE:
+        ranked = build_relevance_query(
+            actor=actor, filters=filters, order=order, cursor=cursor, dialect=dialect, names=names
+        )
+        result = (await session.execute(ranked.limit(limit + 1))).all()
+        scores = {ticket_id: score for ticket_id, score in result}
+        ids = [ticket_id for ticket_id, _score in result]
+    else:
+        query = build_query(
+            actor=actor,
+            filters=filters,
+            sort=sort,
+            order=order,
+            cursor=cursor,
+            dialect=dialect,
+            names=names,
+        )
+        ids = list(await session.scalars(query.limit(limit + 1)))
     page = await load(session, ids[:limit])
     next_cursor = None
     if len(ids) > limit and page:
@@ -588,7 +585,8 @@ async def count_tickets(
     it cheap however large the list is: an unfiltered agent list at a million tickets
     reads ten thousand index entries, not a million rows."""
     names = await resolve_names(session, actor, filters)
-    return await _count(session, actor, filters, names, cap)
+    async with search_time_limit(session, active=filters.q is not None):
+        return await _count(session, actor, filters, names, cap)
 
 
 async def _count(
@@ -604,6 +602,6 @@ async def _count(
         # it read the account's tickets and run the MATCH once per ticket: a prefix search
         # of a 10,000-ticket account ran out of its 3 s, in order it takes 16 ms.
         capped = capped.order_by(search.key.desc())
-    async with search_time_limit(session, active=filters.q is not None):
-        found = int(await session.scalar(select(func.count()).select_from(capped.subquery())) or 0)
+    # Inside the caller's search_time_limit.
+    found = int(await session.scalar(select(func.count()).select_from(capped.subquery())) or 0)
     return TicketCount(value=min(found, cap), exact=found <= cap)
