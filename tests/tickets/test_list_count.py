@@ -216,3 +216,27 @@ async def test_sqlite_counts_a_search_in_the_index_order(world: World, engine_na
         event.remove(engine, "before_cursor_execute", record)
     (count,) = [s for s in seen if s.startswith("SELECT count(*)")]
     assert ("ORDER BY search_fts_tickets.rowid DESC" in count) == (engine_name == "sqlite")
+
+
+async def test_a_key_of_many_projects_stays_a_subquery_with_the_same_answers(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past MAX_WRITTEN_IDS projects a key's ids are not written into the statements (6,666
+    bound parameters twice per list); the subquery finds the same tickets and count."""
+    async with world.database.writing() as session:
+        globex = await session.scalar(select(Account.id).where(Account.key == "globex"))
+        assert globex is not None
+        session.add(Project(account_id=globex, key="p1", name="Globex p1"))
+    await world.create_ticket("owner", subject="Acme p1", projects=["p1"])
+    await world.create_ticket("owner", subject="Acme p2", projects=["p2"])
+    await world.create_ticket("gus", subject="Globex p1", projects=["p1"])
+    await world.create_ticket("gus", subject="Globex none")
+    written = [await listed(world, who, project="p1") for who in ("agent", "owner", "gus")]
+    counts = [await counted(world, who, project="p1") for who in ("agent", "owner", "gus")]
+    assert [len(numbers) for numbers in written] == [2, 1, 1]
+
+    monkeypatch.setattr(listing, "MAX_WRITTEN_IDS", 1)
+    named = await names_of(world, "agent", TicketFilters(project="p1"))
+    assert not isinstance(named.project, tuple)  # two projects: the subquery
+    assert [await listed(world, who, project="p1") for who in ("agent", "owner", "gus")] == written
+    assert [await counted(world, who, project="p1") for who in ("agent", "owner", "gus")] == counts
