@@ -339,32 +339,41 @@ def _place_conditions(
     """Where the ticket belongs: its tag, account and project.
 
     A page walks the tickets in the list's order and checks each ticket's tags or projects
-    (EXISTS), stopping when the page is full. A count has no order to follow and reads
-    the tag's or the projects' tickets instead (IN): checking every ticket of a million for
-    a tag on 3,582 of them took SQLite 444 ms, reading the 3,582 8 ms."""
+    (EXISTS), stopping when the page is full. A count has no order to follow and joins the
+    tag's or the projects' rows instead (:func:`_join_places`)."""
     conditions: list[ColumnElement[bool]] = []
-    if filters.tag is not None:
-        tag = filters.tag.strip().lower()
-        tagged = select(TicketTag.ticket_id).where(TicketTag.tag == tag)
-        conditions.append(
-            Ticket.id.in_(tagged)
-            if counting
-            else exists(tagged.where(TicketTag.ticket_id == Ticket.id))
-        )
+    if filters.tag is not None and not counting:
+        tagged = select(TicketTag.ticket_id).where(TicketTag.tag == _tag(filters))
+        conditions.append(exists(tagged.where(TicketTag.ticket_id == Ticket.id)))
     if names.account is not None:
         conditions.append(Ticket.account_id.in_(names.account))
-    if names.project is not None:
-        conditions.append(_in_projects(names.project, counting=counting))
+    if names.project is not None and not counting:
+        conditions.append(_in_projects(names.project))
     return conditions
 
 
-def _in_projects(
-    project_ids: tuple[int, ...] | Select[tuple[int]], *, counting: bool
-) -> ColumnElement[bool]:
-    if counting:
-        return Ticket.id.in_(
-            select(TicketProject.ticket_id).where(TicketProject.project_id.in_(project_ids))
+def _tag(filters: TicketFilters) -> str | None:
+    return None if filters.tag is None else filters.tag.strip().lower()
+
+
+def _join_places(query: Select[Any], filters: TicketFilters, names: NamedIds) -> Select[Any]:
+    """A count's tag and project filters: the tag's or the projects' rows, joined to their
+    tickets, so that the count reads from them and stops at its cap. Checking every ticket
+    of a million for a tag on 3,582 of them took SQLite 444 ms where reading the 3,582 took
+    8 ms; as ``id IN (...)`` a key on 300,000 tickets built the whole list first (250 ms).
+    No ticket is counted twice: a ticket has a tag once, and of a key at most one project
+    (its account's)."""
+    tag = _tag(filters)
+    if tag is not None:
+        query = query.join(TicketTag, TicketTag.ticket_id == Ticket.id).where(TicketTag.tag == tag)
+    if names.project is not None:
+        query = query.join(TicketProject, TicketProject.ticket_id == Ticket.id).where(
+            TicketProject.project_id.in_(names.project)
         )
+    return query
+
+
+def _in_projects(project_ids: tuple[int, ...] | Select[tuple[int]]) -> ColumnElement[bool]:
     project_id: ColumnElement[int] = TicketProject.project_id.expression
     if isinstance(project_ids, Select) or len(project_ids) > 1:
         # A project key names a project in each account that has one. Checked by index
@@ -529,10 +538,16 @@ async def list_and_count_tickets(
     names = await resolve_names(session, actor, filters)
     cap = COUNT_CAP if filters.q is None else SEARCH_COUNT_CAP
     async with search_time_limit(session, active=filters.q is not None):
+        # Counted first: a list with nothing in it needs no page, and a page of a filter
+        # that matches nothing (a mistyped tag) walked every ticket looking for one. (A
+        # cursor is still read by the page query, which refuses one it did not give out.)
+        count = await _count(session, actor, filters, names, cap)
+        if count.value == 0 and cursor is None:
+            return [], None, count
         page, next_cursor = await _page(
             session, actor, filters, names, sort, order, limit, cursor, listed_tickets
         )
-        return page, next_cursor, await _count(session, actor, filters, names, cap)
+        return page, next_cursor, count
 
 
 def _check_limit(limit: int) -> None:
@@ -613,6 +628,7 @@ async def _count(
 ) -> TicketCount:
     search = search_for(actor, filters, session.bind.dialect.name)
     capped = with_search(select(literal(1)).select_from(Ticket), search)
+    capped = _join_places(capped, filters, names)
     conditions = _filter_conditions(actor, filters, names, counting=True)
     capped = capped.where(*conditions).limit(cap + 1)
     if search is not None and session.bind.dialect.name == "sqlite":
