@@ -10,13 +10,13 @@ change):
 
 - every request: the API token's row with its user and account;
 - file a ticket (one transaction): take the next ticket number from the counter, insert
-  the ticket, index its subject, insert the body as its first comment, index that, bump the
-  ticket's comment count, read the enabled notification channels (the event's
-  subscribers do) and record the ticket.created event. Indexing a text is its search
-  document and, where the schema has search_tickets, the ticket's row there rebuilt from
-  its documents (read them, read the row, insert or update it);
-- get a ticket: the ticket with its requester, assignee, account, topic and subtopic
-  (joined), then its projects and its tags.
+  the ticket (its comment count already 1), index its subject (a search document), insert
+  the body as its first comment, index that, insert the ticket's row of search_tickets with
+  both texts (where the schema has the table), read the enabled notification channels (the
+  event's subscribers do) and record the ticket.created event;
+- get a ticket: one statement, the ticket with its requester, assignee, account, topic and
+  subtopic joined, the numbers of related tickets and its tags and projects' keys by
+  subqueries (tickets.listed).
 
     HELPWIRE_DATABASE_URL=... python bench/baseline_app.py --port 8100 --workers 2
 """
@@ -74,7 +74,6 @@ INSERT_COMMENT_SQL = (
     "rating_score, rating_comment, rated_at, created_at) "
     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING comments.id"
 )
-COUNT_COMMENT_SQL = "UPDATE tickets SET comment_count = $1 WHERE tickets.id = $2"
 INSERT_EVENT_SQL = (
     "INSERT INTO events (uid, ticket_id, actor_id, type, internal, data, created_at) "
     "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING events.id"
@@ -83,41 +82,41 @@ CHANNELS_SQL = (
     "SELECT channels.id, channels.audience, channels.events, channels.filters, "
     "channels.include_internal FROM channels WHERE channels.enabled IS true"
 )
-DOCUMENTS_SQL = "SELECT internal, body FROM search_documents WHERE ticket_id = $1 ORDER BY id"
-SEARCH_TICKET_SQL = "SELECT * FROM search_tickets WHERE ticket_id = $1"
-TICKET_ACCOUNT_SQL = "SELECT account_id FROM tickets WHERE id = $1"
 INSERT_SEARCH_TICKET_SQL = (
     "INSERT INTO search_tickets (ticket_id, account_id, public_text, internal_text) "
     "VALUES ($1, $2, $3, $4)"
 )
-UPDATE_SEARCH_TICKET_SQL = "UPDATE search_tickets SET public_text = $1 WHERE ticket_id = $2"
 HAS_TABLE_SQL = {
     "postgresql": "SELECT to_regclass('search_tickets') IS NOT NULL AS found",
     "sqlite": "SELECT count(*) > 0 AS found FROM sqlite_master WHERE name = 'search_tickets'",
 }
 CONTEXT: dict[str, Any] = {"request_id": None, "user_agent": None, "location": None, "info": {}}
-GET_TICKET_SQL = (
+_GET_TICKET_SQL = (
     "SELECT tickets.*, requester.username AS requester_username, "
-    "requester.real_name AS requester_name, requester_account.key AS requester_account, "
-    "assignee.username AS assignee_username, assignee_account.key AS assignee_account, "
-    "accounts.key AS account_key, accounts.name AS account_name, topics.key AS topic_key, "
-    "topics.names AS topic_names, subtopics.key AS subtopic_key, "
-    "subtopics.names AS subtopic_names FROM tickets "
-    "LEFT OUTER JOIN users AS requester ON requester.id = tickets.requester_id "
-    "LEFT OUTER JOIN accounts AS requester_account ON requester_account.id = requester.account_id "
+    "requester.real_name AS requester_name, requester.email AS requester_email, "
+    "requester.role AS requester_role, assignee.username AS assignee_username, "
+    "assignee.real_name AS assignee_name, assignee.email AS assignee_email, "
+    "assignee.role AS assignee_role, accounts.key AS account_key, topics.key AS topic_key, "
+    "subtopics.key AS subtopic_key, "
+    "(SELECT f.number FROM tickets AS f WHERE f.id = tickets.follow_up_of_id) AS follow_up_of, "
+    "(SELECT f.number FROM tickets AS f WHERE f.id = tickets.split_from_id) AS split_from, "
+    "(SELECT f.number FROM tickets AS f WHERE f.id = tickets.merged_into_id) AS merged_into, "
+    "(SELECT {gather}(ticket_tags.tag) FROM ticket_tags "
+    "WHERE ticket_tags.ticket_id = tickets.id) AS tags, "
+    "(SELECT {gather}((SELECT projects.key FROM projects "
+    "WHERE projects.id = ticket_projects.project_id)) FROM ticket_projects "
+    "WHERE ticket_projects.ticket_id = tickets.id) AS projects "
+    "FROM tickets JOIN users AS requester ON requester.id = tickets.requester_id "
     "LEFT OUTER JOIN users AS assignee ON assignee.id = tickets.assignee_id "
-    "LEFT OUTER JOIN accounts AS assignee_account ON assignee_account.id = assignee.account_id "
     "LEFT OUTER JOIN accounts ON accounts.id = tickets.account_id "
     "LEFT OUTER JOIN topics ON topics.id = tickets.topic_id "
     "LEFT OUTER JOIN subtopics ON subtopics.id = tickets.subtopic_id "
     "WHERE tickets.number = $1"
 )
-PROJECTS_SQL = (
-    "SELECT projects.key, projects.name FROM ticket_projects "
-    "JOIN projects ON projects.id = ticket_projects.project_id "
-    "WHERE ticket_projects.ticket_id = $1 ORDER BY projects.key"
-)
-TAGS_SQL = "SELECT tag FROM ticket_tags WHERE ticket_id = $1 ORDER BY tag"
+GET_TICKET_SQL = {
+    "postgresql": _GET_TICKET_SQL.format(gather="json_agg"),
+    "sqlite": _GET_TICKET_SQL.format(gather="json_group_array"),
+}
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
 
 
@@ -297,7 +296,7 @@ def _ticket_values(user: dict[str, Any], subject: str, number: int, now: Any) ->
         "context": json.dumps({**CONTEXT, "service": None}), "via": "api",
         "follow_up_of_id": None, "split_from_id": None, "merged_into_id": None,
         "tp_id": None, "external_url": None, "escalated": False, "rating_score": None,
-        "rating_comment": None, "rated_at": None, "comment_count": 0,
+        "rating_comment": None, "rated_at": None, "comment_count": 1,
         "internal_note_count": 0, "customer_read_at": now if customer else None,
         "agent_read_at": None, "last_customer_activity_at": now if customer else None,
         "last_agent_activity_at": None if customer else now, "version": 1,
@@ -305,24 +304,15 @@ def _ticket_values(user: dict[str, Any], subject: str, number: int, now: Any) ->
     }  # fmt: skip
 
 
-async def _index(
-    request: Request, connection: Connection, ticket_id: int, kind: str, source: str, text: str
+def _words(text: str) -> str:
+    return _NON_WORD.sub(" ", text).strip().lower()
+
+
+async def _document(
+    connection: Connection, ticket_id: int, kind: str, source: str, text: str
 ) -> None:
-    """A search document, then (where the schema has it) the ticket's row of
-    search_tickets rebuilt from its documents, as search.service does."""
-    words = _NON_WORD.sub(" ", text).strip().lower()
-    await connection.fetch(INSERT_DOCUMENT_SQL, ticket_id, kind, source, False, words)
-    if not request.app.state.search_tickets:
-        return
-    texts = await connection.fetch(DOCUMENTS_SQL, ticket_id)
-    public = " ".join(row["body"] for row in texts if not row["internal"])
-    if await connection.fetch(SEARCH_TICKET_SQL, ticket_id):
-        await connection.execute(UPDATE_SEARCH_TICKET_SQL, public, ticket_id)
-        return
-    account = await connection.fetch(TICKET_ACCOUNT_SQL, ticket_id)
-    await connection.execute(
-        INSERT_SEARCH_TICKET_SQL, ticket_id, account[0]["account_id"], public, ""
-    )
+    """A search document, as search.service writes it."""
+    await connection.fetch(INSERT_DOCUMENT_SQL, ticket_id, kind, source, False, _words(text))
 
 
 async def create_ticket(request: Request) -> Response:
@@ -338,15 +328,19 @@ async def create_ticket(request: Request) -> Response:
         values = _ticket_values(user, subject, number, now)
         rows = await connection.fetch(INSERT_TICKET_SQL, *(values[c] for c in TICKET_COLUMNS))
         ticket_id = rows[0]["id"]
-        await _index(request, connection, ticket_id, "subject", values["uid"], subject)
+        await _document(connection, ticket_id, "subject", values["uid"], subject)
         body_html = "<p>" + html.escape(body) + "</p>\n"
         comment = await connection.fetch(
             INSERT_COMMENT_SQL, ticket_id, user["user_id"], body, "text", body_html, False,
             None, None, None, now,
         )  # fmt: skip
         comment_id = comment[0]["id"]
-        await _index(request, connection, ticket_id, "comment", str(comment_id), body)
-        await connection.execute(COUNT_COMMENT_SQL, 1, ticket_id)
+        await _document(connection, ticket_id, "comment", str(comment_id), body)
+        if request.app.state.search_tickets:
+            public = f"{_words(subject)} {_words(body)}"
+            await connection.execute(
+                INSERT_SEARCH_TICKET_SQL, ticket_id, user["account_id"], public, ""
+            )
         await connection.fetch(CHANNELS_SQL)
         data = {"comment_id": comment_id, "requester": user["username"], "via": "api"}
         await connection.fetch(
@@ -367,14 +361,21 @@ async def get_ticket(request: Request) -> Response:
         user = await _principal(request, connection)
         if user is None:
             return _unauthorized()
-        rows = await connection.fetch(GET_TICKET_SQL, number)
+        rows = await connection.fetch(GET_TICKET_SQL[_db(request).dialect], number)
         if not rows:
             return JSONResponse({"detail": f"no ticket {number}"}, status_code=404)
-        ticket = rows[0]
-        projects = await connection.fetch(PROJECTS_SQL, ticket["id"])
-        tags = await connection.fetch(TAGS_SQL, ticket["id"])
-    answer = {**ticket, "projects": projects, "tags": [row["tag"] for row in tags]}
+    ticket = rows[0]
+    answer = {
+        **ticket,
+        "tags": sorted(_json_list(ticket["tags"])),
+        "projects": sorted(_json_list(ticket["projects"])),
+    }
     return JSONResponse(_jsonable(answer))
+
+
+def _json_list(value: Any) -> list[Any]:
+    """A gathered JSON array (text from either driver; NULL for none on PostgreSQL)."""
+    return [] if value is None else list(json.loads(value) if isinstance(value, str) else value)
 
 
 def _jsonable(values: dict[str, Any]) -> dict[str, Any]:

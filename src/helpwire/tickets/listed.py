@@ -1,4 +1,4 @@
-"""A page of tickets as plain values, read with one Core statement.
+"""A page of tickets, or one ticket, as plain values, read with one Core statement.
 
 The native API's list answers each ticket with its people, account, topics, tags, projects
 and relations. Loaded as ORM objects, a page of 25 was a hundred-odd objects, each tracked
@@ -6,7 +6,8 @@ by the session, and building them was most of a list's CPU. A list only shows th
 so it reads them as rows: the tickets with everything joined that there is one of, and
 their tags and projects' keys gathered per ticket into a JSON array by the database
 (``json_agg`` / ``json_group_array``), which spares two round trips and their statements'
-overhead per page. One ticket (GET) still loads the ORM object.
+overhead per page. A GET of one ticket reads it the same way; what changes a ticket loads
+the ORM object.
 """
 
 from __future__ import annotations

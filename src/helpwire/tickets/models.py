@@ -216,7 +216,8 @@ class Ticket(Base):
 
     @property
     def tags(self) -> list[str]:
-        return [row.tag for row in self.tag_rows]
+        # Sorted here, not by the database's collation, as every answer sorts them.
+        return sorted(row.tag for row in self.tag_rows)
 
 
 class TicketProject(Base):

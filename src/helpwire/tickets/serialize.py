@@ -45,7 +45,7 @@ def ticket_out(ticket: Ticket, *, staff: bool) -> TicketOut:
         topic=ticket.topic.key if ticket.topic else None,
         subtopic=ticket.subtopic.key if ticket.subtopic else None,
         account=ticket.account.key if ticket.account else None,
-        projects=[p.key for p in ticket.projects],
+        projects=sorted(p.key for p in ticket.projects),  # as tickets.listed sorts them
         relations=Relations(
             follow_up_of=ticket.follow_up_of.number if ticket.follow_up_of else None,
             split_from=ticket.split_from.number if ticket.split_from else None,
