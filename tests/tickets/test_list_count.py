@@ -190,7 +190,7 @@ async def test_a_project_key_means_the_projects_of_the_accounts_the_list_can_sho
         session.add(Project(account_id=globex, key="p1", name="Globex p1"))
     ids = dict(projects)
     globex_p1 = (await names_of(world, "agent", TicketFilters(project="p1"))).project
-    assert globex_p1 is not None and len(globex_p1) == 2
+    assert isinstance(globex_p1, tuple) and len(globex_p1) == 2
     assert (await names_of(world, "alice", TicketFilters(project="p1"))).project == (ids["acme"],)
     in_acme = await names_of(world, "agent", TicketFilters(project="p1", account="acme"))
     assert in_acme.project == (ids["acme"],)
