@@ -311,12 +311,14 @@ async def search_time_limit(
     """Bound the database time of the statements inside to ``timeout_ms``, and turn running
     out of it into a 422 on ``q``: a statement_timeout local to the transaction on
     PostgreSQL (put back afterwards, so that nothing else in a longer transaction inherits
-    it), an interrupt of the connection's running statement on SQLite."""
+    it), an interrupt of the connection's running statement on SQLite. On PostgreSQL the
+    same round trip plans the statements inside with SEARCH_RANDOM_PAGE_COST, put back
+    with the timeout."""
     dialect = session.bind.dialect.name
     if not active or dialect not in ("postgresql", "sqlite"):
         yield
         return
-    limit = _statement_timeout if dialect == "postgresql" else _interrupt_after
+    limit = _search_settings if dialect == "postgresql" else _interrupt_after
     try:
         async with limit(session, timeout_ms):
             yield
@@ -363,7 +365,7 @@ _RESTORE_SETTINGS = text(
 
 
 @asynccontextmanager
-async def _statement_timeout(session: AsyncSession, timeout_ms: int) -> AsyncIterator[None]:
+async def _search_settings(session: AsyncSession, timeout_ms: int) -> AsyncIterator[None]:
     """The search's statement_timeout and random_page_cost, put back afterwards."""
     previous = (
         await session.execute(

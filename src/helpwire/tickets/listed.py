@@ -191,23 +191,23 @@ def _shown_query(dialect: str) -> Any:
     )
 
 
-# Where each part of a row of _page_query starts.
-_PEOPLE = len(_TICKET_COLUMNS)
-_REST = _PEOPLE + 2 * len(_PERSON)
+# Where each part of a row of _shown_query starts.
+_REQUESTER_AT = len(_TICKET_COLUMNS)
+_ASSIGNEE_AT = _REQUESTER_AT + len(_PERSON)
+_REST_AT = _ASSIGNEE_AT + len(_PERSON)
 
 
 def _listed(row: Sequence[Any]) -> ListedTicket:
-    people = _PEOPLE
-    requester = _person(row[people : people + len(_PERSON)])
+    requester = _person(row[_REQUESTER_AT:_ASSIGNEE_AT])
     assert requester is not None  # every ticket has one (NOT NULL, inner join)
-    account, topic, subtopic, follow_up_of, split_from, merged_into, tags, projects = row[_REST:]
+    account, topic, subtopic, follow_up_of, split_from, merged_into, tags, projects = row[_REST_AT:]
     return ListedTicket(
-        **dict(zip(_TICKET_KEYS, row[:people], strict=True)),
+        **dict(zip(_TICKET_KEYS, row[:_REQUESTER_AT], strict=True)),
         topic=topic,
         subtopic=subtopic,
         tags=sorted(tags or ()),
         requester=requester,
-        assignee=_person(row[people + len(_PERSON) : _REST]),
+        assignee=_person(row[_ASSIGNEE_AT:_REST_AT]),
         account=account,
         projects=sorted(projects or ()),
         follow_up_of=follow_up_of,
