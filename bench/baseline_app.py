@@ -19,6 +19,13 @@ change):
   subqueries (tickets.listed).
 
     HELPWIRE_DATABASE_URL=... python bench/baseline_app.py --port 8100 --workers 2
+
+``--stack framework`` serves the same handlers on the stack helpwire is built on, with
+nothing of helpwire's own: FastAPI routes (a pydantic model for the new ticket's body and
+for each answer, the database connection as a dependency) over SQLAlchemy's asyncio
+engine (Core: the same statements as ``text()``, no ORM) with asyncpg or aiosqlite. Its
+cost over the bare app is what the chosen framework and database layer cost before any of
+helpwire's rules, checks or middleware run: the floor under helpwire's numbers.
 """
 
 from __future__ import annotations
@@ -34,8 +41,10 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
 
+from fastapi import Depends, FastAPI, Header, HTTPException
+from pydantic import BaseModel, ConfigDict
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -118,6 +127,7 @@ GET_TICKET_SQL = {
     "sqlite": _GET_TICKET_SQL.format(gather="json_group_array"),
 }
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+SQLITE_PRAGMAS = ("journal_mode=WAL", "foreign_keys=ON", "synchronous=FULL", "busy_timeout=30000")
 
 
 class Connection(Protocol):
@@ -220,12 +230,7 @@ class SqliteDb:
         connections = []
         for _ in range(size):
             connection = await aiosqlite.connect(path, isolation_level=None)
-            for pragma in (
-                "journal_mode=WAL",
-                "foreign_keys=ON",
-                "synchronous=FULL",
-                "busy_timeout=30000",
-            ):
+            for pragma in SQLITE_PRAGMAS:
                 await connection.execute(f"PRAGMA {pragma}")
             connections.append(connection)
         return cls(connections)
@@ -259,31 +264,113 @@ class SqliteDb:
         return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-# --- the handlers ------------------------------------------------------------------------
+# --- SQLAlchemy's asyncio engine, for --stack framework ----------------------------------
 
 
-def _db(request: Request) -> Db:
-    db: Db = request.app.state.db
-    return db
+class SaConnection:
+    """A connection of SQLAlchemy's asyncio engine, running the statements as ``text()``
+    (each built once) with named parameters, as an application on SQLAlchemy Core would."""
+
+    statements: dict[str, Any] = {}
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+
+    @classmethod
+    def _statement(cls, sql: str) -> tuple[Any, list[str]]:
+        from sqlalchemy import text
+
+        cached = cls.statements.get(sql)
+        if cached is None:
+            names = [f"p{n}" for n in re.findall(r"\$(\d+)", sql)]
+            cached = cls.statements[sql] = (text(re.sub(r"\$(\d+)", r":p\1", sql)), names)
+        return cached
+
+    async def fetch(self, sql: str, *args: Any) -> list[dict[str, Any]]:
+        statement, names = self._statement(sql)
+        result = await self.raw.execute(statement, dict(zip(names, args, strict=True)))
+        return [dict(row) for row in result.mappings()]
+
+    async def execute(self, sql: str, *args: Any) -> None:
+        statement, names = self._statement(sql)
+        await self.raw.execute(statement, dict(zip(names, args, strict=True)))
 
 
-async def _principal(request: Request, connection: Connection) -> dict[str, Any] | None:
-    header = request.headers.get("authorization", "")
-    if not header.startswith("Bearer "):
-        return None
-    digest = hashlib.sha256(header[len("Bearer ") :].encode()).hexdigest()
+class SaDb:
+    def __init__(self, engine: Any, dialect: str) -> None:
+        self.engine = engine
+        self.dialect = dialect
+
+    @classmethod
+    async def open(cls, url: str, size: int) -> SaDb:
+        from sqlalchemy import event
+        from sqlalchemy.ext.asyncio import create_async_engine
+
+        if url.startswith("sqlite"):
+            engine = create_async_engine(
+                url.replace("sqlite://", "sqlite+aiosqlite://", 1), pool_size=size
+            )
+
+            @event.listens_for(engine.sync_engine, "connect")
+            def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+                dbapi_connection.isolation_level = None
+                cursor = dbapi_connection.cursor()
+                for pragma in SQLITE_PRAGMAS:
+                    cursor.execute(f"PRAGMA {pragma}")
+                cursor.close()
+
+            @event.listens_for(engine.sync_engine, "begin")
+            def _on_begin(conn: Any) -> None:
+                immediate = conn.get_execution_options().get("baseline_writing", False)
+                conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+            return cls(engine, "sqlite")
+        plain = _plain_postgres(url)
+        engine = create_async_engine(
+            "postgresql+asyncpg://" + plain.split("://", 1)[1], pool_size=size
+        )
+        return cls(engine, "postgresql")
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[Connection]:
+        async with self.engine.begin() as raw:
+            yield SaConnection(raw)
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[Connection]:
+        async with self.engine.connect() as raw:
+            raw = await raw.execution_options(baseline_writing=True)
+            async with raw.begin():
+                yield SaConnection(raw)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    def now(self) -> Any:
+        if self.dialect == "sqlite":
+            return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        return datetime.now(UTC)
+
+
+# --- the work, on either stack -----------------------------------------------------------
+
+
+class Unauthorized(Exception):
+    """No valid API token."""
+
+
+class Missing(Exception):
+    """No such ticket."""
+
+
+async def _principal(connection: Connection, authorization: str | None) -> dict[str, Any]:
+    if not authorization or not authorization.startswith("Bearer "):
+        raise Unauthorized
+    digest = hashlib.sha256(authorization[len("Bearer ") :].encode()).hexdigest()
     rows = await connection.fetch(PRINCIPAL_SQL, digest)
     if not rows or not rows[0]["is_active"]:
-        return None
+        raise Unauthorized
     return rows[0]
-
-
-def _unauthorized() -> Response:
-    return JSONResponse({"detail": "send an API token"}, status_code=401)
-
-
-async def healthz(_request: Request) -> Response:
-    return JSONResponse({"status": "ok"})
 
 
 def _ticket_values(user: dict[str, Any], subject: str, number: int, now: Any) -> dict[str, Any]:
@@ -315,62 +402,53 @@ async def _document(
     await connection.fetch(INSERT_DOCUMENT_SQL, ticket_id, kind, source, False, _words(text))
 
 
-async def create_ticket(request: Request) -> Response:
-    payload = await request.json()
-    subject, body = str(payload["subject"]), str(payload["body"])
-    db = _db(request)
-    async with db.writing() as connection:
-        user = await _principal(request, connection)
-        if user is None:
-            return _unauthorized()
-        number = (await connection.fetch(NEXT_NUMBER_SQL, 1, "ticket_number"))[0]["value"]
-        now = db.now()
-        values = _ticket_values(user, subject, number, now)
-        rows = await connection.fetch(INSERT_TICKET_SQL, *(values[c] for c in TICKET_COLUMNS))
-        ticket_id = rows[0]["id"]
-        await _document(connection, ticket_id, "subject", values["uid"], subject)
-        body_html = "<p>" + html.escape(body) + "</p>\n"
-        comment = await connection.fetch(
-            INSERT_COMMENT_SQL, ticket_id, user["user_id"], body, "text", body_html, False,
-            None, None, None, now,
-        )  # fmt: skip
-        comment_id = comment[0]["id"]
-        await _document(connection, ticket_id, "comment", str(comment_id), body)
-        if request.app.state.search_tickets:
-            public = f"{_words(subject)} {_words(body)}"
-            await connection.execute(
-                INSERT_SEARCH_TICKET_SQL, ticket_id, user["account_id"], public, ""
-            )
-        await connection.fetch(CHANNELS_SQL)
-        data = {"comment_id": comment_id, "requester": user["username"], "via": "api"}
-        await connection.fetch(
-            INSERT_EVENT_SQL, str(uuid.uuid4()), ticket_id, user["user_id"], "ticket.created",
-            False, json.dumps({**data, "files": []}), now,
-        )  # fmt: skip
-    answer = {**values, "id": ticket_id, "comment_count": 1, "context": CONTEXT}
-    return JSONResponse(
-        _jsonable(answer),
-        status_code=201,
-        headers={"Location": f"/api/v1/tickets/{number}"},
-    )
+async def file_ticket(
+    db: Db, connection: Connection, authorization: str | None, subject: str, body: str, *,
+    search_tickets: bool,
+) -> dict[str, Any]:  # fmt: skip
+    """The new ticket's answer, written in ``connection``'s transaction."""
+    user = await _principal(connection, authorization)
+    number = (await connection.fetch(NEXT_NUMBER_SQL, 1, "ticket_number"))[0]["value"]
+    now = db.now()
+    values = _ticket_values(user, subject, number, now)
+    rows = await connection.fetch(INSERT_TICKET_SQL, *(values[c] for c in TICKET_COLUMNS))
+    ticket_id = rows[0]["id"]
+    await _document(connection, ticket_id, "subject", values["uid"], subject)
+    body_html = "<p>" + html.escape(body) + "</p>\n"
+    comment = await connection.fetch(
+        INSERT_COMMENT_SQL, ticket_id, user["user_id"], body, "text", body_html, False,
+        None, None, None, now,
+    )  # fmt: skip
+    comment_id = comment[0]["id"]
+    await _document(connection, ticket_id, "comment", str(comment_id), body)
+    if search_tickets:
+        public = f"{_words(subject)} {_words(body)}"
+        await connection.execute(
+            INSERT_SEARCH_TICKET_SQL, ticket_id, user["account_id"], public, ""
+        )
+    await connection.fetch(CHANNELS_SQL)
+    data = {"comment_id": comment_id, "requester": user["username"], "via": "api"}
+    await connection.fetch(
+        INSERT_EVENT_SQL, str(uuid.uuid4()), ticket_id, user["user_id"], "ticket.created",
+        False, json.dumps({**data, "files": []}), now,
+    )  # fmt: skip
+    return _jsonable({**values, "id": ticket_id, "comment_count": 1, "context": CONTEXT})
 
 
-async def get_ticket(request: Request) -> Response:
-    number = int(request.path_params["number"])
-    async with _db(request).reading() as connection:
-        user = await _principal(request, connection)
-        if user is None:
-            return _unauthorized()
-        rows = await connection.fetch(GET_TICKET_SQL[_db(request).dialect], number)
-        if not rows:
-            return JSONResponse({"detail": f"no ticket {number}"}, status_code=404)
+async def read_ticket(
+    db: Db, connection: Connection, authorization: str | None, number: int
+) -> dict[str, Any]:
+    await _principal(connection, authorization)
+    rows = await connection.fetch(GET_TICKET_SQL[db.dialect], number)
+    if not rows:
+        raise Missing
     ticket = rows[0]
     answer = {
         **ticket,
         "tags": sorted(_json_list(ticket["tags"])),
         "projects": sorted(_json_list(ticket["projects"])),
     }
-    return JSONResponse(_jsonable(answer))
+    return _jsonable(answer)
 
 
 def _json_list(value: Any) -> list[Any]:
@@ -385,18 +463,21 @@ def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def create_app() -> Starlette:
-    """The app, on HELPWIRE_DATABASE_URL (the same variable helpwire reads)."""
+async def _open_db(url: str, size: int, stack: str) -> Db:
+    if stack == "framework":
+        return await SaDb.open(url, size)
+    if url.startswith("sqlite"):
+        return await SqliteDb.open(url.split(":///", 1)[1], size)
+    return await PgDb.open(_plain_postgres(url), size)
+
+
+def _lifespan(stack: str) -> Any:
     url = os.environ["HELPWIRE_DATABASE_URL"]
     size = int(os.environ.get("HELPWIRE_DATABASE_POOL_SIZE", "10"))
 
     @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        db: Db
-        if url.startswith("sqlite"):
-            db = await SqliteDb.open(url.split(":///", 1)[1], size)
-        else:
-            db = await PgDb.open(_plain_postgres(url), size)
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        db = await _open_db(url, size, stack)
         app.state.db = db
         async with db.reading() as connection:
             found = await connection.fetch(HAS_TABLE_SQL[db.dialect])
@@ -404,14 +485,142 @@ def create_app() -> Starlette:
         yield
         await db.close()
 
+    return lifespan
+
+
+# --- the bare app: Starlette -------------------------------------------------------------
+
+
+def _db(request: Request) -> Db:
+    db: Db = request.app.state.db
+    return db
+
+
+def _unauthorized() -> Response:
+    return JSONResponse({"detail": "send an API token"}, status_code=401)
+
+
+async def healthz(_request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def create_ticket(request: Request) -> Response:
+    payload = await request.json()
+    subject, body = str(payload["subject"]), str(payload["body"])
+    db = _db(request)
+    try:
+        async with db.writing() as connection:
+            answer = await file_ticket(
+                db, connection, request.headers.get("authorization"), subject, body,
+                search_tickets=request.app.state.search_tickets,
+            )  # fmt: skip
+    except Unauthorized:
+        return _unauthorized()
+    location = f"/api/v1/tickets/{answer['number']}"
+    return JSONResponse(answer, status_code=201, headers={"Location": location})
+
+
+async def get_ticket(request: Request) -> Response:
+    number = int(request.path_params["number"])
+    db = _db(request)
+    try:
+        async with db.reading() as connection:
+            answer = await read_ticket(db, connection, request.headers.get("authorization"), number)
+    except Unauthorized:
+        return _unauthorized()
+    except Missing:
+        return JSONResponse({"detail": f"no ticket {number}"}, status_code=404)
+    return JSONResponse(answer)
+
+
+def create_app() -> Starlette:
+    """The app, on HELPWIRE_DATABASE_URL (the same variable helpwire reads)."""
     return Starlette(
         routes=[
             Route("/healthz", healthz),
             Route("/api/v1/tickets", create_ticket, methods=["POST"]),
             Route("/api/v1/tickets/{number:int}", get_ticket),
         ],
-        lifespan=lifespan,
+        lifespan=_lifespan("bare"),
     )
+
+
+# --- the framework's floor: FastAPI, pydantic, SQLAlchemy Core ----------------------------
+
+
+class NewTicket(BaseModel):
+    subject: str
+    body: str
+
+
+class TicketAnswer(BaseModel):
+    # The columns the answer names are checked; the rest pass as they are.
+    model_config = ConfigDict(extra="allow")
+    number: int
+    uid: str
+    subject: str
+    status: str
+    priority: str
+    created_at: str
+    updated_at: str
+
+
+class Health(BaseModel):
+    status: str
+
+
+async def _writing(request: Request) -> AsyncIterator[Connection]:
+    async with _db(request).writing() as connection:
+        yield connection
+
+
+async def _reading(request: Request) -> AsyncIterator[Connection]:
+    async with _db(request).reading() as connection:
+        yield connection
+
+
+def create_framework_app() -> FastAPI:
+    """The same work as FastAPI routes over SQLAlchemy's asyncio engine (--stack framework)."""
+    app = FastAPI(lifespan=_lifespan("framework"))
+
+    @app.get("/healthz")
+    async def framework_healthz() -> Health:
+        return Health(status="ok")
+
+    @app.post("/api/v1/tickets", status_code=201)
+    async def framework_create(
+        new: NewTicket,
+        request: Request,
+        response: Response,
+        connection: Annotated[Connection, Depends(_writing)],
+        authorization: Annotated[str | None, Header()] = None,
+    ) -> TicketAnswer:
+        try:
+            answer = await file_ticket(
+                _db(request), connection, authorization, new.subject, new.body,
+                search_tickets=request.app.state.search_tickets,
+            )  # fmt: skip
+        except Unauthorized:
+            raise HTTPException(401, "send an API token") from None
+        response.headers["Location"] = f"/api/v1/tickets/{answer['number']}"
+        return TicketAnswer(**answer)
+
+    @app.get("/api/v1/tickets/{number}")
+    async def framework_get(
+        number: int,
+        request: Request,
+        connection: Annotated[Connection, Depends(_reading)],
+        authorization: Annotated[str | None, Header()] = None,
+    ) -> TicketAnswer:
+        try:
+            answer = await read_ticket(_db(request), connection, authorization, number)
+        except Unauthorized:
+            raise HTTPException(401, "send an API token") from None
+        except Missing:
+            raise HTTPException(404, f"no ticket {number}") from None
+        return TicketAnswer(**answer)
+
+    return app
 
 
 def _plain_postgres(url: str) -> str:
@@ -431,12 +640,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8100)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--fd", type=int, help="serve on this inherited listening socket")
+    parser.add_argument(
+        "--stack",
+        choices=("bare", "framework"),
+        default="bare",
+        help="bare: Starlette and the driver; framework: FastAPI, pydantic, SQLAlchemy Core",
+    )
     args = parser.parse_args(argv)
     if args.fd is not None:
         prepare_inherited_socket(args.fd)
     # The same server settings as `helpwire serve`: uvicorn, h11 with helpwire's guard.
     uvicorn.run(
-        "baseline_app:create_app",
+        "baseline_app:create_framework_app"
+        if args.stack == "framework"
+        else "baseline_app:create_app",
         factory=True,
         host=args.host,
         port=args.port,

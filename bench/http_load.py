@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/http_load.py --filled creds.json [--filled more.json ...]
         [--workers 2] [--rates 10,50,100] [--duration 10] [--repeat 2]
-        [--targets helpwire,baseline,django-helpdesk] [--out bench/results]
+        [--targets helpwire,baseline,framework,django-helpdesk] [--out bench/results]
 
 ``--filled`` names the JSON that bench/fill.py wrote for a filled database (its URL, API
 tokens and search words). The first one is measured at every rate; when several are given,
@@ -10,16 +10,18 @@ the search scenarios also run on each at ``--scale-rate``, for latency against s
 
 Every target is a real server started here as a subprocess with ``--workers`` worker
 processes on the same database: ``helpwire serve``, bench/baseline_app.py (the same SQL for
-"file a ticket" and "get a ticket" in a bare Starlette app, on the same uvicorn) and
-django-helpdesk's REST API (bench/helpdesk.py; skipped with the reason when it cannot be
+"file a ticket" and "get a ticket" in a bare Starlette app, on the same uvicorn), the same
+app on FastAPI, pydantic and SQLAlchemy Core (``framework``: the floor of helpwire's stack)
+and django-helpdesk's REST API (bench/helpdesk.py; skipped with the reason when it cannot be
 installed or the database is not PostgreSQL). The load is open loop: request i is sent at
 start + i / rate whatever the earlier ones are doing, and its latency counts from that
 moment, so a server that falls behind shows its queue in the numbers. Cells (target, scenario,
 rate) are interleaved and repeated; the load average and this generator's own
 CPU are recorded with each, since a generator that runs out of CPU measures itself.
 
-Writes into ``--out``: http.json (every cell), http.md (medians and the helpwire/baseline
-ratios) and PNG charts. See bench/README.md.
+Writes into ``--out``: http.json (every cell), http.md (medians, latency ratios, each
+target's CPU per request and helpwire's throughput for the same CPU) and PNG charts.
+See bench/README.md.
 """
 
 from __future__ import annotations
@@ -98,6 +100,7 @@ LIST_QUERIES = {
 }
 LIST_FILTERS = tuple(LIST_QUERIES.values())
 SEARCH_KINDS = ("rare", "mid", "common", "two", "prefix")
+TARGETS = ("helpwire", "baseline", "framework", "django-helpdesk")
 RELEVANCE_KINDS = ("rare", "mid", "common", "two")
 
 
@@ -328,13 +331,18 @@ def start_helpwire(database_url: str, workers: int, log_dir: Path, wait: bool = 
     return start_server("helpwire", command, env, sock, log_dir, frozenset(SCENARIOS), wait)
 
 
-def start_baseline(database_url: str, workers: int, log_dir: Path, wait: bool = True) -> Server:
+def start_baseline(
+    database_url: str, workers: int, log_dir: Path, wait: bool = True, *, stack: str = "bare"
+) -> Server:
+    """bench/baseline_app.py: the bare app (target ``baseline``) or the same work on
+    FastAPI, pydantic and SQLAlchemy Core (target ``framework``, ``stack="framework"``)."""
     sock = listening_socket()
     command = [sys.executable, str(BENCH / "baseline_app.py"), "--fd", str(sock.fileno())]
-    command += ["--workers", str(workers)]
+    command += ["--workers", str(workers), "--stack", stack]
     env = server_env(database_url)
     scenarios = frozenset({"healthz", "create", "get"})
-    return start_server("baseline", command, env, sock, log_dir, scenarios, wait)
+    name = "baseline" if stack == "bare" else "framework"
+    return start_server(name, command, env, sock, log_dir, scenarios, wait)
 
 
 # --- the open-loop generator -------------------------------------------------------------
@@ -499,7 +507,7 @@ async def _warm_all(
         problem = await warm_up(client, server, ctx)
         if problem is None:
             ready.append(server)
-        elif server.name in ("helpwire", "baseline"):
+        elif server.name in ("helpwire", "baseline", "framework"):
             raise RuntimeError(f"{server.name} failed its warm-up: {problem}")
         else:
             skipped[server.name] = f"failed its warm-up: {problem}"
@@ -622,7 +630,7 @@ def _ratio(a: float | None, b: float | None) -> str:
 def markdown(result: dict[str, Any]) -> str:
     cells = result["cells"]
     table = medians(cells)
-    targets = [t for t in ("helpwire", "baseline", "django-helpdesk") if t in result["targets"]]
+    targets = [t for t in TARGETS if t in result["targets"]]
     tickets = result["tickets"]
     lines = [
         f"HTTP, open loop, {result['machine']['summary']}; {tickets:,} tickets on "
@@ -638,7 +646,9 @@ def markdown(result: dict[str, Any]) -> str:
         header.append(f"{target} p99")
         if target != "helpwire":
             header.append(f"ratio vs {target}")
-    header += ["helpwire CPU ms/req", "errors (" + " / ".join(targets) + ")"]
+    header.append("CPU ms/req (" + " / ".join(targets) + ")")
+    header += [f"throughput vs {target}" for target in targets if target != "helpwire"]
+    header.append("errors (" + " / ".join(targets) + ")")
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for scenario in SCENARIOS:
         for rate in result["rates"]:
@@ -656,10 +666,30 @@ def markdown(result: dict[str, Any]) -> str:
                 if target != "helpwire":
                     row.append(_ratio(own["latency_p50_ms"], _figure(other, "latency_p50_ms")))
                 errors.append(str(other["errors"]) if other else "-")
-            row += [_ms(own["server_cpu_ms"]), " / ".join(errors)]
+            row += _cpu_columns(table, targets, scenario, rate, tickets)
+            row.append(" / ".join(errors))
             lines.append("| " + " | ".join(row) + " |")
     lines += ["", *_notes(result)]
     return "\n".join(lines) + "\n"
+
+
+def _cpu_columns(
+    table: dict[tuple[str, str, float, int], dict[str, Any]],
+    targets: list[str],
+    scenario: str,
+    rate: float,
+    tickets: int,
+) -> list[str]:
+    """Each target's server CPU per request, then the share of each other target's
+    requests a second that helpwire serves with the same CPU (its CPU / helpwire's)."""
+    cpu = {t: _figure(table.get((t, scenario, rate, tickets)), "server_cpu_ms") for t in targets}
+    own = cpu["helpwire"]
+    shares = [_ratio(cpu[t], own) for t in targets if t != "helpwire"]
+    return [" / ".join(_cpu_ms(cpu[t]) for t in targets), *shares]
+
+
+def _cpu_ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 def _notes(result: dict[str, Any]) -> list[str]:
@@ -715,7 +745,12 @@ def charts(result: dict[str, Any], out: Path) -> list[Path]:
     columns = min(3, len(scenarios)) or 1
     rows = (len(scenarios) + columns - 1) // columns or 1
     figure, axes = plt.subplots(rows, columns, figsize=(5 * columns, 3.6 * rows), squeeze=False)
-    colors = {"helpwire": "tab:blue", "baseline": "tab:green", "django-helpdesk": "tab:red"}
+    colors = {
+        "helpwire": "tab:blue",
+        "baseline": "tab:green",
+        "framework": "tab:olive",
+        "django-helpdesk": "tab:red",
+    }
     for axis, scenario in zip(axes.flat, scenarios, strict=False):
         for target in result["targets"]:
             points = sorted(
@@ -816,9 +851,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--scenarios", default=",".join(SCENARIOS), help="comma-separated: " + ", ".join(SCENARIOS)
     )
-    parser.add_argument(
-        "--targets", default="helpwire,baseline,django-helpdesk", help="comma-separated"
-    )
+    parser.add_argument("--targets", default=",".join(TARGETS), help="comma-separated")
     parser.add_argument(
         "--helpdesk-tickets",
         type=int,
@@ -847,6 +880,10 @@ def _start_targets(
             server = start_helpwire(filled.database_url, args.workers, log_dir, wait=False)
         elif name == "baseline":
             server = start_baseline(filled.database_url, args.workers, log_dir, wait=False)
+        elif name == "framework":
+            server = start_baseline(
+                filled.database_url, args.workers, log_dir, wait=False, stack="framework"
+            )
         elif name == "django-helpdesk":
             from helpdesk import HelpdeskUnavailable, start_helpdesk
 

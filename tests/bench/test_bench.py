@@ -96,25 +96,26 @@ async def test_filled_database_works_in_the_app(settings: Settings, tmp_path: Pa
     assert "not empty" in again.stderr
 
 
-def test_http_harness_measures_helpwire_and_the_baseline(tmp_path: Path) -> None:
+def test_http_harness_measures_helpwire_the_baseline_and_the_framework(tmp_path: Path) -> None:
     credentials = tmp_path / "credentials.json"
     fill(f"sqlite:///{tmp_path / 'bench.db'}", credentials)
     out = tmp_path / "results"
     done = run_bench(
-        "http_load.py", "--filled", str(credentials), "--targets", "helpwire,baseline",
+        "http_load.py", "--filled", str(credentials), "--targets", "helpwire,baseline,framework",
         "--workers", "1", "--rates", "8", "--duration", "0.5", "--repeat", "1",
         "--scenarios", "healthz,create,get,search_rare", "--out", str(out),
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
 
     result = json.loads((out / "http.json").read_text())
-    assert result["targets"] == ["helpwire", "baseline"]
+    assert result["targets"] == ["helpwire", "baseline", "framework"]
     cells = {(c["target"], c["scenario"]): c for c in result["cells"]}
     for cell in cells.values():
         assert cell["sent"] == 4
         assert cell["ok"] == 4, cell["errors"]
         assert cell["latency_p50_ms"] > 0
     assert ("baseline", "search_rare") not in cells  # the baseline has no search
+    assert ("framework", "search_rare") not in cells
     table = (out / "http.md").read_text()
     rows = {
         line.split("|")[1].strip(): line for line in table.splitlines() if line.startswith("| ")
@@ -123,6 +124,11 @@ def test_http_harness_measures_helpwire_and_the_baseline(tmp_path: Path) -> None
     column = [c.strip() for c in rows["scenario"].split("|")].index("ratio vs baseline")
     ratio = rows["get"].split("|")[column].strip()
     assert ratio.endswith("x") and float(ratio[:-1]) > 0
+    header = [c.strip() for c in rows["scenario"].split("|")]
+    cpu = rows["create"].split("|")[header.index("CPU ms/req (helpwire / baseline / framework)")]
+    assert all(float(part) > 0 for part in cpu.split("/"))
+    share = rows["create"].split("|")[header.index("throughput vs framework")].strip()
+    assert share.endswith("x") and float(share[:-1]) > 0
     assert (out / "http-latency.png").stat().st_size > 0
 
 
