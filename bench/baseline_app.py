@@ -9,11 +9,12 @@ in the same order and transactions (compare with SQLAlchemy's echo when the serv
 change):
 
 - every request: the API token's row with its user and account;
-- file a ticket (one transaction): take the next ticket number from the counter, insert
-  the ticket (its comment count already 1), index its subject (a search document), insert
-  the body as its first comment, index that, insert the ticket's row of search_tickets with
-  both texts (where the schema has the table), read the enabled notification channels (the
-  event's subscribers do) and record the ticket.created event;
+- file a ticket (one transaction): take the next ticket number (the counter on SQLite, the
+  sequence on PostgreSQL), insert the ticket (its comment count already 1), index its
+  subject (a search document), insert the body as its first comment, index that, insert
+  the ticket's row of search_tickets with both texts (where the schema has the table), read
+  the enabled notification channels (the event's subscribers do) and record the
+  ticket.created event;
 - get a ticket: one statement, the ticket with its requester, assignee, account, topic and
   subtopic joined, the numbers of related tickets and its tags and projects' keys by
   subqueries (tickets.listed).
@@ -57,10 +58,14 @@ PRINCIPAL_SQL = (
     "LEFT OUTER JOIN accounts ON accounts.id = users.account_id "
     "WHERE api_tokens.token_hash = $1 AND api_tokens.revoked_at IS NULL"
 )
-NEXT_NUMBER_SQL = (
-    "UPDATE counters SET value = counters.value + $1 WHERE counters.name = $2 "
-    "RETURNING counters.value"
-)
+NEXT_NUMBER_SQL = {
+    "sqlite": (
+        "UPDATE counters SET value = counters.value + 1 WHERE counters.name = $1 "
+        "RETURNING counters.value"
+    ),
+    # helpwire's sequence (db/counters.py); the argument is the counter's name on SQLite.
+    "postgresql": "SELECT nextval('ticket_number_seq') AS value WHERE $1::text IS NOT NULL",
+}
 TICKET_COLUMNS = (
     "number", "uid", "subject", "type", "priority", "status", "topic_id", "subtopic_id",
     "attributes", "requester_id", "assignee_id", "account_id", "access_level", "context", "via",
@@ -408,7 +413,7 @@ async def file_ticket(
 ) -> dict[str, Any]:  # fmt: skip
     """The new ticket's answer, written in ``connection``'s transaction."""
     user = await _principal(connection, authorization)
-    number = (await connection.fetch(NEXT_NUMBER_SQL, 1, "ticket_number"))[0]["value"]
+    number = (await connection.fetch(NEXT_NUMBER_SQL[db.dialect], "ticket_number"))[0]["value"]
     now = db.now()
     values = _ticket_values(user, subject, number, now)
     rows = await connection.fetch(INSERT_TICKET_SQL, *(values[c] for c in TICKET_COLUMNS))

@@ -52,7 +52,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from helpwire.accounts import service as accounts
 from helpwire.assembly import database_for
-from helpwire.db.counters import TICKET_NUMBER
+from helpwire.db.counters import TICKET_NUMBER, TICKET_NUMBER_SEQUENCE
 from helpwire.db.engine import create_engine
 from helpwire.db.migrate import upgrade
 from helpwire.settings import Settings
@@ -408,6 +408,11 @@ async def _pg_counters(connection: Any) -> None:
         "UPDATE counters SET value = (SELECT coalesce(max(number), 0) FROM tickets) "
         "WHERE name = $1",
         TICKET_NUMBER,
+    )
+    # PostgreSQL numbers new tickets from a sequence (db/counters.py).
+    await connection.execute(
+        f"SELECT setval('{TICKET_NUMBER_SEQUENCE}', greatest(max(number), 1), count(*) > 0) "  # noqa: S608
+        "FROM tickets"
     )
 
 

@@ -29,6 +29,7 @@ from helpwire.accounts import security
 from helpwire.accounts import service as accounts
 from helpwire.accounts.models import Role
 from helpwire.app import create_app
+from helpwire.db.counters import ticket_numbers_taken
 from helpwire.db.engine import create_engine
 from helpwire.db.migrate import upgrade
 from helpwire.db.session import Database
@@ -153,6 +154,7 @@ async def _truncate_postgres(url: str) -> None:
         )
         await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         await conn.execute(text("UPDATE counters SET value = 0"))
+        await conn.execute(text("ALTER SEQUENCE ticket_number_seq RESTART"))
     await engine.dispose()
 
 
@@ -294,13 +296,7 @@ class World:
                 counts[table] = int(
                     (await session.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one()
                 )
-            counts["ticket_number"] = int(
-                (
-                    await session.execute(
-                        text("SELECT value FROM counters WHERE name = 'ticket_number'")
-                    )
-                ).scalar_one()
-            )
+            counts["ticket_number"] = await ticket_numbers_taken(session)
             return counts
 
 

@@ -3,8 +3,9 @@ random moments under a steady load of new tickets and comments, on SQLite and Po
 
 Clients retry what got no answer with the same Idempotency-Key until it is answered. After
 the run every acknowledged ticket and comment must be stored whole and exactly once, ticket
-numbers must run 1..N without a gap, and every event must have reached the webhook
-receiver at least once.
+numbers must run 1..N without a gap on SQLite (on PostgreSQL, whose sequence does not give
+back the number of a killed create, stay within what it handed out), and every event must
+have reached the webhook receiver at least once.
 
 HELPWIRE_SOAK_KILLS sets the number of kills per run (5 by default; `make soak` runs 20),
 HELPWIRE_SOAK_SEED replays a run, HELPWIRE_SOAK_REPORT names the JSON summary's file.

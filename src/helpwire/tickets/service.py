@@ -20,7 +20,7 @@ from helpwire.accounts.memberships import may_name_project
 from helpwire.accounts.models import Project, Role, User
 from helpwire.accounts.service import projects_by_keys
 from helpwire.db.base import utcnow
-from helpwire.db.counters import TICKET_NUMBER, next_value
+from helpwire.db.counters import next_ticket_number
 from helpwire.files.service import files_for_attachment
 from helpwire.problems import (
     Forbidden,
@@ -158,7 +158,7 @@ async def create_ticket(
     now = utcnow()
     is_customer_side = not requester.is_staff
     ticket = Ticket(
-        number=await next_value(session, TICKET_NUMBER),
+        number=await next_ticket_number(session),
         subject=new.subject,
         type=new.type.value,
         priority=new.priority.value,
