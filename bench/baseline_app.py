@@ -63,9 +63,10 @@ NEXT_NUMBER_SQL = {
         "UPDATE counters SET value = counters.value + 1 WHERE counters.name = $1 "
         "RETURNING counters.value"
     ),
-    # helpwire's sequence (db/counters.py); the argument is the counter's name on SQLite.
-    "postgresql": "SELECT nextval('ticket_number_seq') AS value WHERE $1::text IS NOT NULL",
+    # helpwire's sequence (db/counters.py).
+    "postgresql": "SELECT nextval('ticket_number_seq') AS value",
 }
+NEXT_NUMBER_ARGS = {"sqlite": ("ticket_number",), "postgresql": ()}
 TICKET_COLUMNS = (
     "number", "uid", "subject", "type", "priority", "status", "topic_id", "subtopic_id",
     "attributes", "requester_id", "assignee_id", "account_id", "access_level", "context", "via",
@@ -413,7 +414,8 @@ async def file_ticket(
 ) -> dict[str, Any]:  # fmt: skip
     """The new ticket's answer, written in ``connection``'s transaction."""
     user = await _principal(connection, authorization)
-    number = (await connection.fetch(NEXT_NUMBER_SQL[db.dialect], "ticket_number"))[0]["value"]
+    taken = await connection.fetch(NEXT_NUMBER_SQL[db.dialect], *NEXT_NUMBER_ARGS[db.dialect])
+    number = taken[0]["value"]
     now = db.now()
     values = _ticket_values(user, subject, number, now)
     rows = await connection.fetch(INSERT_TICKET_SQL, *(values[c] for c in TICKET_COLUMNS))

@@ -4,7 +4,7 @@ django-helpdesk (from PyPI) is installed in a virtualenv of its own under the ca
 directory (``$XDG_CACHE_HOME/helpwire-bench/django-helpdesk``, else ``~/.cache/...``), with
 uvicorn and psycopg, the first time it is needed. A small Django project around it is
 written there too: its REST API (``/api/tickets/``, Django REST framework) with token
-authentication, JSON answers only, persistent database connections, and a ``/healthz/``
+authentication, JSON answers only, pooled database connections, and a ``/healthz/``
 view as the floor. It runs on the same PostgreSQL server as helpwire's filled database,
 in a database of its own (``helpwire_bench_helpdesk_<tickets>``), migrated by its own migrations and
 given tickets with Django's ``bulk_create``, and it is served by uvicorn (ASGI) with the
@@ -29,7 +29,9 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 VERSION = "2.6.1"
-PACKAGES = [f"django-helpdesk=={VERSION}", "uvicorn>=0.30", "psycopg[binary]>=3.1"]
+PACKAGES = [f"django-helpdesk=={VERSION}", "uvicorn>=0.30", "psycopg[binary,pool]>=3.1"]
+# Names the installed set: a change of PACKAGES installs again.
+INSTALL_MARK = f"{VERSION}-pool"
 # Its REST API reads every ticket the user may see on each request, list or single
 # ticket (TicketViewSet.get_queryset runs set_custom_field_values on each, a query apiece):
 # here 74 s for one GET at 10,000 tickets. It is measured on a small data set.
@@ -49,7 +51,7 @@ def cache_dir() -> Path:
 def ensure_installed(directory: Path) -> Path:
     """The virtualenv's python, installing django-helpdesk into it the first time."""
     python = directory / "venv" / "bin" / "python"
-    marker = directory / "venv" / f".installed-{VERSION}"
+    marker = directory / "venv" / f".installed-{INSTALL_MARK}"
     if marker.exists():
         return python
     directory.mkdir(parents=True, exist_ok=True)
@@ -99,8 +101,12 @@ DATABASES = {"default": {
     "NAME": os.environ["BENCH_DB_NAME"], "USER": os.environ["BENCH_DB_USER"],
     "PASSWORD": os.environ.get("BENCH_DB_PASSWORD", ""),
     "HOST": os.environ["BENCH_DB_HOST"], "PORT": os.environ["BENCH_DB_PORT"],
-    # Persistent connections, as a tuned deployment has them.
-    "CONN_MAX_AGE": 600,
+    # Pooled connections (Django 5.1+ with psycopg's pool), as a tuned ASGI deployment has
+    # them. Persistent connections (CONN_MAX_AGE) are kept per thread, and under ASGI each
+    # request may run in a new one: they piled up until PostgreSQL refused clients
+    # ("too many clients already") and every request failed.
+    "CONN_MAX_AGE": 0,
+    "OPTIONS": {"pool": {"min_size": 2, "max_size": 10, "timeout": 10}},
 }}
 SITE_ID = 1
 STATIC_URL = "/static/"
