@@ -9,12 +9,13 @@ in the same order and transactions (compare with SQLAlchemy's echo when the serv
 change):
 
 - every request: the API token's row with its user and account;
-- file a ticket (one transaction): take the next ticket number (the counter on SQLite, the
-  sequence on PostgreSQL), insert the ticket (its comment count already 1), index its
-  subject (a search document), insert the body as its first comment, index that, insert
-  the ticket's row of search_tickets with both texts (where the schema has the table), read
-  the enabled notification channels (the event's subscribers do) and record the
-  ticket.created event;
+- file a ticket (one transaction): on SQLite take the next ticket number from the counter,
+  insert the ticket (its comment count already 1; on PostgreSQL the INSERT takes the number
+  from the sequence and returns it), insert the body as its first comment, index the
+  subject and the body (two search documents, in one INSERT on PostgreSQL), insert the
+  ticket's row of search_tickets with both texts (where the schema has the table), read the
+  enabled notification channels (the event's subscribers do) and record the ticket.created
+  event;
 - get a ticket: one statement, the ticket with its requester, assignee, account, topic and
   subtopic joined, the numbers of related tickets and its tags and projects' keys by
   subqueries (tickets.listed).
@@ -58,15 +59,12 @@ PRINCIPAL_SQL = (
     "LEFT OUTER JOIN accounts ON accounts.id = users.account_id "
     "WHERE api_tokens.token_hash = $1 AND api_tokens.revoked_at IS NULL"
 )
-NEXT_NUMBER_SQL = {
-    "sqlite": (
-        "UPDATE counters SET value = counters.value + 1 WHERE counters.name = $1 "
-        "RETURNING counters.value"
-    ),
-    # helpwire's sequence (db/counters.py).
-    "postgresql": "SELECT nextval('ticket_number_seq') AS value",
-}
-NEXT_NUMBER_ARGS = {"sqlite": ("ticket_number",), "postgresql": ()}
+# SQLite takes the number from the counter; PostgreSQL's INSERT takes it from the column's
+# default, helpwire's sequence (db/counters.py), and returns it.
+NEXT_NUMBER_SQL = (
+    "UPDATE counters SET value = counters.value + 1 WHERE counters.name = $1 "
+    "RETURNING counters.value"
+)
 TICKET_COLUMNS = (
     "number", "uid", "subject", "type", "priority", "status", "topic_id", "subtopic_id",
     "attributes", "requester_id", "assignee_id", "account_id", "access_level", "context", "via",
@@ -75,14 +73,26 @@ TICKET_COLUMNS = (
     "customer_read_at", "agent_read_at", "last_customer_activity_at", "last_agent_activity_at",
     "version", "created_at", "updated_at", "solved_at", "closed_at",
 )  # fmt: skip
-INSERT_TICKET_SQL = (
-    f"INSERT INTO tickets ({', '.join(TICKET_COLUMNS)}) VALUES "  # noqa: S608
-    f"({', '.join(f'${i}' for i in range(1, len(TICKET_COLUMNS) + 1))}) "
-    "RETURNING tickets.id, tickets.priority_rank, tickets.status_rank"
-)
+INSERTED_COLUMNS = {"sqlite": TICKET_COLUMNS, "postgresql": TICKET_COLUMNS[1:]}
+
+
+def _insert_ticket_sql(columns: Sequence[str]) -> str:
+    return (
+        f"INSERT INTO tickets ({', '.join(columns)}) VALUES "  # noqa: S608
+        f"({', '.join(f'${i}' for i in range(1, len(columns) + 1))}) "
+        "RETURNING tickets.id, tickets.number, tickets.priority_rank, tickets.status_rank"
+    )
+
+
+INSERT_TICKET_SQL = {dialect: _insert_ticket_sql(c) for dialect, c in INSERTED_COLUMNS.items()}
 INSERT_DOCUMENT_SQL = (
     "INSERT INTO search_documents (ticket_id, kind, source_id, internal, body) "
     "VALUES ($1, $2, $3, $4, $5) RETURNING search_documents.id"
+)
+# On PostgreSQL a new ticket's subject and body are indexed by one INSERT of two rows.
+INSERT_TWO_DOCUMENTS_SQL = (
+    "INSERT INTO search_documents (ticket_id, kind, source_id, internal, body) "
+    "VALUES ($1, $2, $3, $4, $5), ($6, $7, $8, $9, $10) RETURNING search_documents.id"
 )
 INSERT_COMMENT_SQL = (
     "INSERT INTO comments (ticket_id, author_id, body, body_format, body_html, internal, "
@@ -379,7 +389,9 @@ async def _principal(connection: Connection, authorization: str | None) -> dict[
     return rows[0]
 
 
-def _ticket_values(user: dict[str, Any], subject: str, number: int, now: Any) -> dict[str, Any]:
+def _ticket_values(
+    user: dict[str, Any], subject: str, number: int | None, now: Any
+) -> dict[str, Any]:
     customer = user["role"] not in ("agent", "admin")
     return {
         "number": number, "uid": str(uuid.uuid4()), "subject": subject, "type": "question",
@@ -401,33 +413,34 @@ def _words(text: str) -> str:
     return _NON_WORD.sub(" ", text).strip().lower()
 
 
-async def _document(
-    connection: Connection, ticket_id: int, kind: str, source: str, text: str
-) -> None:
-    """A search document, as search.service writes it."""
-    await connection.fetch(INSERT_DOCUMENT_SQL, ticket_id, kind, source, False, _words(text))
-
-
 async def file_ticket(
     db: Db, connection: Connection, authorization: str | None, subject: str, body: str, *,
     search_tickets: bool,
 ) -> dict[str, Any]:  # fmt: skip
     """The new ticket's answer, written in ``connection``'s transaction."""
     user = await _principal(connection, authorization)
-    taken = await connection.fetch(NEXT_NUMBER_SQL[db.dialect], *NEXT_NUMBER_ARGS[db.dialect])
-    number = taken[0]["value"]
     now = db.now()
+    number = None
+    if db.dialect == "sqlite":
+        number = (await connection.fetch(NEXT_NUMBER_SQL, "ticket_number"))[0]["value"]
     values = _ticket_values(user, subject, number, now)
-    rows = await connection.fetch(INSERT_TICKET_SQL, *(values[c] for c in TICKET_COLUMNS))
+    columns = INSERTED_COLUMNS[db.dialect]
+    rows = await connection.fetch(INSERT_TICKET_SQL[db.dialect], *(values[c] for c in columns))
     ticket_id = rows[0]["id"]
-    await _document(connection, ticket_id, "subject", values["uid"], subject)
+    values["number"] = rows[0]["number"]
     body_html = "<p>" + html.escape(body) + "</p>\n"
     comment = await connection.fetch(
         INSERT_COMMENT_SQL, ticket_id, user["user_id"], body, "text", body_html, False,
         None, None, None, now,
     )  # fmt: skip
     comment_id = comment[0]["id"]
-    await _document(connection, ticket_id, "comment", str(comment_id), body)
+    subject_doc = (ticket_id, "subject", values["uid"], False, _words(subject))
+    body_doc = (ticket_id, "comment", str(comment_id), False, _words(body))
+    if db.dialect == "postgresql":
+        await connection.fetch(INSERT_TWO_DOCUMENTS_SQL, *subject_doc, *body_doc)
+    else:
+        await connection.fetch(INSERT_DOCUMENT_SQL, *subject_doc)
+        await connection.fetch(INSERT_DOCUMENT_SQL, *body_doc)
     if search_tickets:
         public = f"{_words(subject)} {_words(body)}"
         await connection.execute(

@@ -14,6 +14,8 @@ do not, since every check of a new ticket runs before its number is taken.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import BigInteger, String, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -21,8 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from helpwire.db.base import Base
 
 TICKET_NUMBER = "ticket_number"
-TICKET_NUMBER_SEQUENCE = "ticket_number_seq"
-_NEXT_TICKET_NUMBER_PG = text("SELECT nextval('ticket_number_seq')")
+TICKET_NUMBER_SEQUENCE = "ticket_number_seq"  # PostgreSQL (migration 0012)
 _TICKET_NUMBERS_TAKEN_PG = text("SELECT last_value, is_called FROM ticket_number_seq")
 _COUNTER_VALUE = text("SELECT value FROM counters WHERE name = :name")
 
@@ -49,12 +50,13 @@ async def next_value(session: AsyncSession, name: str) -> int:
     return int(value)
 
 
-async def next_ticket_number(session: AsyncSession) -> int:
-    """The number of a ticket being created: a sequence's on PostgreSQL, the counter's on
-    SQLite (see the module's docstring)."""
+async def number_ticket(session: AsyncSession, ticket: Any) -> None:
+    """Number a ticket about to be inserted: on SQLite from the counter, now; on PostgreSQL
+    the INSERT itself takes the sequence's next value (the column's default), so the
+    number costs no statement of its own (see the module's docstring)."""
     if session.bind.dialect.name == "postgresql":
-        return int((await session.execute(_NEXT_TICKET_NUMBER_PG)).scalar_one())
-    return await next_value(session, TICKET_NUMBER)
+        return
+    ticket.number = await next_value(session, TICKET_NUMBER)
 
 
 async def ticket_numbers_taken(session: AsyncSession) -> int:

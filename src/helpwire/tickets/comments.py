@@ -33,13 +33,15 @@ async def write_comment(
     files: Sequence[File],
     rendered: tuple[str, str] | None = None,
     announce: bool = True,
-    new_ticket: bool = False,
+    new_ticket_subject: str | None = None,
 ) -> Comment:
     """Store a comment, attach its files (checked by files_for_attachment), index it and
     (if ``announce``) record comment.created. ``rendered`` is render_body's result when
-    the caller has it already. ``new_ticket`` when the ticket is being filed with this
-    comment: its comment counts include the comment already (the ticket is inserted with
-    them, saving an UPDATE), and it has no search row yet."""
+    the caller has it already. ``new_ticket_subject`` when the ticket is being filed with
+    this comment: its comment counts include the comment already (the ticket is inserted
+    with them, saving an UPDATE), it has no search row yet, and its subject is indexed
+    here, before the body, so that both search documents go in one INSERT."""
+    new_ticket = new_ticket_subject is not None
     stored, html = rendered or render_body(body, body_format)
     comment = Comment(
         ticket_id=ticket.id,
@@ -58,6 +60,14 @@ async def write_comment(
         ticket.comment_count = (ticket.comment_count or 0) + 1
         if internal:
             ticket.internal_note_count = (ticket.internal_note_count or 0) + 1
+    if new_ticket_subject is not None:
+        add_text(
+            session,
+            ticket_id=ticket.id,
+            kind="subject",
+            source_id=ticket.uid,
+            text_value=new_ticket_subject,
+        )
     add_text(
         session,
         ticket_id=ticket.id,

@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Computed,
+    FetchedValue,
     ForeignKey,
     Index,
     Integer,
@@ -124,7 +125,9 @@ class Ticket(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    number: Mapped[int] = mapped_column(BigInteger, unique=True)
+    # On PostgreSQL the INSERT takes it from ticket_number_seq (the column's default, read
+    # back with RETURNING); on SQLite the service sets it from the counter (db/counters.py).
+    number: Mapped[int] = mapped_column(BigInteger, unique=True, server_default=FetchedValue())
     uid: Mapped[str] = mapped_column(UUIDString, unique=True, default=new_uuid)
     subject: Mapped[str] = mapped_column(String(255))
     type: Mapped[str] = mapped_column(String(16), default=TicketType.QUESTION)

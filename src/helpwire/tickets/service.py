@@ -20,7 +20,7 @@ from helpwire.accounts.memberships import may_name_project
 from helpwire.accounts.models import Project, Role, User
 from helpwire.accounts.service import projects_by_keys
 from helpwire.db.base import utcnow
-from helpwire.db.counters import next_ticket_number
+from helpwire.db.counters import number_ticket
 from helpwire.files.service import files_for_attachment
 from helpwire.problems import (
     Forbidden,
@@ -29,7 +29,7 @@ from helpwire.problems import (
     PreconditionFailed,
     ValidationProblem,
 )
-from helpwire.search.service import add_text, reindex_text
+from helpwire.search.service import reindex_text
 from helpwire.tickets import lifecycle
 from helpwire.tickets.comments import write_comment
 from helpwire.tickets.events import EventType, record, touch
@@ -151,14 +151,11 @@ async def create_ticket(
     files = await files_for_attachment(
         session, uploader=actor.user, file_ids=new.files, limit=max_files
     )
-    # Everything slow happens before the ticket number is taken: the counter's row lock
-    # serialises concurrent creates until commit, so it is held as briefly as possible.
     rendered = render_body(new.body, new.body_format)
 
     now = utcnow()
     is_customer_side = not requester.is_staff
     ticket = Ticket(
-        number=await next_ticket_number(session),
         subject=new.subject,
         type=new.type.value,
         priority=new.priority.value,
@@ -204,13 +201,11 @@ async def create_ticket(
     # Sorted, as the relationship loads them: the answer equals what a later GET shows.
     ticket.tag_rows = [TicketTag(tag=tag) for tag in sorted(set(new.tags))]
     ticket.projects = sorted(projects, key=lambda p: p.key)  # as later reads order them
+    # Every check is done: a number is taken only by a create that goes on (on SQLite the
+    # counter's row is then held until COMMIT, and a refusal would give the number back).
+    await number_ticket(session, ticket)
     session.add(ticket)
     await session.flush()
-    # Indexed with the body below: write_comment writes the ticket's search row once,
-    # from the subject, the body and the file names together.
-    add_text(
-        session, ticket_id=ticket.id, kind="subject", source_id=ticket.uid, text_value=new.subject
-    )
     comment = await write_comment(
         session,
         ticket=ticket,
@@ -221,7 +216,7 @@ async def create_ticket(
         files=files,
         rendered=rendered,
         announce=False,
-        new_ticket=True,
+        new_ticket_subject=new.subject,
     )
     # One event for the new ticket and its body: the body is not a comment.created of its
     # own, so that whoever follows the timeline hears of a new ticket once, complete.
