@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -15,6 +16,7 @@ from standardwebhooks.webhooks import Webhook
 from helpwire.api.metrics import Metrics
 from helpwire.notify.models import Delivery, DeliveryAttempt
 from helpwire.notify.relay import RETRY_SCHEDULE, Relay
+from helpwire.notify.senders import SendResult
 from tests.conftest import World
 from tests.notify.conftest import Answer, FakeClock, Receiver, SmtpServer
 
@@ -405,3 +407,83 @@ async def test_metrics_count_attempts_latency_and_what_waits(
     # when they were made, which a busy machine stretches.
     assert (clock.now - after).total_seconds() - 0.01 <= age
     assert age <= (clock.now - before).total_seconds() + 0.01
+
+
+def spy_on_records(
+    relay: Relay, monkeypatch: pytest.MonkeyPatch
+) -> tuple[list[list[int]], asyncio.Event]:
+    """The delivery ids of each transaction the relay records attempts in, and an event
+    set at the first."""
+    batches: list[list[int]] = []
+    first = asyncio.Event()
+    record = relay._record
+
+    async def recording(attempts: list[tuple[Delivery, SendResult]]) -> None:
+        await record(attempts)
+        batches.append([delivery.id for delivery, _ in attempts])
+        first.set()
+
+    monkeypatch.setattr(relay, "_record", recording)
+    return batches, first
+
+
+async def test_a_slow_receiver_does_not_hold_back_the_record_of_the_others(
+    world: World,
+    receiver: Receiver,
+    make_relay: Callable[..., Relay],
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    slow = Receiver()
+    try:
+        await make_channel(world, name="fast", kind="webhook", url=receiver.url)
+        await make_channel(world, name="slow", kind="webhook", url=slow.url)
+        await world.create_ticket("alice")
+        slow.hold()
+        relay = make_relay(clock=clock)
+        batches, first = spy_on_records(relay, monkeypatch)
+        running = asyncio.create_task(relay.run_once())
+        await asyncio.wait_for(first.wait(), 30)
+
+        fast_delivery, slow_delivery = await deliveries(world)
+        assert fast_delivery.state == "delivered"
+        assert slow_delivery.attempt_count == 0  # still being sent
+        slow.release()
+        assert await running == 2
+    finally:
+        slow.close()
+    assert batches == [[fast_delivery.id], [slow_delivery.id]]
+    assert {d.state for d in await deliveries(world)} == {"delivered"}
+
+
+async def test_attempts_that_end_together_are_recorded_together(
+    world: World,
+    receiver: Receiver,
+    make_relay: Callable[..., Relay],
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await make_channel(
+        world,
+        name="hook",
+        kind="webhook",
+        url=receiver.url,
+        max_concurrency=20,
+        rate_per_second=1000,
+    )
+    for _ in range(20):
+        await world.create_ticket("alice")
+    receiver.hold()
+    relay = make_relay(clock=clock)
+    batches, _first = spy_on_records(relay, monkeypatch)
+    running = asyncio.create_task(relay.run_once())
+    await receiver.wait_for(20)  # every send is waiting for its answer
+    receiver.release()
+    assert await running == 20
+
+    assert sorted(i for batch in batches for i in batch) == [d.id for d in await deliveries(world)]
+    # Each transaction records what ended while the previous one was being written.
+    assert len(batches) < 10, batches
+    async with world.database.reader() as session:
+        attempts = await session.scalar(select(func.count()).select_from(DeliveryAttempt))
+    assert attempts == 20

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.db.base import utcnow
 from helpwire.db.listen import run_woken
@@ -126,9 +127,46 @@ class Relay:
         """Send everything due now; how many deliveries were attempted."""
         attempted = 0
         while batch := await self._claim():
-            await asyncio.gather(*(self._deliver(d) for d in batch))
+            await self._deliver_batch(batch)
             attempted += len(batch)
         return attempted
+
+    async def _deliver_batch(self, batch: list[Delivery]) -> None:
+        """Send the claimed deliveries at once, and record each attempt as soon as it is
+        over: the attempts that end together (under load, most of them) are recorded in one
+        transaction, one that ends late (a slow receiver) waits for no other."""
+        finished: asyncio.Queue[tuple[Delivery, SendResult] | None] = asyncio.Queue()
+        recorder = asyncio.create_task(self._record_as_finished(finished))
+
+        async def send(delivery: Delivery) -> None:
+            await finished.put((delivery, await self._send(delivery)))
+
+        try:
+            await asyncio.gather(*(send(d) for d in batch))
+        finally:
+            finished.put_nowait(None)
+            await recorder
+
+    async def _record_as_finished(
+        self, finished: asyncio.Queue[tuple[Delivery, SendResult] | None]
+    ) -> None:
+        done = False
+        while not done:
+            ready = [await finished.get()]
+            while not finished.empty():
+                ready.append(finished.get_nowait())
+            done = ready[-1] is None
+            attempts = [item for item in ready if item is not None]
+            if not attempts:
+                continue
+            try:
+                await self._record(attempts)
+            except Exception:
+                # The claims expire and the deliveries are tried again: at least once.
+                log.exception(
+                    "could not record attempts",
+                    extra={"deliveries": [delivery.id for delivery, _ in attempts]},
+                )
 
     async def _claim(self) -> list[Delivery]:
         now = self.clock()
@@ -176,7 +214,7 @@ class Relay:
             self._limits[channel.id] = limits
         return limits
 
-    async def _deliver(self, delivery: Delivery) -> None:
+    async def _send(self, delivery: Delivery) -> SendResult:
         channel = delivery.channel
         limits = self._limits_for(channel)
         async with limits.semaphore:
@@ -200,47 +238,57 @@ class Relay:
                     "error": result.error,
                 },
             )
-        try:
-            await self._record(delivery.id, result)
-        except Exception:
-            # The claim expires and the delivery is tried again: at least once.
-            log.exception("could not record an attempt", extra={"delivery": delivery.id})
+        return result
 
     def _retry_delay(self, step: int) -> timedelta:
         base = RETRY_SCHEDULE[step]
         return base * (1 + self.rng.uniform(-JITTER, JITTER))
 
-    async def _record(self, delivery_id: int, result: SendResult) -> None:
+    async def _record(self, attempts: list[tuple[Delivery, SendResult]]) -> None:
+        """Record attempts, in the order they ended, in one transaction."""
         now = self.clock()
+        counted: list[tuple[str, str, datetime]] = []
         async with self.database.writing() as session:
-            delivery = await session.get(Delivery, delivery_id)
-            if delivery is None:  # its channel was deleted meanwhile
-                return
-            channel = delivery.channel
-            delivery.attempt_count += 1
-            delivery.last_status_code = result.status_code
-            delivery.last_error = result.error
-            if delivery.claimed_by == self.name:
-                delivery.claimed_by = None
-                delivery.claimed_until = None
-            outcome = self._apply_result(delivery, channel, result, now)
-            session.add(
-                DeliveryAttempt(
-                    delivery_id=delivery.id,
-                    attempted_at=now,
-                    duration_ms=round(result.duration_ms, 3),
-                    status_code=result.status_code,
-                    response_snippet=result.response,
-                    error=result.error,
-                    outcome=outcome,
-                    relay=self.name,
-                )
+            rows = await session.scalars(
+                select(Delivery).where(Delivery.id.in_([claimed.id for claimed, _ in attempts]))
             )
-            kind, created_at = channel.kind, delivery.created_at
+            deliveries = {delivery.id: delivery for delivery in rows.unique()}
+            for claimed, result in attempts:
+                delivery = deliveries.get(claimed.id)
+                if delivery is None:  # its channel was deleted meanwhile
+                    continue
+                outcome = self._record_one(session, delivery, result, now)
+                counted.append((delivery.channel.kind, outcome, delivery.created_at))
         if self.metrics is not None:
-            self.metrics.deliveries.labels(kind=kind, outcome=outcome).inc()
-            if outcome == "delivered":
-                self.metrics.delivery_latency.observe(max((now - created_at).total_seconds(), 0))
+            for kind, outcome, created_at in counted:
+                self.metrics.deliveries.labels(kind=kind, outcome=outcome).inc()
+                if outcome == "delivered":
+                    latency = max((now - created_at).total_seconds(), 0)
+                    self.metrics.delivery_latency.observe(latency)
+
+    def _record_one(
+        self, session: AsyncSession, delivery: Delivery, result: SendResult, now: datetime
+    ) -> str:
+        delivery.attempt_count += 1
+        delivery.last_status_code = result.status_code
+        delivery.last_error = result.error
+        if delivery.claimed_by == self.name:
+            delivery.claimed_by = None
+            delivery.claimed_until = None
+        outcome = self._apply_result(delivery, delivery.channel, result, now)
+        session.add(
+            DeliveryAttempt(
+                delivery_id=delivery.id,
+                attempted_at=now,
+                duration_ms=round(result.duration_ms, 3),
+                status_code=result.status_code,
+                response_snippet=result.response,
+                error=result.error,
+                outcome=outcome,
+                relay=self.name,
+            )
+        )
+        return outcome
 
     def _apply_result(
         self, delivery: Delivery, channel: Channel, result: SendResult, now: datetime
