@@ -33,6 +33,7 @@ from helpwire.search.service import reindex_text
 from helpwire.tickets import lifecycle
 from helpwire.tickets.comments import write_comment
 from helpwire.tickets.events import EventType, record, touch
+from helpwire.tickets.inserting import insert_ticket
 from helpwire.tickets.listed import ListedTicket, shown_ticket
 from helpwire.tickets.models import (
     AccessLevel,
@@ -204,8 +205,7 @@ async def create_ticket(
     # Every check is done: a number is taken only by a create that goes on (on SQLite the
     # counter's row is then held until COMMIT, and a refusal would give the number back).
     await number_ticket(session, ticket)
-    session.add(ticket)
-    await session.flush()
+    await insert_ticket(session, ticket)
     comment = await write_comment(
         session,
         ticket=ticket,
