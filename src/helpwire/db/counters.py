@@ -14,7 +14,7 @@ do not, since every check of a new ticket runs before its number is taken.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Protocol
 
 from sqlalchemy import BigInteger, String, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,7 +50,13 @@ async def next_value(session: AsyncSession, name: str) -> int:
     return int(value)
 
 
-async def number_ticket(session: AsyncSession, ticket: Any) -> None:
+class Numbered(Protocol):
+    """A ticket being created (db must not import tickets)."""
+
+    number: int
+
+
+async def number_ticket(session: AsyncSession, ticket: Numbered) -> None:
     """Number a ticket about to be inserted: on SQLite from the counter, now; on PostgreSQL
     the INSERT itself takes the sequence's next value (the column's default), so the
     number costs no statement of its own (see the module's docstring)."""

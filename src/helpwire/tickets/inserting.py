@@ -1,11 +1,11 @@
 """A new ticket written with one INSERT instead of the unit of work's flush.
 
-The ORM's flush of a new ticket cost 1.1 ms of CPU (measured in process on PostgreSQL, a
-fifth of a whole create): its unit of work sorts and cascades through a dozen
-relationships to send one INSERT. Here the row goes in as a Core INSERT ... RETURNING, its
-tags and projects as one INSERT each, and the object, whose relationships the caller set by
-hand, joins the session as if it had been loaded: later changes to it in the same
-transaction are flushed as usual.
+The ORM's flush of a new ticket sorts and cascades through a dozen relationships to send
+one INSERT. Here the row goes in as a Core INSERT ... RETURNING (only what the database or
+a column's default fills in comes back), its tags and projects as one INSERT each, and the
+object, whose relationships the caller set by hand, joins the session as if it had been
+loaded: later changes to it in the same transaction are flushed as usual. Measured in
+process on PostgreSQL, three runs each way: 0.3 ms less CPU of a 4.6 ms create.
 """
 
 from __future__ import annotations
