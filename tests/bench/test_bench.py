@@ -147,3 +147,21 @@ def test_notification_latency_is_measured_for_every_ticket_filed(tmp_path: Path)
     assert cell["errors"] == 0 and result["duplicates"] == 0
     assert 0 < cell["p50_ms"] <= cell["p99_ms"] <= cell["max_ms"]
     assert "| 4 | 4 | 4 |" in (out / "notify.md").read_text()
+
+
+def test_concurrent_creates_are_measured_for_each_number_of_clients(tmp_path: Path) -> None:
+    credentials = tmp_path / "credentials.json"
+    fill(f"sqlite:///{tmp_path / 'bench.db'}", credentials)
+    out = tmp_path / "results"
+    done = run_bench(
+        "create_concurrency.py", "--filled", str(credentials), "--clients", "1,3",
+        "--tickets", "6", "--out", str(out),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads((out / "create-concurrency.json").read_text())
+    assert result["engine"] == "sqlite"
+    assert [c["clients"] for c in result["cells"]] == [1, 3]
+    for cell in result["cells"]:
+        assert cell["creates"] == 6
+        assert cell["rate"] > 0 and cell["numbering_p50_ms"] > 0
+    assert "| 3 | 6 |" in (out / "create-concurrency.md").read_text()
