@@ -126,9 +126,11 @@ def test_http_harness_measures_helpwire_the_baseline_and_the_framework(tmp_path:
     assert ratio.endswith("x") and float(ratio[:-1]) > 0
     header = [c.strip() for c in rows["scenario"].split("|")]
     cpu = rows["create"].split("|")[header.index("CPU ms/req (helpwire / baseline / framework)")]
-    assert all(float(part) > 0 for part in cpu.split("/"))
+    # Four requests may cost less than one tick of /proc's CPU clock (10 ms): 0.00 is a
+    # measurement here, and a ratio with it is shown as "-".
+    assert len(cpu.split("/")) == 3 and all(float(part) >= 0 for part in cpu.split("/"))
     share = rows["create"].split("|")[header.index("throughput vs framework")].strip()
-    assert share.endswith("x") and float(share[:-1]) > 0
+    assert share == "-" or (share.endswith("x") and float(share[:-1]) > 0)
     assert (out / "http-latency.png").stat().st_size > 0
 
 
