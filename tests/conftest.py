@@ -158,6 +158,29 @@ async def _truncate_postgres(url: str) -> None:
     await engine.dispose()
 
 
+@pytest.fixture
+def empty_database_url(
+    engine_name: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[str]:
+    """A brand-new, empty database of each kind."""
+    if engine_name == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    request.getfixturevalue("postgres_database")  # skips or fails when PostgreSQL is absent
+    admin_url = _async_url(POSTGRES_URL)
+    name = f"helpwire_empty_{uuid.uuid4().hex[:8]}"
+
+    async def admin_sql(statement: str) -> None:
+        admin = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
+        async with admin.connect() as conn:
+            await conn.execute(text(statement))
+        await admin.dispose()
+
+    asyncio.run(admin_sql(f'CREATE DATABASE "{name}"'))
+    yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    asyncio.run(admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 @pytest.fixture(params=ENGINES)
 def engine_name(request: pytest.FixtureRequest) -> str:
     return str(request.param)

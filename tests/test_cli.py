@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import queue
@@ -11,7 +10,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -19,7 +17,6 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from helpwire.accounts.security import verify_password
@@ -318,33 +315,12 @@ def test_serve_on_port_0_listens_on_a_port_the_system_picks_and_says_which(
 
 
 @pytest.fixture
-def empty_env(
-    engine_name: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> Iterator[dict[str, str]]:
+def empty_env(empty_database_url: str, tmp_path: Path) -> dict[str, str]:
     """The command's environment, on a database that exists but holds no schema."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HELPWIRE_")}
     env.update(HELPWIRE_FILES_DIR=str(tmp_path / "files"), HELPWIRE_LOG_JSON="true")
-    if engine_name == "sqlite":
-        env["HELPWIRE_DATABASE_URL"] = f"sqlite:///{tmp_path / 'empty.db'}"
-        yield env
-        return
-    migrated: str = request.getfixturevalue("postgres_database")  # skips with its reason
-    name = f"helpwire_empty_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-
-    async def admin(statement: str) -> None:
-        engine = create_async_engine(migrated, isolation_level="AUTOCOMMIT")
-        async with engine.connect() as conn:
-            await conn.execute(text(statement))
-        await engine.dispose()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    env["HELPWIRE_DATABASE_URL"] = (
-        make_url(migrated).set(database=name).render_as_string(hide_password=False)
-    )
-    try:
-        yield env
-    finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    env["HELPWIRE_DATABASE_URL"] = empty_database_url
+    return env
 
 
 def test_commands_on_a_database_without_its_schema_say_to_upgrade_it(

@@ -14,12 +14,12 @@ from typing import Any, cast
 
 from sqlalchemy import Table, insert, inspect
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import ColumnProperty, make_transient_to_detached
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from helpwire.tickets.models import Ticket, TicketProject, TicketTag
 
-_COLUMNS = [prop for prop in inspect(Ticket).column_attrs if isinstance(prop, ColumnProperty)]
+_COLUMNS = list(inspect(Ticket).column_attrs)
 # Every relationship must be set by the caller: one left unset would be loaded lazily on
 # first use, which async sessions cannot do.
 _RELATIONSHIPS = frozenset(rel.key for rel in inspect(Ticket).relationships)
