@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from helpwire.search.models import SearchTicket
 from helpwire.search.service import refresh_ticket_document
+from helpwire.tickets import listing
 from helpwire.tickets.models import Ticket
 from tests.conftest import World
 from tests.tickets.test_listing import all_pages, assert_invalid, change, listed, reply
@@ -57,6 +59,46 @@ async def test_relevance_puts_the_best_match_first_and_pages_through_all(world: 
     numbers, pages = await all_pages(world, "agent", q="toner", sort="relevance", limit=1)
     assert (numbers, pages) == ([strong, weak], 2)
     assert unrelated not in numbers
+
+
+async def test_relevance_says_how_many_matches_it_ranked_and_counts_from_them(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The newest RELEVANCE_CANDIDATES matches are ranked; the answer says how many were
+    and whether that was all of them, on every page."""
+    numbers = [
+        (await world.create_ticket("alice", subject="Toner " * (n + 1)))["number"] for n in range(3)
+    ]
+    params = {"q": "toner", "sort": "relevance"}
+    answer = (await world.get("agent", LIST, params=params)).json()
+    assert answer["ranking"] == {"ranked": 3, "complete": True}
+    assert answer["count"] == {"value": 3, "exact": True}
+    assert [t["number"] for t in answer["items"]] == numbers[::-1]
+    assert (await world.get("agent", LIST, params={"q": "toner"})).json()["ranking"] is None
+
+    monkeypatch.setattr(listing, "RELEVANCE_CANDIDATES", 2)
+    monkeypatch.setattr(listing, "SEARCH_COUNT_CAP", 2)
+    first = (await world.get("agent", LIST, params={**params, "limit": 1})).json()
+    assert first["ranking"] == {"ranked": 2, "complete": False}
+    assert first["count"] == {"value": 2, "exact": False}
+    # The two newest are ranked: the oldest (and strongest) match is left out.
+    assert [t["number"] for t in first["items"]] == [numbers[2]]
+    second = (
+        await world.get(
+            "agent", LIST, params={**params, "limit": 1, "cursor": first["next_cursor"]}
+        )
+    ).json()
+    assert [t["number"] for t in second["items"]] == [numbers[1]]
+    assert (second["ranking"], second["count"], second["next_cursor"]) == (
+        first["ranking"],
+        first["count"],
+        None,
+    )
+    # A customer's relevance list ranks and counts only what they may see.
+    assert (await world.get("gus", LIST, params=params)).json()["ranking"] == {
+        "ranked": 0,
+        "complete": True,
+    }
 
 
 async def test_relevance_without_a_search_is_refused_naming_sort(world: World) -> None:

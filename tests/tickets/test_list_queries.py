@@ -153,11 +153,12 @@ async def test_one_ticket_is_read_with_one_statement(world: World, database: Dat
 async def test_a_count_joins_the_tag_and_an_empty_list_reads_no_page(
     world: World, database: Database
 ) -> None:
-    """The count reads the tag's rows and joins their tickets (it stops at its cap); it
-    comes first, and a list it finds empty (a mistyped tag) is not walked for a page."""
+    """The count reads the tag's rows and, with another filter, joins their tickets (it
+    stops at its cap); it comes first, and a list it finds empty (a mistyped tag) is not
+    walked for a page."""
     await world.create_ticket("alice", tags=["vpn"])
     with statements(database) as seen:
-        found = (await world.get("agent", LIST, params={"tag": "vpn"})).json()
+        found = (await world.get("agent", LIST, params={"tag": "vpn", "status": "new"})).json()
     assert [len(found["items"]), found["count"]] == [1, {"value": 1, "exact": True}]
     (count,) = [s for s in seen if s.startswith("SELECT count(*)")]
     assert "JOIN ticket_tags ON" in count
@@ -165,5 +166,10 @@ async def test_a_count_joins_the_tag_and_an_empty_list_reads_no_page(
 
     with statements(database) as seen:
         missing = (await world.get("agent", LIST, params={"tag": "no-such-tag"})).json()
-    assert missing == {"items": [], "next_cursor": None, "count": {"value": 0, "exact": True}}
+    assert missing == {
+        "items": [],
+        "next_cursor": None,
+        "count": {"value": 0, "exact": True},
+        "ranking": None,
+    }
     assert ticket_queries(seen) == [] and page_loads(seen) == []

@@ -152,9 +152,6 @@ def _number_query(dialect: str) -> Any:
 
 
 def _shown_query(dialect: str) -> Any:
-    requester, assignee = _REQUESTER, _ASSIGNEE
-    follow_up_of, split_from, merged_into = _FOLLOW_UP_OF, _SPLIT_FROM, _MERGED_INTO
-    people = [getattr(alias, name) for alias in (requester, assignee) for name in _PERSON]
     tags = _gathered(dialect, TicketTag.tag, TicketTag.ticket_id == Ticket.id)
     # Each project's key by a subquery of its own, from the ticket's rows: given both
     # tables to join, SQLite may walk every project and look each up for the ticket.
@@ -162,52 +159,77 @@ def _shown_query(dialect: str) -> Any:
         select(Project.key).where(Project.id == TicketProject.project_id).scalar_subquery()
     )
     projects = _gathered(dialect, project_key, TicketProject.ticket_id == Ticket.id)
-    return (
-        select(
-            *_TICKET_COLUMNS,
-            *people,
-            Account.key,
-            Topic.key,
-            Subtopic.key,
-            *(
-                # By subqueries, not joins: each more instance of the tickets table (26
-                # indexes) in the join made PostgreSQL's planning of this statement slower,
-                # 2.4 ms with three self-joins against 0.7 ms, every time it runs.
-                select(alias.number).where(alias.id == reference).scalar_subquery()
-                for alias, reference in (
-                    (follow_up_of, Ticket.follow_up_of_id),
-                    (split_from, Ticket.split_from_id),
-                    (merged_into, Ticket.merged_into_id),
-                )
-            ),
-            tags,
-            projects,
+    # Everything there is one of comes by a subquery on the row's key, not by a join: each
+    # more table in the join made PostgreSQL's planning of this statement slower, and the
+    # statement is planned every time it runs (see db/engine.py). At a million tickets,
+    # three self-joins took 2.4 ms to plan against 0.7 ms; with the people, account and
+    # topics joined too, planning took 0.8 ms of the page's 1.2 ms, by subqueries 0.25 ms.
+    keys = [
+        _key_of(table.key, table.id == reference)
+        for table, reference in (
+            (Account, Ticket.account_id),
+            (Topic, Ticket.topic_id),
+            (Subtopic, Ticket.subtopic_id),
         )
-        .join(requester, requester.id == Ticket.requester_id)
-        .outerjoin(assignee, assignee.id == Ticket.assignee_id)
-        .outerjoin(Account, Account.id == Ticket.account_id)
-        .outerjoin(Topic, Topic.id == Ticket.topic_id)
-        .outerjoin(Subtopic, Subtopic.id == Ticket.subtopic_id)
+    ]
+    numbers = [
+        _key_of(alias.number, alias.id == reference)
+        for alias, reference in (
+            (_FOLLOW_UP_OF, Ticket.follow_up_of_id),
+            (_SPLIT_FROM, Ticket.split_from_id),
+            (_MERGED_INTO, Ticket.merged_into_id),
+        )
+    ]
+    query = select(*_TICKET_COLUMNS, *_people(dialect), *keys, *numbers, tags, projects)
+    if dialect == "postgresql":
+        return query.select_from(Ticket)
+    return query.join(_REQUESTER, _REQUESTER.id == Ticket.requester_id).outerjoin(
+        _ASSIGNEE, _ASSIGNEE.id == Ticket.assignee_id
     )
 
 
+def _key_of(value: Any, where: Any) -> Any:
+    return select(value).where(where).scalar_subquery()
+
+
+def _people(dialect: str) -> list[Any]:
+    """The requester's and the assignee's shown values. On PostgreSQL each person is one
+    subquery of a row value (a record, read as a tuple); SQLite has no row values in a
+    result, and there the people are joined (its planning costs next to nothing)."""
+    if dialect == "postgresql":
+        return [
+            select(func.row(*(getattr(User, name) for name in _PERSON)))
+            .where(User.id == reference)
+            .scalar_subquery()
+            for reference in (Ticket.requester_id, Ticket.assignee_id)
+        ]
+    return [getattr(alias, name) for alias in (_REQUESTER, _ASSIGNEE) for name in _PERSON]
+
+
 # Where each part of a row of _shown_query starts.
-_REQUESTER_AT = len(_TICKET_COLUMNS)
-_ASSIGNEE_AT = _REQUESTER_AT + len(_PERSON)
-_REST_AT = _ASSIGNEE_AT + len(_PERSON)
+_PEOPLE_AT = len(_TICKET_COLUMNS)
 
 
-def _listed(row: Sequence[Any]) -> ListedTicket:
-    requester = _person(row[_REQUESTER_AT:_ASSIGNEE_AT])
-    assert requester is not None  # every ticket has one (NOT NULL, inner join)
-    account, topic, subtopic, follow_up_of, split_from, merged_into, tags, projects = row[_REST_AT:]
+def _listed(row: Sequence[Any], dialect: str) -> ListedTicket:
+    if dialect == "postgresql":  # a row value per person (None: no assignee)
+        requester, assignee = (
+            None if values is None else ListedPerson(*values)
+            for values in row[_PEOPLE_AT : _PEOPLE_AT + 2]
+        )
+        rest = row[_PEOPLE_AT + 2 :]
+    else:  # the people's values one by one
+        requester = _person(row[_PEOPLE_AT : _PEOPLE_AT + len(_PERSON)])
+        assignee = _person(row[_PEOPLE_AT + len(_PERSON) : _PEOPLE_AT + 2 * len(_PERSON)])
+        rest = row[_PEOPLE_AT + 2 * len(_PERSON) :]
+    assert requester is not None  # every ticket has one (NOT NULL)
+    account, topic, subtopic, follow_up_of, split_from, merged_into, tags, projects = rest
     return ListedTicket(
-        **dict(zip(_TICKET_KEYS, row[:_REQUESTER_AT], strict=True)),
+        **dict(zip(_TICKET_KEYS, row[:_PEOPLE_AT], strict=True)),
         topic=topic,
         subtopic=subtopic,
         tags=sorted(tags or ()),
         requester=requester,
-        assignee=_person(row[_ASSIGNEE_AT:_REST_AT]),
+        assignee=assignee,
         account=account,
         projects=sorted(projects or ()),
         follow_up_of=follow_up_of,
@@ -221,9 +243,12 @@ async def listed_tickets(session: AsyncSession, ids: Sequence[int]) -> list[List
     sorted, as one ticket's answer sorts them)."""
     if not ids:
         return []
-    query = _page_query(session.bind.dialect.name)
-    rows = (await session.execute(query, {"ids": list(ids)})).all()
-    by_id = {row[0]: _listed(row) for row in rows}
+    dialect = session.bind.dialect.name
+    # On the session's connection, not through the session: a statement of columns needs
+    # none of the ORM's handling of results, which was a sixth of a list's CPU.
+    connection = await session.connection()
+    rows = (await connection.execute(_page_query(dialect), {"ids": list(ids)})).all()
+    by_id = {row[0]: _listed(row, dialect) for row in rows}
     return [by_id[ticket_id] for ticket_id in ids if ticket_id in by_id]
 
 
@@ -231,8 +256,10 @@ async def shown_ticket(session: AsyncSession, *, actor: Actor, number: int) -> L
     """Ticket ``number`` as an answer shows it, if the actor may see it: one statement,
     where loading the ORM object took three and three times the CPU (a GET reads and
     answers; what changes a ticket loads the object)."""
-    query = _number_query(session.bind.dialect.name)
+    dialect = session.bind.dialect.name
+    query = _number_query(dialect)
     if not actor.is_staff:
         query = query.where(visible_clause(actor.user, user_project_ids=set(actor.project_ids)))
-    row = (await session.execute(query, {"number": number})).first()
-    return None if row is None else _listed(row)
+    connection = await session.connection()
+    row = (await connection.execute(query, {"number": number})).first()
+    return None if row is None else _listed(row, dialect)

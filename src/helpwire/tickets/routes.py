@@ -30,6 +30,7 @@ from helpwire.tickets.schemas import (
     CommentRatingRequest,
     EventPage,
     ListCount,
+    Ranking,
     ReopenRequest,
     TicketCreate,
     TicketOut,
@@ -172,7 +173,7 @@ async def get_tickets(
         updated_after=updated_after,
         updated_before=updated_before,
     ).filters()
-    tickets, next_cursor, count = await list_and_count_tickets(
+    found = await list_and_count_tickets(
         session,
         actor=principal,
         filters=filters,
@@ -181,11 +182,15 @@ async def get_tickets(
         limit=limit,
         cursor=cursor,
     )
+    ranking = None
+    if found.ranked is not None:
+        ranking = Ranking(ranked=found.ranked, complete=found.ranked_every_match)
     return ModelJSONResponse(
         TicketPage(
-            items=[listed_ticket_out(t, staff=principal.is_staff) for t in tickets],
-            next_cursor=next_cursor,
-            count=ListCount(value=count.value, exact=count.exact),
+            items=[listed_ticket_out(t, staff=principal.is_staff) for t in found.items],
+            next_cursor=found.next_cursor,
+            count=ListCount(value=found.count.value, exact=found.count.exact),
+            ranking=ranking,
         )
     )
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from helpwire.tickets.listing import COUNT_CAP, SEARCH_COUNT_CAP
+from helpwire.tickets.listing import COUNT_CAP, RELEVANCE_CANDIDATES, SEARCH_COUNT_CAP
 from helpwire.tickets.models import AccessLevel, BodyFormat, Priority, Status, TicketType
 from helpwire.types import JsonObject, TicketNumber
 
@@ -191,12 +191,30 @@ class ListCount(BaseModel):
     )
 
 
+class Ranking(BaseModel):
+    """Which matches a list by relevance ranked."""
+
+    ranked: int = Field(
+        description="How many matches were ranked: the newest that pass the filters, at most "
+        f"{RELEVANCE_CANDIDATES:,}."
+    )
+    complete: bool = Field(
+        description="True when every match was ranked; false when older matches were left "
+        "out (add words or filters to reach them, or page newest first)."
+    )
+
+
 class TicketPage(BaseModel):
     items: list[TicketOut]
     next_cursor: str | None
     count: ListCount = Field(
         description="How many tickets the list holds in all (not only this page), exact up "
         f"to {COUNT_CAP:,} ({SEARCH_COUNT_CAP:,} when searching with `q`)."
+    )
+    ranking: Ranking | None = Field(
+        default=None,
+        description="With `sort=relevance`: how many matches were ranked; null otherwise, "
+        "and on a page by a cursor that nothing follows any more.",
     )
 
 
