@@ -6,13 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 
+import pytest
 from asgi_lifespan import LifespanManager
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.app import create_app
+from helpwire.db.listen import keep_listening
 from helpwire.db.session import Database
 from helpwire.jobs.registry import JobContext, JobRegistry
 from helpwire.jobs.service import enqueue_job
+from helpwire.jobs.signal import PG_CHANNEL
 from helpwire.jobs.worker import Worker
 from helpwire.settings import Settings
 
@@ -44,3 +50,60 @@ async def test_a_commit_wakes_a_waiting_worker(
     finally:
         stop.set()
         await task
+
+
+class CountingEvent(asyncio.Event):
+    def __init__(self) -> None:
+        super().__init__()
+        self.times_set = 0
+
+    def set(self) -> None:
+        self.times_set += 1
+        super().set()
+
+
+async def test_a_loop_passes_over_the_notify_of_its_own_databases_commits(
+    database: Database, engine_name: str
+) -> None:
+    """Its own commits have woken it through the Database's signal already: the NOTIFY that
+    PostgreSQL delivers a moment later would only make a second, empty pass."""
+    if engine_name != "postgres":
+        pytest.skip("NOTIFY is PostgreSQL's")
+    wake, stop = CountingEvent(), asyncio.Event()
+    listening = asyncio.create_task(
+        keep_listening(
+            database,
+            channel=PG_CHANNEL,
+            wake=wake,
+            stop=stop,
+            log=logging.getLogger("test"),
+            who={},
+        )
+    )
+    try:
+        async with database.reader() as session:
+            while not await _listening(session):
+                continue  # each check is a round trip, in which the listener gets on
+        for sender in (database.subscribers.sender, "another process"):
+            async with database.writing() as session:
+                await session.execute(
+                    text("SELECT pg_notify(:channel, :sender)"),
+                    {"channel": PG_CHANNEL, "sender": sender},
+                )
+        # Delivered in the order sent: when the other's has set it, its own has come and gone.
+        await asyncio.wait_for(wake.wait(), 30)
+        assert wake.times_set == 1
+    finally:
+        stop.set()
+        await listening
+
+
+async def _listening(session: AsyncSession) -> bool:
+    """Whether a connection to this database has run LISTEN (its last statement)."""
+    count = await session.scalar(
+        text(
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN%' "
+            "AND datname = current_database()"
+        )
+    )
+    return bool(count)

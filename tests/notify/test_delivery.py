@@ -487,3 +487,38 @@ async def test_attempts_that_end_together_are_recorded_together(
     async with world.database.reader() as session:
         attempts = await session.scalar(select(func.count()).select_from(DeliveryAttempt))
     assert attempts == 20
+
+
+async def test_a_pass_claims_again_only_after_a_full_batch(
+    world: World,
+    receiver: Receiver,
+    make_relay: Callable[..., Relay],
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A batch smaller than the batch size was everything due: no transaction to find the
+    queue empty. A full batch may have left more behind, so it claims again."""
+    await make_channel(world, name="hook", kind="webhook", url=receiver.url)
+    for _ in range(3):
+        await world.create_ticket("alice")
+    claims: list[int] = []
+
+    def spy(relay: Relay) -> Relay:
+        claim = relay._claim
+
+        async def claiming() -> list[Delivery]:
+            batch = await claim()
+            claims.append(len(batch))
+            return batch
+
+        monkeypatch.setattr(relay, "_claim", claiming)
+        return relay
+
+    assert await spy(make_relay(clock=clock, batch_size=2)).run_once() == 3
+    assert claims == [2, 1]
+    for _ in range(2):
+        await world.create_ticket("alice")
+    claims.clear()
+    assert await spy(make_relay(clock=clock, batch_size=2)).run_once() == 2
+    assert claims == [2, 0]
+    assert len(receiver.requests) == 5

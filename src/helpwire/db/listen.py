@@ -90,7 +90,14 @@ async def _listen(
     try:
         conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
         driver = await _driver(conn)
-        await driver.add_listener(channel, lambda *_args: wake.set())
+        own = database.subscribers.sender
+
+        def heard(_connection: Any, _pid: int, _channel: str, sender: str) -> None:
+            # This Database's own commits have set the signal already.
+            if sender != own:
+                wake.set()
+
+        await driver.add_listener(channel, heard)
         driver.add_termination_listener(lambda *_args: lost.set())
     except BaseException:
         await _discard(conn)

@@ -15,6 +15,7 @@ refuses it), so a forgotten registration fails loudly instead of dropping notifi
 from __future__ import annotations
 
 import asyncio
+import secrets
 import threading
 from collections.abc import Awaitable, Iterable
 from typing import Any, Protocol
@@ -67,6 +68,9 @@ class Subscribers:
         self._for_all: list[Subscriber] = []
         self._signals: dict[str, WakeSignal] = {}
         self._lock = threading.Lock()
+        # Sent as the payload of this Database's NOTIFYs: its own loops, already woken by
+        # the signal, pass over them (db/listen.py) rather than make a second, empty pass.
+        self.sender = secrets.token_hex(8)
 
     def subscribe(self, subscriber: Subscriber, *, types: Iterable[str] | None = None) -> None:
         """Register ``subscriber`` for ``types``, or for every event type when None."""

@@ -20,7 +20,11 @@ JOBS_SIGNAL = "jobs"
 
 async def announce(session: AsyncSession) -> None:
     """Make sure workers hear of this transaction's jobs once it commits."""
-    if not subscribers_of(session).wake_after_commit(session, JOBS_SIGNAL):
+    subscribers = subscribers_of(session)
+    if not subscribers.wake_after_commit(session, JOBS_SIGNAL):
         return
     if session.bind.dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": PG_CHANNEL})
+        await session.execute(
+            text("SELECT pg_notify(:channel, :sender)"),
+            {"channel": PG_CHANNEL, "sender": subscribers.sender},
+        )

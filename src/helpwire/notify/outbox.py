@@ -125,8 +125,12 @@ async def enqueue(session: AsyncSession, *, event: Event, ticket: Ticket) -> int
 async def announce(session: AsyncSession) -> None:
     """Make sure relays hear of this transaction's deliveries once it commits: this
     process's relays through the Database's signal, others through PostgreSQL."""
-    if not subscribers_of(session).wake_after_commit(session, OUTBOX_SIGNAL):
+    subscribers = subscribers_of(session)
+    if not subscribers.wake_after_commit(session, OUTBOX_SIGNAL):
         return
     if session.bind.dialect.name == "postgresql":
         # Transactional: PostgreSQL delivers it at commit, and never on rollback.
-        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": PG_CHANNEL})
+        await session.execute(
+            text("SELECT pg_notify(:channel, :sender)"),
+            {"channel": PG_CHANNEL, "sender": subscribers.sender},
+        )

@@ -129,6 +129,11 @@ class Relay:
         while batch := await self._claim():
             await self._deliver_batch(batch)
             attempted += len(batch)
+            if len(batch) < self.batch_size:
+                # All that was due is sent. Claiming again would only find it empty (a
+                # transaction per pass); what was committed meanwhile has set the wake-up
+                # signal, and its pass runs next.
+                break
         return attempted
 
     async def _deliver_batch(self, batch: list[Delivery]) -> None:
