@@ -24,7 +24,9 @@ from helpwire.db.base import Base
 
 TICKET_NUMBER = "ticket_number"
 TICKET_NUMBER_SEQUENCE = "ticket_number_seq"  # PostgreSQL (migration 0012)
-_TICKET_NUMBERS_TAKEN_PG = text("SELECT last_value, is_called FROM ticket_number_seq")
+_TICKET_NUMBERS_TAKEN_PG = text(
+    f"SELECT last_value, is_called FROM {TICKET_NUMBER_SEQUENCE}"  # noqa: S608 (a constant)
+)
 _COUNTER_VALUE = text("SELECT value FROM counters WHERE name = :name")
 
 

@@ -190,14 +190,17 @@ class Relay:
             )
             if self._is_postgres:
                 due = due.with_for_update(of=Delivery, skip_locked=True)
-            ids = list((await session.scalars(due)).all())
+            # Chosen and claimed by one statement, the rows read by a second.
+            claimed = await session.execute(
+                update(Delivery)
+                .where(Delivery.id.in_(due.scalar_subquery()))
+                .values(claimed_by=self.name, claimed_until=now + self.lease)
+                .returning(Delivery.id)
+                .execution_options(synchronize_session=False)
+            )
+            ids = list(claimed.scalars())
             if not ids:
                 return []
-            await session.execute(
-                update(Delivery)
-                .where(Delivery.id.in_(ids))
-                .values(claimed_by=self.name, claimed_until=now + self.lease)
-            )
             rows = await session.scalars(
                 select(Delivery).where(Delivery.id.in_(ids)).order_by(Delivery.id)
             )
