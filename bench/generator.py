@@ -176,7 +176,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "updated_at", "solved_at", "closed_at", "via",
     ),
     "ticket_projects": ("ticket_id", "project_id"),
-    "ticket_tags": ("ticket_id", "tag"),
+    "ticket_tags": ("ticket_id", "tag", "ticket_created_at"),
     "comments": (
         "id", "ticket_id", "author_id", "body", "body_format", "body_html", "internal",
         "created_at",
@@ -512,7 +512,7 @@ class Generator:
             rows.add("ticket_projects", (ticket_id, project_id))
         count = _pick(rng, TAG_COUNTS)
         for tag in sorted(set(rng.choices(self._tag_names, cum_weights=self._tag_cum, k=count))):
-            rows.add("ticket_tags", (ticket_id, tag))
+            rows.add("ticket_tags", (ticket_id, tag, created_at))
 
     def _conversation(
         self,

@@ -143,7 +143,10 @@ async def assert_dated_in_the_past(database: Database, *, before: datetime) -> N
             "WHERE e.ticket_id = t.id AND NOT e.internal)",
             "closed ticket without its times": "SELECT count(*) FROM tickets "
             "WHERE status = 'closed' AND (closed_at IS NULL OR solved_at IS NULL)",
+            "tag not dated as its ticket": "SELECT count(*) FROM ticket_tags g JOIN tickets t "
+            "ON t.id = g.ticket_id WHERE g.ticket_created_at <> t.created_at",
         }
+        assert await session.scalar(text("SELECT count(*) FROM ticket_tags")), "no tags"
         for what, query in checks.items():
             assert (await session.execute(text(query))).scalar_one() == 0, what
 

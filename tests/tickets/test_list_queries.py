@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 
 from helpwire.accounts.actor import load_actor
 from helpwire.accounts.models import User
@@ -16,6 +16,7 @@ from helpwire.db.session import Database
 from helpwire.tickets import service
 from helpwire.tickets.serialize import ticket_out
 from tests.conftest import World
+from tests.tickets.test_listing import all_pages, change
 
 LIST = "/api/v1/tickets"
 
@@ -36,7 +37,11 @@ def statements(database: Database) -> Iterator[list[str]]:
 
 def ticket_queries(seen: list[str]) -> list[str]:
     """The statements that find a page: the tickets' ids, in the list's order."""
-    return [s for s in seen if s.startswith("SELECT tickets.id FROM tickets")]
+    return [
+        s
+        for s in seen
+        if s.startswith(("SELECT tickets.id FROM tickets", "SELECT tickets.id FROM ticket_tags"))
+    ]
 
 
 def page_loads(seen: list[str]) -> list[str]:
@@ -83,6 +88,14 @@ async def test_a_filtered_page_joins_nothing_either(world: World, database: Data
     await world.create_ticket("alice", tags=["vpn"])
     with statements(database) as seen:
         response = await world.get("agent", LIST, params={"requester": "alice", "tag": "vpn"})
+    assert len(response.json()["items"]) == 1
+    (query,) = ticket_queries(seen)
+    # The tag's rows, newest first, and their tickets: no user is joined to find alice's.
+    assert query.upper().count(" JOIN ") == 1
+    assert "JOIN tickets ON tickets.id = ticket_tags.ticket_id" in query
+    with statements(database) as seen:
+        params = {"requester": "alice", "tag": "vpn", "sort": "updated_at"}
+        response = await world.get("agent", LIST, params=params)
     assert len(response.json()["items"]) == 1
     (query,) = ticket_queries(seen)
     assert " JOIN " not in query.upper()
@@ -173,3 +186,36 @@ async def test_a_count_joins_the_tag_and_an_empty_list_reads_no_page(
         "ranking": None,
     }
     assert ticket_queries(seen) == [] and page_loads(seen) == []
+
+
+async def test_a_tags_list_newest_first_reads_the_tags_rows_in_order(
+    world: World, database: Database
+) -> None:
+    """The tag's rows carry their ticket's creation time: the page is read from their index
+    in the list's order, pages by cursor without a gap or a repeat, and a tag set later
+    (PATCH) is dated as its ticket, not as the change."""
+    numbers = [(await world.create_ticket("alice", tags=["vpn"]))["number"] for _ in range(4)]
+    untagged = (await world.create_ticket("alice", subject="no tag"))["number"]
+    await world.create_ticket("gus", tags=["vpn"])  # another account: not alice's
+    tagged_later = (await change(world, untagged, tags=["vpn", "eu"]))["number"]
+    with statements(database) as seen:
+        first = (await world.get("agent", LIST, params={"tag": "vpn", "limit": 2})).json()
+    (page,) = [s for s in seen if s.startswith("SELECT tickets.id FROM ticket_tags JOIN")]
+    assert "ORDER BY ticket_tags.ticket_created_at DESC, ticket_tags.ticket_id DESC" in page
+    assert first["count"] == {"value": 6, "exact": True}
+    everyone, pages = await all_pages(world, "agent", tag="vpn", limit=2)
+    assert pages == 3 and len(everyone) == 6
+    # Newest first by the tickets' own creation: the one tagged last sits where it was filed.
+    assert everyone[1:] == [tagged_later, *numbers[::-1]]
+    mine, _ = await all_pages(world, "alice", tag="vpn", limit=3)
+    assert mine == [tagged_later, *numbers[::-1]]
+    oldest_first, _ = await all_pages(world, "alice", tag="vpn", limit=2, order="asc")
+    assert oldest_first == mine[::-1]
+    async with database.reader() as session:
+        stale = await session.scalar(
+            text(
+                "SELECT count(*) FROM ticket_tags g JOIN tickets t ON t.id = g.ticket_id"
+                " WHERE g.ticket_created_at <> t.created_at"
+            )
+        )
+    assert stale == 0

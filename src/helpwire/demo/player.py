@@ -35,7 +35,7 @@ from helpwire.accounts.models import User
 from helpwire.demo.plans import Move, Step, TicketPlan
 from helpwire.tickets import comments as comment_service
 from helpwire.tickets import service
-from helpwire.tickets.models import BodyFormat, Comment, Event, Ticket
+from helpwire.tickets.models import BodyFormat, Comment, Event, Ticket, TicketTag
 from helpwire.tickets.schemas import ContextIn, TicketCreate, TicketUpdate
 
 # The times each kind of row carries, that a service may have set to "now".
@@ -53,6 +53,8 @@ _DATED_FIELDS: dict[type[Any], tuple[str, ...]] = {
     ),
     Comment: ("created_at", "rated_at"),
     Event: ("created_at",),
+    # A copy of its ticket's created_at (migration 0013), dated with it.
+    TicketTag: ("ticket_created_at",),
 }
 
 
@@ -90,14 +92,14 @@ class _Redater:
             if isinstance(row, Comment | Event):
                 self._date(row)
                 self.ticket_rows.append(row)
-            elif isinstance(row, Ticket):
+            elif isinstance(row, Ticket | TicketTag):
                 self._date(row)
         for row in session.dirty:
             if isinstance(row, Ticket | Comment | Event):
                 self._date(row)
 
     def after_step(self, ticket: Ticket) -> None:
-        for row in (ticket, *self.ticket_rows):
+        for row in (ticket, *ticket.tag_rows, *self.ticket_rows):
             self._date(row)
 
     def _date(self, row: object) -> None:

@@ -47,7 +47,12 @@ async def insert_ticket(session: AsyncSession, ticket: Ticket) -> None:
     tag_rows: list[TicketTag] = list(given["tag_rows"])
     projects = list(given["projects"])
     await _insert_rows(
-        session, TicketTag, [{"ticket_id": ticket.id, "tag": t.tag} for t in tag_rows]
+        session,
+        TicketTag,
+        [
+            {"ticket_id": ticket.id, "tag": t.tag, "ticket_created_at": t.ticket_created_at}
+            for t in tag_rows
+        ],
     )
     await _insert_rows(
         session, TicketProject, [{"ticket_id": ticket.id, "project_id": p.id} for p in projects]

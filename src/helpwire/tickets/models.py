@@ -236,11 +236,16 @@ class TicketProject(Base):
 
 class TicketTag(Base):
     __tablename__ = "ticket_tags"
+    # A tag's tickets newest first, read from the index (migration 0013); its first column
+    # also finds a tag's rows for a count.
+    __table_args__ = (Index("ix_ticket_tags_tag_created", "tag", "ticket_created_at", "ticket_id"),)
 
     ticket_id: Mapped[int] = mapped_column(
         ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
     )
-    tag: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    tag: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # The ticket's created_at, which never changes (tickets.listing orders a tag's list by it).
+    ticket_created_at: Mapped[datetime]
 
 
 class Comment(Base):

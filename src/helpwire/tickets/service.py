@@ -200,7 +200,9 @@ async def create_ticket(
     ticket.split_from = None
     ticket.merged_into = None
     # Sorted, as the relationship loads them: the answer equals what a later GET shows.
-    ticket.tag_rows = [TicketTag(tag=tag) for tag in sorted(set(new.tags))]
+    ticket.tag_rows = [
+        TicketTag(tag=tag, ticket_created_at=ticket.created_at) for tag in sorted(set(new.tags))
+    ]
     ticket.projects = sorted(projects, key=lambda p: p.key)  # as later reads order them
     # Every check is done: a number is taken only by a create that goes on (on SQLite the
     # counter's row is then held until COMMIT, and a refusal would give the number back).
@@ -421,7 +423,7 @@ def _apply_tags(ticket: Ticket, changes: TicketUpdate) -> FieldChanges:
     tags = sorted(set(changes.tags or []))
     _note(out, "tags", ticket.tags, tags)
     if tags != ticket.tags:
-        ticket.tag_rows = [TicketTag(tag=tag) for tag in tags]
+        ticket.tag_rows = [TicketTag(tag=tag, ticket_created_at=ticket.created_at) for tag in tags]
     return out
 
 
