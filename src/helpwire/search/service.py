@@ -29,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from helpwire.db.engine import RANDOM_PAGE_COST
 from helpwire.problems import ValidationProblem
 from helpwire.search.models import SearchDocument, SearchTicket
 
@@ -353,13 +354,11 @@ def _ran_out_of_time(exc: DBAPIError) -> bool:
     )
 
 
-# PostgreSQL's default cost of a random page read (4) models a spinning disk, and made a
-# customer's search join the tickets of the whole account by hash (25 ms at 100,000
-# tickets) rather than look up its 900 matches (6 ms), and count by reading the account's
-# whole list of matches for a common word. Searches are planned with the cost of reads from
-# memory or SSD, which the search index and the tickets are on any server that searches
-# fast; measured at a million tickets, no search got slower.
-SEARCH_RANDOM_PAGE_COST = "1.1"
+# The connection asks for this cost already (db/engine.py); set again for the search in
+# case a pooler between helpwire and PostgreSQL dropped the connection's startup settings:
+# with the default (4, a spinning disk), a customer's search joined the whole account's
+# tickets by hash (25 ms at 100,000 tickets) rather than look up its 900 matches (6 ms).
+SEARCH_RANDOM_PAGE_COST = RANDOM_PAGE_COST
 _SET_SEARCH_SETTINGS = text(
     # One round trip reads the settings and sets the search's own, local to the
     # transaction (the CTE's row, read first, holds the values from before).
