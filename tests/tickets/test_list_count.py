@@ -319,3 +319,25 @@ async def test_a_key_of_many_projects_stays_a_subquery_with_the_same_answers(
     assert not isinstance(named.project, tuple)  # two projects: the subquery
     assert [await listed(world, who, project="p1") for who in ("agent", "owner", "gus")] == written
     assert [await counted(world, who, project="p1") for who in ("agent", "owner", "gus")] == counts
+
+
+async def test_a_search_with_a_tag_or_project_is_counted_with_them(world: World) -> None:
+    """Staff searching with nothing else would count from the search index alone; a tag or
+    a project narrows the count as it narrows the list, on every page."""
+    await world.create_ticket("owner", subject="Toner one", tags=["vip"], projects=["p1"])
+    await world.create_ticket("owner", subject="Toner two", tags=["vip"])
+    await world.create_ticket("owner", subject="Toner three")
+    agent = await as_actor(world, "agent")
+    async with world.database.writer() as session:
+        for filters, expected in (
+            (TicketFilters(q="toner"), 3),
+            (TicketFilters(q="toner", tag="vip"), 2),
+            (TicketFilters(q="toner", project="p1"), 1),
+            (TicketFilters(q="toner", tag="vip", project="p1"), 1),
+        ):
+            counted_ = await count_tickets(session, actor=agent, filters=filters)
+            assert counted_ == TicketCount(expected, True), filters
+    first = (await world.get("agent", LIST, params={"q": "toner", "tag": "vip", "limit": 1})).json()
+    params = {"q": "toner", "tag": "vip", "limit": 1, "cursor": first["next_cursor"]}
+    second = (await world.get("agent", LIST, params=params)).json()
+    assert first["count"] == second["count"] == {"value": 2, "exact": True}

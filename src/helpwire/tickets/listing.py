@@ -764,11 +764,15 @@ async def _count(
     session: AsyncSession, actor: Actor, filters: TicketFilters, names: NamedIds, cap: int
 ) -> TicketCount:
     search = search_for(actor, filters, session.bind.dialect.name)
+    # Without the tag's and the projects' conditions: they are joined (_join_places).
     conditions = _filter_conditions(actor, filters, names, counting=True)
-    capped = _place_rows_only(filters, names) if search is None else None
-    if search is not None and _all_true(conditions):
+    places = _tag(filters) is not None or names.project is not None
+    place_rows = _place_rows_only(filters, names)
+    if _all_true(conditions) and search is not None and not places:
         capped = _matches(literal(1), search=search)
-    elif capped is None or not _all_true(conditions):
+    elif _all_true(conditions) and search is None and place_rows is not None:
+        capped = place_rows
+    else:
         capped = with_search(select(literal(1)).select_from(Ticket), search)
         capped = _join_places(capped, filters, names).where(*conditions)
     capped = capped.limit(cap + 1)
