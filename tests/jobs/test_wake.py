@@ -11,7 +11,6 @@ import logging
 import pytest
 from asgi_lifespan import LifespanManager
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.app import create_app
 from helpwire.db.listen import keep_listening
@@ -81,9 +80,7 @@ async def test_a_loop_passes_over_the_notify_of_its_own_databases_commits(
         )
     )
     try:
-        async with database.reader() as session:
-            while not await _listening(session):
-                continue  # each check is a round trip, in which the listener gets on
+        await asyncio.wait_for(_until_listening(database), 30)
         for sender in (database.subscribers.sender, "another process"):
             async with database.writing() as session:
                 await session.execute(
@@ -98,12 +95,15 @@ async def test_a_loop_passes_over_the_notify_of_its_own_databases_commits(
         await listening
 
 
-async def _listening(session: AsyncSession) -> bool:
-    """Whether a connection to this database has run LISTEN (its last statement)."""
-    count = await session.scalar(
-        text(
-            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN%' "
-            "AND datname = current_database()"
-        )
+async def _until_listening(database: Database) -> None:
+    """Until a connection to this database has run LISTEN (its last statement). Each check
+    is a transaction of its own: within one, pg_stat_activity is a snapshot that never
+    changes. Each is a round trip, in which the listener's task gets on."""
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN%' "
+        "AND datname = current_database()"
     )
-    return bool(count)
+    while True:
+        async with database.reader() as session:
+            if await session.scalar(query):
+                return
