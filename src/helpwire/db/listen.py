@@ -16,9 +16,11 @@ import random
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from helpwire.db.session import Database
+from helpwire.db.subscribers import subscribers_of
 
 # A quiet connection is checked this often (a dropped connection whose socket never said so
 # is noticed too), within the timeout; a lost one is opened again after a wait that doubles
@@ -28,6 +30,22 @@ KEEPALIVE_TIMEOUT_S = 10.0
 RETRY_FIRST_S = 0.5
 RETRY_LONGEST_S = 30.0
 JITTER = 0.1  # each wait is stretched or shrunk by up to 10%, so reconnects do not stampede
+
+
+async def wake_after_commit(session: AsyncSession, *, signal_name: str, channel: str) -> None:
+    """Make sure the loops waiting for ``signal_name`` hear of this transaction once it
+    commits: this process's through the Database's signal, others through a NOTIFY on
+    ``channel`` (PostgreSQL), which carries the Database's sender token so that its own
+    loops pass over it (see _listen). Once per transaction and name."""
+    subscribers = subscribers_of(session)
+    if not subscribers.wake_after_commit(session, signal_name):
+        return
+    if session.bind.dialect.name == "postgresql":
+        # Transactional: PostgreSQL delivers it at commit, and never on rollback.
+        await session.execute(
+            text("SELECT pg_notify(:channel, :sender)"),
+            {"channel": channel, "sender": subscribers.sender},
+        )
 
 
 async def wait_any(*events: asyncio.Event, seconds: float) -> None:

@@ -35,7 +35,7 @@ from helpwire.accounts.models import User
 from helpwire.demo.plans import Move, Step, TicketPlan
 from helpwire.tickets import comments as comment_service
 from helpwire.tickets import service
-from helpwire.tickets.models import BodyFormat, Comment, Event, Ticket, TicketTag
+from helpwire.tickets.models import BodyFormat, Comment, Event, Ticket
 from helpwire.tickets.schemas import ContextIn, TicketCreate, TicketUpdate
 
 # The times each kind of row carries, that a service may have set to "now".
@@ -53,8 +53,6 @@ _DATED_FIELDS: dict[type[Any], tuple[str, ...]] = {
     ),
     Comment: ("created_at", "rated_at"),
     Event: ("created_at",),
-    # A copy of its ticket's created_at (migration 0013), dated with it.
-    TicketTag: ("ticket_created_at",),
 }
 
 
@@ -92,15 +90,19 @@ class _Redater:
             if isinstance(row, Comment | Event):
                 self._date(row)
                 self.ticket_rows.append(row)
-            elif isinstance(row, Ticket | TicketTag):
+            elif isinstance(row, Ticket):
                 self._date(row)
         for row in session.dirty:
             if isinstance(row, Ticket | Comment | Event):
                 self._date(row)
 
     def after_step(self, ticket: Ticket) -> None:
-        for row in (ticket, *ticket.tag_rows, *self.ticket_rows):
+        for row in (ticket, *self.ticket_rows):
             self._date(row)
+        # A tag's row carries a copy of its ticket's creation time (migration 0013).
+        for tag_row in ticket.tag_rows:
+            if tag_row.ticket_created_at != ticket.created_at:
+                tag_row.ticket_created_at = ticket.created_at
 
     def _date(self, row: object) -> None:
         assert self.at is not None

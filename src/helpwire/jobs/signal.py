@@ -9,10 +9,9 @@ also poll, so a lost wake-up only delays a job.
 
 from __future__ import annotations
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from helpwire.db.subscribers import subscribers_of
+from helpwire.db.listen import wake_after_commit
 
 PG_CHANNEL = "helpwire_jobs"
 JOBS_SIGNAL = "jobs"
@@ -20,11 +19,4 @@ JOBS_SIGNAL = "jobs"
 
 async def announce(session: AsyncSession) -> None:
     """Make sure workers hear of this transaction's jobs once it commits."""
-    subscribers = subscribers_of(session)
-    if not subscribers.wake_after_commit(session, JOBS_SIGNAL):
-        return
-    if session.bind.dialect.name == "postgresql":
-        await session.execute(
-            text("SELECT pg_notify(:channel, :sender)"),
-            {"channel": PG_CHANNEL, "sender": subscribers.sender},
-        )
+    await wake_after_commit(session, signal_name=JOBS_SIGNAL, channel=PG_CHANNEL)

@@ -12,10 +12,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from helpwire.db.subscribers import Subscribers, subscribers_of
+from helpwire.db.listen import wake_after_commit
+from helpwire.db.subscribers import Subscribers
 from helpwire.notify.models import Audience, Channel, Delivery, DeliveryState
 from helpwire.notify.payloads import event_payload
 from helpwire.notify.signal import OUTBOX_SIGNAL, PG_CHANNEL
@@ -123,14 +124,5 @@ async def enqueue(session: AsyncSession, *, event: Event, ticket: Ticket) -> int
 
 
 async def announce(session: AsyncSession) -> None:
-    """Make sure relays hear of this transaction's deliveries once it commits: this
-    process's relays through the Database's signal, others through PostgreSQL."""
-    subscribers = subscribers_of(session)
-    if not subscribers.wake_after_commit(session, OUTBOX_SIGNAL):
-        return
-    if session.bind.dialect.name == "postgresql":
-        # Transactional: PostgreSQL delivers it at commit, and never on rollback.
-        await session.execute(
-            text("SELECT pg_notify(:channel, :sender)"),
-            {"channel": PG_CHANNEL, "sender": subscribers.sender},
-        )
+    """Make sure relays hear of this transaction's deliveries once it commits."""
+    await wake_after_commit(session, signal_name=OUTBOX_SIGNAL, channel=PG_CHANNEL)

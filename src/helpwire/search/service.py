@@ -282,6 +282,10 @@ def _postgresql_search(
     tsquery = " & ".join(t.word + (":*" if t.prefix else "") for t in terms)
     query = func.to_tsquery(text("'simple'"), bindparam("tsquery", tsquery, unique=True))
     vector = _PG.c.all_tsv if include_internal else _PG.c.public_tsv
+
+    def rank(words: ColumnElement[Any]) -> ColumnElement[float]:
+        return func.ts_rank(words, query, type_=Float)
+
     where: ColumnElement[bool] = vector.op("@@")(query)
     if account_id is not None:
         where = and_(where, _PG.c.account_id == account_id)
@@ -290,9 +294,9 @@ def _postgresql_search(
         where=where,
         key=_PG.c.ticket_id,
         join_key=_PG.c.ticket_id + 0,
-        score=func.ts_rank(vector, query),
+        score=rank(vector),
         vector=vector,
-        rank=lambda carried: func.ts_rank(carried, query, type_=Float),
+        rank=rank,
     )
 
 

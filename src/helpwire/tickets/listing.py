@@ -474,10 +474,6 @@ def build_query(
     tag = _tag(filters)
     by_tag = search is None and sort == SortField.CREATED_AT and tag is not None
     conditions = _filter_conditions(actor, filters, names, tag_joined=by_tag)
-    if search is not None and sort == SortField.CREATED_AT and _all_true(conditions):
-        query = _matches(search.key, search=search)
-    else:
-        query = with_search(select(Ticket.id), search)
     sort_expr = _sort_expression(sort)
     keys: tuple[ColumnElement[Any], ...] = (sort_expr, Ticket.id.expression)
     if by_tag:
@@ -491,6 +487,10 @@ def build_query(
             .where(TicketTag.tag == tag)
         )
         keys = (TicketTag.ticket_created_at.expression, TicketTag.ticket_id.expression)
+    elif search is not None and sort == SortField.CREATED_AT and _all_true(conditions):
+        query = _matches(search.key, search=search)
+    else:
+        query = with_search(select(Ticket.id), search)
     if search is not None and sort == SortField.CREATED_AT:
         # Ticket ids grow with the creation time: newest first is the index's own order
         # (its ticket id descending), which it reads until the page is full.
@@ -674,7 +674,8 @@ async def _find(
     count_up_to: int | None,
 ) -> _Found:
     """The page's ids; with ``count_up_to`` (a cap) also the count where this query can
-    tell it. Inside the caller's search_time_limit."""
+    tell it: given only for a first page, or by relevance (whose count is of the ranked
+    candidates, whatever the page). Inside the caller's search_time_limit."""
     dialect = session.bind.dialect.name
     connection = await session.connection()
     if sort == SortField.RELEVANCE:
@@ -698,10 +699,11 @@ async def _find(
         dialect=dialect,
         names=names,
     )
-    # Counting from the page's query reads on past the page to one beyond the cap.
-    reach = limit if count_up_to is None or cursor is not None else max(limit, count_up_to)
+    # Counting from the page's query (a first page: the count is the whole list's) reads
+    # on past the page to one beyond the cap.
+    reach = limit if count_up_to is None else max(limit, count_up_to)
     ids = list((await connection.execute(query.limit(reach + 1))).scalars())
-    if count_up_to is None or cursor is not None:
+    if count_up_to is None:
         return _Found(ids, {})
     count = TicketCount(value=min(len(ids), count_up_to), exact=len(ids) <= count_up_to)
     return _Found(ids[: limit + 1], {}, count)
@@ -767,10 +769,10 @@ async def _count(
     # Without the tag's and the projects' conditions: they are joined (_join_places).
     conditions = _filter_conditions(actor, filters, names, counting=True)
     places = _tag(filters) is not None or names.project is not None
-    place_rows = _place_rows_only(filters, names)
+    only_places = _all_true(conditions) and search is None
     if _all_true(conditions) and search is not None and not places:
         capped = _matches(literal(1), search=search)
-    elif _all_true(conditions) and search is None and place_rows is not None:
+    elif only_places and (place_rows := _place_rows_only(filters, names)) is not None:
         capped = place_rows
     else:
         capped = with_search(select(literal(1)).select_from(Ticket), search)

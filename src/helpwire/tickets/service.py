@@ -200,9 +200,7 @@ async def create_ticket(
     ticket.split_from = None
     ticket.merged_into = None
     # Sorted, as the relationship loads them: the answer equals what a later GET shows.
-    ticket.tag_rows = [
-        TicketTag(tag=tag, ticket_created_at=ticket.created_at) for tag in sorted(set(new.tags))
-    ]
+    ticket.tag_rows = _tag_rows(ticket, sorted(set(new.tags)))
     ticket.projects = sorted(projects, key=lambda p: p.key)  # as later reads order them
     # Every check is done: a number is taken only by a create that goes on (on SQLite the
     # counter's row is then held until COMMIT, and a refusal would give the number back).
@@ -416,6 +414,12 @@ async def _apply_topic(
     return out
 
 
+def _tag_rows(ticket: Ticket, tags: list[str]) -> list[TicketTag]:
+    """The ticket's rows for ``tags``, each carrying the ticket's creation time (a tag's
+    list newest first is read from them: tickets.listing.build_query)."""
+    return [TicketTag(tag=tag, ticket_created_at=ticket.created_at) for tag in tags]
+
+
 def _apply_tags(ticket: Ticket, changes: TicketUpdate) -> FieldChanges:
     if "tags" not in changes.model_fields_set:
         return {}
@@ -423,7 +427,7 @@ def _apply_tags(ticket: Ticket, changes: TicketUpdate) -> FieldChanges:
     tags = sorted(set(changes.tags or []))
     _note(out, "tags", ticket.tags, tags)
     if tags != ticket.tags:
-        ticket.tag_rows = [TicketTag(tag=tag, ticket_created_at=ticket.created_at) for tag in tags]
+        ticket.tag_rows = _tag_rows(ticket, tags)
     return out
 
 
