@@ -33,6 +33,8 @@ from helpwire.housekeeping import job_registry
 from helpwire.jobs.routes import router as jobs_router
 from helpwire.jobs.worker import Worker
 from helpwire.logs import configure_logging
+from helpwire.mail.config import MailConfig
+from helpwire.mail.routes import router as mail_router
 from helpwire.notify.outbound import AddressPolicy
 from helpwire.notify.relay import Relay
 from helpwire.notify.routes import router as notify_router
@@ -75,11 +77,13 @@ def relay_for(database: Database, settings: Settings, *, metrics: Metrics | None
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    # Checked before anything starts: a wrong mail setting stops here, with its name.
+    mail = MailConfig.from_settings(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings)
-        database = database_for(engine)
+        database = database_for(engine, mail=mail)
         app.state.database = database
         app.state.storage = storage_for(settings, database)
         background: list[asyncio.Task[None]] = []
@@ -125,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         topics_router,
         accounts_router,
         notify_router,
+        mail_router,
         jobs_router,
         ops_router,
     ):

@@ -11,16 +11,22 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from helpwire.db.session import Database
 from helpwire.db.subscribers import Subscribers
+from helpwire.mail import outbound
+from helpwire.mail.config import MailConfig
 from helpwire.notify.outbox import enqueue
 
 
-def subscribers_for() -> Subscribers:
-    """The subscribers of a running helpwire: the outbox hears of every event type."""
+def subscribers_for(*, mail: MailConfig | None = None) -> Subscribers:
+    """The subscribers of a running helpwire: the outbox hears of every event type; with
+    ``mail`` (HELPWIRE_MAIL_SMTP_URL set), the mail to a ticket's people hears of replies
+    and status changes."""
     subscribers = Subscribers()
     subscribers.subscribe(enqueue)
+    if mail is not None:
+        subscribers.subscribe(outbound.subscriber(mail), types=outbound.EVENT_TYPES)
     return subscribers
 
 
-def database_for(engine: AsyncEngine) -> Database:
+def database_for(engine: AsyncEngine, *, mail: MailConfig | None = None) -> Database:
     """The Database on ``engine``, with the default subscribers registered."""
-    return Database.for_engine(engine, subscribers=subscribers_for())
+    return Database.for_engine(engine, subscribers=subscribers_for(mail=mail))

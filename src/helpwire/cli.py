@@ -30,6 +30,8 @@ from helpwire.db.session import Database
 from helpwire.demo import DEFAULT_SEED, DEFAULT_TICKETS, DemoOptions, DemoReport, fill_demo
 from helpwire.files.backends import StorageKind, storage_for
 from helpwire.files.transfer import Tally, copy_all
+from helpwire.mail.channel import prepare_mail_channel
+from helpwire.mail.config import MailConfig, MailSettingError
 from helpwire.notify.channels import apply_declared_channels
 from helpwire.notify.outbound import AddressPolicy
 from helpwire.problems import Problem
@@ -83,10 +85,13 @@ def _database_error(exc: DBAPIError) -> str:
     return f"the database refused the work: {reason}"
 
 
-def _run(work: Callable[[Database], Awaitable[T]]) -> T:
+def _run(work: Callable[[Database], Awaitable[T]], *, mail: bool = False) -> T:
     """Run ``work`` against the configured database, turning problems and database errors
-    into one clear line on stderr and exit code 1."""
+    into one clear line on stderr and exit code 1. With ``mail``, the events ``work``
+    records are mailed to tickets' people as the HELPWIRE_MAIL_ settings say (a worker's
+    jobs); operators' commands (the demo, imports) mail no one."""
     settings = Settings()
+    mail_config = _mail_config(settings) if mail else None
 
     async def main() -> T:
         # No statement timeout for an operator's commands: a migration may take long.
@@ -100,7 +105,7 @@ def _run(work: Callable[[Database], Awaitable[T]]) -> T:
                 # a moment lets it finish before the loop closes (else it prints a traceback).
                 await asyncio.sleep(0.1)
                 raise _Unreachable(_first_line(exc)) from exc
-            return await work(database_for(engine))
+            return await work(database_for(engine, mail=mail_config))
         finally:
             await engine.dispose()
 
@@ -189,6 +194,7 @@ def serve(
                 )
         await _show_first_admin(database)
         await _apply_declared_channels(database, settings)
+        await _apply_mail_settings(database, settings)
 
     _run(prepare)
     uvicorn.run(
@@ -208,6 +214,19 @@ def serve(
         http=PROTOCOL,
         h11_max_incomplete_event_size=settings.http_max_header_bytes,
     )
+
+
+def _mail_config(settings: Settings) -> MailConfig | None:
+    try:
+        return MailConfig.from_settings(settings)
+    except MailSettingError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+
+
+async def _apply_mail_settings(database: Database, settings: Settings) -> None:
+    """The mail channel as HELPWIRE_MAIL_SMTP_URL says (made, changed, or disabled)."""
+    await prepare_mail_channel(database, _mail_config(settings))
 
 
 async def _apply_declared_channels(database: Database, settings: Settings) -> None:
@@ -243,6 +262,7 @@ def relay(
 
     async def work(database: Database) -> None:
         await _apply_declared_channels(database, settings)
+        await _apply_mail_settings(database, settings)
         metrics, stop = _metrics_and_stop(metrics_port)
         relay = relay_for(database, settings, metrics=metrics)
         try:
@@ -289,7 +309,7 @@ def worker(
         metrics, stop = _metrics_and_stop(metrics_port)
         await worker_for(database, settings, metrics=metrics).run_forever(stop)
 
-    _run(work)
+    _run(work, mail=True)
 
 
 @db_app.command("upgrade")

@@ -97,6 +97,30 @@ class Settings(BaseSettings):
         ".domains, comma-separated. Empty: public addresses only.",
     )
 
+    mail_from: str | None = Field(
+        default=None,
+        description="The sender of mail to customers, `Support <support@example.org>`; its "
+        "domain names the Message-IDs and the per-ticket reply addresses.",
+    )
+    mail_smtp_url: SecretStr | None = Field(
+        default=None,
+        description="Where mail to customers is sent: smtp://user:pass@host:587?starttls=true, "
+        "smtps://user:pass@host:465 or smtp://host:25. Unset: no mail to customers.",
+    )
+    mail_plus_addressing: bool = Field(
+        default=True,
+        description="Reply-To carries the ticket (support+<token>@domain); turn off when the "
+        "mailbox does not take plus-addressed mail.",
+    )
+    mail_notify_statuses: str = Field(
+        default="solved",
+        description="Status changes the requester and CCs are e-mailed about, comma-separated "
+        "(solved carries the rating links).",
+    )
+    mail_default_language: str = Field(
+        default="en", description="The language of mail to people who have not chosen one."
+    )
+
     web_session_days: int = Field(
         default=14,
         ge=1,

@@ -11,7 +11,7 @@ import pytest
 from helpwire.db.session import Database
 from helpwire.jobs.registry import JobRegistry
 from helpwire.jobs.worker import Worker
-from tests.notify.conftest import FakeClock
+from tests.relays import FakeClock
 
 
 @pytest.fixture

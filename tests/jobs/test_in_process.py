@@ -19,7 +19,7 @@ from helpwire.jobs.worker import Worker
 from helpwire.notify.models import Channel, Delivery
 from helpwire.settings import Settings
 from tests.jobs import plugin
-from tests.notify.conftest import FakeClock
+from tests.relays import FakeClock
 
 
 async def test_serve_runs_a_worker_by_default(settings: Settings) -> None:

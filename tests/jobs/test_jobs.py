@@ -19,7 +19,7 @@ from helpwire.jobs.registry import JobContext, JobRegistry
 from helpwire.jobs.service import cancel_job, enqueue_job
 from helpwire.jobs.worker import BACKOFF_FIRST, JITTER, Worker, next_slot
 from helpwire.settings import Settings
-from tests.notify.conftest import FakeClock
+from tests.relays import FakeClock
 
 
 class Boom(Exception):

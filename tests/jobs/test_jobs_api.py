@@ -12,7 +12,7 @@ from helpwire.jobs.registry import JobContext, JobRegistry
 from helpwire.jobs.service import enqueue_job
 from helpwire.jobs.worker import Worker
 from tests.conftest import World
-from tests.notify.conftest import FakeClock
+from tests.relays import FakeClock
 
 
 async def fails(context: JobContext) -> None:

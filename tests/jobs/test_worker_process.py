@@ -20,7 +20,7 @@ from helpwire.jobs.registry import JobRegistry
 from helpwire.jobs.service import enqueue_job
 from helpwire.jobs.worker import Worker
 from tests.jobs import plugin
-from tests.notify.conftest import FakeClock
+from tests.relays import FakeClock
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -5,24 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from email import message_from_bytes
-from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
-from helpwire.db.session import Database
-from helpwire.notify.outbound import AddressPolicy
-from helpwire.notify.relay import Relay
-from tests.ports import listening_socket, port_of
+# Shared with the tests of mail to customers (tests/mail); imported here as fixtures.
+from tests.mailservers import Mailbox, SmtpServer, smtp_server  # noqa: F401
+from tests.relays import FakeClock, clock, make_relay  # noqa: F401
 
 
 @dataclass
@@ -121,93 +115,3 @@ def receiver() -> Iterator[Receiver]:
     r = Receiver()
     yield r
     r.close()
-
-
-class Mailbox:
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], Message]] = []
-        self._cond = threading.Condition()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        with self._cond:
-            self.messages.append((list(envelope.rcpt_tos), message_from_bytes(envelope.content)))
-            self._cond.notify_all()
-        return "250 Message accepted for delivery"
-
-    async def wait_for(self, count: int, timeout: float = 30.0) -> list[tuple[list[str], Message]]:
-        def wait() -> bool:
-            with self._cond:
-                return self._cond.wait_for(lambda: len(self.messages) >= count, timeout=timeout)
-
-        if not await asyncio.to_thread(wait):
-            raise AssertionError(f"expected {count} messages, got {len(self.messages)}")
-        return list(self.messages)
-
-
-@dataclass
-class SmtpServer:
-    host: str
-    port: int
-    mailbox: Mailbox
-
-
-class _ControllerOnSocket(Controller):
-    """aiosmtpd's controller on a socket the test bound (tests/ports.py). aiosmtpd binds
-    host and port itself and then connects to that port to see the server answer, so it
-    cannot be given port 0; it is given the port of the socket instead, and serves on the
-    socket."""
-
-    def __init__(self, handler: Mailbox, sock: socket.socket) -> None:
-        super().__init__(handler, hostname="127.0.0.1", port=port_of(sock))
-        self._sock = sock
-
-    def _create_server(self) -> Coroutine[Any, Any, asyncio.Server]:
-        return self.loop.create_server(self._factory_invoker, sock=self._sock)
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[SmtpServer]:
-    mailbox = Mailbox()
-    # The server closes the socket when it stops.
-    controller = _ControllerOnSocket(mailbox, listening_socket())
-    controller.start()
-    try:
-        yield SmtpServer(host="127.0.0.1", port=controller.port, mailbox=mailbox)
-    finally:
-        controller.stop()
-
-
-class FakeClock:
-    """The relay's clock, moved by hand so that retry schedules need no waiting."""
-
-    def __init__(self) -> None:
-        # A minute ahead of the real clock: events the test makes now are due at once.
-        self.now = datetime.now(UTC) + timedelta(minutes=1)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, delta: timedelta) -> None:
-        self.now += delta
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-async def make_relay(database: Database) -> AsyncIterator[Callable[..., Relay]]:
-    """Relays on the test's database, closed at the end; pass clock=, rng=, lease=..."""
-    relays: list[Relay] = []
-
-    def make(**options: Any) -> Relay:
-        # The receivers listen on loopback, which only an allow-list opens.
-        options.setdefault("policy", AddressPolicy(["127.0.0.0/8", "::1", "localhost"]))
-        relay = Relay(database, base_url="http://helpwire.test", **options)
-        relays.append(relay)
-        return relay
-
-    yield make
-    for relay in relays:
-        await relay.aclose()

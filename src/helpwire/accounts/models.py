@@ -65,6 +65,9 @@ class User(Base):
     # A customer with account-wide access sees account_users tickets; one without sees
     # only all_users tickets, project_users tickets of their projects and their own.
     account_wide: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The language of the mail helpwire writes to this person (a tag such as "de");
+    # None: HELPWIRE_MAIL_DEFAULT_LANGUAGE.
+    language: Mapped[str | None] = mapped_column(String(16))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -49,6 +49,7 @@ def user_out(user: User) -> UserOut:
         projects=[p.key for p in user.projects],
         is_active=user.is_active,
         has_password=user.password_hash is not None,
+        language=user.language,
         created_at=user.created_at,
     )
 
@@ -159,6 +160,7 @@ async def create_user(
                 password=body.password,
                 account_wide=body.account_wide,
                 projects=body.projects,
+                language=body.language,
             ),
         )
         return user_out(user), {}
@@ -185,6 +187,7 @@ async def update_user(
         is_active=body.is_active,
         account_wide=body.account_wide,
         projects=body.projects,
+        language=body.language,
         by=admin.user,
     )
     return user_out(user)

@@ -46,6 +46,14 @@ class AccountOut(BaseModel):
     created_at: datetime
 
 
+# A language tag (RFC 5646's common shapes: "de", "pt-br"); mail is written in its first part.
+Language = Annotated[
+    str,
+    StringConstraints(max_length=16, pattern=r"^([A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*)?$"),
+    Field(description='The language of mail to this person, e.g. "de"; "" for the default.'),
+]
+
+
 class UserCreate(Strict):
     username: Username
     email: Email | None = None
@@ -57,6 +65,7 @@ class UserCreate(Strict):
     password: str | None = Field(default=None, min_length=8, max_length=1024)
     account_wide: bool = True
     projects: list[ProjectKey] = []
+    language: Language = ""
 
 
 class UserUpdate(Strict):
@@ -66,6 +75,7 @@ class UserUpdate(Strict):
     is_active: bool | None = None
     account_wide: bool | None = None
     projects: list[ProjectKey] | None = None
+    language: Language | None = None
 
 
 class UserOut(BaseModel):
@@ -78,6 +88,7 @@ class UserOut(BaseModel):
     projects: list[str]
     is_active: bool
     has_password: bool
+    language: str | None
     created_at: datetime
 
 

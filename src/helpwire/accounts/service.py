@@ -133,6 +133,7 @@ class NewUser:
     password: str | None = None
     account_wide: bool = True
     projects: Sequence[str] = ()
+    language: str = ""
 
 
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -159,6 +160,7 @@ async def create_user(session: AsyncSession, *, new: NewUser) -> User:
         account_id=account.id if account else None,
         account_wide=new.account_wide,
         password_hash=hash_password(new.password) if new.password else None,
+        language=new.language.lower() or None,
     )
     session.add(user)
     await session.flush()
@@ -236,6 +238,7 @@ async def update_user(
     is_active: bool | None = None,
     account_wide: bool | None = None,
     projects: Sequence[str] | None = None,
+    language: str | None = None,
     by: User | None = None,
 ) -> User:
     """Change ``user``'s details. ``by`` is the admin asking (None: the operator's command
@@ -262,6 +265,8 @@ async def update_user(
         user.account_wide = account_wide
     if projects is not None:
         await set_user_projects(session, user=user, project_keys=projects)
+    if language is not None:
+        user.language = language.lower() or None
     await session.flush()
     return user
 

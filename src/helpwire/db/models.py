@@ -14,6 +14,7 @@ from helpwire.db.counters import Counter
 from helpwire.db.idempotency import IdempotencyRecord
 from helpwire.files.models import File, FileBlob, FileChunk
 from helpwire.jobs.models import Job
+from helpwire.mail.models import MailMessage, MailTemplate, TicketCc
 from helpwire.notify.models import Channel, Delivery, DeliveryAttempt
 from helpwire.search.models import SearchDocument, SearchTicket
 from helpwire.tickets.models import Comment, Event, Ticket, TicketProject, TicketTag
@@ -34,6 +35,8 @@ __all__ = [
     "FileChunk",
     "IdempotencyRecord",
     "Job",
+    "MailMessage",
+    "MailTemplate",
     "Project",
     "ProjectMember",
     "SearchDocument",
@@ -41,6 +44,7 @@ __all__ = [
     "SignInThrottle",
     "Subtopic",
     "Ticket",
+    "TicketCc",
     "TicketProject",
     "TicketTag",
     "Topic",

@@ -10,6 +10,9 @@ keys, and nothing is set at import time.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import logging
 import os
 import tempfile
@@ -60,8 +63,12 @@ def new_key() -> str:
     return Fernet.generate_key().decode()
 
 
+def split_keys(text: str) -> list[str]:
+    return [part.strip() for part in text.replace("\n", ",").split(",") if part.strip()]
+
+
 def parse_keys(text: str, *, source: str) -> MultiFernet:
-    keys = [part.strip() for part in text.replace("\n", ",").split(",") if part.strip()]
+    keys = split_keys(text)
     if not keys:
         raise SecretKeyError(f"{source} holds no key; {NEW_KEY_HINT}")
     fernets = []
@@ -119,6 +126,7 @@ class SecretBox:
         self.key_file = key_file
         self._from_setting = keys is not None
         self._fernet = parse_keys(keys, source="HELPWIRE_SECRET_KEY") if keys else None
+        self._raw_keys = split_keys(keys) if keys else []
         if keys is not None and self._fernet is None:
             raise SecretKeyError(f"HELPWIRE_SECRET_KEY is empty; {NEW_KEY_HINT}")
 
@@ -146,7 +154,19 @@ class SecretBox:
         except OSError as exc:
             raise SecretKeyError(f"cannot read {self.source}: {exc.strerror}") from None
         self._fernet = parse_keys(text, source=self.source)
+        self._raw_keys = split_keys(text)
         return self._fernet
+
+    def signing_keys(self, purpose: str) -> list[bytes]:
+        """HMAC keys for ``purpose`` (links and addresses helpwire signs), derived from the
+        configured keys, the current one first: a signature made before a key rotation
+        still checks while the old key is listed after the new one. Each purpose has keys
+        of its own, so that no signature made for one can pass for another."""
+        self._keys(create=True)
+        return [
+            hmac.new(base64.urlsafe_b64decode(key), purpose.encode(), hashlib.sha256).digest()
+            for key in self._raw_keys
+        ]
 
     def encrypt(self, plain: str) -> str:
         return PREFIX + self._keys(create=True).encrypt(plain.encode()).decode()

@@ -49,7 +49,10 @@ KIND_DEFAULTS: dict[ChannelKind, tuple[int, float]] = {
     ChannelKind.TEAMS: (1, 1.0),
     ChannelKind.WEBHOOK: (4, 20.0),
     ChannelKind.EMAIL: (2, 2.0),
+    ChannelKind.CUSTOMER_MAIL: (2, 10.0),
 }
+# Managed by helpwire (mail.channel), from the settings: no admin makes one.
+SYSTEM_KINDS = frozenset({ChannelKind.CUSTOMER_MAIL})
 
 
 def _check_url(url: str | None, kind: ChannelKind, policy: AddressPolicy) -> str:
@@ -162,6 +165,10 @@ async def create_channel(
     """The new channel, and its signing secret when one was generated or given."""
     now = utcnow()
     kind = spec.kind
+    if kind in SYSTEM_KINDS:
+        raise ValidationProblem.for_field(
+            "kind", f"{kind.value} is made by helpwire from HELPWIRE_MAIL_SMTP_URL"
+        )
     await _check_name_free(session, spec.name)
     _check_audience(spec.include_internal, spec.audience)
     concurrency, rate = KIND_DEFAULTS[kind]
@@ -210,7 +217,7 @@ async def update_channel(
     allow_managed: bool = False,
 ) -> tuple[Channel, str | None]:
     if channel.managed_by != "api" and not allow_managed:
-        raise Conflict(f"channel {channel.name!r} is declared in the settings; change it there")
+        raise Conflict(f"channel {channel.name!r} is {_managed_where(channel)}; change it there")
     now = utcnow()
     given = changes.model_fields_set
     kind = ChannelKind(channel.kind)
@@ -297,9 +304,15 @@ async def list_channels(session: AsyncSession) -> Sequence[Channel]:
     return (await session.scalars(select(Channel).order_by(Channel.name))).all()
 
 
+def _managed_where(channel: Channel) -> str:
+    if channel.managed_by == "mail":
+        return "made from the HELPWIRE_MAIL_ settings"
+    return "declared in the settings"
+
+
 async def delete_channel(session: AsyncSession, *, channel: Channel) -> None:
     if channel.managed_by != "api":
-        raise Conflict(f"channel {channel.name!r} is declared in the settings; remove it there")
+        raise Conflict(f"channel {channel.name!r} is {_managed_where(channel)}; remove it there")
     await session.delete(channel)
     await session.flush()
 
@@ -347,6 +360,9 @@ async def send_test_outside_transaction(
     request transaction (no ``Session``)."""
     async with database.reader() as session:
         channel = await get_channel(session, channel_id=channel_id)
+    if channel.kind in SYSTEM_KINDS:
+        # Its messages go to customers; there is no one a test could be sent to.
+        raise Conflict(f"channel {channel.name!r} sends only the mail of tickets")
     result = await send_test(channel, base_url=base_url, policy=policy)
     async with database.writing() as session:
         await record_test(session, channel_id=channel_id, result=result)

@@ -30,6 +30,9 @@ class ChannelKind(enum.StrEnum):
     TEAMS = "teams"
     WEBHOOK = "webhook"
     EMAIL = "email"
+    # Mail to a ticket's requester and CCs (helpwire.mail): one channel, made from
+    # HELPWIRE_MAIL_SMTP_URL and managed by helpwire itself, never created over the API.
+    CUSTOMER_MAIL = "customer_mail"
 
 
 CHAT_KINDS = frozenset(

@@ -159,6 +159,8 @@ class Sender:
             return SendResult(ok=False, duration_ms=0.0, error=locked)
         if channel.kind == ChannelKind.EMAIL:
             return await self._send_email(channel, payload)
+        if channel.kind == ChannelKind.CUSTOMER_MAIL:
+            return await self._send_customer_mail(channel, payload)
         return await self._send_http(channel, payload, message_id=message_id, now=now)
 
     async def _send_http(
@@ -221,6 +223,41 @@ class Sender:
             KeyError,
             ValueError,
         ) as exc:
+            return SendResult(
+                ok=False,
+                duration_ms=(time.perf_counter() - started) * 1000,
+                error=_failure(exc),
+            )
+        _errors, reply = response
+        return SendResult(
+            ok=True,
+            duration_ms=(time.perf_counter() - started) * 1000,
+            status_code=250,
+            response=str(reply)[:SNIPPET_CHARS],
+        )
+
+    async def _send_customer_mail(self, channel: Channel, payload: dict[str, Any]) -> SendResult:
+        """A message to a ticket's people, rendered whole when it was queued (helpwire.mail).
+        The server is the operator's own (HELPWIRE_MAIL_SMTP_URL), often on this machine
+        or the private network: it is not held to the address policy of admins' channels."""
+        config = channel.email or {}
+        data = payload.get("data") or {}
+        tls = config.get("tls", "starttls")
+        started = time.perf_counter()
+        try:
+            response = await aiosmtplib.send(
+                data["message"].encode(),
+                sender=data["from"],
+                recipients=list(data["recipients"]),
+                hostname=config["host"],
+                port=int(config.get("port") or 25),
+                username=config.get("username") or None,
+                password=config.get("password") or None,
+                use_tls=tls == "tls",
+                start_tls=tls == "starttls",
+                timeout=SMTP_TIMEOUT_S,
+            )
+        except (aiosmtplib.SMTPException, OSError, KeyError, ValueError) as exc:
             return SendResult(
                 ok=False,
                 duration_ms=(time.perf_counter() - started) * 1000,

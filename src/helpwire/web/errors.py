@@ -15,7 +15,16 @@ from helpwire.web.auth import SignInRequired, sign_in_url
 from helpwire.web.templating import redirect, render
 
 # Paths of the UI. Everything else (the API, the faces, operations) keeps its own format.
-WEB_PREFIXES = ("/login", "/logout", "/tickets/", "/agent/", "/admin/", "/files/", "/ui/")
+WEB_PREFIXES = (
+    "/login",
+    "/logout",
+    "/tickets/",
+    "/agent/",
+    "/admin/",
+    "/files/",
+    "/ui/",
+    "/mail/",
+)
 
 
 def is_web_path(path: str) -> bool:

@@ -1,0 +1,93 @@
+"""A ticket's CC addresses: people who hear of its public conversation besides the
+requester. Staff add and remove them; everyone who sees the ticket sees the list (the
+addresses are in every message's Cc header anyway)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from helpwire.accounts.actor import Actor
+from helpwire.db.base import utcnow
+from helpwire.mail.addresses import normalize_address
+from helpwire.mail.models import TicketCc
+from helpwire.problems import Forbidden, NotFound, ValidationProblem
+from helpwire.tickets.events import EventType, record, touch
+from helpwire.tickets.models import Ticket
+from helpwire.tickets.service import get_ticket
+
+MAX_CC = 50
+
+
+async def _rows(session: AsyncSession, ticket: Ticket) -> Sequence[TicketCc]:
+    query = select(TicketCc).where(TicketCc.ticket_id == ticket.id).order_by(TicketCc.id)
+    return (await session.scalars(query)).all()
+
+
+async def list_cc(session: AsyncSession, *, actor: Actor, number: int) -> Sequence[TicketCc]:
+    ticket = await get_ticket(session, actor=actor, number=number)
+    return await _rows(session, ticket)
+
+
+def _check_staff(actor: Actor) -> None:
+    if not actor.is_staff:
+        raise Forbidden("only staff change a ticket's CC addresses")
+
+
+async def add_cc(
+    session: AsyncSession, *, actor: Actor, number: int, address: str
+) -> tuple[TicketCc, bool]:
+    """The CC row for ``address`` and whether it is new (adding one twice changes nothing)."""
+    _check_staff(actor)
+    try:
+        normalized = normalize_address(address)
+    except ValueError as exc:
+        raise ValidationProblem.for_field("address", str(exc)) from None
+    ticket = await get_ticket(session, actor=actor, number=number, for_update=True)
+    rows = await _rows(session, ticket)
+    for row in rows:
+        if row.address == normalized:
+            return row, False
+    if len(rows) >= MAX_CC:
+        raise ValidationProblem.for_field("address", f"a ticket has at most {MAX_CC} CC addresses")
+    row = TicketCc(
+        ticket_id=ticket.id, address=normalized, added_by_id=actor.user.id, created_at=utcnow()
+    )
+    session.add(row)
+    await _record_change(session, actor, ticket, [r.address for r in rows], normalized, None)
+    await session.flush()
+    return row, True
+
+
+async def remove_cc(session: AsyncSession, *, actor: Actor, number: int, address: str) -> None:
+    _check_staff(actor)
+    ticket = await get_ticket(session, actor=actor, number=number, for_update=True)
+    rows = await _rows(session, ticket)
+    wanted = address.strip().lower()
+    row = next((r for r in rows if r.address == wanted), None)
+    if row is None:
+        raise NotFound(f"{address!r} is not a CC address of ticket {number}")
+    await session.delete(row)
+    await _record_change(session, actor, ticket, [r.address for r in rows], None, wanted)
+    await session.flush()
+
+
+async def _record_change(
+    session: AsyncSession,
+    actor: Actor,
+    ticket: Ticket,
+    before: list[str],
+    added: str | None,
+    removed: str | None,
+) -> None:
+    after = [a for a in before if a != removed] + ([added] if added else [])
+    touch(ticket)
+    await record(
+        session,
+        ticket=ticket,
+        actor=actor.user,
+        type=EventType.TICKET_UPDATED,
+        data={"changes": {"cc": {"before": before, "after": after}}},
+    )

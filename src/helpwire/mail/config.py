@@ -1,0 +1,131 @@
+"""Mail to customers as the deployment set it up: HELPWIRE_MAIL_FROM, HELPWIRE_MAIL_SMTP_URL
+and the settings beside them, read once and checked, so that a wrong setting stops the
+start with its name rather than failing every message later."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.headerregistry import Address
+from email.utils import parseaddr
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from helpwire.settings import Settings
+from helpwire.tickets.models import Status
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+DEFAULT_PORTS = {"smtp": 25, "smtps": 465}
+
+
+class MailSettingError(ValueError):
+    """A mail setting that cannot work, with the setting's name."""
+
+
+@dataclass(frozen=True)
+class SmtpServer:
+    host: str
+    port: int
+    tls: str  # none | starttls | tls
+    username: str | None
+    password: str | None
+
+    def as_channel_config(self, sender: str) -> dict[str, Any]:
+        """The shape of an email channel's settings (notify.models.Channel.email)."""
+        return {
+            "host": self.host,
+            "port": self.port,
+            "tls": self.tls,
+            "username": self.username or "",
+            "password": self.password or "",
+            "from": sender,
+            "to": [],
+        }
+
+
+@dataclass(frozen=True)
+class MailConfig:
+    sender: Address
+    smtp: SmtpServer
+    plus_addressing: bool
+    notify_statuses: frozenset[str]
+    default_language: str
+    base_url: str
+
+    @property
+    def domain(self) -> str:
+        return self.sender.domain
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> MailConfig | None:
+        """None when mail to customers is not set up (no HELPWIRE_MAIL_SMTP_URL)."""
+        if settings.mail_smtp_url is None:
+            return None
+        if not settings.mail_from:
+            raise MailSettingError(
+                "HELPWIRE_MAIL_FROM is needed with HELPWIRE_MAIL_SMTP_URL: "
+                "the sender of mail to customers, e.g. Support <support@example.org>"
+            )
+        return cls(
+            sender=parse_sender(settings.mail_from),
+            smtp=parse_smtp_url(settings.mail_smtp_url.get_secret_value()),
+            plus_addressing=settings.mail_plus_addressing,
+            notify_statuses=parse_statuses(settings.mail_notify_statuses),
+            default_language=settings.mail_default_language.strip().lower() or "en",
+            base_url=settings.base_url.rstrip("/"),
+        )
+
+
+def parse_sender(text: str) -> Address:
+    name, address = parseaddr(text)
+    local, at, domain = address.rpartition("@")
+    if not at or not local or "." not in domain:
+        raise MailSettingError(
+            f"HELPWIRE_MAIL_FROM: {text!r} holds no address like support@example.org"
+        )
+    return Address(display_name=name, username=local, domain=domain.lower())
+
+
+def parse_smtp_url(url: str) -> SmtpServer:
+    """smtp://user:pass@host:587?starttls=true, smtps://user:pass@host:465, smtp://host:25.
+    User name and password are percent-decoded (an @ in either is written %40)."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS:
+        raise MailSettingError("HELPWIRE_MAIL_SMTP_URL must start with smtp:// or smtps://")
+    if not parts.hostname:
+        raise MailSettingError("HELPWIRE_MAIL_SMTP_URL names no host")
+    try:
+        port = parts.port or DEFAULT_PORTS[scheme]
+    except ValueError:
+        raise MailSettingError("HELPWIRE_MAIL_SMTP_URL has a port that is not a number") from None
+    tls = "tls" if scheme == "smtps" else _starttls(parts.query)
+    return SmtpServer(
+        host=parts.hostname,
+        port=port,
+        tls=tls,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+    )
+
+
+def _starttls(query: str) -> str:
+    values = parse_qs(query).get("starttls", ["false"])
+    value = values[-1].strip().lower()
+    if value in _TRUE:
+        return "starttls"
+    if value in _FALSE:
+        return "none"
+    raise MailSettingError("HELPWIRE_MAIL_SMTP_URL: starttls must be true or false")
+
+
+def parse_statuses(text: str) -> frozenset[str]:
+    names = {part.strip().lower() for part in text.split(",") if part.strip()}
+    known = {status.value for status in Status}
+    unknown = sorted(names - known)
+    if unknown:
+        raise MailSettingError(
+            f"HELPWIRE_MAIL_NOTIFY_STATUSES: {', '.join(unknown)} is not a status "
+            f"({', '.join(sorted(known))})"
+        )
+    return frozenset(names)

@@ -1,0 +1,143 @@
+"""Admins' work on mail: the message templates (their own versions, checked before they
+are kept) and the log of messages sent and received."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from helpwire.accounts.actor import Actor
+from helpwire.db.base import utcnow
+from helpwire.mail.models import MailMessage, MailTemplate
+from helpwire.mail.templates import (
+    KINDS,
+    SHIPPED_LANGUAGES,
+    MessageTemplate,
+    TemplateProblem,
+    render,
+    template_for,
+    words,
+)
+from helpwire.notify.models import Delivery
+from helpwire.problems import NotFound, ValidationProblem
+from helpwire.tickets.models import Ticket
+
+
+def check_kind_and_language(kind: str, language: str) -> None:
+    if kind not in KINDS:
+        raise NotFound(f"no message kind {kind!r} (kinds: {', '.join(KINDS)})")
+    if language not in SHIPPED_LANGUAGES:
+        raise NotFound(f"no mail language {language!r} (languages: {', '.join(SHIPPED_LANGUAGES)})")
+
+
+async def list_templates(session: AsyncSession) -> list[MessageTemplate]:
+    return [
+        await template_for(session, kind, language)
+        for kind in KINDS
+        for language in SHIPPED_LANGUAGES
+    ]
+
+
+async def get_template(session: AsyncSession, *, kind: str, language: str) -> MessageTemplate:
+    check_kind_and_language(kind, language)
+    return await template_for(session, kind, language)
+
+
+def sample_context(language: str) -> dict[str, Any]:
+    """Values like a real message's, to check a template with before it is kept."""
+    texts = words(language)
+    return {
+        "marker": texts["marker"],
+        "recipient": {"name": "Alex Example"},
+        "ticket": {
+            "number": 42,
+            "subject": "The printer is on fire",
+            "status": texts["statuses"]["solved"],
+            "priority": "high",
+            "url": "https://helpdesk.example.org/tickets/42",
+        },
+        "comment": {
+            "author": "Sam Agent",
+            "text": "Please switch it off first.",
+            "html": "<p>Please switch it off first.</p>",
+            "files": ["photo.jpg"],
+        },
+        "rating": [
+            {"score": score, "label": label, "url": f"https://helpdesk.example.org/r/{score}"}
+            for score, label in texts["ratings"].items()
+        ],
+    }
+
+
+async def put_template(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    kind: str,
+    language: str,
+    subject: str,
+    text: str,
+    html: str,
+) -> MessageTemplate:
+    """Keep an admin's version, once it renders: a template that fails would fail every
+    message of its kind, so it is refused here with what is wrong."""
+    check_kind_and_language(kind, language)
+    candidate = MessageTemplate(
+        kind=kind, language=language, subject=subject, text=text, html=html, customized=True
+    )
+    try:
+        render(candidate, sample_context(language))
+    except TemplateProblem as exc:
+        raise ValidationProblem.for_field("template", str(exc), "template_error") from None
+    row = await session.scalar(
+        select(MailTemplate).where(MailTemplate.kind == kind, MailTemplate.language == language)
+    )
+    if row is None:
+        row = MailTemplate(kind=kind, language=language)
+        session.add(row)
+    row.subject, row.text, row.html = subject, text, html
+    row.updated_by_id = actor.user.id
+    row.updated_at = utcnow()
+    await session.flush()
+    return candidate
+
+
+async def reset_template(session: AsyncSession, *, kind: str, language: str) -> MessageTemplate:
+    """Back to the version shipped with helpwire."""
+    check_kind_and_language(kind, language)
+    row = await session.scalar(
+        select(MailTemplate).where(MailTemplate.kind == kind, MailTemplate.language == language)
+    )
+    if row is not None:
+        await session.delete(row)
+        await session.flush()
+    return await template_for(session, kind, language)
+
+
+async def list_messages(
+    session: AsyncSession,
+    *,
+    ticket_number: int | None,
+    direction: str | None,
+    before_id: int | None,
+    limit: int,
+) -> tuple[Sequence[tuple[MailMessage, int | None, str | None]], bool]:
+    """Newest first: (message, its ticket's number, its delivery's state). (page, more)."""
+    query = (
+        select(MailMessage, Ticket.number, Delivery.state)
+        .outerjoin(Ticket, Ticket.id == MailMessage.ticket_id)
+        .outerjoin(Delivery, Delivery.id == MailMessage.delivery_id)
+    )
+    if ticket_number is not None:
+        ticket_id = select(Ticket.id).where(Ticket.number == ticket_number).scalar_subquery()
+        query = query.where(MailMessage.ticket_id == ticket_id)
+    if direction is not None:
+        query = query.where(MailMessage.direction == direction)
+    if before_id is not None:
+        query = query.where(MailMessage.id < before_id)
+    rows = (await session.execute(query.order_by(MailMessage.id.desc()).limit(limit + 1))).all()
+    page = [(row[0], row[1], row[2]) for row in rows[:limit]]
+    return page, len(rows) > limit

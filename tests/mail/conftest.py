@@ -1,0 +1,58 @@
+"""Mail to customers against a real SMTP server (aiosmtpd on localhost), sent by relays the
+tests drive with a clock of their own."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from email.message import Message
+
+import pytest
+from pydantic import SecretStr
+
+from helpwire.notify.relay import Relay
+from helpwire.settings import Settings
+from tests.mailservers import SmtpServer, smtp_server  # noqa: F401
+from tests.relays import FakeClock, clock, make_relay  # noqa: F401
+
+SUPPORT = "support@helpwire.test"
+
+
+@pytest.fixture
+def settings(settings: Settings, smtp_server: SmtpServer) -> Settings:  # noqa: F811
+    return settings.model_copy(
+        update={
+            "mail_from": f"Helpwire Support <{SUPPORT}>",
+            "mail_smtp_url": SecretStr(f"smtp://{smtp_server.host}:{smtp_server.port}"),
+            # Besides solved (the default): closing, to show which changes are not mailed.
+            "mail_notify_statuses": "solved,closed",
+        }
+    )
+
+
+class Outbox:
+    """Sends what is queued (a relay pass) and reads what the SMTP server was given."""
+
+    def __init__(self, relay: Relay, server: SmtpServer) -> None:
+        self.relay = relay
+        self.server = server
+
+    async def send(self) -> int:
+        return await self.relay.run_once()
+
+    @property
+    def messages(self) -> list[tuple[list[str], Message]]:
+        return list(self.server.mailbox.messages)
+
+    async def expect(self, count: int) -> list[tuple[list[str], Message]]:
+        """Send, then the first ``count`` messages the server received."""
+        await self.send()
+        return await self.server.mailbox.wait_for(count)
+
+
+@pytest.fixture
+def outbox(
+    make_relay: Callable[..., Relay],  # noqa: F811
+    clock: FakeClock,  # noqa: F811
+    smtp_server: SmtpServer,  # noqa: F811
+) -> Outbox:
+    return Outbox(make_relay(clock=clock), smtp_server)
