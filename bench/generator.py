@@ -207,6 +207,8 @@ _TICKETS_LEFT_EMPTY = (
 LEFT_EMPTY: dict[str, frozenset[str]] = {
     "tickets": frozenset(_TICKETS_LEFT_EMPTY),
     "comments": frozenset({"rating_score", "rating_comment", "rated_at"}),
+    # Everyone is written to in HELPWIRE_MAIL_DEFAULT_LANGUAGE.
+    "users": frozenset({"language"}),
 }
 
 DATETIME_COLUMNS = frozenset(

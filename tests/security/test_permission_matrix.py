@@ -287,6 +287,10 @@ def signed_in(actor: str, target: str) -> str:
     return "unauth" if actor == "anonymous" else "ok"
 
 
+def signed_link_only(actor: str, target: str) -> str:
+    return "hidden"
+
+
 def staff_only(actor: str, target: str) -> str:
     if actor == "anonymous":
         return "unauth"
@@ -560,6 +564,27 @@ NATIVE: dict[tuple[str, str], Entry] = {
     ("POST", API + "/deliveries/{delivery_id}/redeliver"): Entry(
         admin_only, at(API + "/deliveries/{dl}/redeliver")
     ),
+    ("GET", TK + "/cc"): Entry(sees_ticket, at(T + "/cc"), TICKET_KEYS),
+    # Staff only, and refused as such before the ticket is looked at: a customer learns
+    # nothing of a ticket they may not see.
+    ("POST", TK + "/cc"): Entry(
+        staff_only, at(T + "/cc", json={"address": "m{i}@matrix.test"}), TICKET_KEYS
+    ),
+    ("DELETE", TK + "/cc/{address}"): Entry(
+        staff_only, at(T + "/cc/nobody@matrix.test"), TICKET_KEYS
+    ),
+    ("GET", API + "/mail/templates"): Entry(admin_only, at(API + "/mail/templates")),
+    ("GET", API + "/mail/templates/{kind}/{language}"): Entry(
+        admin_only, at(API + "/mail/templates/reply/en")
+    ),
+    ("PUT", API + "/mail/templates/{kind}/{language}"): Entry(
+        admin_only,
+        at(API + "/mail/templates/status/de", json={"subject": "s", "text": "t", "html": "h"}),
+    ),
+    ("DELETE", API + "/mail/templates/{kind}/{language}"): Entry(
+        admin_only, at(API + "/mail/templates/status/de")
+    ),
+    ("GET", API + "/mail/messages"): Entry(admin_only, at(API + "/mail/messages")),
     ("GET", API + "/jobs"): Entry(admin_only, at(API + "/jobs")),
     ("GET", API + "/jobs/{job_id}"): Entry(admin_only, at(API + "/jobs/{j}")),
     ("POST", API + "/jobs/{job_id}/retry"): Entry(admin_only, at(API + "/jobs/{j}/retry")),
@@ -772,6 +797,11 @@ WEB: dict[tuple[str, str], Entry] = {
     ),
     ("POST", "/tickets/{number}/comments/{comment_id}/rate"): Entry(
         rates_reply, form(WT + "/comments/{c}/rate", score="1"), MESSAGE_KEYS
+    ),
+    # A rating link from a solved ticket's mail: its signature, not a sign-in, decides; one
+    # without a valid signature is a ticket that does not exist, for everyone.
+    ("GET", "/mail/rate/{number}/{score}"): Entry(
+        signed_link_only, at("/mail/rate/{n}/5?u=1&s=aaaaaaaaaaaaaaaa"), TICKET_KEYS
     ),
     ("GET", "/agent"): Entry(staff_only, at("/agent")),
     ("GET", "/agent/counts"): Entry(staff_only, at("/agent/counts")),

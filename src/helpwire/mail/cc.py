@@ -13,7 +13,7 @@ from helpwire.accounts.actor import Actor
 from helpwire.db.base import utcnow
 from helpwire.mail.addresses import normalize_address
 from helpwire.mail.models import TicketCc
-from helpwire.problems import Forbidden, NotFound, ValidationProblem
+from helpwire.problems import Forbidden, ValidationProblem
 from helpwire.tickets.events import EventType, record, touch
 from helpwire.tickets.models import Ticket
 from helpwire.tickets.service import get_ticket
@@ -62,13 +62,14 @@ async def add_cc(
 
 
 async def remove_cc(session: AsyncSession, *, actor: Actor, number: int, address: str) -> None:
+    """Removing an address that is not there changes nothing, like removing it twice."""
     _check_staff(actor)
     ticket = await get_ticket(session, actor=actor, number=number, for_update=True)
     rows = await _rows(session, ticket)
     wanted = address.strip().lower()
     row = next((r for r in rows if r.address == wanted), None)
     if row is None:
-        raise NotFound(f"{address!r} is not a CC address of ticket {number}")
+        return  # not there: as asked, and nothing changed to record
     await session.delete(row)
     await _record_change(session, actor, ticket, [r.address for r in rows], None, wanted)
     await session.flush()

@@ -79,7 +79,7 @@ async def add_cc(
 @router.delete(
     "/tickets/{number}/cc/{address}",
     status_code=status.HTTP_204_NO_CONTENT,
-    summary="Remove a CC address (staff)",
+    summary="Remove a CC address (staff); one that is not there is no change",
 )
 async def remove_cc(
     number: TicketNumber, address: str, session: Session, actor: StaffPrincipal
