@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 
 from fastapi import FastAPI
@@ -27,6 +27,7 @@ from helpwire.assembly import database_for
 from helpwire.db.engine import create_engine
 from helpwire.db.session import Database
 from helpwire.faces import enabled_faces
+from helpwire.faces.common import Face
 from helpwire.files.backends import storage_for
 from helpwire.files.routes import router as files_router
 from helpwire.housekeeping import job_registry
@@ -34,6 +35,8 @@ from helpwire.jobs.routes import router as jobs_router
 from helpwire.jobs.worker import Worker
 from helpwire.logs import configure_logging
 from helpwire.mail.config import MailConfig
+from helpwire.mail.inbound import InboundConfig, Pipeline
+from helpwire.mail.routes import INBOUND_PATH
 from helpwire.mail.routes import router as mail_router
 from helpwire.notify.outbound import AddressPolicy
 from helpwire.notify.relay import Relay
@@ -75,10 +78,30 @@ def relay_for(database: Database, settings: Settings, *, metrics: Metrics | None
     )
 
 
+def _body_limits(settings: Settings, faces: list[Face]) -> Callable[[str], int]:
+    """The largest body each path takes."""
+
+    def body_limit(path: str) -> int:
+        if path == INBOUND_PATH:
+            return settings.mail_max_bytes
+        if path == UPLOAD_PATH:
+            return settings.max_file_bytes + MULTIPART_OVERHEAD
+        if carries_files(path):
+            files = settings.max_files_per_comment * settings.max_file_bytes
+            return max(settings.max_request_bytes, files + MULTIPART_OVERHEAD)
+        if any(face.carries_files(path) for face in faces):
+            base64_file = (settings.max_file_bytes + 2) // 3 * 4
+            return max(settings.max_request_bytes, base64_file + MULTIPART_OVERHEAD)
+        return settings.max_request_bytes
+
+    return body_limit
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     # Checked before anything starts: a wrong mail setting stops here, with its name.
     mail = MailConfig.from_settings(settings)
+    inbound = InboundConfig.from_settings(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -86,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         database = database_for(engine, mail=mail)
         app.state.database = database
         app.state.storage = storage_for(settings, database)
+        app.state.mail_pipeline = Pipeline(database, app.state.storage, inbound)
         background: list[asyncio.Task[None]] = []
         stop = asyncio.Event()
         relay: Relay | None = None
@@ -140,18 +164,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     install_web(app)
 
-    faces = list(app.state.faces)
-
-    def body_limit(path: str) -> int:
-        if path == UPLOAD_PATH:
-            return settings.max_file_bytes + MULTIPART_OVERHEAD
-        if carries_files(path):
-            files = settings.max_files_per_comment * settings.max_file_bytes
-            return max(settings.max_request_bytes, files + MULTIPART_OVERHEAD)
-        if any(face.carries_files(path) for face in faces):
-            base64_file = (settings.max_file_bytes + 2) // 3 * 4
-            return max(settings.max_request_bytes, base64_file + MULTIPART_OVERHEAD)
-        return settings.max_request_bytes
+    body_limit = _body_limits(settings, list(app.state.faces))
 
     # The last added runs first: request id, then the body limit, then the NUL check
     # (which reads bodies the limit has already bounded).

@@ -121,6 +121,56 @@ class Settings(BaseSettings):
         default="en", description="The language of mail to people who have not chosen one."
     )
 
+    mail_imap_url: SecretStr | None = Field(
+        default=None,
+        description="A mailbox to read mail in from: imaps://user:pass@host:993/INBOX "
+        "(imap:// for a plain or STARTTLS connection).",
+    )
+    mail_imap_oauth2_token: SecretStr | None = Field(
+        default=None,
+        description="An OAuth2 access token to sign in to the mailbox with (XOAUTH2: "
+        "Microsoft 365, Google) instead of the URL's password.",
+    )
+    mail_imap_processed_folder: str = Field(
+        default="Processed",
+        description="Where read mail is moved to (made when missing).",
+    )
+    mail_imap_poll_seconds: float = Field(
+        default=60.0, gt=0, le=3600, description="How often the mailbox is read without IDLE."
+    )
+    mail_listen: str | None = Field(
+        default=None,
+        description="host:port of an SMTP server for mail in, which an MTA relays to "
+        "(`helpwire serve` runs it; `helpwire mail listen` alone).",
+    )
+    mail_max_bytes: int = Field(
+        default=30 * MIB,
+        ge=64 * 1024,
+        description="Largest message processed; larger ones are kept in the quarantine.",
+    )
+    mail_unknown_senders: Literal["create", "refuse"] = Field(
+        default="create",
+        description="Mail from an address no user has: make a customer, or refuse it with "
+        "a polite answer.",
+    )
+    mail_domain_accounts: str = Field(
+        default="",
+        description="Which account a new customer from a mail domain joins: "
+        "example.com=acme,example.org=globex.",
+    )
+    mail_default_account: str | None = Field(
+        default=None,
+        description="The account of new customers whose domain is not in "
+        "mail_domain_accounts (none: they are refused).",
+    )
+    mail_cc_from_mail: bool = Field(
+        default=True, description="The Cc addresses of a customer's mail join the ticket's CC."
+    )
+    mail_sender_limit: str = Field(
+        default="30/hour",
+        description="Messages one address may send in before the rest wait in the quarantine.",
+    )
+
     web_session_days: int = Field(
         default=14,
         ge=1,

@@ -14,7 +14,7 @@ from helpwire.db.counters import Counter
 from helpwire.db.idempotency import IdempotencyRecord
 from helpwire.files.models import File, FileBlob, FileChunk
 from helpwire.jobs.models import Job
-from helpwire.mail.models import MailMessage, MailTemplate, TicketCc
+from helpwire.mail.models import MailMessage, MailRaw, MailTemplate, TicketCc
 from helpwire.notify.models import Channel, Delivery, DeliveryAttempt
 from helpwire.search.models import SearchDocument, SearchTicket
 from helpwire.tickets.models import Comment, Event, Ticket, TicketProject, TicketTag
@@ -36,6 +36,7 @@ __all__ = [
     "IdempotencyRecord",
     "Job",
     "MailMessage",
+    "MailRaw",
     "MailTemplate",
     "Project",
     "ProjectMember",

@@ -6,7 +6,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from helpwire.db.base import Base, JSONType, utcnow
@@ -39,6 +48,7 @@ class MailMessage(Base):
     __table_args__ = (
         UniqueConstraint("direction", "message_id"),
         Index("ix_mail_messages_ticket", "ticket_id", "id"),
+        Index("ix_mail_messages_direction_state", "direction", "state", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -59,7 +69,30 @@ class MailMessage(Base):
     subject: Mapped[str] = mapped_column(Text, default="")
     language: Mapped[str | None] = mapped_column(String(16))
     details: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    # Inbound only: received (stored, not yet processed) | processed | ignored (noise,
+    # recorded and never answered) | quarantined (an admin looks, downloads, retries) |
+    # refused (an unknown sender where those are refused); with the reason in words.
+    state: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    processed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MailRaw(Base):
+    """The bytes of a received message as they came, stored before anything is made of
+    them: the original a comment came from, and what a quarantined message is retried
+    from."""
+
+    __tablename__ = "mail_raw"
+
+    message_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("mail_messages.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    )
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class MailTemplate(Base):

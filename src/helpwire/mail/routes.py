@@ -5,29 +5,157 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 
-from helpwire.accounts.models import User
-from helpwire.api.deps import AdminPrincipal, CurrentPrincipal, Session, StaffPrincipal
+from helpwire.accounts.models import Role, User
+from helpwire.api.deps import (
+    AdminOutsideTransaction,
+    AdminPrincipal,
+    CurrentPrincipal,
+    Principal,
+    Session,
+    StaffPrincipal,
+    bearer_or_basic_token,
+    read_outside_transaction,
+    resolve_caller,
+)
 from helpwire.api.pagination import cursor_id, encode_cursor
 from helpwire.api.responses import PROBLEM_RESPONSES
-from helpwire.api.types import MAX_INT64, TicketNumber
+from helpwire.api.types import MAX_INT64, BigRowId, TicketNumber
 from helpwire.mail import cc as cc_service
 from helpwire.mail import service
+from helpwire.mail.inbound import QUARANTINED, REFUSED, Outcome, Pipeline
 from helpwire.mail.models import MailMessage, TicketCc
 from helpwire.mail.schemas import (
     CcCreate,
     CcOut,
+    InboundOut,
     MessageOut,
     MessagePage,
     TemplateIn,
     TemplateOut,
 )
 from helpwire.mail.templates import MessageTemplate
+from helpwire.problems import Forbidden, UnsupportedMediaType, ValidationProblem
 
 router = APIRouter(prefix="/api/v1", tags=["mail"], responses=PROBLEM_RESPONSES)
+INBOUND_PATH = "/api/v1/mail/inbound"
+RFC822 = "message/rfc822"
+
+
+async def get_mail_sender(request: Request) -> Principal:
+    """A service token (a mail relay such as Postmark, Mailgun or SES posting what it
+    received) or an admin's, checked in a short transaction of its own: the pipeline opens
+    its own transactions, storing the message before processing it."""
+    async with read_outside_transaction(request) as session:
+        principal = await resolve_caller(
+            request, session, token=bearer_or_basic_token(request.headers.get("authorization"))
+        )
+    if principal.user.role not in (Role.SERVICE, Role.ADMIN) or principal.service is not None:
+        raise Forbidden("mail is posted with a service token (or an admin's)")
+    return principal
+
+
+MailSender = Annotated[Principal, Depends(get_mail_sender)]
+
+
+def pipeline_of(request: Request) -> Pipeline:
+    pipeline: Pipeline = request.app.state.mail_pipeline
+    return pipeline
+
+
+def _outcome_out(outcome: Outcome) -> InboundOut:
+    return InboundOut(
+        id=outcome.id,
+        message_id=outcome.message_id,
+        state=outcome.state,
+        reason=outcome.reason,
+        ticket=outcome.ticket_number,
+        comment_id=outcome.comment_id,
+        duplicate=outcome.duplicate,
+    )
+
+
+@router.post(
+    "/mail/inbound",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=InboundOut,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {RFC822: {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+    summary="Hand over one received message, raw (service token); answers what became of it",
+)
+async def receive_mail(request: Request, _sender: MailSender) -> InboundOut:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != RFC822:
+        raise UnsupportedMediaType(f"send the raw message as {RFC822}")
+    raw = await request.body()
+    if not raw.strip():
+        raise ValidationProblem.for_field("body", "the message is empty")
+    outcome = await pipeline_of(request).accept(raw, source="http")
+    return _outcome_out(outcome)
+
+
+@router.get(
+    "/mail/quarantine",
+    response_model=MessagePage,
+    summary="Received messages that wait for an admin (quarantined or refused), newest first",
+)
+async def list_quarantine(
+    session: Session,
+    _admin: AdminPrincipal,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str | None = None,
+) -> MessagePage:
+    before_id = None if cursor is None else cursor_id(cursor, key="before", maximum=MAX_INT64)
+    rows, more = await service.list_messages(
+        session,
+        ticket_number=None,
+        direction="in",
+        states=(QUARANTINED, REFUSED),
+        before_id=before_id,
+        limit=limit,
+    )
+    return MessagePage(
+        items=[_message_out(*row) for row in rows],
+        next_cursor=encode_cursor({"before": rows[-1][0].id}) if more and rows else None,
+    )
+
+
+@router.post(
+    "/mail/quarantine/{message_id}/retry",
+    response_model=InboundOut,
+    summary="Process a received message again (admin), e.g. once its sender is a user",
+)
+async def retry_message(
+    message_id: BigRowId, request: Request, _admin: AdminOutsideTransaction
+) -> InboundOut:
+    pipeline = pipeline_of(request)
+    async with read_outside_transaction(request) as session:
+        await service.check_retryable(session, message_id=message_id)
+    return _outcome_out(await pipeline.process(message_id))
+
+
+@router.get(
+    "/mail/messages/{message_id}/original",
+    response_class=Response,
+    responses={200: {"content": {RFC822: {}}, "description": "The message as it came"}},
+    summary="A received message as it came, as a .eml file (staff)",
+)
+async def download_original(
+    message_id: BigRowId, session: Session, _staff: StaffPrincipal
+) -> Response:
+    data = await service.original_of(session, message_id=message_id)
+    return Response(
+        data,
+        media_type=RFC822,
+        headers={"Content-Disposition": f'attachment; filename="message-{message_id}.eml"'},
+    )
 
 
 async def _cc_out(session: Session, rows: list[TicketCc]) -> list[CcOut]:
@@ -164,6 +292,9 @@ def _message_out(message: MailMessage, number: int | None, state: str | None) ->
         language=message.language,
         delivery_id=message.delivery_id,
         delivery_state=state,
+        state=message.state,
+        reason=message.reason,
+        size=message.size,
         created_at=message.created_at,
     )
 
@@ -183,7 +314,12 @@ async def list_messages(
 ) -> MessagePage:
     before_id = None if cursor is None else cursor_id(cursor, key="before", maximum=MAX_INT64)
     rows, more = await service.list_messages(
-        session, ticket_number=ticket, direction=direction, before_id=before_id, limit=limit
+        session,
+        ticket_number=ticket,
+        direction=direction,
+        states=None,
+        before_id=before_id,
+        limit=limit,
     )
     return MessagePage(
         items=[_message_out(*row) for row in rows],

@@ -60,9 +60,28 @@ class MessageOut(BaseModel):
         "at /api/v1/deliveries/{id}."
     )
     delivery_state: str | None
+    state: str | None = Field(
+        description="Received messages: received, processed, ignored, quarantined or refused."
+    )
+    reason: str | None = Field(description="Why it was ignored, quarantined or refused.")
+    size: int | None = Field(description="Received messages: bytes as they came.")
     created_at: datetime
 
 
 class MessagePage(BaseModel):
     items: list[MessageOut]
     next_cursor: str | None
+
+
+class InboundOut(BaseModel):
+    """What became of a received message."""
+
+    id: int = Field(description="The message in the log (/api/v1/mail/messages).")
+    message_id: str
+    state: Literal["received", "processed", "ignored", "quarantined", "refused"]
+    reason: str | None
+    ticket: int | None = Field(description="The ticket it became or joined.")
+    comment_id: int | None
+    duplicate: bool = Field(
+        description="The message had come before: this is what became of it then."
+    )

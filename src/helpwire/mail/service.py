@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.accounts.actor import Actor
 from helpwire.db.base import utcnow
-from helpwire.mail.models import MailMessage, MailTemplate
+from helpwire.mail.models import MailMessage, MailRaw, MailTemplate
 from helpwire.mail.templates import (
     KINDS,
     SHIPPED_LANGUAGES,
@@ -22,7 +22,7 @@ from helpwire.mail.templates import (
     words,
 )
 from helpwire.notify.models import Delivery
-from helpwire.problems import NotFound, ValidationProblem
+from helpwire.problems import Conflict, NotFound, ValidationProblem
 from helpwire.tickets.models import Ticket
 
 
@@ -122,6 +122,7 @@ async def list_messages(
     *,
     ticket_number: int | None,
     direction: str | None,
+    states: Sequence[str] | None,
     before_id: int | None,
     limit: int,
 ) -> tuple[Sequence[tuple[MailMessage, int | None, str | None]], bool]:
@@ -136,8 +137,28 @@ async def list_messages(
         query = query.where(MailMessage.ticket_id == ticket_id)
     if direction is not None:
         query = query.where(MailMessage.direction == direction)
+    if states is not None:
+        query = query.where(MailMessage.state.in_(list(states)))
     if before_id is not None:
         query = query.where(MailMessage.id < before_id)
     rows = (await session.execute(query.order_by(MailMessage.id.desc()).limit(limit + 1))).all()
     page = [(row[0], row[1], row[2]) for row in rows[:limit]]
     return page, len(rows) > limit
+
+
+RETRYABLE = ("quarantined", "refused", "received")
+
+
+async def check_retryable(session: AsyncSession, *, message_id: int) -> None:
+    row = await session.get(MailMessage, message_id)
+    if row is None or row.direction != "in":
+        raise NotFound(f"no received message {message_id}")
+    if row.state not in RETRYABLE:
+        raise Conflict(f"message {message_id} was {row.state}; only what waits is retried")
+
+
+async def original_of(session: AsyncSession, *, message_id: int) -> bytes:
+    raw = await session.get(MailRaw, message_id)
+    if raw is None:
+        raise NotFound(f"no received message {message_id}")
+    return raw.data

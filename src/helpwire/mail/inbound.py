@@ -1,0 +1,553 @@
+"""Mail in: one pipeline behind the three doors (IMAP, the SMTP listener, the HTTP
+endpoint). A message is **stored first**, whole, in a transaction of its own, and
+deduplicated by its Message-ID: the same message twice is one message. Then it is
+**processed** in another transaction: matched to a ticket (our Message-IDs it answers,
+then the signed plus-address, then ``[#N]`` from someone who may see ticket N), its reply
+cut from the quoted history, its attachments made files, and turned into a comment or a
+new ticket. What cannot be processed goes to the quarantine with the reason, where an
+admin sees it, downloads it and retries it; noise (auto-replies, delivery reports, our own
+messages) is recorded and never answered. Nothing a mail server handed over is dropped.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from limits import RateLimitItem
+from limits import parse as parse_limit
+from limits.aio.storage import MemoryStorage
+from limits.aio.strategies import MovingWindowRateLimiter
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from helpwire.accounts import service as accounts
+from helpwire.accounts.actor import Actor, load_actor
+from helpwire.accounts.models import Account, Role, User
+from helpwire.db.base import utcnow
+from helpwire.db.secrets import box_for
+from helpwire.db.session import Database
+from helpwire.files.models import File
+from helpwire.files.service import record_upload, save_upload
+from helpwire.files.storage import FileStorage
+from helpwire.mail.addresses import normalize_address
+from helpwire.mail.cc import MAX_CC
+from helpwire.mail.config import parse_sender
+from helpwire.mail.models import MailMessage, MailRaw, TicketCc
+from helpwire.mail.parsing import (
+    Attachment,
+    ParsedMail,
+    Unreadable,
+    addresses,
+    latest_reply,
+    message_id_of,
+    parse,
+    read_headers,
+    subject_of,
+)
+from helpwire.mail.tokens import reply_token_matches, reply_token_number
+from helpwire.problems import Conflict, NotFound, Problem
+from helpwire.settings import Settings
+from helpwire.tickets import lifecycle
+from helpwire.tickets import service as tickets
+from helpwire.tickets.models import BodyFormat, Comment, Status, Ticket
+from helpwire.tickets.schemas import MAX_BODY_CHARS, MAX_SUBJECT_CHARS, TicketCreate
+
+log = logging.getLogger(__name__)
+
+RECEIVED = "received"
+PROCESSED = "processed"
+IGNORED = "ignored"
+QUARANTINED = "quarantined"
+REFUSED = "refused"
+INBOUND_STATES = (RECEIVED, PROCESSED, IGNORED, QUARANTINED, REFUSED)
+_SUBJECT_NUMBER = re.compile(r"\[#(\d{1,18})\]")
+_TOO_LONG = "\n\n[…] (the rest is in the original message)"
+_USERNAME_UNSAFE = re.compile(r"[^A-Za-z0-9._:@-]")
+
+
+@dataclass(frozen=True)
+class InboundConfig:
+    """What the pipeline reads of the settings."""
+
+    own_address: str | None  # HELPWIRE_MAIL_FROM's address
+    unknown_senders: str  # create | refuse
+    domain_accounts: dict[str, str]
+    default_account: str | None
+    max_bytes: int
+    max_file_bytes: int
+    max_files: int
+    cc_from_mail: bool
+    sender_limit: RateLimitItem
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> InboundConfig:
+        own = parse_sender(settings.mail_from).addr_spec.lower() if settings.mail_from else None
+        return cls(
+            own_address=own,
+            unknown_senders=settings.mail_unknown_senders,
+            domain_accounts=parse_domain_accounts(settings.mail_domain_accounts),
+            default_account=settings.mail_default_account or None,
+            max_bytes=settings.mail_max_bytes,
+            max_file_bytes=settings.max_file_bytes,
+            max_files=settings.max_files_per_comment,
+            cc_from_mail=settings.mail_cc_from_mail,
+            sender_limit=parse_limit(settings.mail_sender_limit),
+        )
+
+    @property
+    def own_addresses(self) -> frozenset[str]:
+        return frozenset({self.own_address}) if self.own_address else frozenset()
+
+    def is_own(self, address: str) -> bool:
+        """Our address, or one of its plus-addresses."""
+        if self.own_address is None:
+            return False
+        local, _, domain = self.own_address.partition("@")
+        their_local, _, their_domain = address.partition("@")
+        return their_domain == domain and their_local.split("+")[0] == local
+
+
+def parse_domain_accounts(text: str) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for entry in text.split(","):
+        if not entry.strip():
+            continue
+        domain, equals, account = entry.partition("=")
+        if not equals or not domain.strip() or not account.strip():
+            raise ValueError(
+                f"HELPWIRE_MAIL_DOMAIN_ACCOUNTS: {entry.strip()!r} is not domain=account"
+            )
+        pairs[domain.strip().lower()] = account.strip()
+    return pairs
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of a message, as the doors answer it."""
+
+    id: int
+    message_id: str
+    state: str
+    reason: str | None
+    ticket_number: int | None
+    comment_id: int | None
+    duplicate: bool = False
+
+
+class Pipeline:
+    """The one way in for mail. ``accept`` stores and processes; ``process`` (again)
+    processes a stored message, for a retry from the quarantine."""
+
+    def __init__(self, database: Database, storage: FileStorage, config: InboundConfig) -> None:
+        self.database = database
+        self.storage = storage
+        self.config = config
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+
+    async def accept(self, raw: bytes, *, source: str, envelope_to: Sequence[str] = ()) -> Outcome:
+        """Store ``raw`` (once: a message already stored is answered as it stands) and
+        process it. Raises only when it could not be stored; then the sender (an MTA, a
+        poller) keeps the message and tries again."""
+        stored, duplicate = await self._store(raw, source=source, envelope_to=envelope_to)
+        if duplicate:
+            return await self.outcome(stored, duplicate=True)
+        return await self.process(stored)
+
+    async def _store(
+        self, raw: bytes, *, source: str, envelope_to: Sequence[str]
+    ) -> tuple[int, bool]:
+        headers = read_headers(raw)
+        message_id = message_id_of(headers, raw)
+        existing = await self._existing(message_id)
+        if existing is not None:
+            return existing, True
+        row = MailMessage(
+            direction="in",
+            message_id=message_id,
+            kind="inbound",
+            sender=(addresses(headers, "from") or [""])[0][:254],
+            recipients=addresses(headers, "to")[:50],
+            cc=addresses(headers, "cc")[:50],
+            subject=subject_of(headers)[:2000],
+            details={"source": source, "envelope_to": list(envelope_to)[:50]},
+            state=RECEIVED,
+            size=len(raw),
+            created_at=utcnow(),
+        )
+        try:
+            async with self.database.writing() as session:
+                session.add(row)
+                await session.flush()
+                session.add(MailRaw(message_id=row.id, data=raw))
+        except IntegrityError:
+            # The same message came in at the same moment through another door.
+            existing = await self._existing(message_id)
+            if existing is None:
+                raise
+            return existing, True
+        return row.id, False
+
+    async def _existing(self, message_id: str) -> int | None:
+        async with self.database.reader() as session:
+            found: int | None = await session.scalar(
+                select(MailMessage.id).where(
+                    MailMessage.direction == "in", MailMessage.message_id == message_id
+                )
+            )
+            return found
+
+    async def outcome(self, row_id: int, *, duplicate: bool = False) -> Outcome:
+        async with self.database.reader() as session:
+            row = await session.get_one(MailMessage, row_id)
+            number = None
+            if row.ticket_id is not None:
+                number = await session.scalar(
+                    select(Ticket.number).where(Ticket.id == row.ticket_id)
+                )
+            return Outcome(
+                id=row.id,
+                message_id=row.message_id,
+                state=row.state or RECEIVED,
+                reason=row.reason,
+                ticket_number=number,
+                comment_id=row.comment_id,
+                duplicate=duplicate,
+            )
+
+    async def process(self, row_id: int) -> Outcome:
+        """Make the stored message a comment or a ticket, or say why not. Never raises
+        for the message's sake: whatever goes wrong ends in the quarantine."""
+        async with self.database.reader() as session:
+            raw = (await session.get_one(MailRaw, row_id)).data
+        try:
+            await self._process(row_id, raw)
+        except Exception as exc:  # the poller and the listener must never die of one message
+            reason = exc.detail if isinstance(exc, Problem) else f"{type(exc).__name__}: {exc}"
+            if not isinstance(exc, Problem | Unreadable):
+                log.exception("mail processing failed", extra={"mail_message": row_id})
+            await self._finish(row_id, QUARANTINED, str(reason))
+        return await self.outcome(row_id)
+
+    async def _process(self, row_id: int, raw: bytes) -> None:
+        if len(raw) > self.config.max_bytes:
+            raise Unreadable(
+                f"{len(raw)} bytes, more than HELPWIRE_MAIL_MAX_BYTES ({self.config.max_bytes})"
+            )
+        mail = parse(raw, own_addresses=self.config.own_addresses)
+        if not mail.sender:
+            raise Unreadable("the message has no From address")
+        if mail.noise is not None:
+            ticket_id = await self._ticket_answered(mail)
+            await self._finish(row_id, IGNORED, mail.noise, ticket_id=ticket_id)
+            return
+        if not await self._limiter.hit(self.config.sender_limit, "mail", mail.sender):
+            raise Unreadable(
+                f"{mail.sender} sent more than {self.config.sender_limit} "
+                "(HELPWIRE_MAIL_SENDER_LIMIT); retry it from the quarantine"
+            )
+        stored, left_out = await self._store_files(mail.attachments)
+        try:
+            await self._file_mail(row_id, mail, stored, left_out)
+        except BaseException:
+            for row in stored:
+                await self.storage.delete(row.storage_key)
+            raise
+
+    async def _ticket_answered(self, mail: ParsedMail) -> int | None:
+        if not mail.answers:
+            return None
+        async with self.database.reader() as session:
+            return await _ticket_of_ids(session, mail.answers)
+
+    async def _store_files(self, attachments: list[Attachment]) -> tuple[list[File], list[str]]:
+        """The attachments' bytes, stored before the transaction (as uploads are), and the
+        names of those over the limits, which stay in the original message and are named
+        in the comment."""
+        rows: list[File] = []
+        left_out: list[str] = []
+        for position, attachment in enumerate(attachments):
+            too_many = position >= self.config.max_files
+            if too_many or len(attachment.data) > self.config.max_file_bytes:
+                left_out.append(attachment.filename)
+                continue
+            rows.append(
+                await save_upload(
+                    storage=self.storage,
+                    uploader_id=0,  # set to the sender once known, before the row is added
+                    filename=attachment.filename,
+                    content_type=attachment.content_type,
+                    source=io.BytesIO(attachment.data),
+                    max_bytes=self.config.max_file_bytes,
+                )
+            )
+        return rows, left_out
+
+    async def _file_mail(
+        self, row_id: int, mail: ParsedMail, files: list[File], left_out: list[str]
+    ) -> None:
+        async with self.database.writing() as session:
+            row = await session.get_one(MailMessage, row_id)
+            sender = await _user_by_address(session, mail.sender)
+            if sender is None:
+                sender = await self._new_customer(session, mail)
+                if sender is None:
+                    _finish_row(row, REFUSED, self._refusal(mail))
+                    return
+            if not sender.is_active:
+                raise Unreadable(f"{mail.sender} belongs to a disabled user")
+            actor = await load_actor(session, user=sender)
+            ticket, proven = await self._match(session, mail, actor)
+            if actor.is_staff and not self._staff_proven(mail, proven):
+                raise Unreadable(
+                    f"{mail.sender} is staff, but the message does not answer one of ours "
+                    "(or its Reply-To differs): it never acts as staff"
+                )
+            for file in files:
+                file.uploader_id = sender.id
+                await record_upload(session, row=file)
+            if ticket is None or Status(ticket.status) == Status.CLOSED:
+                ticket, comment_id = await self._new_ticket(
+                    session, actor, mail, files, ticket, left_out
+                )
+            else:
+                comment_id = await self._comment(session, actor, ticket, mail, files, left_out)
+            if self.config.cc_from_mail and not actor.is_staff:
+                await self._copy_cc(session, ticket, mail, sender)
+            row.ticket_id = ticket.id
+            row.comment_id = comment_id
+            _finish_row(row, PROCESSED, None)
+
+    async def _match(
+        self, session: AsyncSession, mail: ParsedMail, actor: Actor
+    ) -> tuple[Ticket | None, bool]:
+        """The ticket the message answers, and whether it answers a message of ours (the
+        proof a staff sender needs)."""
+        ticket_id = await _ticket_of_ids(session, mail.answers, ours_only=True)
+        if ticket_id is not None:
+            return await session.get_one(Ticket, ticket_id), True
+        ticket_id = await _ticket_of_ids(session, mail.answers)
+        if ticket_id is not None:
+            return await session.get_one(Ticket, ticket_id), False
+        ticket = await self._by_reply_address(session, mail)
+        if ticket is not None:
+            return ticket, False
+        match = _SUBJECT_NUMBER.search(mail.subject)
+        if match is not None:
+            try:
+                return await tickets.get_ticket(session, actor=actor, number=int(match[1])), False
+            except NotFound:
+                return None, False  # not theirs to answer: a new ticket
+        return None, False
+
+    async def _by_reply_address(self, session: AsyncSession, mail: ParsedMail) -> Ticket | None:
+        box = box_for(session.get_bind().dialect)
+        for address in mail.recipients:
+            if not self.config.is_own(address):
+                continue
+            token = address.partition("@")[0].partition("+")[2]
+            number = reply_token_number(token)
+            if number is None:
+                continue
+            ticket = await session.scalar(select(Ticket).where(Ticket.number == number))
+            if ticket is not None and reply_token_matches(box, token, uid=ticket.uid):
+                return ticket
+        return None
+
+    @staticmethod
+    def _staff_proven(mail: ParsedMail, answers_ours: bool) -> bool:
+        mismatched = any(address != mail.sender for address in mail.reply_to)
+        return answers_ours and not mismatched
+
+    async def _new_customer(self, session: AsyncSession, mail: ParsedMail) -> User | None:
+        """A customer for an unknown sender, in the account their domain names (or the
+        default one); None when the settings refuse them."""
+        if self.config.unknown_senders != "create":
+            return None
+        domain = mail.sender.partition("@")[2]
+        key = self.config.domain_accounts.get(domain) or self.config.default_account
+        if key is None:
+            return None
+        account = await session.scalar(select(Account).where(Account.key == key))
+        if account is None:
+            raise Unreadable(f"the account {key!r} named in the mail settings does not exist")
+        address = normalize_address(mail.sender)
+        return await accounts.create_user(
+            session,
+            new=accounts.NewUser(
+                username=await _free_username(session, address),
+                role=Role.CUSTOMER,
+                email=address,
+                real_name=mail.sender_name[:255],
+                account_key=account.key,
+            ),
+        )
+
+    def _refusal(self, mail: ParsedMail) -> str:
+        if self.config.unknown_senders != "create":
+            return f"{mail.sender} is not a user, and HELPWIRE_MAIL_UNKNOWN_SENDERS=refuse"
+        return (
+            f"{mail.sender} is not a user, and no account takes its domain "
+            "(HELPWIRE_MAIL_DOMAIN_ACCOUNTS, HELPWIRE_MAIL_DEFAULT_ACCOUNT)"
+        )
+
+    async def _new_ticket(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        mail: ParsedMail,
+        files: list[File],
+        closed: Ticket | None,
+        left_out: list[str],
+    ) -> tuple[Ticket, int]:
+        """A new ticket; the follow-up of ``closed`` when the mail answers a closed one."""
+        text = mail.text if closed is None else latest_reply(mail.text)
+        subject = _SUBJECT_NUMBER.sub("", mail.subject).strip() or "(no subject)"
+        new = TicketCreate(
+            subject=subject[:MAX_SUBJECT_CHARS],
+            body=_body(text, left_out),
+            files=[f.id for f in files],
+            follow_up_of=closed.number if closed is not None else None,
+        )
+        ticket = await tickets.create_ticket(
+            session, actor=actor, new=new, via="email", max_files=self.config.max_files
+        )
+        comment_id = await _first_comment_id(session, ticket)
+        return ticket, comment_id
+
+    async def _comment(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        ticket: Ticket,
+        mail: ParsedMail,
+        files: list[File],
+        left_out: list[str],
+    ) -> int:
+        try:
+            lifecycle.check_can_comment(Status(ticket.status))
+        except Conflict as exc:
+            raise Unreadable(f"ticket {ticket.number}: {exc.detail}") from None
+        # The sender must be someone who may see the ticket.
+        ticket = await tickets.get_ticket(
+            session, actor=actor, number=ticket.number, for_update=True
+        )
+        comment = await tickets.add_comment_to(
+            session,
+            actor=actor,
+            ticket=ticket,
+            body=_body(latest_reply(mail.text), left_out),
+            body_format=BodyFormat.TEXT,
+            internal=False,
+            file_ids=[f.id for f in files],
+            max_files=self.config.max_files,
+        )
+        return comment.id
+
+    async def _copy_cc(
+        self, session: AsyncSession, ticket: Ticket, mail: ParsedMail, sender: User
+    ) -> None:
+        rows = (
+            await session.scalars(select(TicketCc.address).where(TicketCc.ticket_id == ticket.id))
+        ).all()
+        have = set(rows) | {(ticket.requester.email or "").lower(), mail.sender}
+        for address in mail.cc:
+            if len(have) - 2 >= MAX_CC or address in have or self.config.is_own(address):
+                continue
+            try:
+                normalized = normalize_address(address)
+            except ValueError:
+                continue
+            session.add(
+                TicketCc(
+                    ticket_id=ticket.id,
+                    address=normalized,
+                    added_by_id=sender.id,
+                    created_at=utcnow(),
+                )
+            )
+            have.add(normalized)
+
+    async def _finish(
+        self, row_id: int, state: str, reason: str | None, *, ticket_id: int | None = None
+    ) -> None:
+        async with self.database.writing() as session:
+            row = await session.get_one(MailMessage, row_id)
+            if ticket_id is not None:
+                row.ticket_id = ticket_id
+            _finish_row(row, state, reason)
+
+
+def _finish_row(row: MailMessage, state: str, reason: str | None) -> None:
+    row.state = state
+    row.reason = reason[:2000] if reason else None
+    row.processed_at = utcnow()
+
+
+async def _ticket_of_ids(
+    session: AsyncSession, message_ids: Sequence[str], *, ours_only: bool = False
+) -> int | None:
+    """The ticket of the first of ``message_ids`` that is one of its messages (ours sent,
+    or received and filed)."""
+    if not message_ids:
+        return None
+    query = select(MailMessage.message_id, MailMessage.ticket_id).where(
+        MailMessage.message_id.in_(list(message_ids)[:50]), MailMessage.ticket_id.is_not(None)
+    )
+    if ours_only:
+        query = query.where(MailMessage.direction == "out")
+    rows = (await session.execute(query)).tuples()
+    found = {message_id: ticket_id for message_id, ticket_id in rows if ticket_id is not None}
+    for message_id in message_ids:
+        if message_id in found:
+            return found[message_id]
+    return None
+
+
+async def _user_by_address(session: AsyncSession, address: str) -> User | None:
+    user: User | None = await session.scalar(select(User).where(User.email == address))
+    return user
+
+
+async def _free_username(session: AsyncSession, address: str) -> str:
+    base = _USERNAME_UNSAFE.sub("-", address)[:140].strip(".-_:@") or "customer"
+    candidate, number = base, 1
+    while await session.scalar(select(User.id).where(User.username == candidate)) is not None:
+        number += 1
+        candidate = f"{base}-{number}"
+    return candidate
+
+
+async def _first_comment_id(session: AsyncSession, ticket: Ticket) -> int:
+    found = await session.scalar(
+        select(Comment.id).where(Comment.ticket_id == ticket.id).order_by(Comment.id).limit(1)
+    )
+    assert found is not None
+    return int(found)
+
+
+def _body(text: str, left_out: list[str]) -> str:
+    body = text.strip() or "(no text)"
+    if left_out:
+        body += "\n\n(Attachments over the limits, in the original message: "
+        body += ", ".join(left_out) + ")"
+    if len(body) > MAX_BODY_CHARS:
+        body = body[: MAX_BODY_CHARS - len(_TOO_LONG)] + _TOO_LONG
+    return body
+
+
+def describe(outcome: Outcome) -> dict[str, Any]:
+    return {
+        "id": outcome.id,
+        "message_id": outcome.message_id,
+        "state": outcome.state,
+        "reason": outcome.reason,
+        "ticket": outcome.ticket_number,
+        "comment_id": outcome.comment_id,
+        "duplicate": outcome.duplicate,
+    }

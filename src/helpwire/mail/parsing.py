@@ -1,0 +1,313 @@
+"""Reading a received message: who wrote it to whom, what it answers, its text (with the
+quoted history cut off when it is a reply), its attachments, and whether it is noise that
+must never be answered (auto-replies, delivery reports, our own messages).
+
+The standard library's ``email`` package parses; ``mail-parser-reply`` cuts replies from
+quoted history and signatures in many languages. Nothing here touches the database: a
+message that cannot be read raises :class:`Unreadable` with the reason, and the pipeline
+puts it in the quarantine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from email import errors, policy
+from email.message import EmailMessage, Message
+from email.parser import BytesParser
+from email.utils import getaddresses
+from functools import cache
+from html.parser import HTMLParser
+
+from mailparser_reply import EmailReplyParser
+
+from helpwire.mail.templates import SHIPPED_LANGUAGES, shipped
+
+# The languages whose reply headers ("On ... wrote:", "Am ... schrieb:") are recognised.
+REPLY_LANGUAGES = ("en", "de", "fr", "es", "it", "nl", "sv", "da", "pl", "cs", "ja", "ko", "zh")
+_ID = re.compile(r"<([^<>\s]{1,500})>")
+_STRUCTURAL_DEFECTS = (
+    errors.NoBoundaryInMultipartDefect,
+    errors.StartBoundaryNotFoundDefect,
+    errors.MultipartInvariantViolationDefect,
+)
+_ENCRYPTED_TYPES = frozenset(
+    {"multipart/encrypted", "application/pkcs7-mime", "application/x-pkcs7-mime"}
+)
+_BULK_PRECEDENCE = frozenset({"bulk", "junk", "list", "auto_reply"})
+_AUTO_REPLY_HEADERS = ("x-autoreply", "x-autorespond", "x-auto-response-suppress")
+
+
+class Unreadable(ValueError):
+    """A message that cannot be made into a comment; the reason, for the quarantine."""
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass
+class ParsedMail:
+    message_id: str
+    sender: str  # the From address, lower-case ("" when there is none)
+    sender_name: str
+    reply_to: list[str]
+    to: list[str]
+    cc: list[str]
+    delivered_to: list[str]
+    subject: str
+    answers: list[str]  # Message-IDs of In-Reply-To and References, latest first
+    noise: str | None  # why it must not be answered, or None
+    text: str = ""
+    attachments: list[Attachment] = field(default_factory=list)
+
+    @property
+    def recipients(self) -> list[str]:
+        return [*self.to, *self.cc, *self.delivered_to]
+
+
+def read_headers(raw: bytes) -> Message:
+    """The header block alone: enough to store and deduplicate a message that may not
+    parse further."""
+    return BytesParser(policy=policy.default).parsebytes(raw, headersonly=True)
+
+
+def message_id_of(headers: Message, raw: bytes) -> str:
+    """The message's Message-ID without brackets; one made from its bytes when it has
+    none, so that the same message sent twice is still recognised."""
+    found: list[str] = _ID.findall(str(headers.get("message-id") or ""))
+    if found:
+        return found[0]
+    return f"sha256.{hashlib.sha256(raw).hexdigest()}@missing.invalid"
+
+
+def addresses(headers: Message, name: str) -> list[str]:
+    try:
+        values = [str(value) for value in headers.get_all(name, [])]
+    except (errors.HeaderParseError, ValueError, IndexError):
+        return []
+    found = [address.strip().lower() for _name, address in getaddresses(values)]
+    return [address for address in found if "@" in address]
+
+
+def _sender(headers: Message) -> tuple[str, str]:
+    try:
+        values = [str(value) for value in headers.get_all("from", [])]
+    except (errors.HeaderParseError, ValueError, IndexError):
+        return "", ""
+    for name, address in getaddresses(values):
+        if "@" in address:
+            return address.strip().lower(), name.strip()
+    return "", ""
+
+
+def subject_of(headers: Message) -> str:
+    try:
+        return " ".join(str(headers.get("subject") or "").split())
+    except (errors.HeaderParseError, ValueError, IndexError):
+        return ""
+
+
+def _answers(headers: Message) -> list[str]:
+    # In-Reply-To first, then References from the latest back: the nearest match wins.
+    in_reply_to = _ID.findall(str(headers.get("in-reply-to") or ""))
+    references = list(reversed(_ID.findall(str(headers.get("references") or ""))))
+    return list(dict.fromkeys([*in_reply_to, *references]))
+
+
+def noise_of(message: Message, *, own_addresses: frozenset[str]) -> str | None:
+    """Why the message must never be answered nor reopen a ticket, or None (RFC 3834
+    Auto-Submitted, the common auto-reply headers, bulk precedence, RFC 3464 delivery
+    reports, and mail from helpwire itself)."""
+    auto = str(message.get("auto-submitted") or "").strip().lower()
+    if auto and auto != "no":
+        return f"an automatic message (Auto-Submitted: {auto})"
+    for name in _AUTO_REPLY_HEADERS:
+        if message.get(name) is not None:
+            return f"an automatic reply ({name})"
+    precedence = str(message.get("precedence") or "").strip().lower()
+    if precedence in _BULK_PRECEDENCE:
+        return f"bulk mail (Precedence: {precedence})"
+    if message.get_content_type() == "multipart/report":
+        report = str(message.get_param("report-type") or "").lower()
+        return f"a delivery report ({report or 'multipart/report'})"
+    sender, _name = _sender(message)
+    if sender.startswith(("mailer-daemon@", "postmaster@")):
+        return "a mail server's report"
+    if sender in own_addresses or message.get("x-helpwire-ticket") is not None:
+        return "a message helpwire sent"
+    return None
+
+
+def parse(raw: bytes, *, own_addresses: frozenset[str]) -> ParsedMail:
+    """Everything the pipeline needs of ``raw``; :class:`Unreadable` when it cannot be
+    read (broken MIME, an unknown character set, encrypted)."""
+    try:
+        message = BytesParser(policy=policy.default).parsebytes(raw)
+    except (errors.MessageError, ValueError, IndexError) as exc:
+        raise Unreadable(f"the message does not parse: {exc}") from None
+    assert isinstance(message, EmailMessage)  # the default policy makes EmailMessage
+    _check_readable(message)
+    sender, sender_name = _sender(message)
+    parsed = ParsedMail(
+        message_id=message_id_of(message, raw),
+        sender=sender,
+        sender_name=sender_name,
+        reply_to=addresses(message, "reply-to"),
+        to=addresses(message, "to"),
+        cc=addresses(message, "cc"),
+        delivered_to=[
+            *addresses(message, "delivered-to"),
+            *addresses(message, "x-original-to"),
+        ],
+        subject=subject_of(message),
+        answers=_answers(message),
+        noise=noise_of(message, own_addresses=own_addresses),
+    )
+    parsed.text, parsed.attachments = _content(message)
+    return parsed
+
+
+def _check_readable(message: EmailMessage) -> None:
+    for part in message.walk():
+        if part.get_content_type() in _ENCRYPTED_TYPES:
+            raise Unreadable(f"the message is encrypted ({part.get_content_type()})")
+        for defect in part.defects:
+            if isinstance(defect, _STRUCTURAL_DEFECTS):
+                raise Unreadable(f"broken MIME structure: {type(defect).__name__}")
+
+
+def _decoded_text(part: EmailMessage) -> str:
+    try:
+        content = part.get_content()
+    except LookupError:
+        raise Unreadable(f"unknown character set {part.get_content_charset()!r}") from None
+    except (ValueError, AssertionError) as exc:
+        raise Unreadable(f"a text part does not decode: {exc}") from None
+    return content if isinstance(content, str) else ""
+
+
+def _content(message: EmailMessage) -> tuple[str, list[Attachment]]:
+    """The message's text (the plain part, else its HTML as text) and its attachments."""
+    body = message.get_body(preferencelist=("plain", "html"))
+    text = ""
+    if body is not None:
+        assert isinstance(body, EmailMessage)
+        decoded = _decoded_text(body)
+        text = decoded if body.get_content_subtype() == "plain" else html_to_text(decoded)
+    body_parts = _body_parts(message, body)
+    files: list[Attachment] = []
+    for part in message.walk():
+        if part in body_parts or part.is_multipart():
+            continue
+        attachment = _attachment(part)
+        if attachment is not None:
+            files.append(attachment)
+    return text.replace("\r\n", "\n").strip(), files
+
+
+def _body_parts(message: EmailMessage, body: Message | None) -> list[Message]:
+    """The chosen body and the other renderings of the same text (its alternatives)."""
+    if body is None:
+        return []
+    parts = [body]
+    for part in message.walk():
+        payload = part.get_payload()
+        if part.get_content_type() == "multipart/alternative" and isinstance(payload, list):
+            alternatives = [p for p in payload if isinstance(p, Message)]
+            if body in alternatives:
+                parts.extend(p for p in alternatives if p.get_content_maintype() == "text")
+    return parts
+
+
+def _attachment(part: Message) -> Attachment | None:
+    assert isinstance(part, EmailMessage)
+    filename = part.get_filename()
+    disposition = part.get_content_disposition()
+    content_type = part.get_content_type()
+    if content_type == "message/rfc822":
+        inner = part.get_payload()
+        first = inner[0] if isinstance(inner, list) and inner else None
+        data = first.as_bytes() if isinstance(first, Message) else b""
+        return Attachment(filename or "forwarded.eml", content_type, data)
+    if disposition != "attachment" and not filename:
+        return None  # an inline text part with no name: part of what is shown
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return None
+    return Attachment(filename or "attachment", content_type, payload)
+
+
+class _TextOfHtml(HTMLParser):
+    """The readable text of an HTML part: tags and scripts dropped, blocks on lines."""
+
+    _BLOCKS = frozenset({"p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "blockquote"})
+    _SKIPPED = frozenset({"script", "style", "head", "title"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.chunks: list[str] = []
+        self._skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._SKIPPED:
+            self._skipping += 1
+        elif tag in self._BLOCKS:
+            self.chunks.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._SKIPPED:
+            self._skipping = max(0, self._skipping - 1)
+        elif tag in self._BLOCKS:
+            self.chunks.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skipping:
+            self.chunks.append(data)
+
+
+def html_to_text(html: str) -> str:
+    parser = _TextOfHtml()
+    parser.feed(html)
+    parser.close()
+    lines = [" ".join(line.split()) for line in "".join(parser.chunks).splitlines()]
+    text = "\n".join(lines)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+@cache
+def _markers() -> tuple[str, ...]:
+    return tuple(shipped(language)["marker"] for language in SHIPPED_LANGUAGES)
+
+
+@cache
+def _reply_parser() -> EmailReplyParser:
+    return EmailReplyParser(languages=list(REPLY_LANGUAGES))
+
+
+def latest_reply(text: str) -> str:
+    """The new words of a reply: above our "write above this line" marker, then without
+    the quoted history and signature. The whole text when nothing would be left."""
+    cut = text
+    for marker in _markers():
+        position = cut.find(marker)
+        if position >= 0:
+            cut = cut[:position]
+    cut = _drop_marker_quote(cut)
+    reply: str | None = _reply_parser().parse_reply(text=cut)
+    stripped = (reply or "").strip()
+    return stripped or cut.strip() or text.strip()
+
+
+def _drop_marker_quote(text: str) -> str:
+    """The reply header a mail program writes just above a quoted marker ("On ... wrote:"
+    followed by "> -- Please write ...") is left dangling once the marker is cut: the
+    parser removes it with the rest of the quote, and a lone "> " line here."""
+    lines = text.rstrip().splitlines()
+    while lines and lines[-1].strip() in {">", ""}:
+        lines.pop()
+    return "\n".join(lines)
