@@ -21,6 +21,7 @@ from tests.ports import listening_socket, port_of
 class Mailbox:
     def __init__(self) -> None:
         self.messages: list[tuple[list[str], Message]] = []
+        self.raw: list[bytes] = []  # each message's bytes as they came
         # How many of the next messages to turn away with a temporary failure.
         self.refuse_next = 0
         self._cond = threading.Condition()
@@ -31,6 +32,7 @@ class Mailbox:
                 self.refuse_next -= 1
                 return "451 4.3.0 Try again later"
             self.messages.append((list(envelope.rcpt_tos), message_from_bytes(envelope.content)))
+            self.raw.append(bytes(envelope.content))
             self._cond.notify_all()
         return "250 Message accepted for delivery"
 

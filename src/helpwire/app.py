@@ -35,6 +35,7 @@ from helpwire.jobs.routes import router as jobs_router
 from helpwire.jobs.worker import Worker
 from helpwire.logs import configure_logging
 from helpwire.mail.config import MailConfig
+from helpwire.mail.doors import Doors, run_doors
 from helpwire.mail.inbound import InboundConfig, Pipeline
 from helpwire.mail.routes import INBOUND_PATH
 from helpwire.mail.routes import router as mail_router
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Checked before anything starts: a wrong mail setting stops here, with its name.
     mail = MailConfig.from_settings(settings)
     inbound = InboundConfig.from_settings(settings)
+    doors = Doors.from_settings(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -119,6 +121,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.worker_in_process:
             worker = worker_for(database, settings, metrics=app.state.metrics)
             background.append(asyncio.create_task(worker.run_forever(stop)))
+        if doors.any_open:
+            doors_running = run_doors(app.state.mail_pipeline, doors, stop)
+            background.append(asyncio.create_task(doors_running))
         try:
             yield
         finally:

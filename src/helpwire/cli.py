@@ -31,7 +31,9 @@ from helpwire.demo import DEFAULT_SEED, DEFAULT_TICKETS, DemoOptions, DemoReport
 from helpwire.files.backends import StorageKind, storage_for
 from helpwire.files.transfer import Tally, copy_all
 from helpwire.mail.channel import prepare_mail_channel
-from helpwire.mail.config import MailConfig, MailSettingError
+from helpwire.mail.config import MailConfig
+from helpwire.mail.doors import Doors, run_doors
+from helpwire.mail.inbound import InboundConfig, Pipeline
 from helpwire.notify.channels import apply_declared_channels
 from helpwire.notify.outbound import AddressPolicy
 from helpwire.problems import Problem
@@ -56,6 +58,8 @@ secrets_app = typer.Typer(help="Keys that encrypt channel secrets at rest.", no_
 app.add_typer(secrets_app, name="secrets")
 files_app = typer.Typer(help="Stored files.", no_args_is_help=True)
 app.add_typer(files_app, name="files")
+mail_app = typer.Typer(help="Conversations by e-mail.", no_args_is_help=True)
+app.add_typer(mail_app, name="mail")
 
 # Messages go to stderr so that stdout carries only what scripts capture (a token).
 err = Console(stderr=True)
@@ -217,9 +221,12 @@ def serve(
 
 
 def _mail_config(settings: Settings) -> MailConfig | None:
+    """Mail out as the settings say; every mail setting checked, in and out."""
     try:
+        InboundConfig.from_settings(settings)
+        Doors.from_settings(settings)
         return MailConfig.from_settings(settings)
-    except MailSettingError as exc:
+    except ValueError as exc:  # MailSettingError, ImapSettingError and the like
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
 
@@ -308,6 +315,35 @@ def worker(
     async def work(database: Database) -> None:
         metrics, stop = _metrics_and_stop(metrics_port)
         await worker_for(database, settings, metrics=metrics).run_forever(stop)
+
+    _run(work, mail=True)
+
+
+@mail_app.command("listen")
+def mail_listen() -> None:
+    """Take mail in, alone: the SMTP server of HELPWIRE_MAIL_LISTEN and the mailbox of
+    HELPWIRE_MAIL_IMAP_URL, as `helpwire serve` does when they are set (run this instead
+    with `serve` on several machines, or to keep mail apart from the API)."""
+    from helpwire.logs import configure_logging
+
+    settings = Settings()
+    configure_logging(level=settings.log_level, as_json=settings.log_json)
+    try:
+        doors = Doors.from_settings(settings)
+        inbound = InboundConfig.from_settings(settings)
+    except ValueError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    if not doors.any_open:
+        err.print(
+            "[red]error:[/red] set HELPWIRE_MAIL_LISTEN (host:port) or HELPWIRE_MAIL_IMAP_URL"
+        )
+        raise typer.Exit(1)
+
+    async def work(database: Database) -> None:
+        _metrics, stop = _metrics_and_stop(None)
+        pipeline = Pipeline(database, storage_for(settings, database), inbound)
+        await run_doors(pipeline, doors, stop)
 
     _run(work, mail=True)
 

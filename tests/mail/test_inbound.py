@@ -86,8 +86,7 @@ async def test_a_reply_to_our_mail_threads_and_loses_its_quote(
     reply = mail(
         subject="Re: " + str(ours["Subject"]),
         body=(
-            "Done, thanks!\n\n"
-            f"On Sat, 5 Dec 2026 at 10:00, Support <{SUPPORT}> wrote:\n{quoted}\n"
+            f"Done, thanks!\n\nOn Sat, 5 Dec 2026 at 10:00, Support <{SUPPORT}> wrote:\n{quoted}\n"
         ),
         In_Reply_To=str(ours["Message-ID"]),
         References=str(ours["Message-ID"]),

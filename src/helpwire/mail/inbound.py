@@ -16,13 +16,14 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from limits import RateLimitItem
 from limits import parse as parse_limit
 from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -61,11 +62,15 @@ from helpwire.tickets.schemas import MAX_BODY_CHARS, MAX_SUBJECT_CHARS, TicketCr
 log = logging.getLogger(__name__)
 
 RECEIVED = "received"
+PROCESSING = "processing"
 PROCESSED = "processed"
 IGNORED = "ignored"
 QUARANTINED = "quarantined"
 REFUSED = "refused"
-INBOUND_STATES = (RECEIVED, PROCESSED, IGNORED, QUARANTINED, REFUSED)
+INBOUND_STATES = (RECEIVED, PROCESSING, PROCESSED, IGNORED, QUARANTINED, REFUSED)
+WAITING = (QUARANTINED, REFUSED)
+# A message taken for processing longer ago than this belongs to a process that died.
+STALE_AFTER = timedelta(minutes=10)
 _SUBJECT_NUMBER = re.compile(r"\[#(\d{1,18})\]")
 _TOO_LONG = "\n\n[…] (the rest is in the original message)"
 _USERNAME_UNSAFE = re.compile(r"[^A-Za-z0-9._:@-]")
@@ -156,6 +161,8 @@ class Pipeline:
         poller) keeps the message and tries again."""
         stored, duplicate = await self._store(raw, source=source, envelope_to=envelope_to)
         if duplicate:
+            # Sent again because the first answer was lost: processed now if it never was.
+            await self.process(stored)
             return await self.outcome(stored, duplicate=True)
         return await self.process(stored)
 
@@ -220,9 +227,13 @@ class Pipeline:
                 duplicate=duplicate,
             )
 
-    async def process(self, row_id: int) -> Outcome:
+    async def process(self, row_id: int, *, again: bool = False) -> Outcome:
         """Make the stored message a comment or a ticket, or say why not. Never raises
-        for the message's sake: whatever goes wrong ends in the quarantine."""
+        for the message's sake: whatever goes wrong ends in the quarantine. Only a message
+        not yet processed is (``again``: one waiting in the quarantine too), and only by
+        one process at a time: it is taken first."""
+        if not await self._take(row_id, again=again):
+            return await self.outcome(row_id)
         async with self.database.reader() as session:
             raw = (await session.get_one(MailRaw, row_id)).data
         try:
@@ -233,6 +244,56 @@ class Pipeline:
                 log.exception("mail processing failed", extra={"mail_message": row_id})
             await self._finish(row_id, QUARANTINED, str(reason))
         return await self.outcome(row_id)
+
+    async def _take(self, row_id: int, *, again: bool) -> bool:
+        states = (RECEIVED, *WAITING) if again else (RECEIVED,)
+        now = utcnow()
+        taking = (
+            update(MailMessage)
+            .where(
+                MailMessage.id == row_id,
+                or_(
+                    MailMessage.state.in_(states),
+                    and_(
+                        MailMessage.state == PROCESSING,
+                        MailMessage.processed_at < now - STALE_AFTER,
+                    ),
+                ),
+            )
+            .values(state=PROCESSING, processed_at=now)
+        )
+        async with self.database.writing() as session:
+            result = await session.execute(taking)
+            return bool(getattr(result, "rowcount", 0))
+
+    async def process_waiting(self, *, older_than: timedelta = timedelta(minutes=1)) -> int:
+        """Process what was stored and never processed (its process stopped in between),
+        and what a dead process had taken; how many."""
+        now = utcnow()
+        async with self.database.reader() as session:
+            ids = (
+                await session.scalars(
+                    select(MailMessage.id)
+                    .where(
+                        MailMessage.direction == "in",
+                        or_(
+                            and_(
+                                MailMessage.state == RECEIVED,
+                                MailMessage.created_at < now - older_than,
+                            ),
+                            and_(
+                                MailMessage.state == PROCESSING,
+                                MailMessage.processed_at < now - STALE_AFTER,
+                            ),
+                        ),
+                    )
+                    .order_by(MailMessage.id)
+                    .limit(1000)
+                )
+            ).all()
+        for row_id in ids:
+            await self.process(row_id)
+        return len(ids)
 
     async def _process(self, row_id: int, raw: bytes) -> None:
         if len(raw) > self.config.max_bytes:

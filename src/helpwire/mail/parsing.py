@@ -297,10 +297,20 @@ def latest_reply(text: str) -> str:
         position = cut.find(marker)
         if position >= 0:
             cut = cut[:position]
-    cut = _drop_marker_quote(cut)
+    cut = _drop_marker_quote(_before_signature(cut))
     reply: str | None = _reply_parser().parse_reply(text=cut)
     stripped = (reply or "").strip()
     return stripped or cut.strip() or text.strip()
+
+
+def _before_signature(text: str) -> str:
+    """The text above the signature separator, a line of "-- " (RFC 3676, 4.3), which
+    mail programs put above a signature; some trim it to "--"."""
+    lines = text.splitlines()
+    for position, line in enumerate(lines):
+        if line.rstrip() == "--" and position > 0:
+            return "\n".join(lines[:position])
+    return text
 
 
 def _drop_marker_quote(text: str) -> str:

@@ -138,7 +138,7 @@ async def retry_message(
     pipeline = pipeline_of(request)
     async with read_outside_transaction(request) as session:
         await service.check_retryable(session, message_id=message_id)
-    return _outcome_out(await pipeline.process(message_id))
+    return _outcome_out(await pipeline.process(message_id, again=True))
 
 
 @router.get(
