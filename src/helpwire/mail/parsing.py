@@ -37,6 +37,13 @@ _ENCRYPTED_TYPES = frozenset(
 )
 _BULK_PRECEDENCE = frozenset({"bulk", "junk", "list", "auto_reply"})
 _AUTO_REPLY_HEADERS = ("x-autoreply", "x-autorespond", "x-auto-response-suppress")
+# The line Outlook and others put above a quoted message, in the languages mail comes in.
+_ORIGINAL_MESSAGE = re.compile(
+    r"^\s*-{2,}\s*(original message|ursprüngliche nachricht|message d'origine|"
+    r"mensaje original|messaggio originale|oorspronkelijk bericht|originalmeddelande|"
+    r"oprindelig meddelelse|wiadomość oryginalna|původní zpráva)\s*-{2,}\s*$",
+    re.IGNORECASE | re.MULTILINE,
+)
 
 
 class Unreadable(ValueError):
@@ -200,14 +207,22 @@ def _content(message: EmailMessage) -> tuple[str, list[Attachment]]:
         decoded = _decoded_text(body)
         text = decoded if body.get_content_subtype() == "plain" else html_to_text(decoded)
     body_parts = _body_parts(message, body)
-    files: list[Attachment] = []
-    for part in message.walk():
-        if part in body_parts or part.is_multipart():
-            continue
-        attachment = _attachment(part)
-        if attachment is not None:
-            files.append(attachment)
+    files = [
+        attachment
+        for part in _leaves(message)
+        if part not in body_parts and (attachment := _attachment(part)) is not None
+    ]
     return text.replace("\r\n", "\n").strip(), files
+
+
+def _leaves(part: Message) -> list[Message]:
+    """The parts that hold content, in order; a forwarded message (message/rfc822) is one
+    of them, whole, not the parts inside it."""
+    if part.get_content_type() == "message/rfc822" or not part.is_multipart():
+        return [part]
+    payload = part.get_payload()
+    children = payload if isinstance(payload, list) else []
+    return [leaf for child in children if isinstance(child, Message) for leaf in _leaves(child)]
 
 
 def _body_parts(message: EmailMessage, body: Message | None) -> list[Message]:
@@ -290,13 +305,17 @@ def _reply_parser() -> EmailReplyParser:
 
 
 def latest_reply(text: str) -> str:
-    """The new words of a reply: above our "write above this line" marker, then without
-    the quoted history and signature. The whole text when nothing would be left."""
+    """The new words of a reply: above our "write above this line" marker and above an
+    "Original Message" line, then without the quoted history and signature. The whole
+    text when nothing would be left."""
     cut = text
     for marker in _markers():
         position = cut.find(marker)
         if position >= 0:
             cut = cut[:position]
+    original = _ORIGINAL_MESSAGE.search(cut)
+    if original is not None:
+        cut = cut[: original.start()]
     cut = _drop_marker_quote(_before_signature(cut))
     reply: str | None = _reply_parser().parse_reply(text=cut)
     stripped = (reply or "").strip()
