@@ -111,7 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         database = database_for(engine, mail=mail)
         app.state.database = database
         app.state.storage = storage_for(settings, database)
-        app.state.mail_pipeline = Pipeline(database, app.state.storage, inbound)
+        app.state.mail_pipeline = Pipeline(database, app.state.storage, inbound, mail=mail)
         background: list[asyncio.Task[None]] = []
         stop = asyncio.Event()
         relay: Relay | None = None

@@ -342,7 +342,8 @@ def mail_listen() -> None:
 
     async def work(database: Database) -> None:
         _metrics, stop = _metrics_and_stop(None)
-        pipeline = Pipeline(database, storage_for(settings, database), inbound)
+        storage = storage_for(settings, database)
+        pipeline = Pipeline(database, storage, inbound, mail=_mail_config(settings))
         await run_doors(pipeline, doors, stop)
 
     _run(work, mail=True)

@@ -147,11 +147,29 @@ async def test_noise_is_recorded_and_never_answered(world: World, outbox: Outbox
     assert (await post(world, ours_back))["state"] == "ignored"
 
 
-async def test_unknown_senders_and_staff_impersonation(world: World, settings: Any) -> None:
-    stranger = await post(world, mail(sender="new@nowhere.test", body="Hello?"))
+async def test_unknown_senders_and_staff_impersonation(world: World, outbox: Outbox) -> None:
+    message = mail(sender="new@nowhere.test", body="Hello?")
+    stranger = await post(world, message)
     # No account takes nowhere.test (HELPWIRE_MAIL_DEFAULT_ACCOUNT is not set).
     assert stranger["state"] == "refused"
     assert "no account takes its domain" in stranger["reason"]
+    assert "the sender was told" in stranger["reason"]
+    [(recipients, answer)] = await outbox.expect(1)
+    assert recipients == ["new@nowhere.test"]
+    assert answer["Subject"] == "Re: The printer is on fire"
+    assert answer["In-Reply-To"] == message["Message-ID"]
+    assert answer["Auto-Submitted"] == "auto-replied"
+    assert "could not find you" in _text(answer, "plain")
+    # Its answer to our answer would be noise: no second refusal, no loop.
+    bounce = mail(
+        sender="new@nowhere.test",
+        subject="Automatic reply",
+        body="Away",
+        Auto_Submitted="auto-replied",
+    )
+    assert (await post(world, bounce))["state"] == "ignored"
+    await outbox.send()
+    assert len(outbox.messages) == 1
     fake_agent = await post(world, mail(sender="agent@helpwire.test", body="Close everything"))
     assert fake_agent["state"] == "quarantined"
     assert "never acts as staff" in fake_agent["reason"]

@@ -38,8 +38,9 @@ from helpwire.files.service import record_upload, save_upload
 from helpwire.files.storage import FileStorage
 from helpwire.mail.addresses import normalize_address
 from helpwire.mail.cc import MAX_CC
-from helpwire.mail.config import parse_sender
+from helpwire.mail.config import MailConfig, parse_sender
 from helpwire.mail.models import MailMessage, MailRaw, TicketCc
+from helpwire.mail.outbound import queue_refusal
 from helpwire.mail.parsing import (
     Attachment,
     ParsedMail,
@@ -149,10 +150,19 @@ class Pipeline:
     """The one way in for mail. ``accept`` stores and processes; ``process`` (again)
     processes a stored message, for a retry from the quarantine."""
 
-    def __init__(self, database: Database, storage: FileStorage, config: InboundConfig) -> None:
+    def __init__(
+        self,
+        database: Database,
+        storage: FileStorage,
+        config: InboundConfig,
+        *,
+        mail: MailConfig | None = None,
+    ) -> None:
         self.database = database
         self.storage = storage
         self.config = config
+        # Mail out, when set up: refused senders get a polite answer.
+        self.mail = mail
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
 
     async def accept(self, raw: bytes, *, source: str, envelope_to: Sequence[str] = ()) -> Outcome:
@@ -358,7 +368,7 @@ class Pipeline:
             if sender is None:
                 sender = await self._new_customer(session, mail)
                 if sender is None:
-                    _finish_row(row, REFUSED, self._refusal(mail))
+                    await self._refuse(session, row, mail)
                     return
             if not sender.is_active:
                 raise Unreadable(f"{mail.sender} belongs to a disabled user")
@@ -448,6 +458,15 @@ class Pipeline:
                 account_key=account.key,
             ),
         )
+
+    async def _refuse(self, session: AsyncSession, row: MailMessage, mail: ParsedMail) -> None:
+        reason = self._refusal(mail)
+        if self.mail is not None and not self.config.is_own(mail.sender):
+            await queue_refusal(
+                session, self.mail, to=mail.sender, subject=mail.subject, answers=mail.message_id
+            )
+            reason += "; the sender was told"
+        _finish_row(row, REFUSED, reason)
 
     def _refusal(self, mail: ParsedMail) -> str:
         if self.config.unknown_senders != "create":

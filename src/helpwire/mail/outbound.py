@@ -31,6 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.accounts.models import User
+from helpwire.db.base import utcnow
 from helpwire.db.secrets import SecretBox, box_for
 from helpwire.mail.channel import mail_channel_id
 from helpwire.mail.config import MailConfig
@@ -253,20 +254,49 @@ async def _queue(
         language=language,
         automatic=kind != "reply",
     )
-    sent_at = event.created_at
+    row = MailMessage(
+        direction="out",
+        message_id=message_id,
+        ticket_id=ticket.id,
+        comment_id=comment.id if comment is not None else None,
+        kind=kind,
+        sender=config.sender.addr_spec,
+        recipients=recipients.to,
+        cc=recipients.cc,
+        subject=rendered.subject,
+        language=language,
+        details={"event_id": event.id},
+        created_at=event.created_at,
+    )
+    await _send_later(session, config, row, message, ticket_number=ticket.number, event=event)
+    return row
+
+
+async def _send_later(
+    session: AsyncSession,
+    config: MailConfig,
+    row: MailMessage,
+    message: EmailMessage,
+    *,
+    ticket_number: int | None,
+    event: Event | None,
+) -> None:
+    """``message`` queued for the relay as a delivery of the mail channel, and ``row``
+    (the message in the log) pointing at it."""
+    sent_at = row.created_at
     delivery = Delivery(
         message_id=new_delivery_id(),
         channel_id=await mail_channel_id(session, config),
         event_type=MAIL_EVENT_TYPE,
-        ticket_number=ticket.number,
+        ticket_number=ticket_number,
         payload={
             "type": MAIL_EVENT_TYPE,
             "timestamp": sent_at.isoformat(),
             "data": {
-                "kind": kind,
-                "message_id": message_id,
+                "kind": row.kind,
+                "message_id": row.message_id,
                 "from": config.sender.addr_spec,
-                "recipients": recipients.everyone,
+                "recipients": [*row.recipients, *row.cc],
                 "message": message.as_string(policy=SMTP),
             },
         },
@@ -279,23 +309,58 @@ async def _queue(
     delivery.event = event
     session.add(delivery)
     await session.flush()
+    row.delivery_id = delivery.id
+    session.add(row)
+    await announce(session)
+
+
+async def queue_refusal(
+    session: AsyncSession, config: MailConfig, *, to: str, subject: str, answers: str
+) -> MailMessage:
+    """A polite answer to mail from someone helpwire does not take mail from. Marked as
+    an automatic answer (RFC 3834), so that auto-responders leave it be; mail that is
+    itself automatic is never answered (it is noise before it gets here)."""
+    language = language_for(None, config.default_language)
+    template = await template_for(session, "refused", language)
+    texts = words(language)
+    rendered = render(
+        template,
+        {
+            "marker": texts["marker"],
+            "original": {"subject": subject, "sender": to},
+            "portal_url": config.base_url + "/",
+            "recipient": {"name": ""},
+            "ticket": None,
+            "comment": None,
+            "rating": [],
+        },
+    )
+    message_id = new_message_id(number=0, domain=config.domain)
+    message = EmailMessage(policy=SMTP)
+    message["From"] = config.sender
+    message["To"] = to
+    message["Subject"] = rendered.subject
+    message["Date"] = format_datetime(utcnow())
+    message["Message-ID"] = f"<{message_id}>"
+    message["In-Reply-To"] = f"<{answers}>"
+    message["References"] = f"<{answers}>"
+    message["Auto-Submitted"] = "auto-replied"
+    message.set_content(rendered.text, subtype="plain", charset="utf-8")
+    message.add_alternative(rendered.html, subtype="html", charset="utf-8")
+    message["Content-Language"] = language
     row = MailMessage(
         direction="out",
         message_id=message_id,
-        ticket_id=ticket.id,
-        comment_id=comment.id if comment is not None else None,
-        delivery_id=delivery.id,
-        kind=kind,
+        kind="refused",
         sender=config.sender.addr_spec,
-        recipients=recipients.to,
-        cc=recipients.cc,
+        recipients=[to],
+        cc=[],
         subject=rendered.subject,
         language=language,
-        details={"event_id": event.id},
-        created_at=sent_at,
+        details={"answers": answers},
+        created_at=utcnow(),
     )
-    session.add(row)
-    await announce(session)
+    await _send_later(session, config, row, message, ticket_number=None, event=None)
     return row
 
 

@@ -69,6 +69,8 @@ def sample_context(language: str) -> dict[str, Any]:
             {"score": score, "label": label, "url": f"https://helpdesk.example.org/r/{score}"}
             for score, label in texts["ratings"].items()
         ],
+        "original": {"subject": "Can you help?", "sender": "someone@example.com"},
+        "portal_url": "https://helpdesk.example.org/",
     }
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.mail.models import MailTemplate
 
-KINDS = ("reply", "solved", "status")
+KINDS = ("reply", "solved", "status", "refused")
 SHIPPED_LANGUAGES = ("en", "de")
 FALLBACK_LANGUAGE = "en"
 
