@@ -96,7 +96,7 @@ def test_what_is_read_from_each_message(name: str) -> None:
         return
     message = parse(raw, own_addresses=OURS)
     if expected.state == "ignored":
-        assert message.noise is not None
+        assert message.noise is not None and expected.reason is not None
         assert expected.reason in message.noise
         return
     assert message.noise is None
