@@ -31,6 +31,11 @@ async def list_cc(session: AsyncSession, *, actor: Actor, number: int) -> Sequen
     return await _rows(session, ticket)
 
 
+async def cc_of(session: AsyncSession, *, ticket: Ticket) -> list[str]:
+    """The addresses of a ticket the caller has read (and so may see)."""
+    return [row.address for row in await _rows(session, ticket)]
+
+
 def _check_staff(actor: Actor) -> None:
     if not actor.is_staff:
         raise Forbidden("only staff change a ticket's CC addresses")

@@ -164,3 +164,18 @@ async def original_of(session: AsyncSession, *, message_id: int) -> bytes:
     if raw is None:
         raise NotFound(f"no received message {message_id}")
     return raw.data
+
+
+async def received_for_comments(
+    session: AsyncSession, *, comment_ids: Sequence[int]
+) -> dict[int, MailMessage]:
+    """The received message each of these comments came from, by comment id (comments
+    written in helpwire have none)."""
+    if not comment_ids:
+        return {}
+    rows = await session.scalars(
+        select(MailMessage).where(
+            MailMessage.direction == "in", MailMessage.comment_id.in_(list(comment_ids))
+        )
+    )
+    return {row.comment_id: row for row in rows if row.comment_id is not None}

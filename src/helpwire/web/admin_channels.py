@@ -277,7 +277,7 @@ async def delete_channel(
     return redirect("/admin/channels", notice=f"Channel {name} and its delivery log are deleted.")
 
 
-async def _admin_form_without_transaction(
+async def admin_form_without_transaction(
     checked: Annotated[tuple[WebContext, FormData], Depends(checked_form_outside_transaction)],
 ) -> WebContext:
     """An admin's checked form, with no writing transaction held while a slow receiver
@@ -292,7 +292,7 @@ async def _admin_form_without_transaction(
 async def send_test(
     channel_id: RowId,
     request: Request,
-    _web: Annotated[WebContext, Depends(_admin_form_without_transaction)],
+    _web: Annotated[WebContext, Depends(admin_form_without_transaction)],
 ) -> Response:
     channel, result = await service.send_test_outside_transaction(
         get_database(request),

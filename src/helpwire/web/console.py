@@ -10,7 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from helpwire.accounts.actor import Actor
 from helpwire.api.deps import Session, get_settings, write_outside_transaction
 from helpwire.api.routing import TransactionalRoute
-from helpwire.api.types import RowId, TicketNumber
+from helpwire.api.types import BigRowId, RowId, TicketNumber
+from helpwire.mail.cc import add_cc, cc_of, remove_cc
+from helpwire.mail.service import original_of, received_for_comments
 from helpwire.problems import PreconditionFailed, Problem, ValidationProblem
 from helpwire.tickets.lifecycle import can_escalate
 from helpwire.tickets.listing import list_tickets
@@ -134,9 +136,11 @@ async def _ticket_page(
     property_errors: list[str] | None = None,
     draft: str = "",
     comment_errors: list[str] | None = None,
+    cc_errors: list[str] | None = None,
 ) -> HTMLResponse:
     ticket = view.ticket
     around = await load_surroundings(session, actor=web.actor, ticket=ticket)
+    comment_ids = [entry.comment.id for entry in view.timeline if entry.comment is not None]
     properties = properties or properties_of(ticket)
     location, location_is_link = link_or_text((ticket.context or {}).get("location"))
     return render(
@@ -161,6 +165,9 @@ async def _ticket_page(
         max_files=get_settings(request).max_files_per_comment,
         max_file_mb=max_file_megabytes(request),
         choices=CHOICES,
+        cc=await cc_of(session, ticket=ticket),
+        cc_errors=cc_errors or [],
+        mail_of=await received_for_comments(session, comment_ids=comment_ids),
     )
 
 
@@ -200,6 +207,7 @@ async def _refused_page(
     property_errors: list[str] | None = None,
     draft: str = "",
     comment_errors: list[str] | None = None,
+    cc_errors: list[str] | None = None,
 ) -> HTMLResponse:
     """The ticket page again, as it is now, with why the form was refused."""
     ticket = await get_ticket(session, actor=web.actor, number=number)
@@ -216,6 +224,7 @@ async def _refused_page(
         property_errors=property_errors,
         draft=draft,
         comment_errors=comment_errors,
+        cc_errors=cc_errors,
     )
 
 
@@ -343,3 +352,44 @@ async def escalate(
 ) -> Response:
     await escalate_ticket(session, actor=web.actor, number=number)
     return redirect(f"/agent/tickets/{number}", notice="Escalated: the ticket is urgent now.")
+
+
+@router.post("/agent/tickets/{number}/cc")
+async def add_cc_address(
+    number: TicketNumber, request: Request, session: Session, web: StaffWeb, form: CheckedForm
+) -> Response:
+    address = form_text(form, "address")
+    try:
+        async with refusable(request, session):
+            row, added = await add_cc(session, actor=web.actor, number=number, address=address)
+    except ValidationProblem as refused:
+        return await _refused_page(
+            request,
+            session,
+            web,
+            number,
+            status_code=422,
+            cc_errors=[_sentence(refused.detail.removeprefix("address: "))],
+        )
+    notice = f"{row.address} hears of this ticket now." if added else "That address was a CC."
+    return redirect(f"/agent/tickets/{number}#cc-title", notice=notice)
+
+
+@router.post("/agent/tickets/{number}/cc/remove")
+async def remove_cc_address(
+    number: TicketNumber, session: Session, web: StaffWeb, form: CheckedForm
+) -> Response:
+    address = form_text(form, "address")
+    await remove_cc(session, actor=web.actor, number=number, address=address)
+    return redirect(f"/agent/tickets/{number}#cc-title", notice=f"{address} was removed.")
+
+
+@router.get("/agent/mail/{message_id}/original")
+async def original_message(message_id: BigRowId, session: Session, _web: StaffWeb) -> Response:
+    """A received message as it came, to download (.eml)."""
+    data = await original_of(session, message_id=message_id)
+    return Response(
+        data,
+        media_type="message/rfc822",
+        headers={"Content-Disposition": f'attachment; filename="message-{message_id}.eml"'},
+    )
