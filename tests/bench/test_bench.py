@@ -167,3 +167,17 @@ def test_concurrent_creates_are_measured_for_each_number_of_clients(tmp_path: Pa
         assert cell["creates"] == 6
         assert cell["rate"] > 0 and cell["numbering_p50_ms"] > 0
     assert "| 3 | 6 |" in (out / "create-concurrency.md").read_text()
+
+
+def test_mail_in_is_measured_through_the_pipeline(tmp_path: Path) -> None:
+    out = tmp_path / "results"
+    done = run_bench(
+        "mail_inbound.py", "--messages", "20", "--engines", "sqlite", "--out", str(out)
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads((out / "mail-inbound.json").read_text())
+    (cell,) = result["cells"]
+    assert cell["engine"] == "sqlite"
+    assert cell["messages"] == cell["processed"] == 20
+    assert cell["rate"] > 0 and 0 < cell["p50_ms"] <= cell["p95_ms"] <= cell["max_ms"]
+    assert "| sqlite | 20 | 4 |" in (out / "mail-inbound.md").read_text()

@@ -1,7 +1,7 @@
 """The doors mail comes in by, as the settings open them: the SMTP listener
 (HELPWIRE_MAIL_LISTEN) and the mailbox poller (HELPWIRE_MAIL_IMAP_URL), run by `helpwire
 serve` and by `helpwire mail listen`; and, in every such process, a sweep that processes
-messages stored but never processed (their process stopped in between)."""
+messages taken for processing and never finished (their process stopped in between)."""
 
 from __future__ import annotations
 

@@ -62,13 +62,12 @@ from helpwire.tickets.schemas import MAX_BODY_CHARS, MAX_SUBJECT_CHARS, TicketCr
 
 log = logging.getLogger(__name__)
 
-RECEIVED = "received"
 PROCESSING = "processing"
 PROCESSED = "processed"
 IGNORED = "ignored"
 QUARANTINED = "quarantined"
 REFUSED = "refused"
-INBOUND_STATES = (RECEIVED, PROCESSING, PROCESSED, IGNORED, QUARANTINED, REFUSED)
+INBOUND_STATES = (PROCESSING, PROCESSED, IGNORED, QUARANTINED, REFUSED)
 WAITING = (QUARANTINED, REFUSED)
 # A message taken for processing longer ago than this belongs to a process that died.
 STALE_AFTER = timedelta(minutes=10)
@@ -174,16 +173,17 @@ class Pipeline:
             # Sent again because the first answer was lost: processed now if it never was.
             await self.process(stored)
             return await self.outcome(stored, duplicate=True)
-        return await self.process(stored)
+        # Stored already taken for processing by this process: no other takes it meanwhile.
+        return await self._run(stored, raw)
 
     async def _store(
         self, raw: bytes, *, source: str, envelope_to: Sequence[str]
     ) -> tuple[int, bool]:
         headers = read_headers(raw)
         message_id = message_id_of(headers, raw)
-        existing = await self._existing(message_id)
-        if existing is not None:
-            return existing, True
+        now = utcnow()
+        # A message seen before is refused by the unique Message-ID (no look first: one
+        # round trip less for every message, and a duplicate is the rare case).
         row = MailMessage(
             direction="in",
             message_id=message_id,
@@ -193,9 +193,10 @@ class Pipeline:
             cc=addresses(headers, "cc")[:50],
             subject=subject_of(headers)[:2000],
             details={"source": source, "envelope_to": list(envelope_to)[:50]},
-            state=RECEIVED,
+            state=PROCESSING,
+            processed_at=now,
             size=len(raw),
-            created_at=utcnow(),
+            created_at=now,
         )
         try:
             async with self.database.writing() as session:
@@ -230,7 +231,7 @@ class Pipeline:
             return Outcome(
                 id=row.id,
                 message_id=row.message_id,
-                state=row.state or RECEIVED,
+                state=row.state or PROCESSING,
                 reason=row.reason,
                 ticket_number=number,
                 comment_id=row.comment_id,
@@ -246,17 +247,30 @@ class Pipeline:
             return await self.outcome(row_id)
         async with self.database.reader() as session:
             raw = (await session.get_one(MailRaw, row_id)).data
+        return await self._run(row_id, raw)
+
+    async def _run(self, row_id: int, raw: bytes) -> Outcome:
+        """Process a message this process has taken."""
+        message_id = message_id_of(read_headers(raw), raw)
         try:
-            await self._process(row_id, raw)
+            done = await self._process(row_id, raw)
         except Exception as exc:  # the poller and the listener must never die of one message
             reason = exc.detail if isinstance(exc, Problem) else f"{type(exc).__name__}: {exc}"
             if not isinstance(exc, Problem | Unreadable):
                 log.exception("mail processing failed", extra={"mail_message": row_id})
-            await self._finish(row_id, QUARANTINED, str(reason))
-        return await self.outcome(row_id)
+            done = _Done(QUARANTINED, str(reason)[:2000])
+            await self._finish(row_id, done)
+        return Outcome(
+            id=row_id,
+            message_id=message_id,
+            state=done.state,
+            reason=done.reason,
+            ticket_number=done.ticket_number,
+            comment_id=done.comment_id,
+        )
 
     async def _take(self, row_id: int, *, again: bool) -> bool:
-        states = (RECEIVED, *WAITING) if again else (RECEIVED,)
+        states = WAITING if again else ()
         now = utcnow()
         taking = (
             update(MailMessage)
@@ -276,26 +290,18 @@ class Pipeline:
             result = await session.execute(taking)
             return bool(getattr(result, "rowcount", 0))
 
-    async def process_waiting(self, *, older_than: timedelta = timedelta(minutes=1)) -> int:
-        """Process what was stored and never processed (its process stopped in between),
-        and what a dead process had taken; how many."""
-        now = utcnow()
+    async def process_waiting(self) -> int:
+        """Process what a process took and never finished (it stopped in between); how
+        many."""
+        stale = utcnow() - STALE_AFTER
         async with self.database.reader() as session:
             ids = (
                 await session.scalars(
                     select(MailMessage.id)
                     .where(
                         MailMessage.direction == "in",
-                        or_(
-                            and_(
-                                MailMessage.state == RECEIVED,
-                                MailMessage.created_at < now - older_than,
-                            ),
-                            and_(
-                                MailMessage.state == PROCESSING,
-                                MailMessage.processed_at < now - STALE_AFTER,
-                            ),
-                        ),
+                        MailMessage.state == PROCESSING,
+                        MailMessage.processed_at < stale,
                     )
                     .order_by(MailMessage.id)
                     .limit(1000)
@@ -305,7 +311,7 @@ class Pipeline:
             await self.process(row_id)
         return len(ids)
 
-    async def _process(self, row_id: int, raw: bytes) -> None:
+    async def _process(self, row_id: int, raw: bytes) -> _Done:
         if len(raw) > self.config.max_bytes:
             raise Unreadable(
                 f"{len(raw)} bytes, more than HELPWIRE_MAIL_MAX_BYTES ({self.config.max_bytes})"
@@ -314,9 +320,14 @@ class Pipeline:
         if not mail.sender:
             raise Unreadable("the message has no From address")
         if mail.noise is not None:
-            ticket_id = await self._ticket_answered(mail)
-            await self._finish(row_id, IGNORED, mail.noise, ticket_id=ticket_id)
-            return
+            done = _Done(IGNORED, mail.noise)
+            async with self.database.writing() as session:
+                # Recorded with the ticket it answers, if any; never filed.
+                answered = await _thread_match(session, mail.answers)
+                if answered is not None:
+                    done = _Done(IGNORED, mail.noise, answered.ticket_id, answered.number)
+                await _finish_row(session, row_id, done)
+            return done
         if not await self._limiter.hit(self.config.sender_limit, "mail", mail.sender):
             raise Unreadable(
                 f"{mail.sender} sent more than {self.config.sender_limit} "
@@ -324,17 +335,11 @@ class Pipeline:
             )
         stored, left_out = await self._store_files(mail.attachments)
         try:
-            await self._file_mail(row_id, mail, stored, left_out)
+            return await self._file_mail(row_id, mail, stored, left_out)
         except BaseException:
             for row in stored:
                 await self.storage.delete(row.storage_key)
             raise
-
-    async def _ticket_answered(self, mail: ParsedMail) -> int | None:
-        if not mail.answers:
-            return None
-        async with self.database.reader() as session:
-            return await _ticket_of_ids(session, mail.answers)
 
     async def _store_files(self, attachments: list[Attachment]) -> tuple[list[File], list[str]]:
         """The attachments' bytes, stored before the transaction (as uploads are), and the
@@ -361,15 +366,15 @@ class Pipeline:
 
     async def _file_mail(
         self, row_id: int, mail: ParsedMail, files: list[File], left_out: list[str]
-    ) -> None:
+    ) -> _Done:
         async with self.database.writing() as session:
-            row = await session.get_one(MailMessage, row_id)
             sender = await _user_by_address(session, mail.sender)
             if sender is None:
                 sender = await self._new_customer(session, mail)
                 if sender is None:
-                    await self._refuse(session, row, mail)
-                    return
+                    done = _Done(REFUSED, await self._refuse(session, mail))
+                    await _finish_row(session, row_id, done)
+                    return done
             if not sender.is_active:
                 raise Unreadable(f"{mail.sender} belongs to a disabled user")
             actor = await load_actor(session, user=sender)
@@ -388,23 +393,20 @@ class Pipeline:
                 )
             else:
                 comment_id = await self._comment(session, actor, ticket, mail, files, left_out)
-            if self.config.cc_from_mail and not actor.is_staff:
+            if self.config.cc_from_mail and not actor.is_staff and mail.cc:
                 await self._copy_cc(session, ticket, mail, sender)
-            row.ticket_id = ticket.id
-            row.comment_id = comment_id
-            _finish_row(row, PROCESSED, None)
+            done = _Done(PROCESSED, None, ticket.id, ticket.number, comment_id)
+            await _finish_row(session, row_id, done)
+            return done
 
     async def _match(
         self, session: AsyncSession, mail: ParsedMail, actor: Actor
     ) -> tuple[Ticket | None, bool]:
         """The ticket the message answers, and whether it answers a message of ours (the
         proof a staff sender needs)."""
-        ticket_id = await _ticket_of_ids(session, mail.answers, ours_only=True)
-        if ticket_id is not None:
-            return await session.get_one(Ticket, ticket_id), True
-        ticket_id = await _ticket_of_ids(session, mail.answers)
-        if ticket_id is not None:
-            return await session.get_one(Ticket, ticket_id), False
+        answered = await _thread_match(session, mail.answers)
+        if answered is not None:
+            return await session.get_one(Ticket, answered.ticket_id), answered.ours
         ticket = await self._by_reply_address(session, mail)
         if ticket is not None:
             return ticket, False
@@ -459,14 +461,15 @@ class Pipeline:
             ),
         )
 
-    async def _refuse(self, session: AsyncSession, row: MailMessage, mail: ParsedMail) -> None:
+    async def _refuse(self, session: AsyncSession, mail: ParsedMail) -> str:
+        """Why the sender is refused; told so, where mail goes out."""
         reason = self._refusal(mail)
         if self.mail is not None and not self.config.is_own(mail.sender):
             await queue_refusal(
                 session, self.mail, to=mail.sender, subject=mail.subject, answers=mail.message_id
             )
             reason += "; the sender was told"
-        _finish_row(row, REFUSED, reason)
+        return reason
 
     def _refusal(self, mail: ParsedMail) -> str:
         if self.config.unknown_senders != "create":
@@ -553,39 +556,61 @@ class Pipeline:
             )
             have.add(normalized)
 
-    async def _finish(
-        self, row_id: int, state: str, reason: str | None, *, ticket_id: int | None = None
-    ) -> None:
+    async def _finish(self, row_id: int, done: _Done) -> None:
         async with self.database.writing() as session:
-            row = await session.get_one(MailMessage, row_id)
-            if ticket_id is not None:
-                row.ticket_id = ticket_id
-            _finish_row(row, state, reason)
+            await _finish_row(session, row_id, done)
 
 
-def _finish_row(row: MailMessage, state: str, reason: str | None) -> None:
-    row.state = state
-    row.reason = reason[:2000] if reason else None
-    row.processed_at = utcnow()
+@dataclass(frozen=True)
+class _Done:
+    """What processing came to."""
+
+    state: str
+    reason: str | None
+    ticket_id: int | None = None
+    ticket_number: int | None = None
+    comment_id: int | None = None
 
 
-async def _ticket_of_ids(
-    session: AsyncSession, message_ids: Sequence[str], *, ours_only: bool = False
-) -> int | None:
-    """The ticket of the first of ``message_ids`` that is one of its messages (ours sent,
-    or received and filed)."""
+async def _finish_row(session: AsyncSession, row_id: int, done: _Done) -> None:
+    await session.execute(
+        update(MailMessage)
+        .where(MailMessage.id == row_id)
+        .values(
+            state=done.state,
+            reason=done.reason[:2000] if done.reason else None,
+            ticket_id=done.ticket_id,
+            comment_id=done.comment_id,
+            processed_at=utcnow(),
+        )
+    )
+
+
+@dataclass(frozen=True)
+class _Answered:
+    ticket_id: int
+    number: int
+    ours: bool  # one of the messages helpwire sent
+
+
+async def _thread_match(session: AsyncSession, message_ids: Sequence[str]) -> _Answered | None:
+    """The ticket the message answers: the first of ``message_ids`` that helpwire sent,
+    else the first it received and filed."""
     if not message_ids:
         return None
-    query = select(MailMessage.message_id, MailMessage.ticket_id).where(
-        MailMessage.message_id.in_(list(message_ids)[:50]), MailMessage.ticket_id.is_not(None)
-    )
-    if ours_only:
-        query = query.where(MailMessage.direction == "out")
-    rows = (await session.execute(query)).tuples()
-    found = {message_id: ticket_id for message_id, ticket_id in rows if ticket_id is not None}
-    for message_id in message_ids:
-        if message_id in found:
-            return found[message_id]
+    rows = (
+        await session.execute(
+            select(MailMessage.message_id, MailMessage.direction, Ticket.id, Ticket.number)
+            .join(Ticket, Ticket.id == MailMessage.ticket_id)
+            .where(MailMessage.message_id.in_(list(message_ids)[:50]))
+        )
+    ).tuples()
+    found = {(message_id, direction): (tid, number) for message_id, direction, tid, number in rows}
+    for direction in ("out", "in"):
+        for message_id in message_ids:
+            hit = found.get((message_id, direction))
+            if hit is not None:
+                return _Answered(ticket_id=hit[0], number=hit[1], ours=direction == "out")
     return None
 
 

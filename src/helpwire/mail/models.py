@@ -69,9 +69,10 @@ class MailMessage(Base):
     subject: Mapped[str] = mapped_column(Text, default="")
     language: Mapped[str | None] = mapped_column(String(16))
     details: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    # Inbound only: received (stored, not yet processed) | processed | ignored (noise,
-    # recorded and never answered) | quarantined (an admin looks, downloads, retries) |
-    # refused (an unknown sender where those are refused); with the reason in words.
+    # Inbound only: processing (stored, and taken by a process at processed_at) |
+    # processed | ignored (noise, recorded and never answered) | quarantined (an admin
+    # looks, downloads, retries) | refused (an unknown sender where those are refused);
+    # with the reason in words.
     state: Mapped[str | None] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(Text)
     size: Mapped[int | None] = mapped_column(BigInteger)

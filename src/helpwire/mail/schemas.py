@@ -61,8 +61,7 @@ class MessageOut(BaseModel):
     )
     delivery_state: str | None
     state: str | None = Field(
-        description="Received messages: received, processing, processed, ignored, "
-        "quarantined or refused."
+        description="Received messages: processing, processed, ignored, quarantined or refused."
     )
     reason: str | None = Field(description="Why it was ignored, quarantined or refused.")
     size: int | None = Field(description="Received messages: bytes as they came.")
@@ -79,7 +78,7 @@ class InboundOut(BaseModel):
 
     id: int = Field(description="The message in the log (/api/v1/mail/messages).")
     message_id: str
-    state: Literal["received", "processing", "processed", "ignored", "quarantined", "refused"]
+    state: Literal["processing", "processed", "ignored", "quarantined", "refused"]
     reason: str | None
     ticket: int | None = Field(description="The ticket it became or joined.")
     comment_id: int | None

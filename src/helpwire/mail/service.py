@@ -148,7 +148,7 @@ async def list_messages(
     return page, len(rows) > limit
 
 
-RETRYABLE = ("quarantined", "refused", "received")
+RETRYABLE = ("quarantined", "refused")
 
 
 async def check_retryable(session: AsyncSession, *, message_id: int) -> None:
