@@ -29,6 +29,7 @@ from email.utils import make_msgid
 from pathlib import Path
 
 from asgi_lifespan import LifespanManager
+from jobs_drain import scratch_postgres
 
 from helpwire.accounts import service as accounts
 from helpwire.accounts.models import Role
@@ -37,9 +38,6 @@ from helpwire.db.engine import create_engine
 from helpwire.db.migrate import upgrade
 from helpwire.mail.inbound import Pipeline
 from helpwire.settings import Settings
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from jobs_drain import scratch_postgres  # noqa: E402
 
 GOAL_SQLITE_PER_S = 50.0
 CUSTOMERS = 50
@@ -63,7 +61,7 @@ class Mailroom:
     """The messages customers send: new requests, and replies to what they sent before."""
 
     def __init__(self, seed: int) -> None:
-        self.rng = random.Random(seed)
+        self.rng = random.Random(seed)  # noqa: S311 (test data, not secrets)
         self.sent: list[tuple[str, str, str]] = []  # (customer, message id, subject)
         self.count = 0
 

@@ -76,6 +76,8 @@ def relay_for(database: Database, settings: Settings, *, metrics: Metrics | None
         lease=timedelta(seconds=settings.relay_lease_seconds),
         poll_interval=settings.relay_poll_seconds,
         policy=AddressPolicy.from_setting(settings.channel_allowed_networks),
+        # Mail to customers attaches the files of replies.
+        files=storage_for(settings, database),
     )
 
 

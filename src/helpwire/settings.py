@@ -117,6 +117,12 @@ class Settings(BaseSettings):
         description="Status changes the requester and CCs are e-mailed about, comma-separated "
         "(solved carries the rating links).",
     )
+    mail_attachments_max_bytes: int = Field(
+        default=10 * MIB,
+        ge=0,
+        description="A reply's files are attached to its mail up to this many bytes in all; "
+        "the rest are links to the ticket.",
+    )
     mail_default_language: str = Field(
         default="en", description="The language of mail to people who have not chosen one."
     )

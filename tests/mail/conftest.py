@@ -7,6 +7,7 @@ from collections.abc import Callable
 from email.message import Message
 
 import pytest
+from fastapi import FastAPI
 from pydantic import SecretStr
 
 from helpwire.notify.relay import Relay
@@ -25,6 +26,8 @@ def settings(settings: Settings, smtp_server: SmtpServer) -> Settings:  # noqa: 
             "mail_smtp_url": SecretStr(f"smtp://{smtp_server.host}:{smtp_server.port}"),
             # Besides solved (the default): closing, to show which changes are not mailed.
             "mail_notify_statuses": "solved,closed",
+            # Small, so that a test's files are attached up to it and linked past it.
+            "mail_attachments_max_bytes": 4096,
         }
     )
 
@@ -51,8 +54,10 @@ class Outbox:
 
 @pytest.fixture
 def outbox(
+    app: FastAPI,
     make_relay: Callable[..., Relay],  # noqa: F811
     clock: FakeClock,  # noqa: F811
     smtp_server: SmtpServer,  # noqa: F811
 ) -> Outbox:
-    return Outbox(make_relay(clock=clock), smtp_server)
+    # The relay reads the files it attaches from the app's storage.
+    return Outbox(make_relay(clock=clock, files=app.state.storage), smtp_server)

@@ -73,6 +73,29 @@ async def test_a_staff_reply_reaches_the_requester_threaded(world: World, outbox
     assert third["References"].split() == [first_id, second["Message-ID"]]
 
 
+async def test_a_replys_files_are_attached_up_to_the_limit_and_linked_past_it(
+    world: World, outbox: Outbox
+) -> None:
+    ticket = await world.create_ticket("owner")
+    small = await world.upload("agent", "notes.txt", b"first line\n" * 100)
+    big = await world.upload(
+        "agent", "dump.bin", bytes(range(256)) * 40, "application/octet-stream"
+    )
+    await _reply(world, ticket["number"], "Two files.", files=[small["id"], big["id"]])
+    [(_to, message)] = await outbox.expect(1)
+    assert message.get_content_type() == "multipart/mixed"
+    attached = [
+        (part.get_filename(), part.get_content_type(), part.get_payload(decode=True))
+        for part in message.walk()
+        if part.get_filename()
+    ]
+    assert attached == [("notes.txt", "text/plain", b"first line\n" * 100)]
+    text = _text(message, "plain")
+    assert "Attached: notes.txt" in text
+    assert f"dump.bin: http://helpwire.test/files/{big['id']}/dump.bin" in text
+    assert f'href="http://helpwire.test/files/{big["id"]}/dump.bin"' in _text(message, "html")
+
+
 async def test_html_in_a_reply_is_escaped_in_the_html_part(world: World, outbox: Outbox) -> None:
     ticket = await world.create_ticket("owner")
     await _reply(world, ticket["number"], "<script>alert(1)</script> & more")

@@ -51,6 +51,7 @@ class MailConfig:
     notify_statuses: frozenset[str]
     default_language: str
     base_url: str
+    attachments_max_bytes: int = 10 * 1024 * 1024
 
     @property
     def domain(self) -> str:
@@ -73,6 +74,7 @@ class MailConfig:
             notify_statuses=parse_statuses(settings.mail_notify_statuses),
             default_language=settings.mail_default_language.strip().lower() or "en",
             base_url=settings.base_url.rstrip("/"),
+            attachments_max_bytes=settings.mail_attachments_max_bytes,
         )
 
 

@@ -26,6 +26,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from helpwire.accounts.models import User
 from helpwire.db.base import utcnow
 from helpwire.db.secrets import SecretBox, box_for
+from helpwire.files.models import File
 from helpwire.mail.channel import mail_channel_id
 from helpwire.mail.config import MailConfig
 from helpwire.mail.models import MailMessage, TicketCc
@@ -175,15 +177,37 @@ def _context(
         "rating": [],
     }
     if comment is not None:
+        attached = set(id(file) for file in attachable(config, comment))
         context["comment"] = {
             "author": comment.author.real_name or comment.author.username,
             "text": comment.body,
             "html": comment.body_html,
             "files": [file.filename for file in comment.files],
+            "attached": [file.filename for file in comment.files if id(file) in attached],
+            "linked": [
+                {
+                    "name": file.filename,
+                    "url": f"{config.base_url}/files/{file.id}/{quote(file.filename)}",
+                }
+                for file in comment.files
+                if id(file) not in attached
+            ],
         }
     if ticket.status == Status.SOLVED:
         context["rating"] = _rating_links(config, box, ticket, texts["ratings"])
     return context
+
+
+def attachable(config: MailConfig, comment: Comment) -> list[File]:
+    """The comment's files that go with its mail, in order, while their sizes add up to
+    no more than HELPWIRE_MAIL_ATTACHMENTS_MAX_BYTES; the others are linked."""
+    chosen: list[File] = []
+    room = config.attachments_max_bytes
+    for file in comment.files:
+        if file.size <= room:
+            chosen.append(file)
+            room -= file.size
+    return chosen
 
 
 def _rating_links(
@@ -254,6 +278,16 @@ async def _queue(
         language=language,
         automatic=kind != "reply",
     )
+    attachments = [
+        {
+            "key": file.storage_key,
+            "filename": file.filename,
+            "content_type": file.content_type,
+            "size": file.size,
+            "sha256": file.sha256,
+        }
+        for file in (attachable(config, comment) if comment is not None else [])
+    ]
     row = MailMessage(
         direction="out",
         message_id=message_id,
@@ -268,7 +302,15 @@ async def _queue(
         details={"event_id": event.id},
         created_at=event.created_at,
     )
-    await _send_later(session, config, row, message, ticket_number=ticket.number, event=event)
+    await _send_later(
+        session,
+        config,
+        row,
+        message,
+        ticket_number=ticket.number,
+        event=event,
+        attachments=attachments,
+    )
     return row
 
 
@@ -280,9 +322,11 @@ async def _send_later(
     *,
     ticket_number: int | None,
     event: Event | None,
+    attachments: list[dict[str, Any]] | None = None,
 ) -> None:
     """``message`` queued for the relay as a delivery of the mail channel, and ``row``
-    (the message in the log) pointing at it."""
+    (the message in the log) pointing at it. ``attachments`` name stored files the relay
+    adds when it sends (their bytes are not copied into the queue)."""
     sent_at = row.created_at
     delivery = Delivery(
         message_id=new_delivery_id(),
@@ -298,6 +342,7 @@ async def _send_later(
                 "from": config.sender.addr_spec,
                 "recipients": [*row.recipients, *row.cc],
                 "message": message.as_string(policy=SMTP),
+                "attachments": attachments or [],
             },
         },
         state=DeliveryState.PENDING.value,

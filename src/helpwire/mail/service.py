@@ -63,7 +63,11 @@ def sample_context(language: str) -> dict[str, Any]:
             "author": "Sam Agent",
             "text": "Please switch it off first.",
             "html": "<p>Please switch it off first.</p>",
-            "files": ["photo.jpg"],
+            "files": ["photo.jpg", "video.mp4"],
+            "attached": ["photo.jpg"],
+            "linked": [
+                {"name": "video.mp4", "url": "https://helpdesk.example.org/files/1/video.mp4"}
+            ],
         },
         "rating": [
             {"score": score, "label": label, "url": f"https://helpdesk.example.org/r/{score}"}

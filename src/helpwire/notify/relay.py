@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from helpwire.db.base import utcnow
 from helpwire.db.listen import run_woken
 from helpwire.db.session import Database
+from helpwire.files.storage import FileStorage
 from helpwire.notify.metrics import DeliveryMetrics
 from helpwire.notify.models import DUE_STATES, Channel, Delivery, DeliveryAttempt, DeliveryState
 from helpwire.notify.outbound import STRICT, AddressPolicy, redact_url
@@ -103,11 +104,12 @@ class Relay:
         poll_interval: float = 5.0,
         name: str | None = None,
         policy: AddressPolicy = STRICT,
+        files: FileStorage | None = None,
     ) -> None:
         self.database = database
         self.base_url = base_url
         self.metrics = metrics
-        self.sender = sender or Sender(policy=policy)
+        self.sender = sender or Sender(policy=policy, files=files)
         self.clock = clock
         self.rng = rng or random.Random()  # noqa: S311 (jitter, not cryptography)
         self.batch_size = batch_size

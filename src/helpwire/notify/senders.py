@@ -6,11 +6,14 @@ decides what follows (retry, dead letter, disable the channel).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email import message_from_string, policy
+from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -20,6 +23,7 @@ import httpx
 
 from helpwire import __version__
 from helpwire.db.secrets import Undecryptable
+from helpwire.files.storage import FileStorage
 from helpwire.notify.formats import chat_message, email_message
 from helpwire.notify.models import Channel, ChannelKind
 from helpwire.notify.outbound import (
@@ -137,9 +141,15 @@ class Sender:
     Every connection goes through ``policy`` (see outbound.py)."""
 
     def __init__(
-        self, http: httpx.AsyncClient | None = None, *, policy: AddressPolicy = STRICT
+        self,
+        http: httpx.AsyncClient | None = None,
+        *,
+        policy: AddressPolicy = STRICT,
+        files: FileStorage | None = None,
     ) -> None:
         self.policy = policy
+        # Where the files attached to mail to customers are read from.
+        self.files = files
         quiet_http_client_logs()
         self._http = http or httpx.AsyncClient(
             timeout=HTTP_TIMEOUT,
@@ -245,8 +255,9 @@ class Sender:
         tls = config.get("tls", "starttls")
         started = time.perf_counter()
         try:
+            message = await self._with_attachments(data["message"], data.get("attachments"))
             response = await aiosmtplib.send(
-                data["message"].encode(),
+                message,
                 sender=data["from"],
                 recipients=list(data["recipients"]),
                 hostname=config["host"],
@@ -270,6 +281,29 @@ class Sender:
             status_code=250,
             response=str(reply)[:SNIPPET_CHARS],
         )
+
+    async def _with_attachments(self, text: str, attachments: list[Any] | None) -> bytes:
+        """The queued message with its files added, read from storage now: the queue holds
+        what to attach, not the bytes. A file that is gone, or not what was queued, fails
+        the attempt (it is retried, and an admin sees why) rather than go out without."""
+        if not attachments:
+            return text.encode()
+        if self.files is None:
+            raise ValueError("this relay has no file storage to read attachments from")
+        message = message_from_string(text, policy=policy.SMTP)
+        assert isinstance(message, EmailMessage)
+        for attachment in attachments:
+            data = b"".join([chunk async for chunk in self.files.open_chunks(attachment["key"])])
+            if hashlib.sha256(data).hexdigest() != attachment["sha256"]:
+                raise ValueError(f"the file {attachment['filename']!r} changed in storage")
+            maintype, _, subtype = str(attachment["content_type"]).partition("/")
+            message.add_attachment(
+                data,
+                maintype=maintype or "application",
+                subtype=subtype or "octet-stream",
+                filename=attachment["filename"],
+            )
+        return message.as_bytes(policy=policy.SMTP)
 
 
 def describe_failure(result: SendResult) -> str:
