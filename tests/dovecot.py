@@ -72,7 +72,21 @@ class Dovecot:
             client.logout()
 
 
-def _config(root: Path, port: int, users: list[str]) -> str:
+def _oauth2(root: Path, introspection_url: str | None) -> tuple[str, str]:
+    """The mechanism and passdb that take OAuth2 access tokens (XOAUTH2), checked by
+    posting them to ``introspection_url`` (RFC 7662), as Dovecot does in front of an
+    identity provider; nothing without one."""
+    if introspection_url is None:
+        return "", ""
+    (root / "oauth2.conf.ext").write_text(
+        f"introspection_mode = post\nintrospection_url = {introspection_url}\n"
+        "username_attribute = username\nactive_attribute = active\nactive_value = true\n"
+    )
+    passdb = f"passdb {{\n  driver = oauth2\n  args = {root}/oauth2.conf.ext\n}}\n"
+    return " xoauth2", passdb
+
+
+def _config(root: Path, port: int, users: list[str], introspection_url: str | None = None) -> str:
     me = pwd.getpwuid(os.getuid()).pw_name
     as_root = os.getuid() == 0
     owner = "dovecot" if as_root else me
@@ -87,6 +101,7 @@ def _config(root: Path, port: int, users: list[str]) -> str:
         )
     )
     (root / "passwd").write_text("".join(f"{u}:{{PLAIN}}{PASSWORD}::::::\n" for u in users))
+    oauth2_mechanism, oauth2_passdb = _oauth2(root, introspection_url)
     return f"""
 base_dir = {root}/run
 state_dir = {root}/state
@@ -97,7 +112,7 @@ ssl = no
 disable_plaintext_auth = no
 listen = 127.0.0.1
 protocols = imap
-auth_mechanisms = plain login
+auth_mechanisms = plain login{oauth2_mechanism}
 # A wrong password is answered sooner (Dovecot waits 2 s by default, against guessing).
 auth_failure_delay = 0
 service imap-login {{
@@ -117,7 +132,7 @@ passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {root}/passwd
 }}
-userdb {{
+{oauth2_passdb}userdb {{
   driver = static
   args = uid={owner} gid={owner} home={root}/home/%u
 }}
@@ -148,6 +163,12 @@ def _wait_ready(port: int, log: Path) -> None:
 
 @pytest.fixture
 def dovecot() -> Iterator[Dovecot]:
+    yield from started()
+
+
+def started(introspection_url: str | None = None) -> Iterator[Dovecot]:
+    """Dovecot running until the generator is closed; with ``introspection_url``, it
+    also takes OAuth2 access tokens, checked there."""
     if not DOVECOT.exists():
         reason = "Dovecot is not installed at /usr/sbin/dovecot (apt-get install dovecot-imapd)"
         if REQUIRED:
@@ -159,18 +180,18 @@ def dovecot() -> Iterator[Dovecot]:
     root = Path(tempfile.mkdtemp(prefix="hw-dovecot-"))
     root.chmod(0o755)
     try:
-        yield from _running(root)
+        yield from _running(root, introspection_url)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def _running(root: Path) -> Iterator[Dovecot]:
+def _running(root: Path, introspection_url: str | None) -> Iterator[Dovecot]:
     for part in ("run", "state", "home"):
         (root / part).mkdir(parents=True)
     sock = listening_socket()
     port = port_of(sock)
     config = root / "dovecot.conf"
-    config.write_text(_config(root, port, ["support", "owner", "gus"]))
+    config.write_text(_config(root, port, ["support", "owner", "gus"], introspection_url))
     if os.getuid() == 0:
         shutil.chown(root / "home", "dovecot", "dovecot")
     fd = sock.fileno()

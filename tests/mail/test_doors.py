@@ -7,11 +7,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import email
+import json
 import smtplib
-from collections.abc import AsyncIterator, Awaitable, Callable
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import make_msgid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -21,7 +24,7 @@ from helpwire.mail.imap import Mailbox, MailboxPoller
 from helpwire.mail.inbound import Pipeline
 from helpwire.mail.listener import start_listener
 from tests.conftest import World
-from tests.dovecot import Dovecot, dovecot  # noqa: F401
+from tests.dovecot import Dovecot, dovecot, started  # noqa: F401
 from tests.faces.test_ucloud import file_ticket, newest_ticket
 from tests.mail.conftest import SUPPORT, Outbox
 from tests.mail.test_inbound import comments, mail
@@ -176,6 +179,83 @@ async def test_the_poller_says_what_is_wrong_and_outlives_it(
     finally:
         stop.set()
         await asyncio.wait_for(running, 30)
+
+
+class TokenIntrospection:
+    """An identity provider's token introspection endpoint (RFC 7662) on localhost: the
+    one token it issued is active, for the user ``support``."""
+
+    TOKEN = "ya29.a0-test-access-token"
+
+    def __init__(self) -> None:
+        self.asked: list[bytes] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length") or 0))
+                outer.asked.append(body)
+                active = outer.TOKEN.encode() in body
+                answer = json.dumps(
+                    {"active": active, "username": "support"} if active else {"active": False}
+                )
+                data = answer.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/introspect"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def oauth2_dovecot() -> Iterator[tuple[Dovecot, TokenIntrospection]]:
+    provider = TokenIntrospection()
+    try:
+        for server in started(introspection_url=provider.url):
+            yield server, provider
+    finally:
+        provider.close()
+
+
+async def test_the_mailbox_is_read_with_an_oauth2_token(
+    world: World,
+    pipeline: Pipeline,
+    oauth2_dovecot: tuple[Dovecot, TokenIntrospection],
+) -> None:
+    server, provider = oauth2_dovecot
+    message = mail(subject="Read with XOAUTH2", body="Signed in with a token.")
+    await asyncio.to_thread(server.append, "support", message.as_bytes())
+    # The URL carries no password: the token signs in (Microsoft 365, Google).
+    mailbox = Mailbox.from_url(f"imap://support@{server.host}:{server.port}/INBOX")
+    poller = MailboxPoller(
+        pipeline,
+        mailbox,
+        processed_folder="Processed",
+        poll_seconds=60,
+        oauth2_token=TokenIntrospection.TOKEN,
+    )
+    client = await poller.connect()
+    try:
+        assert await poller.take_new(client) == 1
+    finally:
+        await client.logout()
+    assert any(TokenIntrospection.TOKEN.encode() in body for body in provider.asked)
+    found = await world.get("agent", "/api/v1/tickets", params={"q": "XOAUTH2"})
+    assert len(found.json()["items"]) == 1
 
 
 def _reply_from_mailbox(raw: bytes, text: str) -> bytes:
