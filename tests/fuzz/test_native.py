@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import schemathesis
+from hypothesis import strategies as st
 from schemathesis.specs.openapi.checks import negative_data_rejection, status_code_conformance
 
 from helpwire.app import create_app
@@ -17,6 +18,22 @@ from helpwire.settings import Settings
 from tests.fuzz.conftest import BASE_CHECKS, FuzzTarget, fuzz_operation
 
 PEOPLE = ("admin", "agent", "owner")
+# POST /api/v1/mail/inbound takes a raw message, which schemathesis cannot make from a
+# schema: well-formed messages, broken ones, and any bytes at all.
+schemathesis.openapi.media_type(
+    "message/rfc822",
+    st.one_of(
+        st.builds(
+            lambda subject, body: (
+                f"From: owner@acme.test\r\nTo: support@helpwire.test\r\n"
+                f"Subject: {subject}\r\n\r\n{body}\r\n"
+            ).encode("utf-8", "surrogatepass"),
+            st.text(max_size=80).map(lambda t: " ".join(t.split())),
+            st.text(max_size=400),
+        ),
+        st.binary(min_size=1, max_size=2000),
+    ),
+)
 # And: every status is one the document lists; a request the document calls invalid is
 # refused with a 4xx.
 CHECKS = [*BASE_CHECKS, status_code_conformance, negative_data_rejection]

@@ -225,3 +225,19 @@ async def test_a_stranger_becomes_a_customer_where_the_settings_say(world: World
     assert ticket["requester"]["email"] == "nina@newco.test"
     cc = await world.get("agent", f"/api/v1/tickets/{outcome['ticket']}/cc")
     assert [c["address"] for c in cc.json()] == ["boss@newco.test"]
+
+
+async def test_nul_characters_and_undecodable_bytes_are_filed_without_them(
+    world: World,
+) -> None:
+    """PostgreSQL keeps no NUL in text: found by fuzzing the endpoint."""
+    raw = (
+        b"From: owner@acme.test\r\nTo: support@helpwire.test\r\nMessage-ID: <nul@acme.test>\r\n"
+        b"Subject: a\x00b \xff\xfe\r\n\r\nbody\x00 here \xff\r\n"
+    )
+    outcome = await post(world, raw)
+    assert outcome["state"] == "processed", outcome
+    ticket = (await world.get("agent", f"/api/v1/tickets/{outcome['ticket']}")).json()
+    assert "\x00" not in ticket["subject"] and ticket["subject"].startswith("ab")
+    [comment] = await comments(world, outcome["ticket"])
+    assert comment["body"].startswith("body here")

@@ -88,10 +88,16 @@ def read_headers(raw: bytes) -> Message:
 def message_id_of(headers: Message, raw: bytes) -> str:
     """The message's Message-ID without brackets; one made from its bytes when it has
     none, so that the same message sent twice is still recognised."""
-    found: list[str] = _ID.findall(str(headers.get("message-id") or ""))
+    found: list[str] = _ID.findall(clean(str(headers.get("message-id") or "")))
     if found:
         return found[0]
     return f"sha256.{hashlib.sha256(raw).hexdigest()}@missing.invalid"
+
+
+def clean(text: str) -> str:
+    """``text`` as the database can keep it: without NUL characters (PostgreSQL refuses
+    them in text) and with lone surrogates (undecodable bytes) replaced."""
+    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
 
 
 def decoded(value: object) -> str:
@@ -99,14 +105,14 @@ def decoded(value: object) -> str:
     not decode."""
     text = str(value or "")
     try:
-        return str(make_header(decode_header(text)))
+        return clean(str(make_header(decode_header(text))))
     except (errors.HeaderParseError, UnicodeDecodeError, LookupError, ValueError):
-        return text
+        return clean(text)
 
 
 def addresses(headers: Message, name: str) -> list[str]:
     values = [str(value) for value in headers.get_all(name, [])]
-    found = [address.strip().lower() for _name, address in getaddresses(values)]
+    found = [clean(address).strip().lower() for _name, address in getaddresses(values)]
     return [address for address in found if "@" in address]
 
 
@@ -114,7 +120,7 @@ def _sender(headers: Message) -> tuple[str, str]:
     values = [str(value) for value in headers.get_all("from", [])]
     for name, address in getaddresses(values):
         if "@" in address:
-            return address.strip().lower(), decoded(name).strip()
+            return clean(address).strip().lower(), decoded(name).strip()
     return "", ""
 
 
@@ -124,8 +130,8 @@ def subject_of(headers: Message) -> str:
 
 def _answers(headers: Message) -> list[str]:
     # In-Reply-To first, then References from the latest back: the nearest match wins.
-    in_reply_to = _ID.findall(str(headers.get("in-reply-to") or ""))
-    references = list(reversed(_ID.findall(str(headers.get("references") or ""))))
+    in_reply_to = _ID.findall(clean(str(headers.get("in-reply-to") or "")))
+    references = list(reversed(_ID.findall(clean(str(headers.get("references") or "")))))
     return list(dict.fromkeys([*in_reply_to, *references]))
 
 
@@ -206,7 +212,7 @@ def _leaves(part: Message) -> list[Message]:
 
 
 def _filename(part: Message) -> str | None:
-    name = part.get_filename()
+    name = part.get_filename()  # decoded() cleans it
     return decoded(name).strip() or None if name else None
 
 
@@ -243,7 +249,7 @@ def _content(leaves: list[Message]) -> tuple[str, list[Attachment]]:
         elif part.get_content_type() == "text/html":
             html.append(_text(part))
     text = "\n\n".join(plain) if plain else "\n\n".join(html_to_text(h) for h in html)
-    return text.replace("\r\n", "\n").strip(), files
+    return clean(text).replace("\r\n", "\n").strip(), files
 
 
 def _attachment(part: Message) -> Attachment:
