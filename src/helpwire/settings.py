@@ -149,6 +149,11 @@ class Settings(BaseSettings):
         description="host:port of an SMTP server for mail in, which an MTA relays to "
         "(`helpwire serve` runs it; `helpwire mail listen` alone).",
     )
+    mail_inbound_services: str = Field(
+        default="",
+        description="Service users (usernames, comma-separated) whose tokens may hand over "
+        "received mail at POST /api/v1/mail/inbound; admins always may.",
+    )
     mail_max_bytes: int = Field(
         default=30 * MIB,
         ge=64 * 1024,

@@ -28,6 +28,8 @@ def settings(settings: Settings, smtp_server: SmtpServer) -> Settings:  # noqa: 
             "mail_notify_statuses": "solved,closed",
             # Small, so that a test's files are attached up to it and linked past it.
             "mail_attachments_max_bytes": 4096,
+            # The service that hands over mail in the tests (tests/conftest.py's world).
+            "mail_inbound_services": "acme-portal",
         }
     )
 

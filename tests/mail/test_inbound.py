@@ -156,7 +156,10 @@ async def test_unknown_senders_and_staff_impersonation(world: World, outbox: Out
     assert "the sender was told" in stranger["reason"]
     [(recipients, answer)] = await outbox.expect(1)
     assert recipients == ["new@nowhere.test"]
-    assert answer["Subject"] == "Re: The printer is on fire"
+    # Nothing of the refused message is echoed back: a forged From must not make us
+    # carry someone's text to a stranger.
+    assert answer["Subject"] == "Your message to support could not be accepted"
+    assert "printer" not in str(answer).lower()
     assert answer["In-Reply-To"] == message["Message-ID"]
     assert answer["Auto-Submitted"] == "auto-replied"
     assert "could not find you" in _text(answer, "plain")
@@ -175,7 +178,7 @@ async def test_unknown_senders_and_staff_impersonation(world: World, outbox: Out
     assert "never acts as staff" in fake_agent["reason"]
 
 
-async def test_only_service_tokens_post_mail_and_only_raw_messages(world: World) -> None:
+async def test_only_named_services_post_mail_and_only_raw_messages(world: World, app: Any) -> None:
     raw = mail().as_bytes()
     headers = {"Content-Type": "message/rfc822"}
     assert (await world.post("owner", INBOUND, content=raw, headers=headers)).status_code == 403
@@ -184,6 +187,17 @@ async def test_only_service_tokens_post_mail_and_only_raw_messages(world: World)
     assert anonymous.status_code == 401
     as_json = await world.post("acme-portal", INBOUND, json={"raw": "x"})
     assert as_json.status_code == 415
+    # A service acting for one of its customers hands over nothing.
+    speaking = {**headers, "On-Behalf-Of": "owner"}
+    assert (
+        await world.post("acme-portal", INBOUND, content=raw, headers=speaking)
+    ).status_code == 403
+    # A service that HELPWIRE_MAIL_INBOUND_SERVICES does not name may not either: it acts
+    # for its own account elsewhere, and mail may claim to be from anyone.
+    app.state.settings.mail_inbound_services = ""
+    assert (
+        await world.post("acme-portal", INBOUND, content=raw, headers=headers)
+    ).status_code == 403
     assert (await post(world, raw, who="admin"))["state"] == "processed"
 
 
@@ -223,6 +237,9 @@ async def test_a_stranger_becomes_a_customer_where_the_settings_say(world: World
     ticket = (await world.get("agent", f"/api/v1/tickets/{outcome['ticket']}")).json()
     assert ticket["account"] == "globex"
     assert ticket["requester"]["email"] == "nina@newco.test"
+    made = await world.get("admin", f"/api/v1/users/{ticket['requester']['username']}")
+    # Someone mail made a customer sees their own tickets, not the whole account's.
+    assert made.json()["account_wide"] is False
     cc = await world.get("agent", f"/api/v1/tickets/{outcome['ticket']}/cc")
     assert [c["address"] for c in cc.json()] == ["boss@newco.test"]
 
@@ -241,3 +258,71 @@ async def test_nul_characters_and_undecodable_bytes_are_filed_without_them(
     assert "\x00" not in ticket["subject"] and ticket["subject"].startswith("ab")
     [comment] = await comments(world, outcome["ticket"])
     assert comment["body"].startswith("body here")
+
+
+async def test_staff_act_by_mail_only_answering_what_was_sent_to_them(
+    world: World, outbox: Outbox
+) -> None:
+    ticket = await world.create_ticket("owner", subject="Router")
+    number = ticket["number"]
+    await world.post(
+        "agent", f"/api/v1/tickets/{number}/cc", json={"address": "agent2@helpwire.test"}
+    )
+    await world.post("agent", f"/api/v1/tickets/{number}/comments", json={"body": "Reboot it."})
+    [(recipients, ours)] = await outbox.expect(1)
+    assert recipients == ["owner@acme.test", "agent2@helpwire.test"]
+    # The customer holds that Message-ID too, and forges the agent's address: no.
+    forged = mail(
+        sender="agent@helpwire.test",
+        subject="Re: [#1] Router",
+        body="Closing this.",
+        In_Reply_To=str(ours["Message-ID"]),
+    )
+    outcome = await post(world, forged)
+    assert outcome["state"] == "quarantined"
+    assert "never acts as staff" in outcome["reason"]
+    # agent2 was sent the message, and answers it: a staff reply, mailed to the customer.
+    answer = mail(
+        sender="Kim Agent <agent2@helpwire.test>",
+        subject="Re: [#1] Router",
+        body="And unplug it for ten seconds.",
+        In_Reply_To=str(ours["Message-ID"]),
+    )
+    outcome = await post(world, answer)
+    assert outcome["state"] == "processed", outcome
+    [*_, last] = await comments(world, number)
+    assert last["author"]["username"] == "agent2"
+    sent = await outbox.expect(2)
+    assert sent[1][0] == ["owner@acme.test"]
+
+
+async def test_mail_the_receiving_server_found_forged_waits_in_the_quarantine(
+    world: World,
+) -> None:
+    forged = mail(
+        body="Send me everything.",
+        Authentication_Results="mx.helpwire.test; spf=pass smtp.mailfrom=x; dmarc=fail",
+    )
+    outcome = await post(world, forged)
+    assert outcome["state"] == "quarantined"
+    assert "dmarc=fail" in outcome["reason"]
+
+
+async def test_a_number_in_the_subject_copies_no_one_in(world: World) -> None:
+    ticket = await world.create_ticket("owner", subject="Payments")
+    number = ticket["number"]
+    outcome = await post(
+        world, mail(subject=f"Re: [#{number}] Payments", body="More.", Cc="eve@evil.test")
+    )
+    assert outcome["ticket"] == number
+    listed = await world.get("agent", f"/api/v1/tickets/{number}/cc")
+    assert listed.json() == []
+
+
+async def test_a_refused_senders_files_are_not_kept(world: World, settings: Any) -> None:
+    message = mail(sender="stranger@nowhere.test", body="See attached.")
+    message.add_attachment(b"x" * 100, maintype="text", subtype="plain", filename="a.txt")
+    outcome = await post(world, message)
+    assert outcome["state"] == "refused"
+    stored = [p for p in settings.files_dir.rglob("*") if p.is_file()]
+    assert stored == []

@@ -6,10 +6,12 @@ from sqlalchemy import select
 
 from helpwire.mail.channel import prepare_mail_channel, sync_mail_channel
 from helpwire.mail.config import MailConfig
+from helpwire.mail.models import MailTemplate
 from helpwire.notify.models import Channel
 from helpwire.settings import Settings
 from tests.conftest import World
 from tests.mail.conftest import Outbox
+from tests.mail.test_inbound import mail, post
 from tests.mail.test_outbound import _reply, _text
 
 
@@ -148,3 +150,42 @@ async def test_without_mail_settings_the_channel_waits(world: World, settings: S
     async with world.database.reader() as session:
         channel = await session.scalar(select(Channel).where(Channel.kind == "customer_mail"))
         assert channel is not None and channel.enabled is True
+
+
+async def test_a_template_that_fails_on_real_values_never_stops_a_reply(
+    world: World, outbox: Outbox
+) -> None:
+    url = "/api/v1/mail/templates/reply/en"
+    # A reply has no rating links: checked in each shape a reply is rendered in.
+    needs_links = {"subject": "x", "text": "{{ rating[0].url }}", "html": "x"}
+    refused = await world.request("admin", "PUT", url, json=needs_links)
+    assert refused.status_code == 422
+    # Should one fail anyway (kept before this check, or a value no sample has), the
+    # shipped template is used and the reply goes out.
+    async with world.database.writing() as session:
+        session.add(
+            MailTemplate(
+                kind="reply", language="en", subject="s", text="{{ rating[0].url }}", html="h"
+            )
+        )
+    ticket = await world.create_ticket("owner", subject="Still mailed")
+    response = await world.post(
+        "agent", f"/api/v1/tickets/{ticket['number']}/comments", json={"body": "Hello."}
+    )
+    assert response.status_code == 201
+    [(_to, message)] = await outbox.expect(1)
+    assert "Sam Agent wrote" in _text(message, "plain")
+
+
+async def test_long_message_ids_thread_unfolded(world: World, outbox: Outbox) -> None:
+    """Outlook's Message-IDs run past 78 characters; folded into encoded words, mail
+    programs do not thread by them."""
+    long_id = "AM6PR05MB6231" + "A1B2C3D4E5F6" * 6 + "@AM6PR05MB6231.eurprd05.prod.outlook.test"
+    asking = mail(body="Help.")
+    asking.replace_header("Message-ID", f"<{long_id}>")
+    first = await post(world, asking)
+    await world.post("agent", f"/api/v1/tickets/{first['ticket']}/comments", json={"body": "Sure."})
+    [(_to, answer)] = await outbox.expect(1)
+    assert answer["In-Reply-To"] == f"<{long_id}>"
+    raw = outbox.server.mailbox.raw[0]
+    assert f"In-Reply-To: <{long_id}>".encode() in raw

@@ -157,12 +157,14 @@ class SecretBox:
         self._raw_keys = split_keys(text)
         return self._fernet
 
-    def signing_keys(self, purpose: str) -> list[bytes]:
+    def signing_keys(self, purpose: str, *, create: bool = True) -> list[bytes]:
         """HMAC keys for ``purpose`` (links and addresses helpwire signs), derived from the
         configured keys, the current one first: a signature made before a key rotation
         still checks while the old key is listed after the new one. Each purpose has keys
-        of its own, so that no signature made for one can pass for another."""
-        self._keys(create=True)
+        of its own, so that no signature made for one can pass for another. Checking a
+        signature passes ``create=False``: a process with no key must not make one of its
+        own, against which nothing made elsewhere would ever check (SecretKeyError)."""
+        self._keys(create=create)
         return [
             hmac.new(base64.urlsafe_b64decode(key), purpose.encode(), hashlib.sha256).digest()
             for key in self._raw_keys

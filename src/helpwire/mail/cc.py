@@ -89,6 +89,13 @@ async def _record_change(
     removed: str | None,
 ) -> None:
     after = [a for a in before if a != removed] + ([added] if added else [])
+    await record_cc_change(session, actor, ticket, before, after)
+
+
+async def record_cc_change(
+    session: AsyncSession, actor: Actor, ticket: Ticket, before: list[str], after: list[str]
+) -> None:
+    """A change of the CC list in the ticket's timeline (ticket.updated)."""
     touch(ticket)
     await record(
         session,

@@ -109,20 +109,27 @@ class MailboxPoller:
             )
         else:
             client = aioimaplib.IMAP4(mailbox.host, mailbox.port, timeout=COMMAND_TIMEOUT_S)
-        await client.wait_hello_from_server()
-        if self.oauth2_token:
-            response = await client.xoauth2(mailbox.username, self.oauth2_token)
-        else:
-            response = await client.login(mailbox.username, mailbox.password or "")
-        _check(response, "sign in")
-        # Made if missing; a server that has it answers NO, which is fine.
-        await client.create(quoted(self.processed_folder))
-        _check(await client.select(quoted(mailbox.folder)), f"open {mailbox.folder}")
+        try:
+            await client.wait_hello_from_server()
+            if self.oauth2_token:
+                response = await client.xoauth2(mailbox.username, self.oauth2_token)
+            else:
+                response = await client.login(mailbox.username, mailbox.password or "")
+            _check(response, "sign in")
+            # Made if missing; a server that has it answers NO, which is fine.
+            await client.create(quoted(self.processed_folder))
+            _check(await client.select(quoted(mailbox.folder)), f"open {mailbox.folder}")
+        except BaseException:
+            # Not left open: a poller retrying a wrong password would gather connections.
+            _close(client)
+            raise
         return client
 
     async def take_new(self, client: aioimaplib.IMAP4) -> int:
         """Store every message in the folder and move each one stored; how many."""
-        response = await client.uid_search("ALL")
+        # Not those marked deleted: a server without MOVE or UIDPLUS keeps what was moved
+        # (copied and marked) until someone expunges the folder.
+        response = await client.uid_search("UNDELETED")
         _check(response, "search")
         uids = response.lines[0].decode().split() if response.lines else []
         taken = 0
@@ -161,7 +168,10 @@ class MailboxPoller:
             response = await client.uid("copy", uid, folder)
             if response.result == "OK":
                 response = await client.uid("store", uid, "+FLAGS.SILENT", "(\\Deleted)")
-                await client.expunge()
+                # Only this message: a plain EXPUNGE would remove whatever else anyone
+                # marked deleted in a shared mailbox. Without UIDPLUS it stays marked.
+                if response.result == "OK" and client.has_capability("UIDPLUS"):
+                    await client.uid("expunge", uid)
         if response.result != "OK":
             # Stored all the same: the next round reads it again, and it is a duplicate.
             log.warning("could not move a stored message", extra={"uid": uid})
@@ -203,6 +213,12 @@ class MailboxPoller:
                 task.cancel()
             client.idle_done()
             await asyncio.wait_for(idle, COMMAND_TIMEOUT_S)
+
+
+def _close(client: aioimaplib.IMAP4) -> None:
+    transport = getattr(client.protocol, "transport", None)
+    if transport is not None:
+        transport.close()
 
 
 def _check(response: Any, what: str) -> None:

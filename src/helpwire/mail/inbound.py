@@ -11,12 +11,13 @@ messages) is recorded and never answered. Nothing a mail server handed over is d
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from limits import RateLimitItem
@@ -37,7 +38,7 @@ from helpwire.files.models import File
 from helpwire.files.service import record_upload, save_upload
 from helpwire.files.storage import FileStorage
 from helpwire.mail.addresses import normalize_address
-from helpwire.mail.cc import MAX_CC
+from helpwire.mail.cc import MAX_CC, cc_of, record_cc_change
 from helpwire.mail.config import MailConfig, parse_sender
 from helpwire.mail.models import MailMessage, MailRaw, TicketCc
 from helpwire.mail.outbound import queue_refusal
@@ -69,6 +70,8 @@ QUARANTINED = "quarantined"
 REFUSED = "refused"
 INBOUND_STATES = (PROCESSING, PROCESSED, IGNORED, QUARANTINED, REFUSED)
 WAITING = (QUARANTINED, REFUSED)
+# Refusals answered by mail, for all senders together, per process.
+REFUSALS_ANSWERED = parse_limit("50/hour")
 # A message taken for processing longer ago than this belongs to a process that died.
 STALE_AFTER = timedelta(minutes=10)
 _SUBJECT_NUMBER = re.compile(r"\[#(\d{1,18})\]")
@@ -171,14 +174,14 @@ class Pipeline:
         stored, duplicate = await self._store(raw, source=source, envelope_to=envelope_to)
         if duplicate:
             # Sent again because the first answer was lost: processed now if it never was.
-            await self.process(stored)
-            return await self.outcome(stored, duplicate=True)
+            await self.process(stored.row_id)
+            return await self.outcome(stored.row_id, duplicate=True)
         # Stored already taken for processing by this process: no other takes it meanwhile.
         return await self._run(stored, raw)
 
     async def _store(
         self, raw: bytes, *, source: str, envelope_to: Sequence[str]
-    ) -> tuple[int, bool]:
+    ) -> tuple[_Take, bool]:
         headers = read_headers(raw)
         message_id = message_id_of(headers, raw)
         now = utcnow()
@@ -208,8 +211,8 @@ class Pipeline:
             existing = await self._existing(message_id)
             if existing is None:
                 raise
-            return existing, True
-        return row.id, False
+            return _Take(existing, now), True
+        return _Take(row.id, now), False
 
     async def _existing(self, message_id: str) -> int | None:
         async with self.database.reader() as session:
@@ -243,25 +246,32 @@ class Pipeline:
         for the message's sake: whatever goes wrong ends in the quarantine. Only a message
         not yet processed is (``again``: one waiting in the quarantine too), and only by
         one process at a time: it is taken first."""
-        if not await self._take(row_id, again=again):
+        take = await self._take(row_id, again=again)
+        if take is None:
             return await self.outcome(row_id)
         async with self.database.reader() as session:
             raw = (await session.get_one(MailRaw, row_id)).data
-        return await self._run(row_id, raw)
+        return await self._run(take, raw)
 
-    async def _run(self, row_id: int, raw: bytes) -> Outcome:
+    async def _run(self, take: _Take, raw: bytes) -> Outcome:
         """Process a message this process has taken."""
         message_id = message_id_of(read_headers(raw), raw)
         try:
-            done = await self._process(row_id, raw)
+            done = await self._process(take, raw)
+        except TakenOver:
+            log.warning("a message was taken over while processing", extra={"id": take.row_id})
+            return await self.outcome(take.row_id)
         except Exception as exc:  # the poller and the listener must never die of one message
             reason = exc.detail if isinstance(exc, Problem) else f"{type(exc).__name__}: {exc}"
             if not isinstance(exc, Problem | Unreadable):
-                log.exception("mail processing failed", extra={"mail_message": row_id})
+                log.exception("mail processing failed", extra={"mail_message": take.row_id})
             done = _Done(QUARANTINED, str(reason)[:2000])
-            await self._finish(row_id, done)
+            try:
+                await self._finish(take, done)
+            except TakenOver:
+                return await self.outcome(take.row_id)
         return Outcome(
-            id=row_id,
+            id=take.row_id,
             message_id=message_id,
             state=done.state,
             reason=done.reason,
@@ -269,7 +279,7 @@ class Pipeline:
             comment_id=done.comment_id,
         )
 
-    async def _take(self, row_id: int, *, again: bool) -> bool:
+    async def _take(self, row_id: int, *, again: bool) -> _Take | None:
         states = WAITING if again else ()
         now = utcnow()
         taking = (
@@ -288,7 +298,7 @@ class Pipeline:
         )
         async with self.database.writing() as session:
             result = await session.execute(taking)
-            return bool(getattr(result, "rowcount", 0))
+            return _Take(row_id, now) if getattr(result, "rowcount", 0) else None
 
     async def process_waiting(self) -> int:
         """Process what a process took and never finished (it stopped in between); how
@@ -311,14 +321,12 @@ class Pipeline:
             await self.process(row_id)
         return len(ids)
 
-    async def _process(self, row_id: int, raw: bytes) -> _Done:
+    async def _process(self, take: _Take, raw: bytes) -> _Done:
         if len(raw) > self.config.max_bytes:
             raise Unreadable(
                 f"{len(raw)} bytes, more than HELPWIRE_MAIL_MAX_BYTES ({self.config.max_bytes})"
             )
         mail = parse(raw, own_addresses=self.config.own_addresses)
-        if not mail.sender:
-            raise Unreadable("the message has no From address")
         if mail.noise is not None:
             done = _Done(IGNORED, mail.noise)
             async with self.database.writing() as session:
@@ -326,20 +334,31 @@ class Pipeline:
                 answered = await _thread_match(session, mail.answers)
                 if answered is not None:
                     done = _Done(IGNORED, mail.noise, answered.ticket_id, answered.number)
-                await _finish_row(session, row_id, done)
+                await _finish_row(session, take, done)
             return done
+        if not mail.sender:
+            raise Unreadable("the message has no From address")
+        if mail.forged is not None:
+            raise Unreadable(f"the receiving mail server found the sender forged: {mail.forged}")
         if not await self._limiter.hit(self.config.sender_limit, "mail", mail.sender):
             raise Unreadable(
                 f"{mail.sender} sent more than {self.config.sender_limit} "
                 "(HELPWIRE_MAIL_SENDER_LIMIT); retry it from the quarantine"
             )
         stored, left_out = await self._store_files(mail.attachments)
+        filed = False
         try:
-            return await self._file_mail(row_id, mail, stored, left_out)
-        except BaseException:
-            for row in stored:
+            done = await self._file_mail(take, mail, stored, left_out)
+            filed = done.state == PROCESSED
+            return done
+        finally:
+            if not filed:  # refused, or failed: the bytes stored for it go too
+                await self._forget(stored)
+
+    async def _forget(self, stored: list[File]) -> None:
+        for row in stored:
+            with contextlib.suppress(OSError):
                 await self.storage.delete(row.storage_key)
-            raise
 
     async def _store_files(self, attachments: list[Attachment]) -> tuple[list[File], list[str]]:
         """The attachments' bytes, stored before the transaction (as uploads are), and the
@@ -347,25 +366,30 @@ class Pipeline:
         in the comment."""
         rows: list[File] = []
         left_out: list[str] = []
-        for position, attachment in enumerate(attachments):
-            too_many = position >= self.config.max_files
-            if too_many or len(attachment.data) > self.config.max_file_bytes:
-                left_out.append(attachment.filename)
-                continue
-            rows.append(
-                await save_upload(
-                    storage=self.storage,
-                    uploader_id=0,  # set to the sender once known, before the row is added
-                    filename=attachment.filename,
-                    content_type=attachment.content_type,
-                    source=io.BytesIO(attachment.data),
-                    max_bytes=self.config.max_file_bytes,
-                )
-            )
+        try:
+            for position, attachment in enumerate(attachments):
+                too_many = position >= self.config.max_files
+                if too_many or len(attachment.data) > self.config.max_file_bytes:
+                    left_out.append(attachment.filename)
+                    continue
+                rows.append(await self._store_file(attachment))
+        except BaseException:
+            await self._forget(rows)
+            raise
         return rows, left_out
 
+    async def _store_file(self, attachment: Attachment) -> File:
+        return await save_upload(
+            storage=self.storage,
+            uploader_id=0,  # set to the sender once known, before the row is added
+            filename=attachment.filename,
+            content_type=attachment.content_type,
+            source=io.BytesIO(attachment.data),
+            max_bytes=self.config.max_file_bytes,
+        )
+
     async def _file_mail(
-        self, row_id: int, mail: ParsedMail, files: list[File], left_out: list[str]
+        self, take: _Take, mail: ParsedMail, files: list[File], left_out: list[str]
     ) -> _Done:
         async with self.database.writing() as session:
             sender = await _user_by_address(session, mail.sender)
@@ -373,50 +397,64 @@ class Pipeline:
                 sender = await self._new_customer(session, mail)
                 if sender is None:
                     done = _Done(REFUSED, await self._refuse(session, mail))
-                    await _finish_row(session, row_id, done)
+                    await _finish_row(session, take, done)
                     return done
             if not sender.is_active:
                 raise Unreadable(f"{mail.sender} belongs to a disabled user")
             actor = await load_actor(session, user=sender)
-            ticket, proven = await self._match(session, mail, actor)
-            if actor.is_staff and not self._staff_proven(mail, proven):
+            match = await self._match(session, mail, actor)
+            if actor.is_staff and not self._staff_proven(mail, match):
                 raise Unreadable(
-                    f"{mail.sender} is staff, but the message does not answer one of ours "
-                    "(or its Reply-To differs): it never acts as staff"
+                    f"{mail.sender} is staff, but the message does not answer one that was "
+                    "sent to that address (or its Reply-To differs): it never acts as staff"
                 )
             for file in files:
                 file.uploader_id = sender.id
                 await record_upload(session, row=file)
-            if ticket is None or Status(ticket.status) == Status.CLOSED:
-                ticket, comment_id = await self._new_ticket(
-                    session, actor, mail, files, ticket, left_out
-                )
-            else:
-                comment_id = await self._comment(session, actor, ticket, mail, files, left_out)
-            if self.config.cc_from_mail and not actor.is_staff and mail.cc:
-                await self._copy_cc(session, ticket, mail, sender)
-            done = _Done(PROCESSED, None, ticket.id, ticket.number, comment_id)
-            await _finish_row(session, row_id, done)
+            filed, comment_id = await self._file_into(session, actor, match, mail, files, left_out)
+            # Only from mail that proved it belongs to the ticket (or filed it): with a
+            # ticket's number in the subject alone, anyone could copy themselves in.
+            proven = filed is not match.ticket or match.signed
+            if self.config.cc_from_mail and not actor.is_staff and mail.cc and proven:
+                await self._copy_cc(session, filed, mail, actor)
+            done = _Done(PROCESSED, None, filed.id, filed.number, comment_id)
+            await _finish_row(session, take, done)
             return done
 
-    async def _match(
-        self, session: AsyncSession, mail: ParsedMail, actor: Actor
-    ) -> tuple[Ticket | None, bool]:
-        """The ticket the message answers, and whether it answers a message of ours (the
-        proof a staff sender needs)."""
+    async def _file_into(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        match: _Match,
+        mail: ParsedMail,
+        files: list[File],
+        left_out: list[str],
+    ) -> tuple[Ticket, int]:
+        """The comment on the ticket answered, or a new ticket (a closed one's follow-up
+        when it answers that); the ticket and the comment's id."""
+        answered = match.ticket
+        if answered is None or Status(answered.status) == Status.CLOSED:
+            return await self._new_ticket(session, actor, mail, files, answered, left_out)
+        return answered, await self._comment(session, actor, answered, mail, files, left_out)
+
+    async def _match(self, session: AsyncSession, mail: ParsedMail, actor: Actor) -> _Match:
+        """The ticket the message answers, and how it was recognised."""
         answered = await _thread_match(session, mail.answers)
         if answered is not None:
-            return await session.get_one(Ticket, answered.ticket_id), answered.ours
-        ticket = await self._by_reply_address(session, mail)
-        if ticket is not None:
-            return ticket, False
+            threaded = await session.get_one(Ticket, answered.ticket_id)
+            to_sender = mail.sender in answered.recipients
+            return _Match(threaded, signed=answered.ours, to_sender=answered.ours and to_sender)
+        addressed = await self._by_reply_address(session, mail)
+        if addressed is not None:
+            return _Match(addressed, signed=True)
         match = _SUBJECT_NUMBER.search(mail.subject)
         if match is not None:
             try:
-                return await tickets.get_ticket(session, actor=actor, number=int(match[1])), False
+                found = await tickets.get_ticket(session, actor=actor, number=int(match[1]))
             except NotFound:
-                return None, False  # not theirs to answer: a new ticket
-        return None, False
+                return _Match(None)  # not theirs to answer: a new ticket
+            return _Match(found)
+        return _Match(None)
 
     async def _by_reply_address(self, session: AsyncSession, mail: ParsedMail) -> Ticket | None:
         box = box_for(session.get_bind().dialect)
@@ -433,9 +471,12 @@ class Pipeline:
         return None
 
     @staticmethod
-    def _staff_proven(mail: ParsedMail, answers_ours: bool) -> bool:
+    def _staff_proven(mail: ParsedMail, match: _Match) -> bool:
+        """A From line is easy to forge, and every requester and CC holds the Message-IDs
+        of the mail they were sent: mail acts as staff only when it answers a message
+        helpwire sent to that very staff address, with no Reply-To elsewhere."""
         mismatched = any(address != mail.sender for address in mail.reply_to)
-        return answers_ours and not mismatched
+        return match.to_sender and not mismatched
 
     async def _new_customer(self, session: AsyncSession, mail: ParsedMail) -> User | None:
         """A customer for an unknown sender, in the account their domain names (or the
@@ -458,18 +499,25 @@ class Pipeline:
                 email=address,
                 real_name=mail.sender_name[:255],
                 account_key=account.key,
+                # Someone the mail made a customer sees their own tickets, not the whole
+                # account's: an admin widens that once they know who it is.
+                account_wide=False,
             ),
         )
 
     async def _refuse(self, session: AsyncSession, mail: ParsedMail) -> str:
-        """Why the sender is refused; told so, where mail goes out."""
+        """Why the sender is refused; told so, where mail goes out, within a limit for
+        all senders together: From lines are forged, and the answers must not become a
+        way to have mail sent to many addresses (backscatter)."""
         reason = self._refusal(mail)
-        if self.mail is not None and not self.config.is_own(mail.sender):
-            await queue_refusal(
-                session, self.mail, to=mail.sender, subject=mail.subject, answers=mail.message_id
-            )
-            reason += "; the sender was told"
-        return reason
+        if self.mail is None or self.config.is_own(mail.sender):
+            return reason
+        if not await self._limiter.hit(REFUSALS_ANSWERED, "mail-refusals"):
+            return reason + f"; not told (more than {REFUSALS_ANSWERED} refusals answered)"
+        await queue_refusal(
+            session, self.mail, to=mail.sender, subject=mail.subject, answers=mail.message_id
+        )
+        return reason + "; the sender was told"
 
     def _refusal(self, mail: ParsedMail) -> str:
         if self.config.unknown_senders != "create":
@@ -533,14 +581,16 @@ class Pipeline:
         return comment.id
 
     async def _copy_cc(
-        self, session: AsyncSession, ticket: Ticket, mail: ParsedMail, sender: User
+        self, session: AsyncSession, ticket: Ticket, mail: ParsedMail, actor: Actor
     ) -> None:
-        rows = (
-            await session.scalars(select(TicketCc.address).where(TicketCc.ticket_id == ticket.id))
-        ).all()
-        have = set(rows) | {(ticket.requester.email or "").lower(), mail.sender}
+        """The mail's Cc addresses join the ticket's, recorded like a change by hand."""
+        current = await cc_of(session, ticket=ticket)
+        left_out = set(current) | {(ticket.requester.email or "").lower(), mail.sender}
+        added: list[str] = []
         for address in mail.cc:
-            if len(have) - 2 >= MAX_CC or address in have or self.config.is_own(address):
+            if len(current) + len(added) >= MAX_CC:
+                break
+            if address in left_out or self.config.is_own(address):
                 continue
             try:
                 normalized = normalize_address(address)
@@ -550,15 +600,26 @@ class Pipeline:
                 TicketCc(
                     ticket_id=ticket.id,
                     address=normalized,
-                    added_by_id=sender.id,
+                    added_by_id=actor.user.id,
                     created_at=utcnow(),
                 )
             )
-            have.add(normalized)
+            left_out.add(normalized)
+            added.append(normalized)
+        if added:
+            await record_cc_change(session, actor, ticket, current, [*current, *added])
 
-    async def _finish(self, row_id: int, done: _Done) -> None:
+    async def _finish(self, take: _Take, done: _Done) -> None:
         async with self.database.writing() as session:
-            await _finish_row(session, row_id, done)
+            await _finish_row(session, take, done)
+
+
+@dataclass(frozen=True)
+class _Take:
+    """A message this process took for processing, and when (the row's processed_at)."""
+
+    row_id: int
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -572,11 +633,17 @@ class _Done:
     comment_id: int | None = None
 
 
-async def _finish_row(session: AsyncSession, row_id: int, done: _Done) -> None:
-    await session.execute(
-        update(MailMessage)
-        .where(MailMessage.id == row_id)
-        .values(
+async def _finish_row(session: AsyncSession, take: _Take, done: _Done) -> None:
+    """The outcome, written only while the row is still this process's take: one that
+    took longer than STALE_AFTER may have been taken over, and then its work is rolled
+    back rather than filed twice."""
+    query = update(MailMessage).where(
+        MailMessage.id == take.row_id,
+        MailMessage.state == PROCESSING,
+        MailMessage.processed_at == take.at,
+    )
+    result = await session.execute(
+        query.values(
             state=done.state,
             reason=done.reason[:2000] if done.reason else None,
             ticket_id=done.ticket_id,
@@ -584,6 +651,12 @@ async def _finish_row(session: AsyncSession, row_id: int, done: _Done) -> None:
             processed_at=utcnow(),
         )
     )
+    if not getattr(result, "rowcount", 1):
+        raise TakenOver(f"message {take.row_id} was taken over by another process")
+
+
+class TakenOver(RuntimeError):
+    """This process's take of a message ran out and another process has it now."""
 
 
 @dataclass(frozen=True)
@@ -591,6 +664,18 @@ class _Answered:
     ticket_id: int
     number: int
     ours: bool  # one of the messages helpwire sent
+    recipients: frozenset[str]  # whom that message went to (To and Cc)
+
+
+@dataclass(frozen=True)
+class _Match:
+    """The ticket a message answers, and how it was recognised: ``signed``, by a message
+    helpwire sent or the signed reply address (not by a number anyone can write);
+    ``to_sender``, by a message helpwire sent to the sender's own address."""
+
+    ticket: Ticket | None
+    signed: bool = False
+    to_sender: bool = False
 
 
 async def _thread_match(session: AsyncSession, message_ids: Sequence[str]) -> _Answered | None:
@@ -598,19 +683,26 @@ async def _thread_match(session: AsyncSession, message_ids: Sequence[str]) -> _A
     else the first it received and filed."""
     if not message_ids:
         return None
-    rows = (
-        await session.execute(
-            select(MailMessage.message_id, MailMessage.direction, Ticket.id, Ticket.number)
-            .join(Ticket, Ticket.id == MailMessage.ticket_id)
-            .where(MailMessage.message_id.in_(list(message_ids)[:50]))
-        )
-    ).tuples()
-    found = {(message_id, direction): (tid, number) for message_id, direction, tid, number in rows}
+    query = (
+        select(MailMessage, Ticket.number)
+        .join(Ticket, Ticket.id == MailMessage.ticket_id)
+        .where(MailMessage.message_id.in_(list(message_ids)[:50]))
+    )
+    found = {
+        (row.message_id, row.direction): (row, number)
+        for row, number in (await session.execute(query)).tuples()
+    }
     for direction in ("out", "in"):
         for message_id in message_ids:
             hit = found.get((message_id, direction))
             if hit is not None:
-                return _Answered(ticket_id=hit[0], number=hit[1], ours=direction == "out")
+                row, number = hit
+                return _Answered(
+                    ticket_id=hit[0].ticket_id or 0,
+                    number=number,
+                    ours=direction == "out",
+                    recipients=frozenset(a.lower() for a in [*row.recipients, *row.cc]),
+                )
     return None
 
 

@@ -23,12 +23,11 @@ import logging
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.policy import SMTP
 from email.utils import format_datetime
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.accounts.models import User
@@ -39,9 +38,12 @@ from helpwire.mail.channel import mail_channel_id
 from helpwire.mail.config import MailConfig
 from helpwire.mail.models import MailMessage, TicketCc
 from helpwire.mail.templates import (
+    MessageTemplate,
     RenderedMessage,
+    TemplateProblem,
     language_for,
     render,
+    shipped_template,
     template_for,
     words,
 )
@@ -50,6 +52,7 @@ from helpwire.notify.models import Delivery, DeliveryState
 from helpwire.notify.outbox import announce
 from helpwire.notify.outbox import new_message_id as new_delivery_id
 from helpwire.notify.payloads import ticket_path
+from helpwire.notify.senders import MAIL_POLICY
 from helpwire.tickets.events import EventType
 from helpwire.tickets.models import Comment, Event, Status, Ticket
 
@@ -102,7 +105,7 @@ async def on_event(
     context = _context(
         config, box, ticket=ticket, comment=comment, language=language, name=recipients.name
     )
-    rendered = render(template, context)
+    rendered = render_or_shipped(template, context)
     return await _queue(
         session,
         box,
@@ -115,6 +118,22 @@ async def on_event(
         rendered=_with_number(rendered, ticket.number),
         language=language,
     )
+
+
+def render_or_shipped(template: MessageTemplate, context: dict[str, Any]) -> RenderedMessage:
+    """``template`` rendered; the shipped one where an admin's version fails on these
+    values (it was checked on sample values when saved, but a real message may differ):
+    a broken template must not stop the change the mail tells of."""
+    try:
+        return render(template, context)
+    except TemplateProblem:
+        if not template.customized:
+            raise
+        log.exception(
+            "an admin's mail template failed; the shipped one was used",
+            extra={"kind": template.kind, "language": template.language},
+        )
+        return render(shipped_template(template.kind, template.language), context)
 
 
 async def _kind_of(
@@ -240,10 +259,14 @@ def _with_number(rendered: RenderedMessage, number: int) -> RenderedMessage:
 async def _thread(session: AsyncSession, ticket: Ticket) -> list[str]:
     """The Message-IDs of the ticket's messages so far, oldest first (the first and the
     latest ones)."""
+    # Ours, and what was filed: an ignored auto-reply is no message to answer.
     rows = (
         await session.scalars(
             select(MailMessage.message_id)
-            .where(MailMessage.ticket_id == ticket.id)
+            .where(
+                MailMessage.ticket_id == ticket.id,
+                or_(MailMessage.direction == "out", MailMessage.state == "processed"),
+            )
             .order_by(MailMessage.id)
         )
     ).all()
@@ -341,7 +364,7 @@ async def _send_later(
                 "message_id": row.message_id,
                 "from": config.sender.addr_spec,
                 "recipients": [*row.recipients, *row.cc],
-                "message": message.as_string(policy=SMTP),
+                "message": message.as_string(policy=MAIL_POLICY),
                 "attachments": attachments or [],
             },
         },
@@ -368,7 +391,7 @@ async def queue_refusal(
     language = language_for(None, config.default_language)
     template = await template_for(session, "refused", language)
     texts = words(language)
-    rendered = render(
+    rendered = render_or_shipped(
         template,
         {
             "marker": texts["marker"],
@@ -381,7 +404,7 @@ async def queue_refusal(
         },
     )
     message_id = new_message_id(number=0, domain=config.domain)
-    message = EmailMessage(policy=SMTP)
+    message = EmailMessage(policy=MAIL_POLICY)
     message["From"] = config.sender
     message["To"] = to
     message["Subject"] = rendered.subject
@@ -421,7 +444,7 @@ def _message(
     language: str,
     automatic: bool,
 ) -> EmailMessage:
-    message = EmailMessage(policy=SMTP)
+    message = EmailMessage(policy=MAIL_POLICY)
     message["From"] = config.sender
     message["To"] = ", ".join(recipients.to)
     if recipients.cc:

@@ -71,6 +71,8 @@ class ParsedMail:
     subject: str
     answers: list[str]  # Message-IDs of In-Reply-To and References, latest first
     noise: str | None  # why it must not be answered, or None
+    # What the receiving server's Authentication-Results says failed, or None.
+    forged: str | None = None
     text: str = ""
     attachments: list[Attachment] = field(default_factory=list)
 
@@ -159,6 +161,28 @@ def noise_of(message: Message, *, own_addresses: frozenset[str]) -> str | None:
     return None
 
 
+_AUTH_RESULT = re.compile(r"\b(spf|dkim|dmarc)\s*=\s*([a-z]+)", re.IGNORECASE)
+
+
+def failed_authentication(message: Message) -> str | None:
+    """What the receiving mail server found forged about the sender, from the topmost
+    Authentication-Results header (RFC 8601), the one the last hop, your own server,
+    added: DMARC failed, or SPF and DKIM both failed. Headers further down were written
+    by whoever sent the message and prove nothing; only a failure is taken from them
+    here, never a pass, so a forged header can make nothing more trusted."""
+    header = message.get("authentication-results")
+    if header is None:
+        return None
+    results: dict[str, str] = {}
+    for method, result in _AUTH_RESULT.findall(clean(str(header))):
+        results.setdefault(method.lower(), result.lower())
+    if results.get("dmarc") == "fail":
+        return "dmarc=fail"
+    if results.get("spf") == "fail" and results.get("dkim") == "fail":
+        return "spf=fail, dkim=fail"
+    return None
+
+
 def parse(raw: bytes, *, own_addresses: frozenset[str]) -> ParsedMail:
     """Everything the pipeline needs of ``raw``; :class:`Unreadable` when it cannot be
     read (broken MIME, an unknown character set, encrypted).
@@ -187,6 +211,7 @@ def parse(raw: bytes, *, own_addresses: frozenset[str]) -> ParsedMail:
         subject=subject_of(message),
         answers=_answers(message),
         noise=noise_of(message, own_addresses=own_addresses),
+        forged=failed_authentication(message),
     )
     parsed.text, parsed.attachments = _content(leaves)
     return parsed

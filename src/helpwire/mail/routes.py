@@ -46,15 +46,27 @@ RFC822 = "message/rfc822"
 
 
 async def get_mail_sender(request: Request) -> Principal:
-    """A service token (a mail relay such as Postmark, Mailgun or SES posting what it
-    received) or an admin's, checked in a short transaction of its own: the pipeline opens
-    its own transactions, storing the message before processing it."""
+    """A service token of a mail relay (Postmark, Mailgun, SES) named in
+    HELPWIRE_MAIL_INBOUND_SERVICES, or an admin's, checked in a short transaction of its
+    own: the pipeline opens its own transactions, storing the message before processing
+    it."""
     async with read_outside_transaction(request) as session:
         principal = await resolve_caller(
             request, session, token=bearer_or_basic_token(request.headers.get("authorization"))
         )
-    if principal.user.role not in (Role.SERVICE, Role.ADMIN) or principal.service is not None:
-        raise Forbidden("mail is posted with a service token (or an admin's)")
+    if principal.service is not None:
+        raise Forbidden("mail is posted by a service as itself, not for someone else")
+    if principal.is_admin:
+        return principal
+    settings = request.app.state.settings
+    allowed = {name.strip() for name in settings.mail_inbound_services.split(",")}
+    if principal.user.role != Role.SERVICE or principal.user.username not in allowed:
+        # A service token acts for its own account's customers elsewhere; mail may come
+        # from anyone, so only the relays the operator named may hand it over.
+        raise Forbidden(
+            "mail is posted with the token of a service named in "
+            "HELPWIRE_MAIL_INBOUND_SERVICES, or an admin's"
+        )
     return principal
 
 

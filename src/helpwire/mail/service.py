@@ -46,8 +46,32 @@ async def get_template(session: AsyncSession, *, kind: str, language: str) -> Me
     return await template_for(session, kind, language)
 
 
+def sample_contexts(kind: str, language: str) -> list[dict[str, Any]]:
+    """Values in each shape a real message of ``kind`` is rendered with, to check a
+    template with before it is kept: a reply has a comment and no rating links (unless the
+    ticket is solved), a solved message the links and no comment, a status message
+    neither, a refusal no ticket at all."""
+    full = sample_context(language)
+    bare = {**full, "comment": None, "rating": [], "original": None, "portal_url": None}
+    shapes: dict[str, list[dict[str, Any]]] = {
+        "reply": [{**bare, "comment": full["comment"]}, {**full, "original": None}],
+        "solved": [{**bare, "rating": full["rating"]}],
+        "status": [bare],
+        "refused": [
+            {
+                **bare,
+                "ticket": None,
+                "original": full["original"],
+                "portal_url": full["portal_url"],
+                "recipient": {"name": ""},
+            }
+        ],
+    }
+    return shapes.get(kind, [full])
+
+
 def sample_context(language: str) -> dict[str, Any]:
-    """Values like a real message's, to check a template with before it is kept."""
+    """Values like a real message's, every one of them set."""
     texts = words(language)
     return {
         "marker": texts["marker"],
@@ -95,7 +119,8 @@ async def put_template(
         kind=kind, language=language, subject=subject, text=text, html=html, customized=True
     )
     try:
-        render(candidate, sample_context(language))
+        for context in sample_contexts(kind, language):
+            render(candidate, context)
     except TemplateProblem as exc:
         raise ValidationProblem.for_field("template", str(exc), "template_error") from None
     row = await session.scalar(

@@ -24,9 +24,12 @@ def _signature(key: bytes, message: str) -> str:
 
 
 def _matches(box: SecretBox, purpose: str, message: str, signature: str) -> bool:
+    """Whether ``signature`` was made by one of the keys. Raises SecretKeyError when this
+    process has no key at all (HELPWIRE_SECRET_KEY or its file), which is a setup error to
+    show, not a signature to refuse quietly."""
     return any(
         hmac.compare_digest(_signature(key, message), signature)
-        for key in box.signing_keys(purpose)
+        for key in box.signing_keys(purpose, create=False)
     )
 
 

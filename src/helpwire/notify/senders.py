@@ -40,6 +40,10 @@ HTTP_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 USER_AGENT = f"helpwire/{__version__} (+webhooks)"
 MAX_RETRY_AFTER_S = 24 * 3600
 SMTP_TIMEOUT_S = 30.0
+# Mail to customers: SMTP's line ends, and header lines up to RFC 5322's 998 characters.
+# With the usual 78, Python folds a long Message-ID in In-Reply-To or References into
+# encoded words, which mail programs do not thread by (Outlook's IDs run past 78).
+MAIL_POLICY = policy.SMTP.clone(max_line_length=998)
 
 
 @dataclass(frozen=True)
@@ -274,12 +278,15 @@ class Sender:
                 duration_ms=(time.perf_counter() - started) * 1000,
                 error=_failure(exc),
             )
-        _errors, reply = response
+        refused, reply = response
+        # Accepted for some recipients: delivered (sending again would repeat it to the
+        # others); the server's refusals of the rest are kept in the attempt's answer.
+        refusals = "".join(f"; refused {address}: {answer}" for address, answer in refused.items())
         return SendResult(
             ok=True,
             duration_ms=(time.perf_counter() - started) * 1000,
             status_code=250,
-            response=str(reply)[:SNIPPET_CHARS],
+            response=(str(reply) + refusals)[:SNIPPET_CHARS],
         )
 
     async def _with_attachments(self, text: str, attachments: list[Any] | None) -> bytes:
@@ -290,7 +297,7 @@ class Sender:
             return text.encode()
         if self.files is None:
             raise ValueError("this relay has no file storage to read attachments from")
-        message = message_from_string(text, policy=policy.SMTP)
+        message = message_from_string(text, policy=MAIL_POLICY)
         assert isinstance(message, EmailMessage)
         for attachment in attachments:
             data = b"".join([chunk async for chunk in self.files.open_chunks(attachment["key"])])
@@ -303,7 +310,7 @@ class Sender:
                 subtype=subtype or "octet-stream",
                 filename=attachment["filename"],
             )
-        return message.as_bytes(policy=policy.SMTP)
+        return message.as_bytes(policy=MAIL_POLICY)
 
 
 def describe_failure(result: SendResult) -> str:

@@ -51,6 +51,7 @@ def setup_of(settings: Settings) -> dict[str, Any]:
         "max_bytes": settings.mail_max_bytes,
         "cc_from_mail": settings.mail_cc_from_mail,
         "sender_limit": settings.mail_sender_limit,
+        "inbound_services": settings.mail_inbound_services,
     }
 
 
