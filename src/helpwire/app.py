@@ -124,7 +124,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             worker = worker_for(database, settings, metrics=app.state.metrics)
             background.append(asyncio.create_task(worker.run_forever(stop)))
         if doors.any_open:
-            doors_running = run_doors(app.state.mail_pipeline, doors, stop)
+            doors_running = run_doors(
+                app.state.mail_pipeline,
+                doors,
+                stop,
+                on_listening=lambda server: setattr(app.state, "mail_listener", server),
+            )
             background.append(asyncio.create_task(doors_running))
         try:
             yield

@@ -320,10 +320,21 @@ def worker(
 
 
 @mail_app.command("listen")
-def mail_listen() -> None:
+def mail_listen(
+    fd: Annotated[
+        int | None,
+        typer.Option(
+            help="Serve SMTP on the socket at this inherited file descriptor, already bound "
+            "and listening (socket activation, a supervisor, a test), instead of "
+            "HELPWIRE_MAIL_LISTEN."
+        ),
+    ] = None,
+) -> None:
     """Take mail in, alone: the SMTP server of HELPWIRE_MAIL_LISTEN and the mailbox of
     HELPWIRE_MAIL_IMAP_URL, as `helpwire serve` does when they are set (run this instead
     with `serve` on several machines, or to keep mail apart from the API)."""
+    import socket
+
     from helpwire.logs import configure_logging
 
     settings = Settings()
@@ -334,17 +345,22 @@ def mail_listen() -> None:
     except ValueError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
-    if not doors.any_open:
+    if not doors.any_open and fd is None:
         err.print(
             "[red]error:[/red] set HELPWIRE_MAIL_LISTEN (host:port) or HELPWIRE_MAIL_IMAP_URL"
         )
         raise typer.Exit(1)
+    try:
+        sock = socket.socket(fileno=fd) if fd is not None else None
+    except OSError as exc:
+        err.print(f"[red]error:[/red] --fd {fd} is not a socket: {exc}")
+        raise typer.Exit(1) from None
 
     async def work(database: Database) -> None:
         _metrics, stop = _metrics_and_stop(None)
         storage = storage_for(settings, database)
         pipeline = Pipeline(database, storage, inbound, mail=_mail_config(settings))
-        await run_doors(pipeline, doors, stop)
+        await run_doors(pipeline, doors, stop, sock=sock)
 
     _run(work, mail=True)
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from helpwire.mail.imap import Mailbox, MailboxPoller
@@ -49,9 +51,22 @@ class Doors:
         return self.listen is not None or self.mailbox is not None
 
 
-async def run_doors(pipeline: Pipeline, doors: Doors, stop: asyncio.Event) -> None:
-    """Until ``stop``: the listener and the poller where set up, and the sweep."""
-    server = await start_listener(pipeline, listen=doors.listen) if doors.listen else None
+async def run_doors(
+    pipeline: Pipeline,
+    doors: Doors,
+    stop: asyncio.Event,
+    *,
+    sock: socket.socket | None = None,
+    on_listening: Callable[[asyncio.Server], None] | None = None,
+) -> None:
+    """Until ``stop``: the listener and the poller where set up, and the sweep. The
+    listener serves on ``sock`` when given (an inherited socket), else on
+    HELPWIRE_MAIL_LISTEN; ``on_listening`` is told of it once it listens."""
+    server: asyncio.Server | None = None
+    if sock is not None or doors.listen:
+        server = await start_listener(pipeline, listen=doors.listen, sock=sock)
+        if on_listening is not None:
+            on_listening(server)
     tasks = [asyncio.create_task(_sweep(pipeline, stop))]
     if doors.mailbox is not None:
         poller = MailboxPoller(
