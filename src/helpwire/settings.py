@@ -137,6 +137,11 @@ class Settings(BaseSettings):
         description="An OAuth2 access token to sign in to the mailbox with (XOAUTH2: "
         "Microsoft 365, Google) instead of the URL's password.",
     )
+    mail_imap_oauth2_token_file: Path | None = Field(
+        default=None,
+        description="A file holding the OAuth2 access token, read again at every connection: "
+        "access tokens expire within hours, and a refresher can keep this file current.",
+    )
     mail_imap_processed_folder: str = Field(
         default="Processed",
         description="Where read mail is moved to (made when missing).",

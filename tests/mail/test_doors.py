@@ -15,6 +15,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import make_msgid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -235,6 +236,7 @@ async def test_the_mailbox_is_read_with_an_oauth2_token(
     world: World,
     pipeline: Pipeline,
     oauth2_dovecot: tuple[Dovecot, TokenIntrospection],
+    tmp_path: Path,
 ) -> None:
     server, provider = oauth2_dovecot
     message = mail(subject="Read with XOAUTH2", body="Signed in with a token.")
@@ -256,6 +258,18 @@ async def test_the_mailbox_is_read_with_an_oauth2_token(
     assert any(TokenIntrospection.TOKEN.encode() in body for body in provider.asked)
     found = await world.get("agent", "/api/v1/tickets", params={"q": "XOAUTH2"})
     assert len(found.json()["items"]) == 1
+    # The token read from a file at every connection, as a refresher keeps it.
+    token_file = tmp_path / "access-token"
+    token_file.write_text(TokenIntrospection.TOKEN + "\n")
+    from_file = MailboxPoller(
+        pipeline,
+        mailbox,
+        processed_folder="Processed",
+        poll_seconds=60,
+        oauth2_token_file=token_file,
+    )
+    client = await from_file.connect()
+    await client.logout()
 
 
 def _reply_from_mailbox(raw: bytes, text: str) -> bytes:

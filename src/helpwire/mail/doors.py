@@ -11,6 +11,7 @@ import logging
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from helpwire.mail.imap import Mailbox, MailboxPoller
 from helpwire.mail.inbound import Pipeline
@@ -28,6 +29,7 @@ class Doors:
     listen: str | None
     mailbox: Mailbox | None
     oauth2_token: str | None
+    oauth2_token_file: Path | None
     processed_folder: str
     poll_seconds: float
 
@@ -42,6 +44,7 @@ class Doors:
             listen=settings.mail_listen or None,
             mailbox=Mailbox.from_url(url.get_secret_value()) if url else None,
             oauth2_token=token.get_secret_value() if token else None,
+            oauth2_token_file=settings.mail_imap_oauth2_token_file,
             processed_folder=settings.mail_imap_processed_folder,
             poll_seconds=settings.mail_imap_poll_seconds,
         )
@@ -75,6 +78,7 @@ async def run_doors(
             processed_folder=doors.processed_folder,
             poll_seconds=doors.poll_seconds,
             oauth2_token=doors.oauth2_token,
+            oauth2_token_file=doors.oauth2_token_file,
         )
         tasks.append(asyncio.create_task(poller.run_forever(stop)))
     try:

@@ -16,6 +16,7 @@ import logging
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -83,6 +84,7 @@ class MailboxPoller:
         processed_folder: str,
         poll_seconds: float,
         oauth2_token: str | None = None,
+        oauth2_token_file: Path | None = None,
         ssl_context: ssl.SSLContext | None = None,
         first_backoff_s: float = 1.0,
         on_round: Callable[[int], None] | None = None,
@@ -93,6 +95,7 @@ class MailboxPoller:
         self.processed_folder = processed_folder
         self.poll_seconds = poll_seconds
         self.oauth2_token = oauth2_token
+        self.oauth2_token_file = oauth2_token_file
         self.ssl_context = ssl_context
         self.first_backoff_s = first_backoff_s
         # Called after each round with the number of messages taken, and after each
@@ -111,8 +114,9 @@ class MailboxPoller:
             client = aioimaplib.IMAP4(mailbox.host, mailbox.port, timeout=COMMAND_TIMEOUT_S)
         try:
             await client.wait_hello_from_server()
-            if self.oauth2_token:
-                response = await client.xoauth2(mailbox.username, self.oauth2_token)
+            token = self._oauth2_token()
+            if token:
+                response = await client.xoauth2(mailbox.username, token)
             else:
                 response = await client.login(mailbox.username, mailbox.password or "")
             _check(response, "sign in")
@@ -124,6 +128,13 @@ class MailboxPoller:
             _close(client)
             raise
         return client
+
+    def _oauth2_token(self) -> str | None:
+        """The access token: read from its file at every connection (a refresher renews
+        it there before it expires), else the one given."""
+        if self.oauth2_token_file is not None:
+            return self.oauth2_token_file.read_text().strip() or None
+        return self.oauth2_token
 
     async def take_new(self, client: aioimaplib.IMAP4) -> int:
         """Store every message in the folder and move each one stored; how many."""

@@ -42,7 +42,7 @@ def setup_of(settings: Settings) -> dict[str, Any]:
         "notify_statuses": settings.mail_notify_statuses,
         "default_language": settings.mail_default_language,
         "imap": f"{mailbox.host}:{mailbox.port}/{mailbox.folder}" if mailbox else None,
-        "imap_oauth2": doors.oauth2_token is not None,
+        "imap_oauth2": doors.oauth2_token is not None or doors.oauth2_token_file is not None,
         "processed_folder": settings.mail_imap_processed_folder,
         "listen": settings.mail_listen,
         "unknown_senders": settings.mail_unknown_senders,
