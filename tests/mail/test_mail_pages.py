@@ -26,9 +26,18 @@ async def test_the_console_shows_mail_and_its_original(
     original = await agent.get(f"/agent/mail/{outcome['id']}/original")
     assert original.status_code == 200
     assert original.content == message.as_bytes()
+    shown = await agent.get(f"/agent/mail/{outcome['id']}")
+    assert shown.status_code == 200
+    assert "Subject: Sent by mail" in html.unescape(shown.text)
+    # Whatever came is text on the page, never markup.
+    sneaky = await post(world, mail(subject="<b>x</b>", body="<script>alert(1)</script>"))
+    page = await agent.get(f"/agent/mail/{sneaky['id']}")
+    assert "<script>alert(1)</script>" not in page.text
+    assert "&lt;script&gt;" in page.text
     # Customers never reach the console or an original.
     owner = await web.sign_in("owner")
     assert (await owner.get(f"/agent/mail/{outcome['id']}/original")).status_code == 403
+    assert (await owner.get(f"/agent/mail/{outcome['id']}")).status_code == 403
 
 
 async def test_agents_add_and_remove_cc_addresses_in_the_console(

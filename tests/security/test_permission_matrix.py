@@ -850,6 +850,7 @@ WEB: dict[tuple[str, str], Entry] = {
     ("GET", "/agent/mail/{message_id}/original"): Entry(
         staff_only, at("/agent/mail/{ml}/original")
     ),
+    ("GET", "/agent/mail/{message_id}"): Entry(staff_only, at("/agent/mail/{ml}")),
     ("GET", "/admin/mail"): Entry(admin_only, at("/admin/mail")),
     ("POST", "/admin/mail/{message_id}/retry"): Entry(admin_only, form("/admin/mail/{ml}/retry")),
     ("GET", "/agent/counts"): Entry(staff_only, at("/agent/counts")),

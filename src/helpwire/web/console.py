@@ -384,6 +384,27 @@ async def remove_cc_address(
     return redirect(f"/agent/tickets/{number}#cc-title", notice=f"{address} was removed.")
 
 
+# The most of a message shown on its page; the download has all of it.
+SHOWN_ORIGINAL_BYTES = 512 * 1024
+
+
+@router.get("/agent/mail/{message_id}")
+async def original_page(
+    message_id: BigRowId, request: Request, session: Session, _web: StaffWeb
+) -> HTMLResponse:
+    """A received message as it came, shown as text (escaped: it is whatever was sent)."""
+    data = await original_of(session, message_id=message_id)
+    shown = data[:SHOWN_ORIGINAL_BYTES].decode("utf-8", errors="replace")
+    return render(
+        request,
+        "console/mail_original.html",
+        message_id=message_id,
+        source=shown,
+        size=len(data),
+        cut=len(data) > SHOWN_ORIGINAL_BYTES,
+    )
+
+
 @router.get("/agent/mail/{message_id}/original")
 async def original_message(message_id: BigRowId, session: Session, _web: StaffWeb) -> Response:
     """A received message as it came, to download (.eml)."""
