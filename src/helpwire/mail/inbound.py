@@ -18,7 +18,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from limits import RateLimitItem
 from limits import parse as parse_limit
@@ -68,7 +67,6 @@ PROCESSED = "processed"
 IGNORED = "ignored"
 QUARANTINED = "quarantined"
 REFUSED = "refused"
-INBOUND_STATES = (PROCESSING, PROCESSED, IGNORED, QUARANTINED, REFUSED)
 WAITING = (QUARANTINED, REFUSED)
 # Refusals answered by mail, for all senders together, per process.
 REFUSALS_ANSWERED = parse_limit("50/hour")
@@ -736,15 +734,3 @@ def _body(text: str, left_out: list[str]) -> str:
     if len(body) > MAX_BODY_CHARS:
         body = body[: MAX_BODY_CHARS - len(_TOO_LONG)] + _TOO_LONG
     return body
-
-
-def describe(outcome: Outcome) -> dict[str, Any]:
-    return {
-        "id": outcome.id,
-        "message_id": outcome.message_id,
-        "state": outcome.state,
-        "reason": outcome.reason,
-        "ticket": outcome.ticket_number,
-        "comment_id": outcome.comment_id,
-        "duplicate": outcome.duplicate,
-    }
