@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from helpwire.accounts.models import User
 from helpwire.db.base import utcnow
 from helpwire.db.secrets import SecretBox, box_for
+from helpwire.db.subscribers import Subscriber
 from helpwire.files.models import File
 from helpwire.mail.channel import mail_channel_id
 from helpwire.mail.config import MailConfig
@@ -78,7 +79,7 @@ class Recipients:
         return [*self.to, *self.cc]
 
 
-def subscriber(config: MailConfig) -> Any:
+def subscriber(config: MailConfig) -> Subscriber:
     """The subscriber that mails a ticket's people as ``config`` says."""
 
     async def mail_the_ticket_people(
