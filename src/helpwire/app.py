@@ -30,6 +30,7 @@ from helpwire.faces import enabled_faces
 from helpwire.faces.common import Face
 from helpwire.files.backends import storage_for
 from helpwire.files.routes import router as files_router
+from helpwire.files.storage import FileStorage
 from helpwire.housekeeping import job_registry
 from helpwire.jobs.routes import router as jobs_router
 from helpwire.jobs.worker import Worker
@@ -67,7 +68,15 @@ def worker_for(database: Database, settings: Settings, *, metrics: Metrics | Non
     )
 
 
-def relay_for(database: Database, settings: Settings, *, metrics: Metrics | None) -> Relay:
+def relay_for(
+    database: Database,
+    settings: Settings,
+    *,
+    metrics: Metrics | None,
+    files: FileStorage | None = None,
+) -> Relay:
+    """The relay as the settings say; ``files``, where the files mail attaches are read
+    (the process's storage when it has one already)."""
     return Relay(
         database,
         base_url=settings.base_url,
@@ -76,8 +85,7 @@ def relay_for(database: Database, settings: Settings, *, metrics: Metrics | None
         lease=timedelta(seconds=settings.relay_lease_seconds),
         poll_interval=settings.relay_poll_seconds,
         policy=AddressPolicy.from_setting(settings.channel_allowed_networks),
-        # Mail to customers attaches the files of replies.
-        files=storage_for(settings, database),
+        files=files if files is not None else storage_for(settings, database),
     )
 
 
@@ -118,7 +126,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         stop = asyncio.Event()
         relay: Relay | None = None
         if settings.relay_in_process:
-            relay = relay_for(database, settings, metrics=app.state.metrics)
+            relay = relay_for(
+                database, settings, metrics=app.state.metrics, files=app.state.storage
+            )
             background.append(asyncio.create_task(relay.run_forever(stop)))
         if settings.worker_in_process:
             worker = worker_for(database, settings, metrics=app.state.metrics)

@@ -226,7 +226,7 @@ def _mail_config(settings: Settings) -> MailConfig | None:
         InboundConfig.from_settings(settings)
         Doors.from_settings(settings)
         return MailConfig.from_settings(settings)
-    except ValueError as exc:  # MailSettingError, ImapSettingError and the like
+    except ValueError as exc:  # MailSettingError, and a wrong limit or domain list
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
 

@@ -3,6 +3,7 @@ quarantine, and what is never lost."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -194,7 +195,8 @@ async def test_only_named_services_post_mail_and_only_raw_messages(world: World,
     ).status_code == 403
     # A service that HELPWIRE_MAIL_INBOUND_SERVICES does not name may not either: it acts
     # for its own account elsewhere, and mail may claim to be from anyone.
-    app.state.settings.mail_inbound_services = ""
+    pipeline = app.state.mail_pipeline
+    pipeline.config = dataclasses.replace(pipeline.config, inbound_services=frozenset())
     assert (
         await world.post("acme-portal", INBOUND, content=raw, headers=headers)
     ).status_code == 403

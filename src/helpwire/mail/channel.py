@@ -52,12 +52,17 @@ def _new_channel(config: MailConfig) -> Channel:
 
 
 async def mail_channel_id(session: AsyncSession, config: MailConfig) -> int:
-    """The channel's id, made now if the start of this process has not made it yet."""
-    channel = await _mail_channel(session)
-    if channel is None:
-        channel = _new_channel(config)
-        session.add(channel)
-        await session.flush()
+    """The channel's id, made now if the start of this process has not made it yet. Its
+    id alone: this runs for every message queued, and loading the row would decrypt its
+    SMTP password each time."""
+    found: int | None = await session.scalar(
+        select(Channel.id).where(Channel.kind == ChannelKind.CUSTOMER_MAIL.value)
+    )
+    if found is not None:
+        return found
+    channel = _new_channel(config)
+    session.add(channel)
+    await session.flush()
     return channel.id
 
 

@@ -88,26 +88,53 @@ def parse_sender(text: str) -> Address:
     return Address(display_name=name, username=local, domain=domain.lower())
 
 
-def parse_smtp_url(url: str) -> SmtpServer:
-    """smtp://user:pass@host:587?starttls=true, smtps://user:pass@host:465, smtp://host:25.
-    User name and password are percent-decoded (an @ in either is written %40)."""
+@dataclass(frozen=True)
+class ServerUrl:
+    """A mail server's URL, checked: scheme, host, port (the scheme's own when none is
+    given), and the user name and password percent-decoded (an @ in either is %40)."""
+
+    scheme: str
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+    path: str
+    query: str
+
+
+def parse_server_url(url: str, *, setting: str, default_ports: dict[str, int]) -> ServerUrl:
+    """``url`` of the setting ``setting``, whose schemes are ``default_ports``' keys."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
-    if scheme not in DEFAULT_PORTS:
-        raise MailSettingError("HELPWIRE_MAIL_SMTP_URL must start with smtp:// or smtps://")
+    if scheme not in default_ports:
+        schemes = " or ".join(f"{name}://" for name in default_ports)
+        raise MailSettingError(f"{setting} must start with {schemes}")
     if not parts.hostname:
-        raise MailSettingError("HELPWIRE_MAIL_SMTP_URL names no host")
+        raise MailSettingError(f"{setting} names no host")
     try:
-        port = parts.port or DEFAULT_PORTS[scheme]
+        port = parts.port or default_ports[scheme]
     except ValueError:
-        raise MailSettingError("HELPWIRE_MAIL_SMTP_URL has a port that is not a number") from None
-    tls = "tls" if scheme == "smtps" else _starttls(parts.query)
-    return SmtpServer(
+        raise MailSettingError(f"{setting} has a port that is not a number") from None
+    return ServerUrl(
+        scheme=scheme,
         host=parts.hostname,
         port=port,
-        tls=tls,
         username=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password else None,
+        path=unquote(parts.path),
+        query=parts.query,
+    )
+
+
+def parse_smtp_url(url: str) -> SmtpServer:
+    """smtp://user:pass@host:587?starttls=true, smtps://user:pass@host:465, smtp://host:25."""
+    server = parse_server_url(url, setting="HELPWIRE_MAIL_SMTP_URL", default_ports=DEFAULT_PORTS)
+    return SmtpServer(
+        host=server.host,
+        port=server.port,
+        tls="tls" if server.scheme == "smtps" else _starttls(server.query),
+        username=server.username,
+        password=server.password,
     )
 
 

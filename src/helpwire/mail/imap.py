@@ -18,10 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import aioimaplib
 
+from helpwire.mail.config import MailSettingError, parse_server_url
 from helpwire.mail.inbound import Pipeline
 
 log = logging.getLogger(__name__)
@@ -30,10 +30,6 @@ DEFAULT_PORTS = {"imap": 143, "imaps": 993}
 IDLE_SECONDS = 25 * 60  # under the 29 minutes after which servers may drop an idle client
 MAX_BACKOFF_S = 300.0
 COMMAND_TIMEOUT_S = 60.0
-
-
-class ImapSettingError(ValueError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -48,25 +44,18 @@ class Mailbox:
     @classmethod
     def from_url(cls, url: str) -> Mailbox:
         """imaps://user:pass@host:993/INBOX (TLS) or imap://user:pass@host:143/INBOX."""
-        parts = urlsplit(url)
-        scheme = parts.scheme.lower()
-        if scheme not in DEFAULT_PORTS:
-            raise ImapSettingError("HELPWIRE_MAIL_IMAP_URL must start with imap:// or imaps://")
-        if not parts.hostname or not parts.username:
-            raise ImapSettingError("HELPWIRE_MAIL_IMAP_URL needs a user name and a host")
-        try:
-            port = parts.port or DEFAULT_PORTS[scheme]
-        except ValueError:
-            raise ImapSettingError(
-                "HELPWIRE_MAIL_IMAP_URL has a port that is not a number"
-            ) from None
+        server = parse_server_url(
+            url, setting="HELPWIRE_MAIL_IMAP_URL", default_ports=DEFAULT_PORTS
+        )
+        if not server.username:
+            raise MailSettingError("HELPWIRE_MAIL_IMAP_URL needs a user name")
         return cls(
-            host=parts.hostname,
-            port=port,
-            tls=scheme == "imaps",
-            username=unquote(parts.username),
-            password=unquote(parts.password) if parts.password else None,
-            folder=unquote(parts.path.strip("/")) or "INBOX",
+            host=server.host,
+            port=server.port,
+            tls=server.scheme == "imaps",
+            username=server.username,
+            password=server.password,
+            folder=server.path.strip("/") or "INBOX",
         )
 
 

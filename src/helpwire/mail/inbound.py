@@ -53,7 +53,7 @@ from helpwire.mail.parsing import (
     subject_of,
 )
 from helpwire.mail.tokens import reply_token_matches, reply_token_number
-from helpwire.problems import Conflict, NotFound, Problem
+from helpwire.problems import Conflict, Forbidden, NotFound, Problem
 from helpwire.settings import Settings
 from helpwire.tickets import lifecycle
 from helpwire.tickets import service as tickets
@@ -90,6 +90,8 @@ class InboundConfig:
     max_files: int
     cc_from_mail: bool
     sender_limit: RateLimitItem
+    # Service users whose tokens may hand over received mail (HELPWIRE_MAIL_INBOUND_SERVICES).
+    inbound_services: frozenset[str] = frozenset()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> InboundConfig:
@@ -104,6 +106,9 @@ class InboundConfig:
             max_files=settings.max_files_per_comment,
             cc_from_mail=settings.mail_cc_from_mail,
             sender_limit=parse_limit(settings.mail_sender_limit),
+            inbound_services=frozenset(
+                name.strip() for name in settings.mail_inbound_services.split(",") if name.strip()
+            ),
         )
 
     @property
@@ -117,6 +122,21 @@ class InboundConfig:
         local, _, domain = self.own_address.partition("@")
         their_local, _, their_domain = address.partition("@")
         return their_domain == domain and their_local.split("+")[0] == local
+
+
+def check_may_hand_over(actor: Actor, config: InboundConfig) -> None:
+    """Who may hand over received mail: an admin, or a service the operator named, as
+    itself. A service token acts for its own account's customers elsewhere, and mail may
+    claim to be from anyone, so an unnamed service may not."""
+    if actor.service is not None:
+        raise Forbidden("mail is posted by a service as itself, not for someone else")
+    if actor.is_admin:
+        return
+    if actor.user.role != Role.SERVICE or actor.user.username not in config.inbound_services:
+        raise Forbidden(
+            "mail is posted with the token of a service named in "
+            "HELPWIRE_MAIL_INBOUND_SERVICES, or an admin's"
+        )
 
 
 def parse_domain_accounts(text: str) -> dict[str, str]:
@@ -209,8 +229,8 @@ class Pipeline:
             existing = await self._existing(message_id)
             if existing is None:
                 raise
-            return _Take(existing, now), True
-        return _Take(row.id, now), False
+            return _Take(existing, now, message_id), True
+        return _Take(row.id, now, message_id), False
 
     async def _existing(self, message_id: str) -> int | None:
         async with self.database.reader() as session:
@@ -222,13 +242,15 @@ class Pipeline:
             return found
 
     async def outcome(self, row_id: int, *, duplicate: bool = False) -> Outcome:
+        """What became of a stored message, as it stands."""
         async with self.database.reader() as session:
-            row = await session.get_one(MailMessage, row_id)
-            number = None
-            if row.ticket_id is not None:
-                number = await session.scalar(
-                    select(Ticket.number).where(Ticket.id == row.ticket_id)
+            row, number = (
+                await session.execute(
+                    select(MailMessage, Ticket.number)
+                    .outerjoin(Ticket, Ticket.id == MailMessage.ticket_id)
+                    .where(MailMessage.id == row_id)
                 )
+            ).one()
             return Outcome(
                 id=row.id,
                 message_id=row.message_id,
@@ -244,16 +266,21 @@ class Pipeline:
         for the message's sake: whatever goes wrong ends in the quarantine. Only a message
         not yet processed is (``again``: one waiting in the quarantine too), and only by
         one process at a time: it is taken first."""
-        take = await self._take(row_id, again=again)
-        if take is None:
+        taken_at = await self._take(row_id, again=again)
+        if taken_at is None:
             return await self.outcome(row_id)
         async with self.database.reader() as session:
-            raw = (await session.get_one(MailRaw, row_id)).data
-        return await self._run(take, raw)
+            raw, message_id = (
+                await session.execute(
+                    select(MailRaw.data, MailMessage.message_id)
+                    .join(MailMessage, MailMessage.id == MailRaw.message_id)
+                    .where(MailRaw.message_id == row_id)
+                )
+            ).one()
+        return await self._run(_Take(row_id, taken_at, message_id), raw)
 
     async def _run(self, take: _Take, raw: bytes) -> Outcome:
         """Process a message this process has taken."""
-        message_id = message_id_of(read_headers(raw), raw)
         try:
             done = await self._process(take, raw)
         except TakenOver:
@@ -270,14 +297,16 @@ class Pipeline:
                 return await self.outcome(take.row_id)
         return Outcome(
             id=take.row_id,
-            message_id=message_id,
+            message_id=take.message_id,
             state=done.state,
             reason=done.reason,
             ticket_number=done.ticket_number,
             comment_id=done.comment_id,
         )
 
-    async def _take(self, row_id: int, *, again: bool) -> _Take | None:
+    async def _take(self, row_id: int, *, again: bool) -> datetime | None:
+        """When this process took the message, or None when it is not one to take (taken
+        by another, or done)."""
         states = WAITING if again else ()
         now = utcnow()
         taking = (
@@ -296,7 +325,7 @@ class Pipeline:
         )
         async with self.database.writing() as session:
             result = await session.execute(taking)
-            return _Take(row_id, now) if getattr(result, "rowcount", 0) else None
+            return now if getattr(result, "rowcount", 0) else None
 
     async def process_waiting(self) -> int:
         """Process what a process took and never finished (it stopped in between); how
@@ -618,6 +647,7 @@ class _Take:
 
     row_id: int
     at: datetime
+    message_id: str
 
 
 @dataclass(frozen=True)

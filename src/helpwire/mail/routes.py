@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 
-from helpwire.accounts.models import Role, User
+from helpwire.accounts.models import User
 from helpwire.api.deps import (
     AdminOutsideTransaction,
     AdminPrincipal,
@@ -26,7 +26,13 @@ from helpwire.api.responses import PROBLEM_RESPONSES
 from helpwire.api.types import MAX_INT64, BigRowId, TicketNumber
 from helpwire.mail import cc as cc_service
 from helpwire.mail import service
-from helpwire.mail.inbound import QUARANTINED, REFUSED, Outcome, Pipeline
+from helpwire.mail.inbound import (
+    QUARANTINED,
+    REFUSED,
+    Outcome,
+    Pipeline,
+    check_may_hand_over,
+)
 from helpwire.mail.models import MailMessage, TicketCc
 from helpwire.mail.schemas import (
     CcCreate,
@@ -38,7 +44,7 @@ from helpwire.mail.schemas import (
     TemplateOut,
 )
 from helpwire.mail.templates import MessageTemplate
-from helpwire.problems import Forbidden, UnsupportedMediaType, ValidationProblem
+from helpwire.problems import UnsupportedMediaType, ValidationProblem
 
 router = APIRouter(prefix="/api/v1", tags=["mail"], responses=PROBLEM_RESPONSES)
 INBOUND_PATH = "/api/v1/mail/inbound"
@@ -54,19 +60,7 @@ async def get_mail_sender(request: Request) -> Principal:
         principal = await resolve_caller(
             request, session, token=bearer_or_basic_token(request.headers.get("authorization"))
         )
-    if principal.service is not None:
-        raise Forbidden("mail is posted by a service as itself, not for someone else")
-    if principal.is_admin:
-        return principal
-    settings = request.app.state.settings
-    allowed = {name.strip() for name in settings.mail_inbound_services.split(",")}
-    if principal.user.role != Role.SERVICE or principal.user.username not in allowed:
-        # A service token acts for its own account's customers elsewhere; mail may come
-        # from anyone, so only the relays the operator named may hand it over.
-        raise Forbidden(
-            "mail is posted with the token of a service named in "
-            "HELPWIRE_MAIL_INBOUND_SERVICES, or an admin's"
-        )
+    check_may_hand_over(principal, pipeline_of(request).config)
     return principal
 
 
@@ -162,7 +156,11 @@ async def retry_message(
 async def download_original(
     message_id: BigRowId, session: Session, _staff: StaffPrincipal
 ) -> Response:
-    data = await service.original_of(session, message_id=message_id)
+    return eml_download(message_id, await service.original_of(session, message_id=message_id))
+
+
+def eml_download(message_id: int, data: bytes) -> Response:
+    """A received message as a .eml file to save (the API's and the console's link)."""
     return Response(
         data,
         media_type=RFC822,

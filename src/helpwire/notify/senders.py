@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import message_from_string, policy
@@ -207,9 +208,8 @@ class Sender:
 
     async def _send_email(self, channel: Channel, payload: dict[str, Any]) -> SendResult:
         config = channel.email or {}
-        started = time.perf_counter()
-        tls = config.get("tls", "starttls")
-        try:
+
+        async def attempt() -> tuple[dict[str, Any], str]:
             message = email_message(
                 payload, sender=config["from"], recipients=list(config.get("to") or [])
             )
@@ -220,35 +220,9 @@ class Sender:
                 int(config.get("port") or 25),
                 limit_s=SMTP_TIMEOUT_S,
             )
-            response = await aiosmtplib.send(
-                message,
-                hostname=config["host"],
-                sock=sock,
-                username=config.get("username") or None,
-                password=config.get("password") or None,
-                use_tls=tls == "tls",
-                start_tls=tls == "starttls",
-                timeout=SMTP_TIMEOUT_S,
-            )
-        except (
-            aiosmtplib.SMTPException,
-            httpcore.ConnectError,
-            OSError,
-            KeyError,
-            ValueError,
-        ) as exc:
-            return SendResult(
-                ok=False,
-                duration_ms=(time.perf_counter() - started) * 1000,
-                error=_failure(exc),
-            )
-        _errors, reply = response
-        return SendResult(
-            ok=True,
-            duration_ms=(time.perf_counter() - started) * 1000,
-            status_code=250,
-            response=str(reply)[:SNIPPET_CHARS],
-        )
+            return await aiosmtplib.send(message, sock=sock, **_smtp_login(config))
+
+        return await _smtp_attempt(attempt)
 
     async def _send_customer_mail(self, channel: Channel, payload: dict[str, Any]) -> SendResult:
         """A message to a ticket's people, rendered whole when it was queued (helpwire.mail).
@@ -256,38 +230,18 @@ class Sender:
         or the private network: it is not held to the address policy of admins' channels."""
         config = channel.email or {}
         data = payload.get("data") or {}
-        tls = config.get("tls", "starttls")
-        started = time.perf_counter()
-        try:
+
+        async def attempt() -> tuple[dict[str, Any], str]:
             message = await self._with_attachments(data["message"], data.get("attachments"))
-            response = await aiosmtplib.send(
+            return await aiosmtplib.send(
                 message,
                 sender=data["from"],
                 recipients=list(data["recipients"]),
-                hostname=config["host"],
                 port=int(config.get("port") or 25),
-                username=config.get("username") or None,
-                password=config.get("password") or None,
-                use_tls=tls == "tls",
-                start_tls=tls == "starttls",
-                timeout=SMTP_TIMEOUT_S,
+                **_smtp_login(config),
             )
-        except (aiosmtplib.SMTPException, OSError, KeyError, ValueError) as exc:
-            return SendResult(
-                ok=False,
-                duration_ms=(time.perf_counter() - started) * 1000,
-                error=_failure(exc),
-            )
-        refused, reply = response
-        # Accepted for some recipients: delivered (sending again would repeat it to the
-        # others); the server's refusals of the rest are kept in the attempt's answer.
-        refusals = "".join(f"; refused {address}: {answer}" for address, answer in refused.items())
-        return SendResult(
-            ok=True,
-            duration_ms=(time.perf_counter() - started) * 1000,
-            status_code=250,
-            response=(str(reply) + refusals)[:SNIPPET_CHARS],
-        )
+
+        return await _smtp_attempt(attempt)
 
     async def _with_attachments(self, text: str, attachments: list[Any] | None) -> bytes:
         """The queued message with its files added, read from storage now: the queue holds
@@ -311,6 +265,49 @@ class Sender:
                 filename=attachment["filename"],
             )
         return message.as_bytes(policy=MAIL_POLICY)
+
+
+def _smtp_login(config: dict[str, Any]) -> dict[str, Any]:
+    """aiosmtplib's connection settings from an email channel's: host, sign-in, TLS."""
+    tls = config.get("tls", "starttls")
+    return {
+        "hostname": config["host"],
+        "username": config.get("username") or None,
+        "password": config.get("password") or None,
+        "use_tls": tls == "tls",
+        "start_tls": tls == "starttls",
+        "timeout": SMTP_TIMEOUT_S,
+    }
+
+
+async def _smtp_attempt(
+    attempt: Callable[[], Awaitable[tuple[dict[str, Any], str]]],
+) -> SendResult:
+    """One SMTP send as a SendResult. Accepted for some recipients counts as delivered
+    (sending again would repeat it to the others); the server's refusals of the rest are
+    kept in the attempt's answer."""
+    started = time.perf_counter()
+    try:
+        refused, reply = await attempt()
+    except (
+        aiosmtplib.SMTPException,
+        httpcore.ConnectError,
+        OSError,
+        KeyError,
+        ValueError,
+    ) as exc:
+        return SendResult(
+            ok=False,
+            duration_ms=(time.perf_counter() - started) * 1000,
+            error=_failure(exc),
+        )
+    refusals = "".join(f"; refused {address}: {answer}" for address, answer in refused.items())
+    return SendResult(
+        ok=True,
+        duration_ms=(time.perf_counter() - started) * 1000,
+        status_code=250,
+        response=(str(reply) + refusals)[:SNIPPET_CHARS],
+    )
 
 
 def describe_failure(result: SendResult) -> str:

@@ -12,6 +12,7 @@ from helpwire.api.deps import Session, get_settings, write_outside_transaction
 from helpwire.api.routing import TransactionalRoute
 from helpwire.api.types import BigRowId, RowId, TicketNumber
 from helpwire.mail.cc import add_cc, cc_of, remove_cc
+from helpwire.mail.routes import eml_download
 from helpwire.mail.service import original_of, received_for_comments
 from helpwire.problems import PreconditionFailed, Problem, ValidationProblem
 from helpwire.tickets.lifecycle import can_escalate
@@ -408,9 +409,4 @@ async def original_page(
 @router.get("/agent/mail/{message_id}/original")
 async def original_message(message_id: BigRowId, session: Session, _web: StaffWeb) -> Response:
     """A received message as it came, to download (.eml)."""
-    data = await original_of(session, message_id=message_id)
-    return Response(
-        data,
-        media_type="message/rfc822",
-        headers={"Content-Disposition": f'attachment; filename="message-{message_id}.eml"'},
-    )
+    return eml_download(message_id, await original_of(session, message_id=message_id))
