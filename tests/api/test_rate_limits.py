@@ -246,3 +246,19 @@ async def test_processes_sharing_redis_share_the_counts(
                 await two.post("/api/v1/tickets", json=NEW_TICKET, headers=headers), "write"
             )
     await asyncio.sleep(0)  # let the clients' connections close with the loop still running
+
+
+async def test_made_up_on_behalf_of_names_do_not_escape_the_address_pool(world: World) -> None:
+    # Each On-Behalf-Of is a principal, so a pool, of its own; names that are refused (403)
+    # count against the address as made-up tokens do, and a stream of them is stopped.
+    assert (await world.get("acme-portal", "/api/v1/tickets")).status_code == 200
+    for _ in range(2):
+        made_up = {"On-Behalf-Of": f"nobody-{secrets.token_hex(4)}"}
+        answer = await world.get("acme-portal", "/api/v1/tickets", headers=made_up)
+        assert answer.status_code == 403, answer.text
+    made_up = {"On-Behalf-Of": f"nobody-{secrets.token_hex(4)}"}
+    assert_refused(
+        await world.get("acme-portal", "/api/v1/tickets", headers=made_up), "failed-auth"
+    )
+    # The service token, seen to work, goes on.
+    assert (await world.get("acme-portal", "/api/v1/tickets")).status_code == 200

@@ -172,10 +172,17 @@ class RateLimiter:
     async def rejected(self, *, credential: str, address: str) -> None:
         """A credential was refused (401): the attempt counts against its address."""
         self._known.pop(credential, None)
+        await self.failed(address=address)
+
+    async def failed(self, *, address: str) -> None:
+        """An attempt from ``address`` that showed no working credential."""
         try:
             await self.strategy.hit(self.failures.item, address)
         except StorageError as exc:
             self._warn(exc)
+
+    def is_known(self, credential: str) -> bool:
+        return credential in self._known
 
     def accepted(self, credential: str) -> None:
         self._known[credential] = None
@@ -318,6 +325,11 @@ class RateLimitMiddleware:
             return
         if status == 401:
             await self.limiter.rejected(credential=credential, address=address)
+        elif status == 403 and not self.limiter.is_known(credential):
+            # A working token with a made-up On-Behalf-Of is refused with 403, and each
+            # such name is a pool of its own: counted as a failure of the address, a
+            # stream of them is stopped as a stream of made-up tokens is.
+            await self.limiter.failed(address=address)
         elif 200 <= status < 300:
             # Only a success shows the credential works (a made-up session cookie is
             # answered with a redirect to the sign-in page).
