@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -414,3 +415,25 @@ async def test_the_last_active_admin_cannot_be_disabled_or_demoted(
     assert run(["users", "disable", "root2"], cli_env).returncode == 1
     assert run(["users", "enable", "root"], cli_env).returncode == 0
     assert (await _user_row(settings, "root"))[:2] == ("agent", True)
+
+
+def test_relay_and_worker_metrics_listen_on_this_machine_only_unless_told() -> None:
+    # They are served without a token: by default nothing but this machine reaches them.
+    from typer.main import get_command
+
+    from helpwire.api.metrics import Metrics
+    from helpwire.cli import app, serve_metrics
+
+    commands = get_command(app).commands  # type: ignore[attr-defined]
+    for name in ("relay", "worker"):
+        options = {p.name: p for p in commands[name].params}
+        assert options["metrics_host"].default == "127.0.0.1"
+    server = serve_metrics(Metrics.create(), port=0, host="127.0.0.1")
+    try:
+        host, port = server.server_address[:2]
+        assert host == "127.0.0.1"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+            assert b"helpwire_" in answer.read()
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -41,7 +41,15 @@ from helpwire.settings import Settings
 from helpwire.topics import service as topics
 
 if TYPE_CHECKING:
+    from wsgiref.simple_server import WSGIServer
+
     from helpwire.api.metrics import Metrics
+
+METRICS_HOST_HELP = (
+    "The address the metrics port listens on. They are served without a token, so the "
+    "default is this machine only; give the monitoring network's address (or 0.0.0.0) "
+    "to be scraped from elsewhere."
+)
 
 app = typer.Typer(help="helpwire: a self-hosted support-ticket service.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -258,6 +266,7 @@ def relay(
     metrics_port: Annotated[
         int | None, typer.Option(help="Serve Prometheus metrics on this port.")
     ] = None,
+    metrics_host: Annotated[str, typer.Option(help=METRICS_HOST_HELP)] = "127.0.0.1",
 ) -> None:
     """Send notifications, alone (run any number of these beside `serve`)."""
 
@@ -270,7 +279,7 @@ def relay(
     async def work(database: Database) -> None:
         await _apply_declared_channels(database, settings)
         await _apply_mail_settings(database, settings)
-        metrics, stop = _metrics_and_stop(metrics_port)
+        metrics, stop = _metrics_and_stop(metrics_port, metrics_host)
         relay = relay_for(database, settings, metrics=metrics)
         try:
             await relay.run_forever(stop)
@@ -280,16 +289,23 @@ def relay(
     _run(work)
 
 
-def _metrics_and_stop(metrics_port: int | None) -> tuple[Metrics, asyncio.Event]:
-    """For a process of its own (relay, worker): its metrics, served on ``metrics_port``
-    if given, and an event that SIGTERM or SIGINT sets, so that work in hand finishes."""
+def serve_metrics(metrics: Metrics, *, port: int, host: str) -> WSGIServer:
+    """Serve ``metrics`` on ``host``:``port`` in a thread of its own (the server, which
+    knows its address). Without a token: the address is what keeps it private."""
     from prometheus_client import start_http_server
 
+    server, _thread = start_http_server(port, addr=host, registry=metrics.registry)
+    return server
+
+
+def _metrics_and_stop(metrics_port: int | None, metrics_host: str) -> tuple[Metrics, asyncio.Event]:
+    """For a process of its own (relay, worker): its metrics, served on ``metrics_port``
+    if given, and an event that SIGTERM or SIGINT sets, so that work in hand finishes."""
     from helpwire.api.metrics import Metrics
 
     metrics = Metrics.create()
     if metrics_port is not None:
-        start_http_server(metrics_port, registry=metrics.registry)
+        serve_metrics(metrics, port=metrics_port, host=metrics_host)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -302,6 +318,7 @@ def worker(
     metrics_port: Annotated[
         int | None, typer.Option(help="Serve Prometheus metrics on this port.")
     ] = None,
+    metrics_host: Annotated[str, typer.Option(help=METRICS_HOST_HELP)] = "127.0.0.1",
 ) -> None:
     """Run jobs (timers, the hourly housekeeping), alone: any number of these beside
     `serve`, on any number of machines sharing one PostgreSQL database."""
@@ -313,7 +330,7 @@ def worker(
     configure_logging(level=settings.log_level, as_json=settings.log_json)
 
     async def work(database: Database) -> None:
-        metrics, stop = _metrics_and_stop(metrics_port)
+        metrics, stop = _metrics_and_stop(metrics_port, metrics_host)
         await worker_for(database, settings, metrics=metrics).run_forever(stop)
 
     _run(work, mail=True)
@@ -357,7 +374,7 @@ def mail_listen(
         raise typer.Exit(1) from None
 
     async def work(database: Database) -> None:
-        _metrics, stop = _metrics_and_stop(None)
+        _metrics, stop = _metrics_and_stop(None, "127.0.0.1")
         storage = storage_for(settings, database)
         pipeline = Pipeline(database, storage, inbound, mail=_mail_config(settings))
         await run_doors(pipeline, doors, stop, sock=sock)
