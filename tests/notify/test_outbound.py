@@ -227,3 +227,41 @@ async def test_a_declared_channel_to_an_internal_address_stops_the_start(
     await cli._apply_declared_channels(world.database, allowed)
     [channel] = (await world.get("admin", "/api/v1/channels")).json()
     assert channel["url"] == "http://10.0.0.1/hook"
+
+
+async def test_a_name_that_rebinds_is_connected_at_the_address_checked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # DNS rebinding: a name answers a public address when checked and an internal one a
+    # moment later. The connection goes to the address that was checked, by number; the
+    # name is not resolved a second time.
+    import socket
+
+    import anyio
+    import httpcore
+
+    from helpwire.notify import outbound
+
+    answers = iter(["93.184.216.34", "127.0.0.1", "127.0.0.1"])
+    lookups: list[str] = []
+
+    async def rebinding(host: str, port: int, **_: Any) -> list[Any]:
+        lookups.append(host)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (next(answers), port))]
+
+    monkeypatch.setattr(anyio, "getaddrinfo", rebinding)
+    backend = outbound.CheckedBackend(STRICT)
+    connected: list[str] = []
+
+    async def connect_tcp(host: str, port: int, *_: Any, **__: Any) -> Any:
+        connected.append(host)
+        raise httpcore.ConnectError("not connecting anywhere in a test")
+
+    monkeypatch.setattr(backend._inner, "connect_tcp", connect_tcp)
+    with pytest.raises(httpcore.ConnectError):
+        await backend.connect_tcp("rebinding.example", 80, timeout=5)
+    assert (lookups, connected) == (["rebinding.example"], ["93.184.216.34"])
+    # Asked again, the name now answers loopback and is refused before any connection.
+    with pytest.raises(outbound.RefusedTarget):
+        await backend.connect_tcp("rebinding.example", 80, timeout=5)
+    assert connected == ["93.184.216.34"]

@@ -116,6 +116,18 @@ def _assert_unavailable_everywhere(client: httpx.Client, served: Served) -> None
     _assert_retry_after(f5)
     assert f5.json()["code"] == 14  # google.rpc UNAVAILABLE
 
+    selectel = client.get("/selectel/tickets/v1/tickets", headers={"X-Token": served.token})
+    _assert_retry_after(selectel)
+    assert selectel.json()["error"]["code"] == 503
+
+    cocalc = client.post(
+        "/api/v1/create_support_ticket",
+        json={"email_address": "a@example.test", "subject": "s", "body": "b"},
+        headers=served.auth,
+    )
+    _assert_retry_after(cocalc)
+    assert set(cocalc.json()) == {"error"}
+
     page = client.get("/agent", headers={"Cookie": "helpwire_session=a-session-cookie"})
     _assert_retry_after(page)
     assert page.headers["content-type"].startswith("text/html")
