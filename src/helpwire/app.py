@@ -31,6 +31,7 @@ from helpwire.faces.common import Face
 from helpwire.files.backends import storage_for
 from helpwire.files.routes import router as files_router
 from helpwire.files.storage import FileStorage
+from helpwire.groups.routes import router as groups_router
 from helpwire.housekeeping import job_registry
 from helpwire.jobs.routes import router as jobs_router
 from helpwire.jobs.worker import Worker
@@ -173,6 +174,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tickets_router,
         files_router,
         topics_router,
+        groups_router,
         accounts_router,
         notify_router,
         mail_router,

@@ -123,6 +123,7 @@ class Matrix:
     channel: int = 0
     doomed_channels: list[int] = field(default_factory=list)
     doomed_tokens: list[int] = field(default_factory=list)
+    doomed_groups: list[str] = field(default_factory=list)
     delivery: int = 0
     job: int = 0
     mail: int = 0  # a received message kept in the quarantine
@@ -200,6 +201,14 @@ async def _admin_things(m: Matrix, receiver: Receiver) -> None:
         response = await w.post("admin", "/api/v1/tokens", json={"username": "target"})
         assert response.status_code == 201, response.text
         m.doomed_tokens.append(response.json()["id"])
+    # A group to read and change, and groups to delete (one per admin call, and one left).
+    for key in ("matrix-team", *(f"doomed-{i}" for i in range(16))):
+        response = await w.post(
+            "admin", "/api/v1/groups", json={"key": key, "name": key, "members": ["agent"]}
+        )
+        assert response.status_code == 201, response.text
+        if key != "matrix-team":
+            m.doomed_groups.append(key)
     # A job no worker here runs, so it stays to be looked at and retried.
     async with w.database.writing() as session:
         await enqueue_job(session, kind="matrix.example", payload={})
@@ -477,6 +486,8 @@ def at(url: str, **kwargs: Any) -> Build:
             values["dch"] = m.doomed_channels.pop(0) if len(m.doomed_channels) > 1 else 0
         if "{dtok}" in url:
             values["dtok"] = m.doomed_tokens.pop(0) if len(m.doomed_tokens) > 1 else 0
+        if "{dgr}" in url:
+            values["dgr"] = m.doomed_groups.pop(0) if len(m.doomed_groups) > 1 else "gone"
         return url.format(**values), dict(kwargs)
 
     return build
@@ -549,6 +560,15 @@ NATIVE: dict[tuple[str, str], Entry] = {
     ("PATCH", API + "/topics/{key}"): Entry(
         admin_only, at(API + "/topics/network", json={"position": 2})
     ),
+    ("GET", API + "/groups"): Entry(staff_only, at(API + "/groups")),
+    ("POST", API + "/groups"): Entry(
+        admin_only, at(API + "/groups", json={"key": "mg{i}", "name": "Matrix group"})
+    ),
+    ("GET", API + "/groups/{key}"): Entry(staff_only, at(API + "/groups/matrix-team")),
+    ("PATCH", API + "/groups/{key}"): Entry(
+        admin_only, at(API + "/groups/matrix-team", json={"description": "Team"})
+    ),
+    ("DELETE", API + "/groups/{key}"): Entry(admin_only, at(API + "/groups/{dgr}")),
     ("GET", API + "/me"): Entry(signed_in, at(API + "/me")),
     ("GET", API + "/accounts"): Entry(admin_only, at(API + "/accounts")),
     ("POST", API + "/accounts"): Entry(

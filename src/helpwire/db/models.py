@@ -13,10 +13,12 @@ from helpwire.db.base import Base
 from helpwire.db.counters import Counter
 from helpwire.db.idempotency import IdempotencyRecord
 from helpwire.files.models import File, FileBlob, FileChunk
+from helpwire.groups.models import Group, GroupMember
 from helpwire.jobs.models import Job
 from helpwire.mail.models import MailMessage, MailRaw, MailTemplate, TicketCc
 from helpwire.notify.models import Channel, Delivery, DeliveryAttempt
 from helpwire.search.models import SearchDocument, SearchTicket
+from helpwire.sla.models import Calendar, SlaPolicy, TicketSla
 from helpwire.tickets.models import Comment, Event, Ticket, TicketProject, TicketTag
 from helpwire.topics.models import Subtopic, Topic
 
@@ -24,6 +26,7 @@ __all__ = [
     "Account",
     "ApiToken",
     "Base",
+    "Calendar",
     "Channel",
     "Comment",
     "Counter",
@@ -33,6 +36,8 @@ __all__ = [
     "File",
     "FileBlob",
     "FileChunk",
+    "Group",
+    "GroupMember",
     "IdempotencyRecord",
     "Job",
     "MailMessage",
@@ -43,10 +48,12 @@ __all__ = [
     "SearchDocument",
     "SearchTicket",
     "SignInThrottle",
+    "SlaPolicy",
     "Subtopic",
     "Ticket",
     "TicketCc",
     "TicketProject",
+    "TicketSla",
     "TicketTag",
     "Topic",
     "User",

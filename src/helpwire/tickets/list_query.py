@@ -45,6 +45,9 @@ _PLAIN_FILTERS = (
     "rated",
     "rating",
     "q",
+    "group",
+    "sla_breached",
+    "due_within",
 )
 
 
@@ -85,6 +88,9 @@ class TicketListQuery:
     rated: bool | None = None
     rating: int | None = None
     q: str | None = None
+    group: str | None = None  # a key, "mine" or "none"
+    sla_breached: bool | None = None
+    due_within: int | None = None  # minutes
 
     def read(self, base: TicketFilters | None = None) -> tuple[TicketFilters, list[Refusal]]:
         """The filters, and every value that could not be read (left out of them)."""

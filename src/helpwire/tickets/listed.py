@@ -24,6 +24,7 @@ from sqlalchemy.orm import aliased
 
 from helpwire.accounts.actor import Actor
 from helpwire.accounts.models import STAFF_ROLES, Account, Project, User
+from helpwire.groups.models import Group
 from helpwire.tickets.models import Ticket, TicketProject, TicketTag
 from helpwire.tickets.visibility import visible_clause
 from helpwire.topics.models import Subtopic, Topic
@@ -83,6 +84,8 @@ class ListedTicket:
     solved_at: datetime | None
     closed_at: datetime | None
     version: int
+    sla: dict[str, Any] | None
+    group: str | None  # its key
 
 
 _TICKET_COLUMNS = (
@@ -114,6 +117,7 @@ _TICKET_COLUMNS = (
     Ticket.solved_at,
     Ticket.closed_at,
     Ticket.version,
+    Ticket.sla,
 )
 _PERSON = ("username", "real_name", "email", "role")
 _TICKET_KEYS = tuple(column.key for column in _TICKET_COLUMNS)
@@ -173,6 +177,7 @@ def _shown_query(dialect: str) -> Any:
             (_FOLLOW_UP_OF.number, _FOLLOW_UP_OF.id, Ticket.follow_up_of_id),
             (_SPLIT_FROM.number, _SPLIT_FROM.id, Ticket.split_from_id),
             (_MERGED_INTO.number, _MERGED_INTO.id, Ticket.merged_into_id),
+            (Group.key, Group.id, Ticket.group_id),
         )
     ]
     query = select(*_TICKET_COLUMNS, *_people(dialect), *related, tags, projects)
@@ -213,7 +218,7 @@ def _listed(row: Sequence[Any], dialect: str) -> ListedTicket:
         assignee = _person(row[_PEOPLE_AT + len(_PERSON) : _PEOPLE_AT + 2 * len(_PERSON)])
         rest = row[_PEOPLE_AT + 2 * len(_PERSON) :]
     assert requester is not None  # every ticket has one (NOT NULL)
-    account, topic, subtopic, follow_up_of, split_from, merged_into, tags, projects = rest
+    account, topic, subtopic, follow_up_of, split_from, merged_into, group, tags, projects = rest
     return ListedTicket(
         **dict(zip(_TICKET_KEYS, row[:_PEOPLE_AT], strict=True)),
         topic=topic,
@@ -226,6 +231,7 @@ def _listed(row: Sequence[Any], dialect: str) -> ListedTicket:
         follow_up_of=follow_up_of,
         split_from=split_from,
         merged_into=merged_into,
+        group=group,
     )
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -28,6 +28,9 @@ from sqlalchemy.sql.elements import True_
 
 from helpwire.accounts.actor import Actor
 from helpwire.accounts.models import Account, Project, User
+from helpwire.db.base import utcnow
+from helpwire.groups.models import Group
+from helpwire.groups.service import group_ids_of
 from helpwire.pagination import decode_cursor, encode_cursor
 from helpwire.problems import ValidationProblem
 from helpwire.search.service import TicketSearch, search_time_limit, ticket_search
@@ -74,6 +77,9 @@ class SortField(enum.StrEnum):
     STATUS = "status"
     # Best match first (with ``q`` only), among the RELEVANCE_CANDIDATES newest matches.
     RELEVANCE = "relevance"
+    # The soonest SLA due time first; only tickets whose SLA clock runs have one, so only
+    # they are listed.
+    SLA_DUE_AT = "sla_due_at"
 
 
 class SortOrder(enum.StrEnum):
@@ -105,9 +111,14 @@ class TicketFilters:
     created_before: datetime | None = None
     updated_after: datetime | None = None
     updated_before: datetime | None = None
+    group: str | None = None  # a key, "mine" (the caller's groups) or "none"
+    sla_breached: bool | None = None  # whether any SLA target was breached
+    sla_running: bool | None = None  # whether an SLA clock runs (the ticket has a due time)
+    due_within: int | None = None  # minutes: a running clock due before now + this
 
 
 RATING_SCORES = range(1, 6)
+MAX_DUE_WITHIN = 525_600  # a year of minutes
 _TIME_FORMATS = "an ISO 8601 date (2026-01-31) or date-time (2026-01-31T09:30:00Z)"
 
 
@@ -177,7 +188,7 @@ def _parse_cursor_value(sort: SortField, value: Any) -> Any:
             if not math.isfinite(score):
                 raise ValueError("not a score")
             return score
-        if sort in (SortField.CREATED_AT, SortField.UPDATED_AT):
+        if sort in (SortField.CREATED_AT, SortField.UPDATED_AT, SortField.SLA_DUE_AT):
             moment = datetime.fromisoformat(str(value))
             if moment.tzinfo is None:
                 raise ValueError("a cursor's time carries its offset")
@@ -208,6 +219,7 @@ class NamedIds:
     requester: tuple[int, ...] | None = None
     account: tuple[int, ...] | None = None
     project: tuple[int, ...] | Select[tuple[int]] | None = None
+    group: tuple[int, ...] | None = None  # a key's, or the caller's groups (not "none")
 
 
 MAX_WRITTEN_IDS = 100
@@ -249,7 +261,18 @@ async def resolve_names(session: AsyncSession, actor: Actor, filters: TicketFilt
         account = await _ids(session, select(Account.id).where(Account.key == filters.account))
     if filters.project is not None:
         project = await _ids_or_query(session, _projects_named(actor, filters.project, account))
-    return NamedIds(topic, subtopic, assignee, requester, account, project)
+    group = await _group_ids(session, actor, filters.group)
+    return NamedIds(topic, subtopic, assignee, requester, account, project, group)
+
+
+async def _group_ids(
+    session: AsyncSession, actor: Actor, group: str | None
+) -> tuple[int, ...] | None:
+    if group is None or group == "none":
+        return None
+    if group == "mine":
+        return tuple(await group_ids_of(session, user_id=actor.user.id))
+    return await _ids(session, select(Group.id).where(Group.key == group))
 
 
 def _projects_named(
@@ -303,6 +326,25 @@ def _filter_conditions(
         conditions.append(Ticket.via == filters.via.strip().lower())
     conditions += _rating_conditions(filters)
     conditions += _time_conditions(filters)
+    conditions += _team_and_sla_conditions(filters, names)
+    return conditions
+
+
+def _team_and_sla_conditions(filters: TicketFilters, names: NamedIds) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if filters.group == "none":
+        conditions.append(Ticket.group_id.is_(None))
+    elif names.group is not None:
+        conditions.append(Ticket.group_id.in_(names.group))
+    if filters.sla_breached is not None:
+        conditions.append(Ticket.sla_breached.is_(filters.sla_breached))
+    if filters.sla_running is not None:
+        due = Ticket.sla_due_at
+        conditions.append(due.is_not(None) if filters.sla_running else due.is_(None))
+    if filters.due_within is not None:
+        if not 0 <= filters.due_within <= MAX_DUE_WITHIN:
+            raise ValidationProblem.for_field("due_within", f"must be 0..{MAX_DUE_WITHIN} minutes")
+        conditions.append(Ticket.sla_due_at <= utcnow() + timedelta(minutes=filters.due_within))
     return conditions
 
 
@@ -585,6 +627,7 @@ async def list_tickets(
 ) -> tuple[list[Ticket], str | None]:
     """One page of the tickets the actor may see, and the cursor of the next page."""
     _check_limit(limit)
+    filters = _for_sort(filters, sort)
     names = await resolve_names(session, actor, filters)
     async with search_time_limit(session, active=filters.q is not None):
         found = await _find(session, actor, filters, names, sort, order, limit, cursor, None)
@@ -626,6 +669,7 @@ async def list_and_count_tickets(
     of the same plan, where a count of its own planned anew and could take the index's
     whole list of a word (a customer's prefix search: 43 ms counted apart, 4 ms so)."""
     _check_limit(limit)
+    filters = _for_sort(filters, sort)
     names = await resolve_names(session, actor, filters)
     search = filters.q is not None
     cap = SEARCH_COUNT_CAP if search else COUNT_CAP
@@ -644,6 +688,14 @@ async def list_and_count_tickets(
         count = count or found.count or await _count(session, actor, filters, names, cap)
         page, next_cursor = await _loaded(session, found, sort, order, limit, listed_tickets)
         return TicketList(page, next_cursor, count, found.ranked)
+
+
+def _for_sort(filters: TicketFilters, sort: SortField) -> TicketFilters:
+    """By due time, the list is of the tickets that have one (a running SLA clock), so that
+    the count is the list's and the keyset never meets a NULL."""
+    if sort == SortField.SLA_DUE_AT and filters.sla_running is None:
+        return replace(filters, sla_running=True)
+    return filters
 
 
 def _check_limit(limit: int) -> None:

@@ -17,12 +17,14 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from helpwire.accounts.models import Account, Project, User
 from helpwire.db.base import Base, JSONType, UUIDString, new_uuid, utcnow
 from helpwire.files.models import File
+from helpwire.groups.models import Group
 from helpwire.topics.models import Subtopic, Topic
 
 
@@ -122,6 +124,13 @@ class Ticket(Base):
         Index("ix_tickets_account_priority_rank_id", "account_id", "priority_rank", "id"),
         Index("ix_tickets_account_status_rank_id", "account_id", "status_rank", "id"),
         Index("ix_tickets_account_updated_at_id", "account_id", "updated_at", "id"),
+        # A group's queue and its counts, as the assignee's.
+        Index("ix_tickets_group_created", "group_id", "created_at", "id"),
+        Index("ix_tickets_group_status", "group_id", "status"),
+        # "Due soonest" and "due within N minutes" read the running SLA clocks in due
+        # order; tickets without one (NULL) are not in the way of either.
+        Index("ix_tickets_sla_due_at_id", "sla_due_at", "id"),
+        Index("ix_tickets_sla_breached_created", "sla_breached", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -169,6 +178,10 @@ class Ticket(Base):
     merged_into_id: Mapped[int | None] = mapped_column(
         ForeignKey("tickets.id", ondelete="SET NULL")
     )
+    # The team working the ticket. No foreign key: SQLite cannot add one to this table
+    # without rebuilding it (docs/architecture.md); groups are deactivated rather than
+    # deleted, and one that tickets point at cannot be deleted (groups.service).
+    group_id: Mapped[int | None] = mapped_column(Integer)
     tp_id: Mapped[str | None] = mapped_column(String(255))
     external_url: Mapped[str | None] = mapped_column(String(2048))
     escalated: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -191,6 +204,14 @@ class Ticket(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     solved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # The SLA as the ticket's answer shows it (written by helpwire.sla, which keeps its
+    # clocks in ticket_slas): {"policy", "first_reply_due_at", "next_reply_due_at",
+    # "resolution_due_at", "breaches", "paused"}; None without a policy. The soonest due
+    # time of a running clock, and whether any target was breached, are columns of their
+    # own, indexed for the queues.
+    sla: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    sla_due_at: Mapped[datetime | None]
+    sla_breached: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     # Joined: one ticket (by number, by id, for update) comes with all of these in a single
     # query. Never for lists: with a filter, PostgreSQL joined all of the table before
@@ -201,6 +222,9 @@ class Ticket(Base):
     account: Mapped[Account | None] = relationship(lazy="joined")
     topic: Mapped[Topic | None] = relationship(lazy="joined")
     subtopic: Mapped[Subtopic | None] = relationship(lazy="joined")
+    group: Mapped[Group | None] = relationship(
+        primaryjoin="foreign(Ticket.group_id) == Group.id", lazy="joined"
+    )
     projects: Mapped[list[Project]] = relationship(
         secondary="ticket_projects", order_by="Project.key", lazy="selectin"
     )

@@ -146,7 +146,28 @@ async def get_tickets(
             min_length=1, max_length=500, description="Words in subject, comments or file names."
         ),
     ] = None,
-    sort: SortField = SortField.CREATED_AT,
+    group: Annotated[
+        str | None, Query(description="A group's key, `mine` (the caller's groups) or `none`.")
+    ] = None,
+    sla_breached: Annotated[
+        bool | None, Query(description="Whether any SLA target of the ticket was breached.")
+    ] = None,
+    due_within: Annotated[
+        int | None,
+        Query(
+            ge=0,
+            le=525_600,
+            description="Minutes: tickets with a running SLA clock due before now plus this "
+            "(overdue ones included).",
+        ),
+    ] = None,
+    sort: Annotated[
+        SortField,
+        Query(
+            description="`sla_due_at`: the soonest SLA due time first, listing only the "
+            "tickets whose SLA clock runs."
+        ),
+    ] = SortField.CREATED_AT,
     order: SortOrder = SortOrder.DESC,
     limit: Annotated[int, Query(ge=1, le=200)] = 25,
     cursor: str | None = None,
@@ -172,6 +193,9 @@ async def get_tickets(
         created_before=created_before,
         updated_after=updated_after,
         updated_before=updated_before,
+        group=group,
+        sla_breached=sla_breached,
+        due_within=due_within,
     ).filters()
     found = await list_and_count_tickets(
         session,

@@ -77,6 +77,7 @@ class TicketUpdate(Strict):
     subtopic: str | None = None
     tags: Annotated[list[Tag], Field(max_length=MAX_TAGS)] | None = None
     assignee: str | None = None
+    group: str | None = Field(default=None, description="A group's key; staff only.")
     access_level: AccessLevel | None = None
     projects: list[str] | None = None
     attributes: JsonObject | None = None
@@ -147,6 +148,24 @@ class ReadState(BaseModel):
     agent: bool = Field(description="Support has seen everything the customer side wrote.")
 
 
+class SlaBreach(BaseModel):
+    target: str = Field(description="`first_reply`, `next_reply` or `resolution`.")
+    due_at: datetime
+    breached_at: datetime
+
+
+class SlaState(BaseModel):
+    """The ticket's service level under its policy: due times of the clocks that run (null
+    while paused, stopped or not started), and every breach so far."""
+
+    policy: str = Field(description="The policy's name.")
+    first_reply_due_at: datetime | None
+    next_reply_due_at: datetime | None
+    resolution_due_at: datetime | None
+    breaches: list[SlaBreach]
+    paused: bool = Field(description="Whether the clocks stand still (pending, on hold, solved).")
+
+
 class TicketOut(BaseModel):
     number: int
     uid: str
@@ -175,6 +194,8 @@ class TicketOut(BaseModel):
     updated_at: datetime
     solved_at: datetime | None
     closed_at: datetime | None
+    group: str | None = Field(description="The key of the group working it (staff only).")
+    sla: SlaState | None = Field(description="Its service level, if a policy applies (staff only).")
 
 
 class ListCount(BaseModel):

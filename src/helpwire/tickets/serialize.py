@@ -13,6 +13,7 @@ from helpwire.tickets.schemas import (
     Rating,
     ReadState,
     Relations,
+    SlaState,
     TicketContext,
     TicketOut,
     UserRef,
@@ -45,6 +46,7 @@ def ticket_out(ticket: Ticket, *, staff: bool) -> TicketOut:
         topic=ticket.topic.key if ticket.topic else None,
         subtopic=ticket.subtopic.key if ticket.subtopic else None,
         account=ticket.account.key if ticket.account else None,
+        group=ticket.group.key if ticket.group else None,
         projects=sorted(p.key for p in ticket.projects),  # as tickets.listed sorts them
         relations=Relations(
             follow_up_of=ticket.follow_up_of.number if ticket.follow_up_of else None,
@@ -62,6 +64,7 @@ def listed_ticket_out(ticket: ListedTicket, *, staff: bool) -> TicketOut:
         topic=ticket.topic,
         subtopic=ticket.subtopic,
         account=ticket.account,
+        group=ticket.group,
         projects=ticket.projects,
         relations=Relations(
             follow_up_of=ticket.follow_up_of,
@@ -78,6 +81,7 @@ def _ticket_answer(
     topic: str | None,
     subtopic: str | None,
     account: str | None,
+    group: str | None,
     projects: list[str],
     relations: Relations,
 ) -> TicketOut:
@@ -128,6 +132,8 @@ def _ticket_answer(
         updated_at=ticket.updated_at,
         solved_at=ticket.solved_at,
         closed_at=ticket.closed_at,
+        group=group if staff else None,
+        sla=SlaState.model_validate(ticket.sla) if staff and ticket.sla else None,
     )
 
 

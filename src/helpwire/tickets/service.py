@@ -22,6 +22,7 @@ from helpwire.accounts.service import projects_by_keys
 from helpwire.db.base import utcnow
 from helpwire.db.counters import number_ticket
 from helpwire.files.service import files_for_attachment
+from helpwire.groups.service import resolve_group
 from helpwire.problems import (
     Forbidden,
     IllegalTransition,
@@ -199,6 +200,7 @@ async def create_ticket(
     ticket.follow_up_of = follow_up_of
     ticket.split_from = None
     ticket.merged_into = None
+    ticket.group = None
     # Sorted, as the relationship loads them: the answer equals what a later GET shows.
     ticket.tag_rows = _tag_rows(ticket, sorted(set(new.tags)))
     ticket.projects = sorted(projects, key=lambda p: p.key)  # as later reads order them
@@ -340,6 +342,7 @@ async def update_ticket(
     field_changes = _apply_fields(ticket, changes, given)
     field_changes |= await _apply_topic(session, ticket=ticket, changes=changes)
     field_changes |= _apply_tags(ticket, changes)
+    field_changes |= await _apply_group(session, ticket=ticket, changes=changes)
     field_changes |= await _apply_access(session, actor=actor, ticket=ticket, changes=changes)
     assigned = await _apply_assignee(session, ticket=ticket, changes=changes)
     status_move = _apply_status_change(ticket, changes)
@@ -411,6 +414,18 @@ async def _apply_topic(
     )
     ticket.topic_id, ticket.topic = (topic.id if topic else None), topic
     ticket.subtopic_id, ticket.subtopic = (subtopic.id if subtopic else None), subtopic
+    return out
+
+
+async def _apply_group(
+    session: AsyncSession, *, ticket: Ticket, changes: TicketUpdate
+) -> FieldChanges:
+    if "group" not in changes.model_fields_set:
+        return {}
+    group = await resolve_group(session, key=changes.group)
+    out: FieldChanges = {}
+    _note(out, "group", ticket.group.key if ticket.group else None, group.key if group else None)
+    ticket.group_id, ticket.group = (group.id if group else None), group
     return out
 
 

@@ -33,8 +33,18 @@ MAX_TEXT = 200
 MAX_QUERY = 500
 # The sorts the list offers (listing also knows "number", which created_at equals).
 SORTS = (SortField.CREATED_AT, SortField.UPDATED_AT, SortField.PRIORITY, SortField.STATUS)
-_TEXT_FILTERS = ("topic", "subtopic", "assignee", "requester", "tag", "account", "project", "via")
-_YES_NO_FILTERS = ("escalated", "rated")
+_TEXT_FILTERS = (
+    "topic",
+    "subtopic",
+    "assignee",
+    "requester",
+    "tag",
+    "account",
+    "project",
+    "via",
+    "group",
+)
+_YES_NO_FILTERS = ("escalated", "rated", "sla_breached")
 # The channels a ticket can come through, offered as suggestions (any name is accepted).
 CHANNELS = ("web", "api", *FACE_MODULES)
 # The options of the filter form's access level, rating and channel fields.
@@ -182,7 +192,19 @@ def _filter_query(params: QueryParams, errors: list[str]) -> TicketListQuery:
         updated_after=_given(params, "updated_after"),
         updated_before=_given(params, "updated_before"),
         q=_text(params, "q", errors, MAX_QUERY),
+        sla_breached=_yes_no_filter(params, "sla_breached", errors),
+        due_within=_minutes(params, "due_within", errors),
     )
+
+
+def _minutes(params: QueryParams, name: str, errors: list[str]) -> int | None:
+    value = (params.get(name) or "").strip()
+    if not value:
+        return None
+    if not (value.isascii() and value.isdigit() and len(value) <= 6):
+        errors.append(f"{name}: a number of minutes")
+        return None
+    return int(value)
 
 
 def read_list_request(params: QueryParams) -> ListRequest:

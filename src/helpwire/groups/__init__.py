@@ -1,0 +1,1 @@
+"""Agent groups (teams): who works which tickets together."""

@@ -1,0 +1,104 @@
+"""Rules of the groups domain: teams of staff, and which tickets are theirs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from helpwire.accounts.models import STAFF_ROLES, User
+from helpwire.groups.models import Group, GroupMember
+from helpwire.problems import Conflict, NotFound, ValidationProblem
+from helpwire.topics.service import check_key
+
+
+async def list_groups(session: AsyncSession, *, include_inactive: bool) -> Sequence[Group]:
+    query = select(Group).order_by(Group.name, Group.key)
+    if not include_inactive:
+        query = query.where(Group.is_active.is_(True))
+    return (await session.scalars(query)).all()
+
+
+async def get_group(session: AsyncSession, *, key: str) -> Group:
+    group = await session.scalar(select(Group).where(Group.key == key))
+    if group is None:
+        raise NotFound(f"no group {key!r}")
+    return group
+
+
+async def resolve_group(
+    session: AsyncSession, *, key: str | None, field: str = "group"
+) -> Group | None:
+    """The active group named ``key`` (None for None); an unknown one is a 422 on ``field``."""
+    if key is None:
+        return None
+    group = await session.scalar(select(Group).where(Group.key == key))
+    if group is None or not group.is_active:
+        raise ValidationProblem.for_field(field, f"no active group {key!r}", "unknown_group")
+    return group
+
+
+async def groups_by_keys(session: AsyncSession, *, keys: Sequence[str], field: str) -> list[Group]:
+    """Groups by their keys, in that order; an unknown key is a 422 on ``field``."""
+    found = {g.key: g for g in (await session.scalars(select(Group).where(Group.key.in_(keys))))}
+    missing = [key for key in keys if key not in found]
+    if missing:
+        raise ValidationProblem.for_field(field, f"no group {missing[0]!r}", "unknown_group")
+    return [found[key] for key in keys]
+
+
+async def create_group(
+    session: AsyncSession, *, key: str, name: str, description: str, members: Sequence[str]
+) -> Group:
+    key = check_key("key", key)
+    if await session.scalar(select(Group.id).where(Group.key == key)) is not None:
+        raise Conflict(f"group {key!r} exists already")
+    group = Group(key=key, name=name.strip(), description=description, is_active=True)
+    group.members = await _staff(session, members)
+    session.add(group)
+    await session.flush()
+    return group
+
+
+async def update_group(
+    session: AsyncSession,
+    *,
+    group: Group,
+    name: str | None = None,
+    description: str | None = None,
+    is_active: bool | None = None,
+    members: Sequence[str] | None = None,
+) -> Group:
+    if name is not None:
+        group.name = name.strip()
+    if description is not None:
+        group.description = description
+    if is_active is not None:
+        group.is_active = is_active
+    if members is not None:
+        group.members = await _staff(session, members)
+    await session.flush()
+    return group
+
+
+async def _staff(session: AsyncSession, usernames: Sequence[str]) -> list[User]:
+    wanted = list(dict.fromkeys(usernames))
+    users = {
+        u.username: u for u in await session.scalars(select(User).where(User.username.in_(wanted)))
+    }
+    for index, username in enumerate(wanted):
+        user = users.get(username)
+        if user is None:
+            raise ValidationProblem.for_field(f"members[{index}]", f"no user {username!r}")
+        if user.role not in STAFF_ROLES:
+            raise ValidationProblem.for_field(
+                f"members[{index}]", f"{username!r} is not an agent or admin", "not_staff"
+            )
+    return sorted((users[username] for username in wanted), key=lambda u: u.username)
+
+
+async def group_ids_of(session: AsyncSession, *, user_id: int) -> list[int]:
+    """The groups ``user_id`` is a member of ("my groups")."""
+    rows = await session.scalars(select(GroupMember.group_id).where(GroupMember.user_id == user_id))
+    return list(rows)
