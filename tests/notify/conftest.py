@@ -19,6 +19,12 @@ from tests.mailservers import Mailbox, SmtpServer, smtp_server  # noqa: F401
 from tests.relays import FakeClock, clock, make_relay  # noqa: F401
 
 
+class _ReceiverServer(ThreadingHTTPServer):
+    # The standard library listens with a backlog of 5: twenty sends at once overflowed
+    # it, and on a busy machine a connection retried past the sender's connect timeout.
+    request_queue_size = 128
+
+
 @dataclass
 class Received:
     method: str
@@ -73,7 +79,7 @@ class Receiver:
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _ReceiverServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
