@@ -155,6 +155,13 @@ async def _truncate_postgres(url: str) -> None:
         await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         await conn.execute(text("UPDATE counters SET value = 0"))
         await conn.execute(text("ALTER SEQUENCE ticket_number_seq RESTART"))
+        # Rows the migrations made, made again: the built-in 24/7 calendar (0016).
+        await conn.execute(
+            text(
+                "INSERT INTO calendars (key, name, time_zone, custom_holidays, created_at, "
+                "updated_at) VALUES ('24-7', '24/7', 'UTC', '[]', now(), now())"
+            )
+        )
     await engine.dispose()
 
 

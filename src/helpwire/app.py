@@ -45,6 +45,7 @@ from helpwire.notify.outbound import AddressPolicy
 from helpwire.notify.relay import Relay
 from helpwire.notify.routes import router as notify_router
 from helpwire.settings import Settings
+from helpwire.sla.routes import router as sla_router
 from helpwire.tickets.routes import router as tickets_router
 from helpwire.topics.routes import router as topics_router
 from helpwire.web.setup import carries_files, install_web
@@ -175,6 +176,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         files_router,
         topics_router,
         groups_router,
+        sla_router,
         accounts_router,
         notify_router,
         mail_router,

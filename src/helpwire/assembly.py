@@ -14,14 +14,17 @@ from helpwire.db.subscribers import Subscribers
 from helpwire.mail import outbound
 from helpwire.mail.config import MailConfig
 from helpwire.notify.outbox import enqueue
+from helpwire.sla import service as sla
 
 
 def subscribers_for(*, mail: MailConfig | None = None) -> Subscribers:
-    """The subscribers of a running helpwire: the outbox hears of every event type; with
+    """The subscribers of a running helpwire: the outbox hears of every event type, the SLA
+    clocks of what starts, stops or pauses them; with
     ``mail`` (HELPWIRE_MAIL_SMTP_URL set), the mail to a ticket's people hears of replies
     and status changes."""
     subscribers = Subscribers()
     subscribers.subscribe(enqueue)
+    subscribers.subscribe(sla.subscriber, types=sla.EVENT_TYPES)
     if mail is not None:
         subscribers.subscribe(outbound.subscriber(mail), types=outbound.EVENT_TYPES)
     return subscribers

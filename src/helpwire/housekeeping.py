@@ -11,6 +11,8 @@ from helpwire.files.dbstorage import collect_orphans
 from helpwire.jobs.registry import JobContext, JobRegistry
 from helpwire.notify.channels import purge_delivered
 from helpwire.settings import Settings
+from helpwire.sla import admin as sla_admin
+from helpwire.sla import service as sla
 
 HOURLY = timedelta(hours=1)
 
@@ -48,5 +50,9 @@ def job_registry(settings: Settings) -> JobRegistry:
     # Bytes kept in the database whose upload never finished or was never recorded; a
     # no-op with local storage unless `helpwire files migrate` left some behind.
     registry.every("housekeeping.file_orphans", HOURLY, forget_orphan_file_bytes)
+    # Each ticket's next SLA warning or breach (sla.service), and the clocks brought up to
+    # date when a policy or a calendar changes (sla.admin).
+    registry.register(sla.TIMER_KIND, sla.run_timer)
+    registry.register(sla_admin.REAPPLY_KIND, sla_admin.reapply)
     registry.load_plugins(settings.job_plugins)
     return registry

@@ -124,6 +124,9 @@ class Matrix:
     doomed_channels: list[int] = field(default_factory=list)
     doomed_tokens: list[int] = field(default_factory=list)
     doomed_groups: list[str] = field(default_factory=list)
+    doomed_calendars: list[str] = field(default_factory=list)
+    doomed_policies: list[int] = field(default_factory=list)
+    policy: int = 0
     delivery: int = 0
     job: int = 0
     mail: int = 0  # a received message kept in the quarantine
@@ -209,6 +212,27 @@ async def _admin_things(m: Matrix, receiver: Receiver) -> None:
         assert response.status_code == 201, response.text
         if key != "matrix-team":
             m.doomed_groups.append(key)
+    # A calendar and a policy to read and change, and more of each to delete.
+    for key in ("matrix-hours", *(f"doomed-{i}" for i in range(16))):
+        response = await w.post(
+            "admin",
+            "/api/v1/calendars",
+            json={"key": key, "name": key, "windows": CALENDAR_WINDOWS},
+        )
+        assert response.status_code == 201, response.text
+        if key != "matrix-hours":
+            m.doomed_calendars.append(key)
+    for i in range(17):
+        response = await w.post(
+            "admin",
+            "/api/v1/sla-policies",
+            json={"name": f"matrix-{i}", "position": 100 + i, "targets": SLA_TARGETS},
+        )
+        assert response.status_code == 201, response.text
+        if i == 0:
+            m.policy = response.json()["id"]
+        else:
+            m.doomed_policies.append(response.json()["id"])
     # A job no worker here runs, so it stays to be looked at and retried.
     async with w.database.writing() as session:
         await enqueue_job(session, kind="matrix.example", payload={})
@@ -488,6 +512,11 @@ def at(url: str, **kwargs: Any) -> Build:
             values["dtok"] = m.doomed_tokens.pop(0) if len(m.doomed_tokens) > 1 else 0
         if "{dgr}" in url:
             values["dgr"] = m.doomed_groups.pop(0) if len(m.doomed_groups) > 1 else "gone"
+        if "{dcal}" in url:
+            values["dcal"] = m.doomed_calendars.pop(0) if len(m.doomed_calendars) > 1 else "gone"
+        if "{dpol}" in url:
+            values["dpol"] = m.doomed_policies.pop(0) if len(m.doomed_policies) > 1 else 0
+        values["pol"] = m.policy
         return url.format(**values), dict(kwargs)
 
     return build
@@ -514,6 +543,8 @@ def same_access(m: Matrix, target: str) -> tuple[str, dict[str, Any]]:
 
 
 TICKET_JSON = {"subject": "Matrix ticket", "body": "A matrix ticket."}
+CALENDAR_WINDOWS = {"mon": [["09:00", "17:00"]]}
+SLA_TARGETS = {"resolution": {"minutes": 600}}
 API = "/api/v1"
 RFC822 = "message/rfc822"
 T = API + "/tickets/{n}"  # to call
@@ -569,6 +600,28 @@ NATIVE: dict[tuple[str, str], Entry] = {
         admin_only, at(API + "/groups/matrix-team", json={"description": "Team"})
     ),
     ("DELETE", API + "/groups/{key}"): Entry(admin_only, at(API + "/groups/{dgr}")),
+    ("GET", API + "/calendars"): Entry(staff_only, at(API + "/calendars")),
+    ("POST", API + "/calendars"): Entry(
+        admin_only,
+        at(API + "/calendars", json={"key": "mc{i}", "name": "M", "windows": CALENDAR_WINDOWS}),
+    ),
+    ("GET", API + "/calendars/{key}"): Entry(staff_only, at(API + "/calendars/24-7")),
+    ("PATCH", API + "/calendars/{key}"): Entry(
+        admin_only, at(API + "/calendars/matrix-hours", json={"name": "Matrix hours"})
+    ),
+    ("DELETE", API + "/calendars/{key}"): Entry(admin_only, at(API + "/calendars/{dcal}")),
+    ("GET", API + "/sla-policies"): Entry(staff_only, at(API + "/sla-policies")),
+    ("POST", API + "/sla-policies"): Entry(
+        admin_only,
+        at(API + "/sla-policies", json={"name": "mp{i}", "targets": SLA_TARGETS}),
+    ),
+    ("GET", API + "/sla-policies/{policy_id}"): Entry(staff_only, at(API + "/sla-policies/{pol}")),
+    ("PATCH", API + "/sla-policies/{policy_id}"): Entry(
+        admin_only, at(API + "/sla-policies/{pol}", json={"warning_minutes": 5})
+    ),
+    ("DELETE", API + "/sla-policies/{policy_id}"): Entry(
+        admin_only, at(API + "/sla-policies/{dpol}")
+    ),
     ("GET", API + "/me"): Entry(signed_in, at(API + "/me")),
     ("GET", API + "/accounts"): Entry(admin_only, at(API + "/accounts")),
     ("POST", API + "/accounts"): Entry(

@@ -67,10 +67,19 @@ async def _enabled_channels(session: AsyncSession) -> list[ChannelTarget]:
     return cached
 
 
+# Events about the work itself, not the conversation: kept from customers (internal in
+# the timeline) but sent to every staff channel that lists them, include_internal or not
+# (that setting is about internal notes).
+STAFF_EVENTS = frozenset({"sla.warning", "sla.breached"})
+
+
 def channel_wants(channel: ChannelTarget, *, event: Event, ticket: Ticket) -> bool:
     if event.type not in channel.events:
         return False
-    if event.internal and not channel.include_internal:
+    if event.type in STAFF_EVENTS:
+        if channel.audience != Audience.STAFF:
+            return False
+    elif event.internal and not channel.include_internal:
         return False
     filters = channel.filters or {}
     topics = filters.get("topics") or []

@@ -27,6 +27,9 @@ class EventType(enum.StrEnum):
     TICKET_RATED = "ticket.rated"
     COMMENT_CREATED = "comment.created"
     COMMENT_RATED = "comment.rated"
+    # Written by helpwire.sla: a target's warning time, and its due time, passed.
+    SLA_WARNING = "sla.warning"
+    SLA_BREACHED = "sla.breached"
 
 
 def touch(ticket: Ticket) -> None:

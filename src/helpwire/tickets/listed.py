@@ -85,6 +85,7 @@ class ListedTicket:
     closed_at: datetime | None
     version: int
     sla: dict[str, Any] | None
+    sla_due_at: datetime | None  # the list's cursor by due time
     group: str | None  # its key
 
 
@@ -118,6 +119,7 @@ _TICKET_COLUMNS = (
     Ticket.closed_at,
     Ticket.version,
     Ticket.sla,
+    Ticket.sla_due_at,
 )
 _PERSON = ("username", "real_name", "email", "role")
 _TICKET_KEYS = tuple(column.key for column in _TICKET_COLUMNS)
