@@ -203,12 +203,14 @@ OPTIONAL_TABLES = frozenset({"file_blobs", "file_chunks", "search_tickets"})
 _TICKETS_LEFT_EMPTY = (
     "follow_up_of_id", "split_from_id", "merged_into_id",
     "rating_score", "rating_comment", "rated_at",
+    # No groups and no SLA policy in a filled database (sla_breached: false by default).
+    "group_id", "sla", "sla_due_at", "sla_breached",
 )  # fmt: skip
 LEFT_EMPTY: dict[str, frozenset[str]] = {
     "tickets": frozenset(_TICKETS_LEFT_EMPTY),
     "comments": frozenset({"rating_score", "rating_comment", "rated_at"}),
     # Everyone is written to in HELPWIRE_MAIL_DEFAULT_LANGUAGE.
-    "users": frozenset({"language"}),
+    "users": frozenset({"language", "available"}),
 }
 
 DATETIME_COLUMNS = frozenset(

@@ -124,3 +124,14 @@ async def test_a_group_with_tickets_is_deactivated_not_deleted(world: World) -> 
     other = (await world.create_ticket("owner"))["number"]
     joined = await world.patch("agent", f"/api/v1/tickets/{other}", json={"group": "retired"})
     assert joined.status_code == 422
+
+
+async def test_availability_is_shown_and_changed_by_admins(world: World) -> None:
+    made = await make_group(world, "desk", ["agent"])
+    assert made["members"][0]["available"] is True
+    away = await world.patch("admin", "/api/v1/users/agent", json={"available": False})
+    assert away.status_code == 200 and away.json()["available"] is False
+    desk = (await world.get("agent", f"{GROUPS}/desk")).json()
+    assert desk["members"][0]["available"] is False
+    refused = await world.patch("agent", "/api/v1/users/agent", json={"available": True})
+    assert refused.status_code == 403

@@ -8,7 +8,9 @@ import re
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
+from helpwire.tickets.models import Ticket
 from helpwire.tickets.queues import QUEUES
 from helpwire.web import console_ticket
 from tests.conftest import World
@@ -99,6 +101,19 @@ async def test_queues_count_their_tickets_and_list_the_same_ones(
     escalated = await world.post("agent", f"/api/v1/tickets/{made['escalated']}/escalate")
     assert escalated.status_code == 200
     await change(world, made["closed"], status="closed", priority="urgent", assignee="agent")
+    # A group of agent's, and SLA breaches (written as the SLA timer writes them).
+    group = await world.post(
+        "admin", "/api/v1/groups", json={"key": "desk", "name": "Desk", "members": ["agent"]}
+    )
+    assert group.status_code == 201
+    for number in (made["open"], made["solved"], made["closed"]):
+        await world.patch("agent", f"/api/v1/tickets/{number}", json={"group": "desk"})
+    async with world.database.writing() as session:
+        await session.execute(
+            update(Ticket)
+            .where(Ticket.number.in_([made["hold"], made["closed"]]))
+            .values(sla_breached=True)
+        )
 
     expected = {
         "new": {made["new"], made["urgent"], made["escalated"]},
@@ -111,6 +126,9 @@ async def test_queues_count_their_tickets_and_list_the_same_ones(
         # Escalation makes a ticket urgent too.
         "urgent": {made["urgent"], made["escalated"]},
         "escalated": {made["escalated"]},
+        # Not solved ones, nor closed.
+        "my_groups": {made["open"]},
+        "sla_breached": {made["hold"]},
     }
     agent = await web.sign_in("agent")
     console = await agent.get("/agent")

@@ -50,6 +50,7 @@ def user_out(user: User) -> UserOut:
         is_active=user.is_active,
         has_password=user.password_hash is not None,
         language=user.language,
+        available=user.available,
         created_at=user.created_at,
     )
 
@@ -188,6 +189,7 @@ async def update_user(
         account_wide=body.account_wide,
         projects=body.projects,
         language=body.language,
+        available=body.available,
         by=admin.user,
     )
     return user_out(user)

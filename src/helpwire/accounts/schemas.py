@@ -76,6 +76,9 @@ class UserUpdate(Strict):
     account_wide: bool | None = None
     projects: list[ProjectKey] | None = None
     language: Language | None = None
+    available: bool | None = Field(
+        default=None, description="Staff: whether they take new work now (auto-assignment)."
+    )
 
 
 class UserOut(BaseModel):
@@ -89,6 +92,7 @@ class UserOut(BaseModel):
     is_active: bool
     has_password: bool
     language: str | None
+    available: bool
     created_at: datetime
 
 

@@ -239,6 +239,7 @@ async def update_user(
     account_wide: bool | None = None,
     projects: Sequence[str] | None = None,
     language: str | None = None,
+    available: bool | None = None,
     by: User | None = None,
 ) -> User:
     """Change ``user``'s details. ``by`` is the admin asking (None: the operator's command
@@ -267,6 +268,8 @@ async def update_user(
         await set_user_projects(session, user=user, project_keys=projects)
     if language is not None:
         user.language = language.lower() or None
+    if available is not None:
+        user.available = available
     await session.flush()
     return user
 

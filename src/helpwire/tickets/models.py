@@ -131,6 +131,7 @@ class Ticket(Base):
         # order; tickets without one (NULL) are not in the way of either.
         Index("ix_tickets_sla_due_at_id", "sla_due_at", "id"),
         Index("ix_tickets_sla_breached_created", "sla_breached", "created_at", "id"),
+        Index("ix_tickets_sla_breached_status", "sla_breached", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

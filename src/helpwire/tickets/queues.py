@@ -4,7 +4,8 @@ A queue is two things that must agree: the filters its list is shown with (throu
 tickets.listing, keyset pages) and the condition its count is taken with. The count's
 condition is spelled so that an index of tickets/models.py serves all of it as index
 ranges (status -> the status index; mine and unassigned -> (assignee_id, status); urgent
--> (priority_rank, status); escalated -> (escalated, status)), so the closed tickets of
+-> (priority_rank, status); escalated -> (escalated, status); my groups -> (group_id,
+status); SLA breached -> (sla_breached, status)), so the closed tickets of
 years past are never read, and each count stops at ``COUNT_CAP`` rows: a queue of a
 million tickets costs a capped index scan, not a scan of the table.
 """
@@ -18,6 +19,7 @@ from sqlalchemy import ColumnElement, and_, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.accounts.actor import Actor
+from helpwire.groups.models import GroupMember
 from helpwire.problems import Forbidden
 from helpwire.tickets.listing import TicketFilters
 from helpwire.tickets.models import PRIORITY_RANK, Priority, Status, Ticket
@@ -97,6 +99,33 @@ QUEUES: tuple[Queue, ...] = (
         # "= true", not "IS TRUE": PostgreSQL uses only the former as an index condition.
         condition=lambda _actor: and_(
             Ticket.escalated == True,  # noqa: E712
+            Ticket.status.in_(_values(NOT_CLOSED)),
+        ),
+    ),
+)
+
+
+def _my_groups(actor: Actor) -> ColumnElement[bool]:
+    groups = select(GroupMember.group_id).where(GroupMember.user_id == actor.user.id)
+    return and_(Ticket.group_id.in_(groups), Ticket.status.in_(_values(WORKING)))
+
+
+QUEUES += (
+    Queue(
+        name="my_groups",
+        label="My groups",
+        goto="t",
+        filters=TicketFilters(group="mine", statuses=WORKING),
+        # (group_id, status): one index range per group and status.
+        condition=_my_groups,
+    ),
+    Queue(
+        name="sla_breached",
+        label="SLA breached",
+        goto="b",
+        filters=TicketFilters(sla_breached=True, statuses=NOT_CLOSED),
+        condition=lambda _actor: and_(
+            Ticket.sla_breached == True,  # noqa: E712 (see escalated)
             Ticket.status.in_(_values(NOT_CLOSED)),
         ),
     ),

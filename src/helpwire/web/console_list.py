@@ -32,7 +32,13 @@ PAGE_SIZE = 50
 MAX_TEXT = 200
 MAX_QUERY = 500
 # The sorts the list offers (listing also knows "number", which created_at equals).
-SORTS = (SortField.CREATED_AT, SortField.UPDATED_AT, SortField.PRIORITY, SortField.STATUS)
+SORTS = (
+    SortField.CREATED_AT,
+    SortField.UPDATED_AT,
+    SortField.PRIORITY,
+    SortField.STATUS,
+    SortField.SLA_DUE_AT,
+)
 _TEXT_FILTERS = (
     "topic",
     "subtopic",
@@ -103,6 +109,7 @@ class ListRequest:
             "type": f.types[0].value if len(f.types) == 1 else "",
             "access_level": f.access_levels[0].value if len(f.access_levels) == 1 else "",
             "rating": str(f.rating) if f.rating is not None else "",
+            "due_within": str(f.due_within) if f.due_within is not None else "",
             "q": f.q or "",
             "sort": self.sort.value,
             "order": self.order.value,

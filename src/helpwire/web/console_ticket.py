@@ -16,6 +16,8 @@ from starlette.datastructures import FormData
 from helpwire.accounts.actor import Actor
 from helpwire.accounts.models import User
 from helpwire.accounts.service import StaffName, active_staff_names
+from helpwire.groups.models import Group
+from helpwire.groups.service import list_groups
 from helpwire.problems import NotFound
 from helpwire.tickets.comments import get_comment, latest_comments
 from helpwire.tickets.events import events_between
@@ -33,7 +35,7 @@ COMMENTS_PER_PAGE = 100
 EVENTS_PER_PAGE = 500
 OTHER_TICKETS = 10
 MAX_STAFF = 500
-PROPERTY_FIELDS = ("status", "priority", "type", "topic", "assignee", "tags")
+PROPERTY_FIELDS = ("status", "priority", "type", "topic", "assignee", "group", "tags")
 
 
 @dataclass
@@ -64,6 +66,7 @@ class Surroundings:
     other_tickets: list[Ticket]
     staff: list[StaffName]
     topics: list[Topic]
+    groups: list[Group]
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,7 @@ def properties_of(ticket: Ticket) -> dict[str, str]:
         "type": ticket.type,
         "topic": topic,
         "assignee": ticket.assignee.username if ticket.assignee else "",
+        "group": ticket.group.key if ticket.group else "",
         "tags": ", ".join(ticket.tags),
     }
 
@@ -210,6 +214,7 @@ async def load_surroundings(session: AsyncSession, *, actor: Actor, ticket: Tick
         other_tickets=await _other_tickets(session, actor=actor, ticket=ticket),
         staff=await staff_users(session, keep=ticket.assignee),
         topics=list(await list_topics(session)),
+        groups=list(await list_groups(session, include_inactive=False)),
     )
 
 
@@ -247,8 +252,9 @@ def property_changes(form: FormData, current: dict[str, str]) -> dict[str, Any]:
             changes[name] = posted[name]
     if posted["topic"] != current["topic"]:
         changes["topic"], changes["subtopic"] = _topic_pair(posted["topic"])
-    if posted["assignee"] != current["assignee"]:
-        changes["assignee"] = posted["assignee"] or None
+    for name in ("assignee", "group"):
+        if posted[name] != current[name]:
+            changes[name] = posted[name] or None
     if _tags(posted["tags"]) != _tags(current["tags"]):
         changes["tags"] = _tags(posted["tags"])
     return changes

@@ -3,7 +3,8 @@ page has (who is signed in, the CSRF token, a one-time notice)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlencode
@@ -65,14 +66,53 @@ def _size(value: int | None) -> str:
     return f"{size / (1024 * 1024):.1f} MiB"
 
 
+def _when_text(value: str | None) -> str:
+    """:func:`_when` of a time kept as ISO 8601 text (a ticket's SLA due times)."""
+    return _when(datetime.fromisoformat(value)) if value else ""
+
+
+@dataclass(frozen=True)
+class SlaBadge:
+    state: str  # "breached", "soon", "ok" or "paused": the badge's colour
+    label: str
+    title: str
+
+
+SLA_SOON = timedelta(hours=1)
+SLA_TARGETS = ("first_reply", "next_reply", "resolution")
+
+
+def _sla_state(sla: dict[str, Any]) -> SlaBadge:
+    """A ticket's SLA as its badge: red once a target was missed or is overdue, amber when
+    the next due time is within the hour, grey while paused, green otherwise."""
+    dues = [
+        datetime.fromisoformat(sla[f"{t}_due_at"]) for t in SLA_TARGETS if sla.get(f"{t}_due_at")
+    ]
+    soonest = min(dues, default=None)
+    now = datetime.now(UTC)
+    if sla.get("breaches") or (soonest is not None and soonest <= now):
+        return SlaBadge("breached", "SLA breached", "A service-level target was missed")
+    if soonest is None:
+        label = "SLA paused" if sla.get("paused") else "SLA met"
+        return SlaBadge("paused", label, str(sla.get("policy", "")))
+    left = int((soonest - now).total_seconds() // 60)
+    text = f"{left} min" if left < 120 else f"{left // 60} h"
+    state = "soon" if soonest - now <= SLA_SOON else "ok"
+    return SlaBadge(state, f"SLA due in {text}", f"Due {_when(soonest)}")
+
+
 def _iso(value: datetime | None) -> str:
     return value.astimezone(UTC).isoformat() if value else ""
+
+
+# Labels that capitalising the value would get wrong.
+_LABELS = {"sla_due_at": "SLA due time"}
 
 
 def _label(value: Any) -> str:
     """An enum value as a label: ``account_users`` -> ``Account users``."""
     text = str(getattr(value, "value", value) or "")
-    return text.replace("_", " ").capitalize()
+    return _LABELS.get(text) or text.replace("_", " ").capitalize()
 
 
 def _safe_html(value: str | None) -> Markup:
@@ -98,7 +138,14 @@ environment = jinja2.Environment(
     lstrip_blocks=True,
 )
 environment.filters.update(
-    when=_when, ago=_ago, iso=_iso, label=_label, size=_size, sanitized_html=_safe_html
+    when=_when,
+    when_text=_when_text,
+    sla_state=_sla_state,
+    ago=_ago,
+    iso=_iso,
+    label=_label,
+    size=_size,
+    sanitized_html=_safe_html,
 )
 environment.globals.update(
     version=__version__,

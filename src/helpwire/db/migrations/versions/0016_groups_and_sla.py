@@ -30,6 +30,7 @@ TICKET_INDEXES = {
     "ix_tickets_group_status": ["group_id", "status"],
     "ix_tickets_sla_due_at_id": ["sla_due_at", "id"],
     "ix_tickets_sla_breached_created": ["sla_breached", "created_at", "id"],
+    "ix_tickets_sla_breached_status": ["sla_breached", "status"],
 }
 
 
