@@ -205,6 +205,8 @@ _TICKETS_LEFT_EMPTY = (
     "rating_score", "rating_comment", "rated_at",
     # No groups and no SLA policy in a filled database (sla_breached: false by default).
     "group_id", "sla", "sla_due_at", "sla_breached",
+    # A filled ticket was last changed when it was last updated: NULL means that.
+    "status_changed_at",
 )  # fmt: skip
 LEFT_EMPTY: dict[str, frozenset[str]] = {
     "tickets": frozenset(_TICKETS_LEFT_EMPTY),

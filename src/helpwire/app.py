@@ -44,6 +44,7 @@ from helpwire.mail.routes import router as mail_router
 from helpwire.notify.outbound import AddressPolicy
 from helpwire.notify.relay import Relay
 from helpwire.notify.routes import router as notify_router
+from helpwire.rules.routes import router as rules_router
 from helpwire.settings import Settings
 from helpwire.sla.routes import router as sla_router
 from helpwire.tickets.routes import router as tickets_router
@@ -166,6 +167,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.mail = mail  # what rules and macros that send mail send it with (or None)
     app.state.metrics = Metrics.create()
 
     install_problem_handlers(app)
@@ -177,6 +179,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         topics_router,
         groups_router,
         sla_router,
+        rules_router,
         accounts_router,
         notify_router,
         mail_router,

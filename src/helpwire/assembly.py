@@ -14,6 +14,7 @@ from helpwire.db.subscribers import Subscribers
 from helpwire.mail import outbound
 from helpwire.mail.config import MailConfig
 from helpwire.notify.outbox import enqueue
+from helpwire.rules import running as rules
 from helpwire.sla import service as sla
 
 
@@ -25,6 +26,8 @@ def subscribers_for(*, mail: MailConfig | None = None) -> Subscribers:
     subscribers = Subscribers()
     subscribers.subscribe(enqueue)
     subscribers.subscribe(sla.subscriber, types=sla.EVENT_TYPES)
+    # Triggers hear of everything (last: they see what the others made of the event).
+    subscribers.subscribe(rules.subscriber(mail=mail))
     if mail is not None:
         subscribers.subscribe(outbound.subscriber(mail), types=outbound.EVENT_TYPES)
     return subscribers

@@ -9,12 +9,16 @@ from helpwire.api.idempotency import forget_expired
 from helpwire.db.statistics import refresh_statistics
 from helpwire.files.dbstorage import collect_orphans
 from helpwire.jobs.registry import JobContext, JobRegistry
+from helpwire.mail.config import MailConfig
 from helpwire.notify.channels import purge_delivered
+from helpwire.rules.running import automations_job
 from helpwire.settings import Settings
 from helpwire.sla import admin as sla_admin
 from helpwire.sla import service as sla
 
 HOURLY = timedelta(hours=1)
+AUTOMATIONS_KIND = "rules.automations"
+AUTOMATIONS_EVERY = timedelta(minutes=1)
 
 
 def job_registry(settings: Settings) -> JobRegistry:
@@ -54,5 +58,11 @@ def job_registry(settings: Settings) -> JobRegistry:
     # date when a policy or a calendar changes (sla.admin).
     registry.register(sla.TIMER_KIND, sla.run_timer)
     registry.register(sla_admin.REAPPLY_KIND, sla_admin.reapply)
+    # Automations: every minute, each acting once per ticket and occurrence.
+    registry.every(
+        AUTOMATIONS_KIND,
+        AUTOMATIONS_EVERY,
+        automations_job(mail=MailConfig.from_settings(settings)),
+    )
     registry.load_plugins(settings.job_plugins)
     return registry

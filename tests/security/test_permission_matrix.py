@@ -127,6 +127,9 @@ class Matrix:
     doomed_calendars: list[str] = field(default_factory=list)
     doomed_policies: list[int] = field(default_factory=list)
     policy: int = 0
+    # A trigger, an automation and a shared macro to read and change; more to delete.
+    rules: dict[str, int] = field(default_factory=dict)
+    doomed_rules: dict[str, list[int]] = field(default_factory=dict)
     delivery: int = 0
     job: int = 0
     mail: int = 0  # a received message kept in the quarantine
@@ -233,6 +236,14 @@ async def _admin_things(m: Matrix, receiver: Receiver) -> None:
             m.policy = response.json()["id"]
         else:
             m.doomed_policies.append(response.json()["id"])
+    for kind, url, spec in RULE_SPECS:
+        for i in range(17):
+            response = await w.post("admin", url, json={**spec, "name": f"matrix-{kind}-{i}"})
+            assert response.status_code == 201, response.text
+            if i == 0:
+                m.rules[kind] = response.json()["id"]
+            else:
+                m.doomed_rules.setdefault(kind, []).append(response.json()["id"])
     # A job no worker here runs, so it stays to be looked at and retried.
     async with w.database.writing() as session:
         await enqueue_job(session, kind="matrix.example", payload={})
@@ -517,6 +528,11 @@ def at(url: str, **kwargs: Any) -> Build:
         if "{dpol}" in url:
             values["dpol"] = m.doomed_policies.pop(0) if len(m.doomed_policies) > 1 else 0
         values["pol"] = m.policy
+        for kind in ("trg", "aut", "mac"):
+            values[kind] = m.rules.get(kind, 0)
+            if "{d" + kind + "}" in url:
+                doomed = m.doomed_rules.get(kind, [])
+                values["d" + kind] = doomed.pop(0) if len(doomed) > 1 else 0
         return url.format(**values), dict(kwargs)
 
     return build
@@ -549,6 +565,17 @@ API = "/api/v1"
 RFC822 = "message/rfc822"
 T = API + "/tickets/{n}"  # to call
 TK = API + "/tickets/{number}"  # as the app names it
+
+NOTE = [{"type": "add_tags", "value": ["matrix"]}]
+TRIGGER_SPEC = {"events": ["sla.breached"], "actions": NOTE}
+WAIT = [{"field": "minutes_since_update", "op": "gte", "value": 525600}]
+AUTOMATION_SPEC = {"conditions": WAIT, "actions": NOTE}
+MACRO_SPEC = {"body": "Hello {{ ticket.requester.first_name }}", "shared": True}
+RULE_SPECS = (
+    ("trg", API + "/triggers", TRIGGER_SPEC),
+    ("aut", API + "/automations", AUTOMATION_SPEC),
+    ("mac", API + "/macros", MACRO_SPEC),
+)
 
 NATIVE: dict[tuple[str, str], Entry] = {
     ("POST", API + "/tickets"): Entry(signed_in, at(API + "/tickets", json=TICKET_JSON)),
@@ -621,6 +648,43 @@ NATIVE: dict[tuple[str, str], Entry] = {
     ),
     ("DELETE", API + "/sla-policies/{policy_id}"): Entry(
         admin_only, at(API + "/sla-policies/{dpol}")
+    ),
+    ("GET", API + "/triggers"): Entry(staff_only, at(API + "/triggers")),
+    ("POST", API + "/triggers"): Entry(
+        admin_only, at(API + "/triggers", json={"name": "mt{i}", **TRIGGER_SPEC})
+    ),
+    ("GET", API + "/triggers/{rule_id}"): Entry(staff_only, at(API + "/triggers/{trg}")),
+    ("PATCH", API + "/triggers/{rule_id}"): Entry(
+        admin_only, at(API + "/triggers/{trg}", json={"position": 3})
+    ),
+    ("DELETE", API + "/triggers/{rule_id}"): Entry(admin_only, at(API + "/triggers/{dtrg}")),
+    ("POST", API + "/triggers/{rule_id}/dry-run"): Entry(
+        staff_only, at(API + "/triggers/{trg}/dry-run")
+    ),
+    ("GET", API + "/automations"): Entry(staff_only, at(API + "/automations")),
+    ("POST", API + "/automations"): Entry(
+        admin_only, at(API + "/automations", json={"name": "ma{i}", **AUTOMATION_SPEC})
+    ),
+    ("GET", API + "/automations/{rule_id}"): Entry(staff_only, at(API + "/automations/{aut}")),
+    ("PATCH", API + "/automations/{rule_id}"): Entry(
+        admin_only, at(API + "/automations/{aut}", json={"position": 3})
+    ),
+    ("DELETE", API + "/automations/{rule_id}"): Entry(admin_only, at(API + "/automations/{daut}")),
+    ("POST", API + "/automations/{rule_id}/dry-run"): Entry(
+        staff_only, at(API + "/automations/{aut}/dry-run")
+    ),
+    ("GET", API + "/macros"): Entry(staff_only, at(API + "/macros")),
+    ("POST", API + "/macros"): Entry(
+        staff_only, at(API + "/macros", json={"name": "mm{i}", "body": "Hi"})
+    ),
+    ("GET", API + "/macros/{macro_id}"): Entry(staff_only, at(API + "/macros/{mac}")),
+    # A shared macro: admins change and delete it, agents use it.
+    ("PATCH", API + "/macros/{macro_id}"): Entry(
+        admin_only, at(API + "/macros/{mac}", json={"body": "Hello"})
+    ),
+    ("DELETE", API + "/macros/{macro_id}"): Entry(admin_only, at(API + "/macros/{dmac}")),
+    ("POST", TK + "/macros/{macro_id}"): Entry(
+        staff_only, at(T + "/macros/{mac}?preview=true"), TICKET_KEYS
     ),
     ("GET", API + "/me"): Entry(signed_in, at(API + "/me")),
     ("GET", API + "/accounts"): Entry(admin_only, at(API + "/accounts")),

@@ -37,6 +37,13 @@ from helpwire.problems import Conflict, NotFound, ValidationProblem
 _KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]*$")
 
 
+def check_not_built_in(user: User) -> None:
+    """helpwire's own users (their names start with "_", which no person's may: the rules
+    user) cannot be changed, signed in as, or given a token."""
+    if user.username.startswith("_"):
+        raise Conflict(f"{user.username!r} is helpwire's own user and cannot be changed")
+
+
 def _check_key(field: str, value: str, max_len: int) -> str:
     value = value.strip()
     if not value or len(value) > max_len or not _KEY_RE.match(value):
@@ -244,6 +251,7 @@ async def update_user(
 ) -> User:
     """Change ``user``'s details. ``by`` is the admin asking (None: the operator's command
     line); disabling is refused when it would leave no admin (:func:`check_admin_kept`)."""
+    check_not_built_in(user)
     if is_active is False:
         await check_admin_kept(session, user=user, by=by, role=Role(user.role), active=False)
     if email is not None:
@@ -459,6 +467,7 @@ async def create_token(
     session: AsyncSession, *, user: User, label: str = ""
 ) -> tuple[ApiToken, str]:
     """A new token for ``user``: the row, and the token itself (never stored, shown once)."""
+    check_not_built_in(user)
     token = generate_token()
     row = ApiToken(
         user_id=user.id,

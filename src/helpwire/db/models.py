@@ -17,6 +17,7 @@ from helpwire.groups.models import Group, GroupMember
 from helpwire.jobs.models import Job
 from helpwire.mail.models import MailMessage, MailRaw, MailTemplate, TicketCc
 from helpwire.notify.models import Channel, Delivery, DeliveryAttempt
+from helpwire.rules.models import Automation, Macro, RuleRun, Trigger
 from helpwire.search.models import SearchDocument, SearchTicket
 from helpwire.sla.models import Calendar, SlaPolicy, TicketSla
 from helpwire.tickets.models import Comment, Event, Ticket, TicketProject, TicketTag
@@ -25,6 +26,7 @@ from helpwire.topics.models import Subtopic, Topic
 __all__ = [
     "Account",
     "ApiToken",
+    "Automation",
     "Base",
     "Calendar",
     "Channel",
@@ -40,11 +42,13 @@ __all__ = [
     "GroupMember",
     "IdempotencyRecord",
     "Job",
+    "Macro",
     "MailMessage",
     "MailRaw",
     "MailTemplate",
     "Project",
     "ProjectMember",
+    "RuleRun",
     "SearchDocument",
     "SearchTicket",
     "SignInThrottle",
@@ -56,6 +60,7 @@ __all__ = [
     "TicketSla",
     "TicketTag",
     "Topic",
+    "Trigger",
     "User",
     "WebSession",
 ]

@@ -433,6 +433,44 @@ async def queue_refusal(
     return row
 
 
+async def queue_rule_mail(
+    session: AsyncSession,
+    config: MailConfig,
+    *,
+    ticket: Ticket,
+    event: Event | None,
+    to: str,
+    subject: str,
+    text: str,
+) -> MailMessage:
+    """A message a rule sends about a ticket (to its requester, its assignee or anyone),
+    marked as automatic (RFC 3834) and threaded under the ticket's ``[#N]`` subject."""
+    message_id = new_message_id(number=ticket.number, domain=config.domain)
+    message = EmailMessage(policy=MAIL_POLICY)
+    message["From"] = config.sender
+    message["To"] = to
+    message["Subject"] = f"[#{ticket.number}] {subject}"
+    message["Date"] = format_datetime(utcnow())
+    message["Message-ID"] = f"<{message_id}>"
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(text, subtype="plain", charset="utf-8")
+    row = MailMessage(
+        direction="out",
+        message_id=message_id,
+        ticket_id=ticket.id,
+        kind="rule",
+        sender=config.sender.addr_spec,
+        recipients=[to],
+        cc=[],
+        subject=str(message["Subject"]),
+        language=config.default_language,
+        details={"event_id": event.id} if event is not None else {},
+        created_at=utcnow(),
+    )
+    await _send_later(session, config, row, message, ticket_number=ticket.number, event=event)
+    return row
+
+
 def _message(
     config: MailConfig,
     box: SecretBox,

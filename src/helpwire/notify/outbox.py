@@ -104,6 +104,24 @@ async def enqueue(session: AsyncSession, *, event: Event, ticket: Ticket) -> int
     channels = [
         c for c in await _enabled_channels(session) if channel_wants(c, event=event, ticket=ticket)
     ]
+    return await _queue(session, channels, event=event, ticket=ticket)
+
+
+async def enqueue_to_channel(
+    session: AsyncSession, *, channel_id: int, event: Event, ticket: Ticket
+) -> int:
+    """Queue the event for one channel, whatever its event filters say (a rule's "send to
+    this channel"); its audience still decides what the payload shows, and a channel for
+    customers never gets what is internal."""
+    channels = [c for c in await _enabled_channels(session) if c.id == channel_id]
+    if event.internal:
+        channels = [c for c in channels if c.audience == Audience.STAFF]
+    return await _queue(session, channels, event=event, ticket=ticket)
+
+
+async def _queue(
+    session: AsyncSession, channels: list[ChannelTarget], *, event: Event, ticket: Ticket
+) -> int:
     if not channels:
         return 0
     comment = await _comment_of(session, event)

@@ -30,6 +30,8 @@ class EventType(enum.StrEnum):
     # Written by helpwire.sla: a target's warning time, and its due time, passed.
     SLA_WARNING = "sla.warning"
     SLA_BREACHED = "sla.breached"
+    # Written by helpwire.rules: a trigger or automation ran, why, and what it did.
+    RULE_APPLIED = "rule.applied"
 
 
 def touch(ticket: Ticket) -> None:

@@ -132,6 +132,8 @@ class Ticket(Base):
         Index("ix_tickets_sla_due_at_id", "sla_due_at", "id"),
         Index("ix_tickets_sla_breached_created", "sla_breached", "created_at", "id"),
         Index("ix_tickets_sla_breached_status", "sla_breached", "status"),
+        # Automations find the tickets that have been in a status for some time.
+        Index("ix_tickets_status_changed", "status", "status_changed_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -205,6 +207,9 @@ class Ticket(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     solved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # When the status last changed (the creation time until then): automations wait on it
+    # ("pending for 72 hours"). Migration 0017 filled it from updated_at.
+    status_changed_at: Mapped[datetime | None]
     # The SLA as the ticket's answer shows it (written by helpwire.sla, which keeps its
     # clocks in ticket_slas): {"policy", "first_reply_due_at", "next_reply_due_at",
     # "resolution_due_at", "breaches", "paused"}; None without a policy. The soonest due

@@ -187,6 +187,7 @@ async def create_ticket(
         version=1,
         created_at=now,
         updated_at=now,
+        status_changed_at=now,
         last_customer_activity_at=now if is_customer_side else None,
         last_agent_activity_at=None if is_customer_side else now,
         customer_read_at=now if is_customer_side else None,
@@ -575,6 +576,7 @@ async def _assignee(session: AsyncSession, *, username: str | None) -> User | No
 def _apply_status(ticket: Ticket, status: Status) -> None:
     now = utcnow()
     ticket.status = status.value
+    ticket.status_changed_at = now
     if status == Status.SOLVED:
         ticket.solved_at = now
     elif status == Status.CLOSED:

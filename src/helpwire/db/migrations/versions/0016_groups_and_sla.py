@@ -79,6 +79,12 @@ def _groups() -> None:
         sa.Column("name", sa.String(255), nullable=False),
         sa.Column("description", sa.Text(), nullable=False),
         sa.Column("is_active", sa.Boolean(), nullable=False),
+        sa.Column(
+            "last_assigned_id",
+            sa.Integer(),
+            sa.ForeignKey("users.id", ondelete="SET NULL", name="fk_groups_last_assigned_id_users"),
+            nullable=True,
+        ),
         sa.Column("created_at", _TIME, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_groups"),
         sa.UniqueConstraint("key", name="uq_groups_key"),
