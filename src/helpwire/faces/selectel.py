@@ -366,8 +366,9 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
             "description": _title(status),
             "content": {"application/json": {"schema": _ERROR_SCHEMA}},
         }
-        # Every route may be rate-limited (429) or meet a database outage (503).
-        for status in sorted({400, 401, 429, 503, *statuses})
+        # Every route may be rate-limited (429), meet a database outage (503), or be sent
+        # a body over the limit (413, before the route reads it).
+        for status in sorted({400, 401, 413, 429, 503, *statuses})
     }
     return answers
 
