@@ -11,10 +11,11 @@ import asyncio
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -23,10 +24,12 @@ from helpwire.accounts.models import Role
 from helpwire.assembly import database_for
 from helpwire.db.engine import create_engine
 from helpwire.db.migrate import upgrade
+from helpwire.db.session import Database
 from helpwire.settings import Settings
 from helpwire.topics import service as topics
 from tests.ports import helpwire_serve, listening_socket, url_of
 
+T = TypeVar("T")
 CHROMIUM = os.environ.get("HELPWIRE_CHROMIUM", "/usr/bin/chromium")
 # CI installs Chromium and sets this, so that the browser tests cannot be skipped there.
 REQUIRE_BROWSER = os.environ.get("HELPWIRE_REQUIRE_BROWSER") == "1"
@@ -91,6 +94,21 @@ class LiveServer:
     url: str
     process: subprocess.Popen[bytes]
     log_path: Path
+    settings: Settings  # the server's database and files, for a test to prepare or move on
+
+    def on_database(self, work: Callable[[Database], Awaitable[T]]) -> T:
+        """Run ``work`` on the server's database from the test (in a thread of its own:
+        Playwright's sync API may run a loop in the test's)."""
+
+        async def run() -> T:
+            engine = create_engine(self.settings)
+            try:
+                return await work(database_for(engine))
+            finally:
+                await engine.dispose()
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(asyncio.run, run()).result()
 
 
 def start_live_server(directory: Path) -> Iterator[LiveServer]:
@@ -118,4 +136,4 @@ def start_live_server(directory: Path) -> Iterator[LiveServer]:
         with helpwire_serve(
             sock, env=env, log_path=log_path, ready_timeout_s=30.0, stop_timeout_s=10.0
         ) as process:
-            yield LiveServer(url=url, process=process, log_path=log_path)
+            yield LiveServer(url=url, process=process, log_path=log_path, settings=settings)

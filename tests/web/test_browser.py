@@ -473,3 +473,89 @@ def test_drag_and_drop_files_and_the_agents_quick_moves(
     page.keyboard.press("n")
     expect(page.locator("#comment-body")).to_be_focused()
     expect(page).to_have_url(ticket_url)
+
+
+def test_an_agent_sorts_by_due_time_sees_the_sla_badge_turn_red_and_applies_a_macro(
+    people: Any, live_server: LiveServer
+) -> None:
+    from datetime import timedelta
+
+    from helpwire.accounts.actor import load_actor
+    from helpwire.accounts.service import get_user
+    from helpwire.housekeeping import job_registry
+    from helpwire.jobs.worker import Worker
+    from helpwire.rules import macros
+    from helpwire.sla import admin as sla_admin
+    from helpwire.topics import service as topics
+    from tests.relays import FakeClock
+
+    async def prepare(database: Any) -> int:
+        async with database.writing() as session:
+            await topics.create_topic(session, key="outage", names={"en": "Outage"})
+            await sla_admin.create_policy(
+                session,
+                values={
+                    "name": "Outages",
+                    "conditions": {"topics": ["outage"]},
+                    "targets": {"first_reply": {"minutes": 5}},
+                },
+            )
+            admin = await load_actor(session, user=await get_user(session, username="admin"))
+            made = await macros.create_macro(
+                session,
+                actor=admin,
+                values={
+                    "name": "Investigating the outage",
+                    "shared": True,
+                    "body": "Hello {{ ticket.requester.first_name }}, we are on it.",
+                    "actions": [{"type": "set_status", "value": "pending"}],
+                },
+            )
+            return made.id
+
+    live_server.on_database(prepare)
+
+    alice = people("alice", DESKTOP)
+    page = alice.page
+    page.goto("/tickets/new")
+    page.get_by_label("Subject", exact=True).fill("Everything is down")
+    page.get_by_label("Message", exact=True).fill("Nothing loads since ten minutes.")
+    page.get_by_label("Topic", exact=True).select_option("outage")
+    page.get_by_role("button", name="File ticket").click()
+    number = int(re.search(r"/tickets/(\d+)", page.url).group(1))  # type: ignore[union-attr]
+
+    agent = people("agent", DESKTOP)
+    page = agent.page
+    # The queue by due time, soonest first: the outage is there, its badge amber.
+    page.goto("/agent")
+    page.get_by_label("Sort by").select_option("sla_due_at")
+    page.get_by_label("Order").select_option("asc")
+    page.get_by_role("button", name="Show").click()
+    row = page.locator("tr", has=page.get_by_role("link", name=f"#{number}"))
+    expect(row.locator('[data-sla="soon"]')).to_be_visible()
+    agent.shot("console-sla-due-desktop")
+
+    # The SLA timer, run with a clock past the due time, records the breach: red.
+    async def breach(database: Any) -> None:
+        clock = FakeClock()
+        clock.now += timedelta(minutes=10)
+        worker = Worker(database, job_registry(live_server.settings), clock=clock)
+        await worker.run_once()
+
+    live_server.on_database(breach)
+    page.goto(f"/agent/tickets/{number}")
+    badge = page.locator('.ticket-head [data-sla="breached"]')
+    expect(badge).to_have_text("SLA breached")
+    colour = badge.evaluate("el => getComputedStyle(el).backgroundColor")
+    assert colour == "rgb(179, 38, 30)", colour
+    expect(page.get_by_text("First reply missed")).to_be_visible()
+
+    # The agent finds the macro, sees what it will send, and applies it.
+    page.get_by_label("Find a macro").fill("outage")
+    page.get_by_role("button", name="Find").click()
+    page.get_by_role("link", name="Investigating the outage").click()
+    expect(page.locator(".macro-body")).to_have_text("Hello Alice, we are on it.")
+    _check_page(agent, "console-macro-preview-desktop", phone=False)
+    page.get_by_role("button", name="Apply macro").click()
+    expect(page.locator(".timeline").get_by_text("Hello Alice, we are on it.")).to_be_visible()
+    expect(page.locator(".ticket-head .badge.status-pending")).to_be_visible()

@@ -14,7 +14,8 @@ from helpwire.api.types import BigRowId, RowId, TicketNumber
 from helpwire.mail.cc import add_cc, cc_of, remove_cc
 from helpwire.mail.routes import eml_download
 from helpwire.mail.service import original_of, received_for_comments
-from helpwire.problems import PreconditionFailed, Problem, ValidationProblem
+from helpwire.problems import NotFound, PreconditionFailed, Problem, ValidationProblem
+from helpwire.rules import macros
 from helpwire.tickets.lifecycle import can_escalate
 from helpwire.tickets.listing import list_tickets
 from helpwire.tickets.models import BodyFormat, Priority, Status, Ticket, TicketType
@@ -138,9 +139,13 @@ async def _ticket_page(
     draft: str = "",
     comment_errors: list[str] | None = None,
     cc_errors: list[str] | None = None,
+    macro_errors: list[str] | None = None,
 ) -> HTMLResponse:
     ticket = view.ticket
     around = await load_surroundings(session, actor=web.actor, ticket=ticket)
+    macro_q = (request.query_params.get("macro_q") or "").strip()[:200]
+    found_macros = await macros.list_macros(session, actor=web.actor, q=macro_q or None, limit=50)
+    macro_preview = await _macro_preview(request, session, web, ticket.number)
     comment_ids = [entry.comment.id for entry in view.timeline if entry.comment is not None]
     properties = properties or properties_of(ticket)
     location, location_is_link = link_or_text((ticket.context or {}).get("location"))
@@ -169,7 +174,27 @@ async def _ticket_page(
         cc=await cc_of(session, ticket=ticket),
         cc_errors=cc_errors or [],
         mail_of=await received_for_comments(session, comment_ids=comment_ids),
+        macro_q=macro_q,
+        found_macros=found_macros,
+        macro_preview=macro_preview,
+        macro_errors=macro_errors or [],
     )
+
+
+async def _macro_preview(
+    request: Request, session: AsyncSession, web: WebContext, number: int
+) -> macros.Applied | None:
+    """The macro the query names (``macro``), rendered for this ticket; None when none is
+    named or it is not one the agent may use."""
+    raw = request.query_params.get("macro") or ""
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 9):
+        return None
+    try:
+        return await macros.apply_macro(
+            session, actor=web.actor, number=number, macro_id=int(raw), preview=True
+        )
+    except NotFound:
+        return None
 
 
 @router.get("/agent/tickets/{number}")
@@ -180,7 +205,9 @@ async def ticket_page(
     web: StaffWeb,
     before: RowId | None = None,
 ) -> HTMLResponse:
-    """The ticket with its newest messages, or with the ones before comment ``before``."""
+    """The ticket with its newest messages, or with the ones before comment ``before``;
+    ``macro_q`` finds macros and ``macro`` previews one (read from the query by
+    _ticket_page)."""
     ticket = await get_ticket(session, actor=web.actor, number=number)
     _customer_read, support_read = read_state(ticket)
     # Only the newest messages, seen as a page, mark the ticket read.
@@ -209,6 +236,7 @@ async def _refused_page(
     draft: str = "",
     comment_errors: list[str] | None = None,
     cc_errors: list[str] | None = None,
+    macro_errors: list[str] | None = None,
 ) -> HTMLResponse:
     """The ticket page again, as it is now, with why the form was refused."""
     ticket = await get_ticket(session, actor=web.actor, number=number)
@@ -226,6 +254,7 @@ async def _refused_page(
         draft=draft,
         comment_errors=comment_errors,
         cc_errors=cc_errors,
+        macro_errors=macro_errors,
     )
 
 
@@ -345,6 +374,38 @@ async def update(
             property_errors=[refused.detail],
         )
     return redirect(f"/agent/tickets/{number}", notice="Saved: " + ", ".join(sorted(changes)))
+
+
+@router.post("/agent/tickets/{number}/macro")
+async def apply_macro(
+    number: TicketNumber, request: Request, session: Session, web: StaffWeb, form: CheckedForm
+) -> Response:
+    raw = form_text(form, "macro_id")
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 9):
+        return await _refused_page(
+            request, session, web, number, status_code=422, macro_errors=["Choose a macro."]
+        )
+    try:
+        async with refusable(request, session):
+            applied = await macros.apply_macro(
+                session,
+                actor=web.actor,
+                number=number,
+                macro_id=int(raw),
+                preview=False,
+                mail=getattr(request.app.state, "mail", None),
+            )
+    except Problem as refused:
+        return await _refused_page(
+            request,
+            session,
+            web,
+            number,
+            status_code=refused.status,
+            macro_errors=[_sentence(refused.detail)],
+        )
+    anchor = f"#comment-{applied.comment.id}" if applied.comment is not None else ""
+    return redirect(f"/agent/tickets/{number}{anchor}", notice="Macro applied.")
 
 
 @router.post("/agent/tickets/{number}/escalate")

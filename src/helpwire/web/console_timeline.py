@@ -87,7 +87,24 @@ def describe(event: Event) -> str:
         thumbs = "thumbs up" if data.get("score") == 1 else "thumbs down"
         comment = data.get("comment")
         return f"rated a reply {thumbs}: “{comment}”" if comment else f"rated a reply {thumbs}"
-    return kind.replace(".", " ").replace("_", " ")
+    return _describe_clocks_and_rules(kind, data) or kind.replace(".", " ").replace("_", " ")
+
+
+def _describe_clocks_and_rules(kind: str, data: dict[str, Any]) -> str | None:
+    target = str(data.get("target", "")).replace("_", " ")
+    policy = f" ({data['policy']})" if data.get("policy") else ""
+    if kind == EventType.SLA_WARNING:
+        return f"warns: the {target} target is due soon{policy}"
+    if kind == EventType.SLA_BREACHED:
+        return f"notes: the {target} target was missed{policy}"
+    if kind == EventType.RULE_APPLIED:
+        rule = data.get("rule") or {}
+        done = "; ".join(data.get("done") or []) or "nothing to do"
+        skipped = "; ".join(data.get("skipped") or [])
+        name = f"the {rule.get('kind', 'rule')} “{rule.get('name', '')}”"
+        text = f"ran {name} ({data.get('why')}): {done}"
+        return f"{text}; not done: {skipped}" if skipped else text
+    return None
 
 
 def merge(comments: Sequence[Comment], events: Sequence[Event]) -> list[TimelineEntry]:
