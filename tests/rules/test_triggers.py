@@ -4,9 +4,15 @@ that stop."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from helpwire.db.session import Database
+from helpwire.housekeeping import job_registry
+from helpwire.jobs.worker import Worker
+from helpwire.settings import Settings
 from tests.conftest import World
+from tests.relays import FakeClock
 
 TRIGGERS = "/api/v1/triggers"
 
@@ -204,3 +210,42 @@ async def test_the_rules_user_cannot_be_taken_over(world: World) -> None:
     assert token.status_code == 409
     person = await world.post("admin", "/api/v1/users", json={"username": "_me", "role": "agent"})
     assert person.status_code == 422
+
+
+async def test_a_breach_fires_a_trigger_that_escalates_and_writes_a_macro(
+    world: World, database: Database, settings: Settings
+) -> None:
+    macro = await world.post(
+        "admin",
+        "/api/v1/macros",
+        json={
+            "name": "Sorry",
+            "shared": True,
+            "body": "Sorry for the wait, {{ ticket.requester.first_name }}.",
+        },
+    )
+    await world.post(
+        "admin",
+        "/api/v1/sla-policies",
+        json={"name": "Fast", "targets": {"first_reply": {"minutes": 1}}},
+    )
+    await make_trigger(
+        world,
+        events=["sla.breached"],
+        actions=[
+            {"type": "set_priority", "value": "urgent"},
+            {"type": "apply_macro", "value": macro.json()["id"]},
+        ],
+    )
+    number = (await world.create_ticket("owner"))["number"]
+    clock = FakeClock()
+    clock.now += timedelta(minutes=5)
+    await Worker(database, job_registry(settings), clock=clock).run_once()
+
+    shown = await ticket(world, number)
+    assert shown["priority"] == "urgent"
+    comments = (await world.get("agent", f"/api/v1/tickets/{number}/comments")).json()["items"]
+    assert comments[-1]["body"] == "Sorry for the wait, Olga."
+    lines = await rule_lines(world, number)
+    assert lines[0]["why"] == "sla.breached"
+    assert lines[0]["done"] == ["changed priority", "wrote the macro “Sorry”"]

@@ -23,6 +23,7 @@ from helpwire.mail.outbound import queue_rule_mail
 from helpwire.notify.models import Channel
 from helpwire.notify.outbox import enqueue_to_channel
 from helpwire.problems import Problem, ValidationProblem
+from helpwire.rules.models import Macro
 from helpwire.rules.templates import render_text
 from helpwire.tickets import service as tickets
 from helpwire.tickets.models import BodyFormat, Event, Priority, Status, Ticket, TicketType
@@ -47,6 +48,7 @@ KINDS = (
     "reply",
     "notify_channel",
     "email",
+    "apply_macro",
 )
 MAX_TEXT = 50_000
 
@@ -93,9 +95,10 @@ def _check_value(where: str, kind: str, action: Mapping[str, Any]) -> dict[str, 
     if kind in ("add_note", "reply"):
         _text(f"{where}.value", value)
         return {"value": value}
-    if kind == "notify_channel":
+    if kind in ("notify_channel", "apply_macro"):
         if not isinstance(value, int) or isinstance(value, bool):
-            raise ValidationProblem.for_field(f"{where}.value", "a channel's id")
+            what = "a channel's id" if kind == "notify_channel" else "a shared macro's id"
+            raise ValidationProblem.for_field(f"{where}.value", what)
         return {"value": value}
     to = action.get("to")
     if not isinstance(to, str) or not (to in ("requester", "assignee") or "@" in to):
@@ -257,10 +260,36 @@ async def _other(
         else:
             await enqueue_to_channel(session, channel_id=channel.id, event=event, ticket=ticket)
             outcome.done.append(f"sent to channel {channel.name}")
+    elif kind == "apply_macro":
+        await _apply_macro(session, action["value"], ticket=ticket, actor=actor, outcome=outcome)
     elif kind == "email":
         await _email(
             session, action, ticket=ticket, event=event, actor=actor, mail=mail, outcome=outcome
         )
+
+
+async def _apply_macro(
+    session: AsyncSession, macro_id: int, *, ticket: Ticket, actor: Actor, outcome: Outcome
+) -> None:
+    """A shared macro's text, written as its macro says (reply or note), by the rules user.
+    Its field changes are for agents applying it by hand; a rule sets fields itself."""
+    macro = await session.scalar(
+        select(Macro).where(Macro.id == macro_id, Macro.owner_id.is_(None))
+    )
+    if macro is None:
+        outcome.skipped.append(f"no shared macro {macro_id}")
+        return
+    await tickets.add_comment_to(
+        session,
+        actor=actor,
+        ticket=ticket,
+        body=render_text(macro.body, ticket=ticket, viewer=actor.user),
+        body_format=BodyFormat(macro.body_format),
+        internal=macro.internal,
+        file_ids=(),
+        max_files=0,
+    )
+    outcome.done.append(f"wrote the macro “{macro.name}”")
 
 
 async def _email(

@@ -22,8 +22,8 @@ ACTIONS_HELP = (
     "In order. set_status, set_priority, set_type, set_topic, set_group (value); assign "
     "(a username or null); assign_round_robin, assign_least_open (group); add_tags, "
     "remove_tags (value: a list); add_note, reply (value: a text with placeholders); "
-    "notify_channel (value: a channel id); email (to: requester, assignee or an address; "
-    "subject; value)."
+    "notify_channel (value: a channel id); apply_macro (value: a shared macro's id); email "
+    "(to: requester, assignee or an address; subject; value)."
 )
 Condition = dict[str, Any]
 Action = dict[str, Any]
