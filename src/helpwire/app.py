@@ -44,6 +44,7 @@ from helpwire.mail.routes import router as mail_router
 from helpwire.notify.outbound import AddressPolicy
 from helpwire.notify.relay import Relay
 from helpwire.notify.routes import router as notify_router
+from helpwire.reports.routes import router as reports_router
 from helpwire.rules.routes import router as rules_router
 from helpwire.settings import Settings
 from helpwire.sla.routes import router as sla_router
@@ -180,6 +181,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         groups_router,
         sla_router,
         rules_router,
+        reports_router,
         accounts_router,
         notify_router,
         mail_router,

@@ -14,6 +14,7 @@ from helpwire.db.subscribers import Subscribers
 from helpwire.mail import outbound
 from helpwire.mail.config import MailConfig
 from helpwire.notify.outbox import enqueue
+from helpwire.reports import facts as report_facts
 from helpwire.rules import running as rules
 from helpwire.sla import service as sla
 
@@ -26,6 +27,8 @@ def subscribers_for(*, mail: MailConfig | None = None) -> Subscribers:
     subscribers = Subscribers()
     subscribers.subscribe(enqueue)
     subscribers.subscribe(sla.subscriber, types=sla.EVENT_TYPES)
+    # After the SLA clocks: a ticket's facts read their state.
+    subscribers.subscribe(report_facts.subscriber, types=report_facts.EVENT_TYPES)
     # Triggers hear of everything (last: they see what the others made of the event).
     subscribers.subscribe(rules.subscriber(mail=mail))
     if mail is not None:

@@ -686,6 +686,7 @@ NATIVE: dict[tuple[str, str], Entry] = {
     ("POST", TK + "/macros/{macro_id}"): Entry(
         staff_only, at(T + "/macros/{mac}?preview=true"), TICKET_KEYS
     ),
+    ("GET", API + "/reports/{name}"): Entry(staff_only, at(API + "/reports/csat")),
     ("GET", API + "/me"): Entry(signed_in, at(API + "/me")),
     ("GET", API + "/accounts"): Entry(admin_only, at(API + "/accounts")),
     ("POST", API + "/accounts"): Entry(

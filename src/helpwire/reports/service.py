@@ -1,0 +1,331 @@
+"""The reports: what the API answers and the admin pages draw.
+
+Every report reads ``ticket_facts`` over a date range through an index on the range's
+time (created, solved or rated), narrowed by an agent, group, topic or account, and can be
+broken down by one of them. Days are UTC days.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from helpwire.accounts.models import Account, User
+from helpwire.groups.models import Group
+from helpwire.problems import ValidationProblem
+from helpwire.reports.models import TicketFact
+from helpwire.tickets.models import Ticket
+from helpwire.topics.models import Topic
+
+MAX_DAYS = 1096  # three years
+DEFAULT_DAYS = 30
+MAX_COMMENTS = 50
+
+
+class ReportName(enum.StrEnum):
+    TICKETS = "tickets"  # created and solved per day
+    TIMES = "times"  # first reply and resolution, median and p90
+    SLA = "sla"  # achievement per target
+    CSAT = "csat"  # satisfaction: average, distribution, comments
+
+
+class Dimension(enum.StrEnum):
+    AGENT = "agent"
+    GROUP = "group"
+    TOPIC = "topic"
+    ACCOUNT = "account"
+
+
+# dimension -> (the fact's column, the named table, its name column)
+_DIMENSIONS: dict[Dimension, tuple[Any, Any, Any]] = {
+    Dimension.AGENT: (TicketFact.assignee_id, User, User.username),
+    Dimension.GROUP: (TicketFact.group_id, Group, Group.key),
+    Dimension.TOPIC: (TicketFact.topic_id, Topic, Topic.key),
+    Dimension.ACCOUNT: (TicketFact.account_id, Account, Account.key),
+}
+
+
+@dataclass(frozen=True)
+class ReportQuery:
+    start: date
+    end: date  # exclusive
+    filters: dict[Dimension, str]  # dimension -> username or key
+    by: Dimension | None = None
+
+    @property
+    def since(self) -> datetime:
+        return datetime.combine(self.start, time(), tzinfo=UTC)
+
+    @property
+    def until(self) -> datetime:
+        return datetime.combine(self.end, time(), tzinfo=UTC)
+
+
+def report_query(
+    *,
+    start: date | None,
+    end: date | None,
+    filters: dict[Dimension, str],
+    by: Dimension | None,
+    today: date,
+) -> ReportQuery:
+    """The range (by default the last 30 days up to today, inclusive), checked."""
+    end = end or today + timedelta(days=1)
+    start = start or end - timedelta(days=DEFAULT_DAYS)
+    if end <= start:
+        raise ValidationProblem.for_field("end", "must be after start")
+    if (end - start).days > MAX_DAYS:
+        raise ValidationProblem.for_field("start", f"a report covers at most {MAX_DAYS} days")
+    return ReportQuery(start=start, end=end, filters=filters, by=by)
+
+
+async def _narrowed(
+    session: AsyncSession, query: Select[Any], q: ReportQuery
+) -> Select[Any] | None:
+    """``query`` narrowed by the filters' ids; None when a name matches nothing."""
+    for dimension, name in q.filters.items():
+        column, table, name_column = _DIMENSIONS[dimension]
+        found = await session.scalar(select(table.id).where(name_column == name))
+        if found is None:
+            return None
+        query = query.where(column == found)
+    return query
+
+
+async def _names(session: AsyncSession, dimension: Dimension, ids: set[int]) -> dict[int, str]:
+    _column, table, name_column = _DIMENSIONS[dimension]
+    if not ids:
+        return {}
+    rows = await session.execute(select(table.id, name_column).where(table.id.in_(ids)))
+    return {int(i): str(n) for i, n in rows.tuples()}
+
+
+def _day(session: AsyncSession, column: Any) -> Any:
+    if session.bind.dialect.name == "postgresql":
+        return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD")
+    return func.substr(column, 1, 10)  # stored as "YYYY-MM-DD HH:MM:SS" in UTC
+
+
+async def tickets_per_day(session: AsyncSession, q: ReportQuery) -> dict[str, Any]:
+    """Tickets created and solved on each day of the range (days without any included)."""
+    counts: dict[str, dict[str, int]] = {
+        (q.start + timedelta(days=i)).isoformat(): {"created": 0, "solved": 0}
+        for i in range((q.end - q.start).days)
+    }
+    for label, column in (("created", TicketFact.created_at), ("solved", TicketFact.solved_at)):
+        day = _day(session, column)
+        query = await _narrowed(
+            session,
+            select(day, func.count()).where(column >= q.since, column < q.until).group_by(day),
+            q,
+        )
+        if query is None:
+            continue
+        for value, count in (await session.execute(query)).tuples():
+            if value in counts:
+                counts[value][label] = int(count)
+    days = [{"day": day, **values} for day, values in counts.items()]
+    return {
+        "days": days,
+        "created": sum(d["created"] for d in days),
+        "solved": sum(d["solved"] for d in days),
+    }
+
+
+def percentile(values: Sequence[float], share: float) -> float | None:
+    """The nearest-rank percentile of sorted ``values`` (None for none)."""
+    if not values:
+        return None
+    rank = max(1, math.ceil(share * len(values)))
+    return float(values[rank - 1])
+
+
+def _summary(values: Sequence[float]) -> dict[str, Any]:
+    return {
+        "count": len(values),
+        "median_seconds": percentile(values, 0.5),
+        "p90_seconds": percentile(values, 0.9),
+    }
+
+
+async def _sorted_values(
+    session: AsyncSession, q: ReportQuery, value: Any, moment: Any
+) -> dict[int | None, list[float]]:
+    """The values of tickets whose ``moment`` falls in the range, sorted, per breakdown
+    (one group, None, without ``by``)."""
+    key = _DIMENSIONS[q.by][0] if q.by is not None else None
+    columns = [value] if key is None else [value, key]
+    query = await _narrowed(
+        session,
+        select(*columns)
+        .where(moment >= q.since, moment < q.until, value.is_not(None))
+        .order_by(value),
+        q,
+    )
+    grouped: dict[int | None, list[float]] = defaultdict(list)
+    if query is None:
+        return grouped
+    for row in (await session.execute(query)).tuples():
+        grouped[row[1] if key is not None else None].append(float(row[0]))
+    return grouped
+
+
+async def reply_times(session: AsyncSession, q: ReportQuery) -> dict[str, Any]:
+    """First reply (tickets created in the range) and resolution (tickets solved in it):
+    count, median and 90th percentile, in working seconds (see TicketFact)."""
+    first = await _sorted_values(session, q, TicketFact.first_reply_seconds, TicketFact.created_at)
+    resolved = await _sorted_values(session, q, TicketFact.resolution_seconds, TicketFact.solved_at)
+    return await _broken_down(
+        session,
+        q,
+        {"first_reply": first, "resolution": resolved},
+        lambda parts: {name: _summary(values) for name, values in parts.items()},
+    )
+
+
+async def _broken_down(
+    session: AsyncSession,
+    q: ReportQuery,
+    parts: dict[str, dict[int | None, list[Any]]],
+    summarise: Callable[[dict[str, list[Any]]], dict[str, Any]],
+) -> dict[str, Any]:
+    if q.by is None:
+        return summarise({name: grouped.get(None, []) for name, grouped in parts.items()})
+    keys = {k for grouped in parts.values() for k in grouped}
+    names = await _names(session, q.by, {k for k in keys if k is not None})
+    rows = [
+        {
+            q.by.value: names.get(k) if k is not None else None,
+            **summarise({n: g.get(k, []) for n, g in parts.items()}),
+        }
+        for k in sorted(keys, key=lambda k: (k is None, names.get(k or 0, "")))
+    ]
+    return {"by": q.by.value, "rows": rows}
+
+
+_SLA_TARGETS = {
+    "first_reply": TicketFact.sla_first_reply_met,
+    "next_reply": TicketFact.sla_next_reply_met,
+    "resolution": TicketFact.sla_resolution_met,
+}
+
+
+async def sla_achievement(session: AsyncSession, q: ReportQuery) -> dict[str, Any]:
+    """Per target, of tickets created in the range: met, breached, and the share met of
+    those decided."""
+    parts: dict[str, dict[int | None, list[bool]]] = {}
+    for target, column in _SLA_TARGETS.items():
+        parts[target] = await _sorted_flags(session, q, column)
+    return await _broken_down(session, q, parts, _achievement)
+
+
+async def _sorted_flags(
+    session: AsyncSession, q: ReportQuery, column: Any
+) -> dict[int | None, list[bool]]:
+    key = _DIMENSIONS[q.by][0] if q.by is not None else None
+    columns = [column, func.count()] if key is None else [column, key, func.count()]
+    query = await _narrowed(
+        session,
+        select(*columns)
+        .where(
+            TicketFact.created_at >= q.since, TicketFact.created_at < q.until, column.is_not(None)
+        )
+        .group_by(*columns[:-1]),
+        q,
+    )
+    grouped: dict[int | None, list[bool]] = defaultdict(list)
+    if query is None:
+        return grouped
+    for row in (await session.execute(query)).tuples():
+        met, group_key, count = (
+            (row[0], row[1], row[2]) if key is not None else (row[0], None, row[1])
+        )
+        grouped[group_key].extend([bool(met)] * int(count))
+    return grouped
+
+
+def _achievement(parts: dict[str, list[bool]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for target, flags in parts.items():
+        met = sum(1 for f in flags if f)
+        breached = len(flags) - met
+        out[target] = {
+            "met": met,
+            "breached": breached,
+            "achieved_percent": round(100 * met / len(flags), 1) if flags else None,
+        }
+    return out
+
+
+async def satisfaction(session: AsyncSession, q: ReportQuery) -> dict[str, Any]:
+    """Ratings given in the range: count, average, how many of each score, and the latest
+    comments."""
+    scores = await _sorted_values(session, q, TicketFact.rating_score, TicketFact.rated_at)
+    result = await _broken_down(
+        session, q, {"scores": scores}, lambda parts: _csat(parts["scores"])
+    )
+    result["comments"] = await _comments(session, q)
+    return result
+
+
+def _csat(scores: list[float]) -> dict[str, Any]:
+    distribution = {str(s): 0 for s in range(1, 6)}
+    for score in scores:
+        distribution[str(int(score))] = distribution.get(str(int(score)), 0) + 1
+    return {
+        "count": len(scores),
+        "average": round(sum(scores) / len(scores), 2) if scores else None,
+        "distribution": distribution,
+    }
+
+
+async def _comments(session: AsyncSession, q: ReportQuery) -> list[dict[str, Any]]:
+    query = await _narrowed(
+        session,
+        select(Ticket.number, Ticket.rating_score, Ticket.rating_comment, TicketFact.rated_at)
+        .join(Ticket, Ticket.id == TicketFact.ticket_id)
+        .where(
+            TicketFact.rated_at >= q.since,
+            TicketFact.rated_at < q.until,
+            Ticket.rating_comment.is_not(None),
+            Ticket.rating_comment != "",
+        )
+        .order_by(TicketFact.rated_at.desc())
+        .limit(MAX_COMMENTS),
+        q,
+    )
+    if query is None:
+        return []
+    return [
+        {"ticket": number, "score": score, "comment": comment, "rated_at": rated_at}
+        for number, score, comment, rated_at in (await session.execute(query)).tuples()
+    ]
+
+
+REPORTS = {
+    ReportName.TICKETS: tickets_per_day,
+    ReportName.TIMES: reply_times,
+    ReportName.SLA: sla_achievement,
+    ReportName.CSAT: satisfaction,
+}
+
+
+async def run_report(session: AsyncSession, name: ReportName, q: ReportQuery) -> dict[str, Any]:
+    if name == ReportName.TICKETS and q.by is not None:
+        raise ValidationProblem.for_field("by", "the tickets report is per day; filter instead")
+    body = await REPORTS[name](session, q)
+    return {
+        "report": name.value,
+        "start": q.start.isoformat(),
+        "end": q.end.isoformat(),
+        "filters": {d.value: v for d, v in q.filters.items()},
+        **body,
+    }
