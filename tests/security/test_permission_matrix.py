@@ -943,6 +943,11 @@ def form(url: str, /, **fields: str) -> Build:
     return at(url, data=fields)
 
 
+def macro_form(m: Matrix, target: str) -> tuple[str, dict[str, Any]]:
+    """Apply the shared macro (its text only) to the target ticket from the console."""
+    return f"/agent/tickets/{m.numbers[target]}/macro", {"data": {"macro_id": str(m.rules["mac"])}}
+
+
 WEB: dict[tuple[str, str], Entry] = {
     ("GET", "/"): Entry(signed_in, at("/")),
     ("GET", "/login"): Entry(public, at("/login")),
@@ -990,6 +995,9 @@ WEB: dict[tuple[str, str], Entry] = {
     ),
     ("GET", "/agent/mail/{message_id}"): Entry(staff_only, at("/agent/mail/{ml}")),
     ("GET", "/admin/mail"): Entry(admin_only, at("/admin/mail")),
+    ("GET", "/admin/reports"): Entry(admin_only, at("/admin/reports?report=sla&by=group")),
+    ("GET", "/admin/reports.csv"): Entry(admin_only, at("/admin/reports.csv?report=times")),
+    ("POST", "/agent/tickets/{number}/macro"): Entry(staff_only, macro_form, TICKET_KEYS),
     ("POST", "/admin/mail/{message_id}/retry"): Entry(admin_only, form("/admin/mail/{ml}/retry")),
     ("GET", "/agent/counts"): Entry(staff_only, at("/agent/counts")),
     ("GET", "/agent/tickets/{number}"): Entry(staff_only, at(AT), TICKET_KEYS),

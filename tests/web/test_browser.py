@@ -382,6 +382,9 @@ def test_sign_in_errors_and_the_admin_pages(chromium: Any, live_server: LiveServ
             ("/admin/topics", "admin-topics"),
             ("/admin/channels", "admin-channels"),
             ("/admin/channels/new", "admin-channel-new"),
+            ("/admin/reports", "admin-reports-tickets"),
+            ("/admin/reports?report=times&by=agent", "admin-reports-times"),
+            ("/admin/reports?report=csat", "admin-reports-csat"),
         ]:
             response = admin.page.goto(path)
             assert response is not None and response.status == 200, path

@@ -11,7 +11,14 @@ from helpwire.api.deps import Session
 from helpwire.api.routing import TransactionalRoute
 from helpwire.notify import channels
 from helpwire.topics.service import capped_active_topic_count
-from helpwire.web import admin_accounts, admin_channels, admin_mail, admin_tokens, admin_users
+from helpwire.web import (
+    admin_accounts,
+    admin_channels,
+    admin_mail,
+    admin_reports,
+    admin_tokens,
+    admin_users,
+)
 from helpwire.web.admin_forms import COUNT_CAP, shown_count
 from helpwire.web.auth import AdminWeb
 from helpwire.web.templating import render
@@ -38,5 +45,12 @@ async def overview(request: Request, session: Session, _web: AdminWeb) -> Respon
     )
 
 
-for _module in (admin_users, admin_tokens, admin_accounts, admin_channels, admin_mail):
+for _module in (
+    admin_users,
+    admin_tokens,
+    admin_accounts,
+    admin_channels,
+    admin_mail,
+    admin_reports,
+):
     router.include_router(_module.router)

@@ -101,6 +101,17 @@ def _sla_state(sla: dict[str, Any]) -> SlaBadge:
     return SlaBadge(state, f"SLA due in {text}", f"Due {_when(soonest)}")
 
 
+def _duration(seconds: float | None) -> str:
+    """Seconds as people read them: ``45 min``, ``3.5 h``, ``2.1 d``; a dash for none."""
+    if seconds is None:
+        return "—"
+    if seconds < 3600:
+        return f"{round(seconds / 60)} min"
+    if seconds < 86400 * 2:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} d"
+
+
 def _iso(value: datetime | None) -> str:
     return value.astimezone(UTC).isoformat() if value else ""
 
@@ -140,6 +151,7 @@ environment = jinja2.Environment(
 environment.filters.update(
     when=_when,
     when_text=_when_text,
+    duration=_duration,
     sla_state=_sla_state,
     ago=_ago,
     iso=_iso,
