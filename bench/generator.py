@@ -82,6 +82,9 @@ def _pick(rng: random.Random, choice: Weighted) -> Any:
 EXTRA_COMMENTS = Weighted((0, 1, 2, 3, 5, 9), (35, 30, 15, 10, 7, 3))
 SUBJECT_WORDS = (3, 9)
 COMMENT_WORDS = (8, 40)
+RATING_WORDS = (2, 12)
+RATED_SHARE = 0.35
+RATING_SCORES = Weighted((1, 2, 3, 4, 5), (5, 5, 10, 30, 50))
 # Ways in: most tickets come through the API, the rest through the web UI.
 VIA = Weighted(("api", "web"), (70, 30))
 # Old tickets are mostly done; recent ones in every state.
@@ -153,8 +156,8 @@ class Shape:
 # Parents before children, as the foreign keys want them.
 TABLE_ORDER = (
     "accounts", "projects", "topics", "subtopics", "users", "project_members", "tickets",
-    "ticket_projects", "ticket_tags", "comments", "files", "file_blobs", "file_chunks",
-    "events", "search_documents", "search_tickets",
+    "ticket_facts", "ticket_projects", "ticket_tags", "comments", "files", "file_blobs",
+    "file_chunks", "events", "search_documents", "search_tickets",
 )  # fmt: skip
 
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -173,7 +176,15 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "access_level", "context", "tp_id", "external_url", "escalated", "comment_count",
         "internal_note_count", "customer_read_at", "agent_read_at",
         "last_customer_activity_at", "last_agent_activity_at", "version", "created_at",
-        "updated_at", "solved_at", "closed_at", "via",
+        "updated_at", "solved_at", "closed_at", "via", "rating_score", "rating_comment",
+        "rated_at",
+    ),
+    # What reports read (reports/facts.py); times in wall-clock seconds, as for tickets
+    # filed before SLA calendars.
+    "ticket_facts": (
+        "ticket_id", "created_at", "solved_at", "first_reply_at", "first_reply_seconds",
+        "resolution_seconds", "assignee_id", "topic_id", "account_id", "rating_score",
+        "rated_at",
     ),
     "ticket_projects": ("ticket_id", "project_id"),
     "ticket_tags": ("ticket_id", "tag", "ticket_created_at"),
@@ -202,7 +213,6 @@ OPTIONAL_TABLES = frozenset({"file_blobs", "file_chunks", "search_tickets"})
 # decision, not a silently empty field.
 _TICKETS_LEFT_EMPTY = (
     "follow_up_of_id", "split_from_id", "merged_into_id",
-    "rating_score", "rating_comment", "rated_at",
     # No groups and no SLA policy in a filled database (sla_breached: false by default).
     "group_id", "sla", "sla_due_at", "sla_breached",
     # A filled ticket was last changed when it was last updated: NULL means that.
@@ -211,6 +221,10 @@ _TICKETS_LEFT_EMPTY = (
 LEFT_EMPTY: dict[str, frozenset[str]] = {
     "tickets": frozenset(_TICKETS_LEFT_EMPTY),
     "comments": frozenset({"rating_score", "rating_comment", "rated_at"}),
+    # No groups and no SLA policies in a filled database.
+    "ticket_facts": frozenset(
+        {"group_id", "sla_first_reply_met", "sla_next_reply_met", "sla_resolution_met"}
+    ),
     # Everyone is written to in HELPWIRE_MAIL_DEFAULT_LANGUAGE.
     "users": frozenset({"language", "available"}),
 }
@@ -219,6 +233,7 @@ DATETIME_COLUMNS = frozenset(
     {
         "created_at", "updated_at", "solved_at", "closed_at", "customer_read_at",
         "agent_read_at", "last_customer_activity_at", "last_agent_activity_at",
+        "first_reply_at", "rated_at",
     }
 )  # fmt: skip
 
@@ -502,6 +517,12 @@ class Generator:
         talk = self._conversation(rows, ticket_id, created_at, requester, assignee, via)
         done = status in ("solved", "closed")
         updated_at = talk.last
+        solved_at = updated_at if done else None
+        # About a third of the closed tickets are rated, most of them well.
+        rated = status == "closed" and rng.random() < RATED_SHARE
+        score = _pick(rng, RATING_SCORES) if rated else None
+        remark = self._text(*RATING_WORDS) if rated and rng.random() < 0.3 else None
+        rated_at = updated_at if rated else None
         rows.add(
             "tickets",
             (
@@ -510,7 +531,16 @@ class Generator:
                 TICKET_CONTEXT, None, None, escalated, talk.comments,
                 talk.internal_notes, updated_at, updated_at, talk.last_customer,
                 talk.last_agent, talk.comments, created_at, updated_at,
-                updated_at if done else None, updated_at if status == "closed" else None, via,
+                solved_at, updated_at if status == "closed" else None, via,
+                score, remark, rated_at,
+            ),
+        )  # fmt: skip
+        rows.add(
+            "ticket_facts",
+            (
+                ticket_id, created_at, solved_at, talk.first_agent,
+                _seconds(created_at, talk.first_agent), _seconds(created_at, solved_at),
+                assignee, topic_id, account_id, score, rated_at,
             ),
         )  # fmt: skip
         self._search_ticket(rows, ticket_id, account_id)
@@ -568,6 +598,7 @@ class Generator:
                 self._event(rows, ticket_id, author, "comment.created", data_json, internal, moment)
             if by_agent and not internal:
                 talk.last_agent = moment
+                talk.first_agent = talk.first_agent or moment
             elif not by_agent:
                 talk.last_customer = moment
             talk.last = moment
@@ -617,3 +648,8 @@ class Conversation:
     internal_notes: int = 0
     last_customer: datetime | None = None
     last_agent: datetime | None = None
+    first_agent: datetime | None = None  # the first public reply by staff
+
+
+def _seconds(start: datetime, end: datetime | None) -> float | None:
+    return None if end is None else (end - start).total_seconds()

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from asgi_lifespan import LifespanManager
 
 from helpwire.app import create_app
@@ -181,3 +182,19 @@ def test_mail_in_is_measured_through_the_pipeline(tmp_path: Path) -> None:
     assert cell["messages"] == cell["processed"] == 20
     assert cell["rate"] > 0 and 0 < cell["p50_ms"] <= cell["p95_ms"] <= cell["max_ms"]
     assert "| sqlite | 20 | 4 |" in (out / "mail-inbound.md").read_text()
+
+
+def test_reports_are_timed_on_a_filled_database(settings: Settings, tmp_path: Path) -> None:
+    if not settings.is_sqlite:
+        pytest.skip("the harness is the same on both engines; SQLite is enough here")
+    fill(settings.database_url, tmp_path / "credentials.json")
+    out = tmp_path / "results"
+    done = run_bench(
+        "reports.py", "--database-url", settings.database_url, "--runs", "1", "--out", str(out)
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    cells = json.loads((out / "reports.json").read_text())
+    # Four reports, three ranges, three shapes (the per-day report has no breakdown).
+    assert len(cells) == 4 * 3 * 3 - 3
+    assert {c["tickets"] for c in cells} == {TICKETS}
+    assert "| sqlite | csat | 3 years | per agent |" in (out / "reports.md").read_text()
