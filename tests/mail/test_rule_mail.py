@@ -20,7 +20,8 @@ async def test_a_trigger_mails_the_requester_about_their_ticket(
                     "type": "email",
                     "to": "requester",
                     "subject": "We have your request",
-                    "value": "Hello {{ ticket.requester.first_name }}, ticket {{ ticket.number }} is in.",
+                    "value": "Hello {{ ticket.requester.first_name }}, "
+                    "ticket {{ ticket.number }} is in.",
                 },
                 {"type": "email", "to": "nobody@elsewhere.test", "subject": "FYI", "value": "New."},
             ],
