@@ -7,6 +7,7 @@ moment set (no sleeps)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -354,3 +355,18 @@ async def test_a_changed_policy_moves_open_tickets_through_a_job(
             select(func.count()).select_from(Event).where(Event.type == "sla.breached")
         )
     assert breached == 0
+
+
+async def test_a_timer_and_a_policy_walk_at_once_record_one_warning(
+    world: World, worker: Callable[[datetime], Worker], event_clock: EventClock
+) -> None:
+    # The policy's walk over open tickets (a job) and the ticket's timer (a job) are due
+    # together and run at once: the ticket's row lock makes them take turns.
+    policy = await make_policy(world, targets={"first_reply": {"minutes": 30}}, warning_minutes=10)
+    created = event_clock.now
+    numbers = [(await world.create_ticket("owner"))["number"] for _ in range(3)]
+    await world.patch("admin", f"{POLICIES}/{policy['id']}", json={"warning_minutes": 12})
+    runner = worker(created + timedelta(minutes=25))
+    await asyncio.gather(runner.run_once(), worker(created + timedelta(minutes=25)).run_once())
+    for number in numbers:
+        assert await sla_events(world, number) == [("sla.warning", "first_reply")]

@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.accounts.actor import Actor
-from helpwire.db.subscribers import Subscriber
+from helpwire.db.subscribers import Subscriber, Subscribers
 from helpwire.jobs.registry import JobContext
 from helpwire.mail.config import MailConfig
 from helpwire.rules.acting import rules_actor
@@ -73,6 +73,21 @@ async def _event_text(session: AsyncSession, event: Event | None, ticket: Ticket
     return f"{ticket.subject}\n{text}".lower()
 
 
+_TRIGGERS_KEY = "helpwire.rules.triggers"
+
+
+async def _active_triggers(session: AsyncSession) -> list[Trigger]:
+    """The active triggers in order, read once per transaction."""
+    state = Subscribers.transaction_state(session)
+    if _TRIGGERS_KEY not in state:
+        query = select(Trigger).where(Trigger.is_active.is_(True))
+        state[_TRIGGERS_KEY] = list(
+            await session.scalars(query.order_by(Trigger.position, Trigger.id))
+        )
+    found: list[Trigger] = state[_TRIGGERS_KEY]
+    return found
+
+
 def subscriber(*, mail: MailConfig | None) -> Subscriber:
     """Runs the active triggers of each event, in the event's transaction."""
 
@@ -80,15 +95,7 @@ def subscriber(*, mail: MailConfig | None) -> Subscriber:
         name = trigger_event(event)
         if name is None:
             return
-        triggers = [
-            t
-            for t in await session.scalars(
-                select(Trigger)
-                .where(Trigger.is_active.is_(True))
-                .order_by(Trigger.position, Trigger.id)
-            )
-            if name in t.events
-        ]
+        triggers = [t for t in await _active_triggers(session) if name in t.events]
         if triggers:
             await _run_triggers(session, triggers, event=event, ticket=ticket, mail=mail)
 

@@ -346,6 +346,9 @@ async def reapply(context: JobContext) -> None:
             .where(Ticket.id > after_id, Ticket.status.in_((*PAUSABLE, Status.SOLVED.value)))
             .order_by(Ticket.id)
             .limit(REAPPLY_BATCH)
+            # Locked as a request or a ticket's timer locks it: two of them bringing one
+            # ticket's clocks up to date at once would both record its alarms.
+            .with_for_update(of=Ticket)
         )
     )
     for ticket in tickets:

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from helpwire.db.subscribers import Subscribers
 from helpwire.jobs.registry import JobContext
 from helpwire.jobs.service import cancel_job, enqueue_job
 from helpwire.sla.calendars import BusinessHours, parse_clock_time
@@ -58,9 +59,18 @@ def hours_of(calendar: Calendar) -> BusinessHours:
     )
 
 
+_CALENDARS_KEY = "helpwire.sla.calendars"
+_POLICIES_KEY = "helpwire.sla.policies"
+
+
 async def _calendars(session: AsyncSession) -> dict[int, BusinessHours]:
-    rows = await session.scalars(select(Calendar))
-    return {calendar.id: hours_of(calendar) for calendar in rows}
+    """The calendars, read once per transaction (a request may record several events)."""
+    state = Subscribers.transaction_state(session)
+    if _CALENDARS_KEY not in state:
+        rows = await session.scalars(select(Calendar))
+        state[_CALENDARS_KEY] = {calendar.id: hours_of(calendar) for calendar in rows}
+    found: dict[int, BusinessHours] = state[_CALENDARS_KEY]
+    return found
 
 
 def matches(policy: SlaPolicy, ticket: Ticket) -> bool:
@@ -82,12 +92,18 @@ def matches(policy: SlaPolicy, ticket: Ticket) -> bool:
 
 
 async def policy_for(session: AsyncSession, ticket: Ticket) -> SlaPolicy | None:
-    """The first active policy, by position, whose conditions the ticket meets."""
-    policies = await session.scalars(
-        select(SlaPolicy)
-        .where(SlaPolicy.is_active.is_(True))
-        .order_by(SlaPolicy.position, SlaPolicy.id)
-    )
+    """The first active policy, by position, whose conditions the ticket meets (the
+    policies read once per transaction)."""
+    state = Subscribers.transaction_state(session)
+    if _POLICIES_KEY not in state:
+        state[_POLICIES_KEY] = list(
+            await session.scalars(
+                select(SlaPolicy)
+                .where(SlaPolicy.is_active.is_(True))
+                .order_by(SlaPolicy.position, SlaPolicy.id)
+            )
+        )
+    policies: list[SlaPolicy] = state[_POLICIES_KEY]
     return next((p for p in policies if matches(p, ticket)), None)
 
 
