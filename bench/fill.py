@@ -9,10 +9,11 @@ bench/generator.py in batches (constant memory), generated in a second process w
 one writes: ``COPY`` on PostgreSQL, ``executemany`` in large transactions on SQLite.
 Secondary indexes and the search index are built once at the end rather than row by row;
 then the ticket-number counter and the id sequences continue after the filled rows, so
-the application works on the result as on a database it filled itself. Last, API tokens
-are made for an agent, an admin and two customers (through helpwire's own token service)
-and printed as JSON, or written to ``--credentials``, with the search words the HTTP
-benchmark asks for.
+the application works on the result as on a database it filled itself. Then API tokens
+are made for an agent, an admin and two customers (through helpwire's own token service),
+and the reports' daily counts are made from the ticket facts (reports.aggregates), as
+migration 0018's job does; last, the tokens are printed as JSON, or written to
+``--credentials``, with the search words the HTTP benchmark asks for.
 
 See bench/README.md.
 """
@@ -55,6 +56,7 @@ from helpwire.assembly import database_for
 from helpwire.db.counters import TICKET_NUMBER, TICKET_NUMBER_SEQUENCE
 from helpwire.db.engine import create_engine
 from helpwire.db.migrate import upgrade
+from helpwire.reports.aggregates import rebuild
 from helpwire.settings import Settings
 
 BATCH = 5_000  # tickets per batch
@@ -500,6 +502,9 @@ async def fill(url: str, tickets: int, seed: int, batch: int) -> Credentials:
         credentials = Credentials(url, tickets, seed, words=generator.words.as_dict())
         _stage("tokens")
         credentials.tokens = await make_tokens(engine, generator)
+        _stage("the reports' daily counts")
+        async with database_for(engine).writing() as session:
+            await rebuild(session)
         _stage("done")
         credentials.seconds = time.perf_counter() - started
         return credentials

@@ -11,6 +11,7 @@ from helpwire.files.dbstorage import collect_orphans
 from helpwire.jobs.registry import JobContext, JobRegistry
 from helpwire.mail.config import MailConfig
 from helpwire.notify.channels import purge_delivered
+from helpwire.reports.aggregates import rebuild
 from helpwire.rules.running import automations_job
 from helpwire.settings import Settings
 from helpwire.sla import admin as sla_admin
@@ -19,6 +20,13 @@ from helpwire.sla import service as sla
 HOURLY = timedelta(hours=1)
 AUTOMATIONS_KIND = "rules.automations"
 AUTOMATIONS_EVERY = timedelta(minutes=1)
+
+
+REBUILD_KIND = "reports.rebuild"
+
+
+async def rebuild_reports(context: JobContext) -> None:
+    await rebuild(context.session)
 
 
 def job_registry(settings: Settings) -> JobRegistry:
@@ -58,6 +66,8 @@ def job_registry(settings: Settings) -> JobRegistry:
     # date when a policy or a calendar changes (sla.admin).
     registry.register(sla.TIMER_KIND, sla.run_timer)
     registry.register(sla_admin.REAPPLY_KIND, sla_admin.reapply)
+    # The reports' daily counts made again from the facts (after migration 0018).
+    registry.register(REBUILD_KIND, rebuild_reports)
     # Automations: every minute, each acting once per ticket and occurrence.
     registry.every(
         AUTOMATIONS_KIND,

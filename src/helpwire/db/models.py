@@ -17,7 +17,7 @@ from helpwire.groups.models import Group, GroupMember
 from helpwire.jobs.models import Job
 from helpwire.mail.models import MailMessage, MailRaw, MailTemplate, TicketCc
 from helpwire.notify.models import Channel, Delivery, DeliveryAttempt
-from helpwire.reports.models import TicketFact
+from helpwire.reports.models import ReportDay, ReportMonth, TicketFact
 from helpwire.rules.models import Automation, Macro, RuleRun, Trigger
 from helpwire.search.models import SearchDocument, SearchTicket
 from helpwire.sla.models import Calendar, SlaPolicy, TicketSla
@@ -49,6 +49,8 @@ __all__ = [
     "MailTemplate",
     "Project",
     "ProjectMember",
+    "ReportDay",
+    "ReportMonth",
     "RuleRun",
     "SearchDocument",
     "SearchTicket",

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from helpwire.reports.aggregates import apply_change, contributions
 from helpwire.reports.models import TicketFact
 from helpwire.sla.clocks import DONE, Clock
 from helpwire.sla.models import TicketSla
@@ -28,6 +29,7 @@ EVENT_TYPES = (
 async def subscriber(session: AsyncSession, *, event: Event, ticket: Any) -> None:
     """Registered after the SLA clocks', so that their state is this event's."""
     fact = await session.get(TicketFact, ticket.id)
+    before = contributions(fact)
     if fact is None:
         fact = TicketFact(ticket_id=ticket.id, created_at=ticket.created_at)
         session.add(fact)
@@ -36,6 +38,7 @@ async def subscriber(session: AsyncSession, *, event: Event, ticket: Any) -> Non
     _first_reply(fact, ticket, event, clocks)
     _resolution(fact, ticket, clocks)
     _service_level(fact, clocks, await session.get(TicketSla, ticket.id), solved=fact.solved_at)
+    await apply_change(session, before, contributions(fact))
 
 
 async def _clocks(session: AsyncSession, ticket_id: int) -> dict[str, Clock]:

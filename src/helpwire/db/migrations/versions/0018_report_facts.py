@@ -1,4 +1,4 @@
-"""reports: one row of facts per ticket
+"""reports: one row of facts per ticket, and their daily aggregates
 
 Revision ID: 0018
 Revises: 0017
@@ -8,7 +8,10 @@ Create Date: 2026-12-05 20:30:00
 get theirs here: their times, people and places, rating, and the first public reply by
 staff read from the comments; their reply and resolution times are wall-clock seconds
 (they were filed before SLA calendars existed). At a million tickets this takes about a
-minute.
+minute. ``report_days`` and ``report_months`` count the facts by day (month), measure and
+place; a job
+(``reports.rebuild``) counts the existing facts into it once the worker runs, since the
+buckets are computed by helpwire's code, not by SQL.
 """
 
 from collections.abc import Sequence
@@ -89,9 +92,67 @@ def upgrade() -> None:
     )
     for name, columns in INDEXES.items():
         op.create_index(name, "ticket_facts", columns, unique=False)
+    _report_days()
+    jobs = sa.table(
+        "jobs",
+        sa.column("kind", sa.String),
+        sa.column("key", sa.String),
+        sa.column("payload", sa.JSON),
+        sa.column("state", sa.String),
+        sa.column("run_at", _TIME),
+        sa.column("attempts", sa.Integer),
+        sa.column("max_attempts", sa.Integer),
+        sa.column("created_at", _TIME),
+        sa.column("updated_at", _TIME),
+    )
+    now = sa.func.current_timestamp()
+    op.execute(
+        jobs.insert().from_select(
+            [c.name for c in jobs.columns],
+            sa.select(
+                sa.literal("reports.rebuild"),
+                sa.literal("reports.rebuild"),
+                sa.literal({}, sa.JSON),
+                sa.literal("pending"),
+                now,
+                sa.literal(0),
+                sa.literal(10),
+                now,
+                now,
+            ).where(sa.exists(sa.select(sa.literal(1)).select_from(sa.table("ticket_facts")))),
+        )
+    )
+
+
+def _report_days() -> None:
+    for table, period, width in (("report_days", "day", 10), ("report_months", "month", 7)):
+        op.create_table(
+            table,
+            sa.Column("id", sa.Integer(), primary_key=True),
+            sa.Column("metric", sa.String(24), nullable=False),
+            sa.Column("dim", sa.String(8), nullable=False),
+            sa.Column("dim_id", sa.Integer(), nullable=False),
+            sa.Column(period, sa.String(width), nullable=False),
+            sa.Column("bucket", sa.Integer(), nullable=False),
+            sa.Column("count", sa.Integer(), nullable=False),
+            sa.PrimaryKeyConstraint("id", name=f"pk_{table}"),
+        )
+        op.create_index(
+            f"ix_{table}_place", table, ["metric", "dim", "dim_id", period, "bucket"], unique=True
+        )
+        op.create_index(
+            f"ix_{table}_breakdown",
+            table,
+            ["metric", "dim", period, "dim_id", "bucket"],
+            unique=False,
+        )
 
 
 def downgrade() -> None:
+    for table in ("report_months", "report_days"):
+        op.drop_index(f"ix_{table}_breakdown", table_name=table)
+        op.drop_index(f"ix_{table}_place", table_name=table)
+        op.drop_table(table)
     for name in INDEXES:
         op.drop_index(name, table_name="ticket_facts")
     op.drop_table("ticket_facts")
