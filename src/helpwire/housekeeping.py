@@ -11,7 +11,7 @@ from helpwire.files.dbstorage import collect_orphans
 from helpwire.jobs.registry import JobContext, JobRegistry
 from helpwire.mail.config import MailConfig
 from helpwire.notify.channels import purge_delivered
-from helpwire.reports.aggregates import rebuild
+from helpwire.reports.aggregates import fold, rebuild
 from helpwire.rules.running import automations_job
 from helpwire.settings import Settings
 from helpwire.sla import admin as sla_admin
@@ -23,10 +23,15 @@ AUTOMATIONS_EVERY = timedelta(minutes=1)
 
 
 REBUILD_KIND = "reports.rebuild"
+FOLD_KIND = "reports.fold"
 
 
 async def rebuild_reports(context: JobContext) -> None:
     await rebuild(context.session)
+
+
+async def fold_reports(context: JobContext) -> None:
+    await fold(context.session)
 
 
 def job_registry(settings: Settings) -> JobRegistry:
@@ -66,8 +71,10 @@ def job_registry(settings: Settings) -> JobRegistry:
     # date when a policy or a calendar changes (sla.admin).
     registry.register(sla.TIMER_KIND, sla.run_timer)
     registry.register(sla_admin.REAPPLY_KIND, sla_admin.reapply)
-    # The reports' daily counts made again from the facts (after migration 0018).
+    # The reports' daily counts made again from the facts (after migration 0018), and
+    # the changes since folded into them every minute.
     registry.register(REBUILD_KIND, rebuild_reports)
+    registry.every(FOLD_KIND, timedelta(minutes=1), fold_reports)
     # Automations: every minute, each acting once per ticket and occurrence.
     registry.every(
         AUTOMATIONS_KIND,

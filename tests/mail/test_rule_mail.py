@@ -34,7 +34,9 @@ async def test_a_trigger_mails_the_requester_about_their_ticket(
     ack = by_recipient["owner@acme.test"]
     assert ack["Subject"] == f"[#{number}] We have your request"
     assert ack["Auto-Submitted"] == "auto-generated"
-    assert ack.get_payload(decode=True).decode().strip() == f"Hello Olga, ticket {number} is in."
+    payload = ack.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    assert payload.decode().strip() == f"Hello Olga, ticket {number} is in."
     assert by_recipient["nobody@elsewhere.test"]["Subject"] == f"[#{number}] FYI"
     events = (await world.get("agent", f"/api/v1/tickets/{number}/events")).json()["items"]
     line = next(e["data"] for e in events if e["type"] == "rule.applied")

@@ -87,6 +87,7 @@ async def test_channel_crud_and_names_are_unique(world: World) -> None:
         "comment.rated",
         "sla.warning",
         "sla.breached",
+        "rule.applied",
     ]
     assert channel["rate_per_second"] == 1.0 and channel["max_concurrency"] == 1
     assert channel["secret"] is None

@@ -17,7 +17,7 @@ from helpwire.groups.models import Group, GroupMember
 from helpwire.jobs.models import Job
 from helpwire.mail.models import MailMessage, MailRaw, MailTemplate, TicketCc
 from helpwire.notify.models import Channel, Delivery, DeliveryAttempt
-from helpwire.reports.models import ReportDay, ReportMonth, TicketFact
+from helpwire.reports.models import ReportDay, ReportDelta, ReportMonth, TicketFact
 from helpwire.rules.models import Automation, Macro, RuleRun, Trigger
 from helpwire.search.models import SearchDocument, SearchTicket
 from helpwire.sla.models import Calendar, SlaPolicy, TicketSla
@@ -50,6 +50,7 @@ __all__ = [
     "Project",
     "ProjectMember",
     "ReportDay",
+    "ReportDelta",
     "ReportMonth",
     "RuleRun",
     "SearchDocument",

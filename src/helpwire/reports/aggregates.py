@@ -24,7 +24,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from helpwire.reports.models import ReportDay, ReportMonth, TicketFact
+from helpwire.reports.models import ReportDay, ReportDelta, ReportMonth, TicketFact
 
 GROWTH = 1.05
 _LOG = math.log(GROWTH)
@@ -104,10 +104,56 @@ def contributions(fact: TicketFact | None) -> Counter[Key]:
 
 
 async def apply_change(session: AsyncSession, before: Counter[Key], after: Counter[Key]) -> None:
-    """Take back what is no longer counted and count what is new."""
+    """Take back what is no longer counted and count what is new: appended as deltas
+    (report_deltas), which :func:`fold` adds to the counts later. Inserting only, the
+    change waits for no other change's counts (an upsert of the day's "created" row made
+    every create wait for the one before it to commit)."""
     delta = Counter(after)
     delta.subtract(before)
-    await add_counts(session, ((key, n) for key, n in delta.items() if n))
+    rows = [
+        {
+            "metric": k.metric,
+            "dim": k.dim,
+            "dim_id": k.dim_id,
+            "day": k.day,
+            "bucket": k.bucket,
+            "count": n,
+        }
+        for k, n in delta.items()
+        if n
+    ]
+    if rows:
+        await session.execute(insert(ReportDelta), rows)
+
+
+FOLD_BATCH = 50_000
+
+
+async def fold(session: AsyncSession, *, batch: int = FOLD_BATCH) -> int:
+    """Add the oldest deltas to the day and month counts and drop them (each taken by one
+    folder only: locked, and skipped by another); how many were folded."""
+    taken = select(ReportDelta.id).order_by(ReportDelta.id).limit(batch)
+    if session.bind.dialect.name == "postgresql":
+        taken = taken.with_for_update(skip_locked=True)
+    deleted = await session.execute(
+        delete(ReportDelta)
+        .where(ReportDelta.id.in_(taken.scalar_subquery()))
+        .returning(
+            ReportDelta.metric,
+            ReportDelta.dim,
+            ReportDelta.dim_id,
+            ReportDelta.day,
+            ReportDelta.bucket,
+            ReportDelta.count,
+        )
+    )
+    totals: Counter[Key] = Counter()
+    folded = 0
+    for metric, dim, dim_id, day, bucket, count in deleted.tuples():
+        totals[Key(metric, dim, dim_id, day, bucket)] += count
+        folded += 1
+    await add_counts(session, totals.items())
+    return folded
 
 
 def _rows(counts: Iterable[tuple[Key, int]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -162,6 +208,8 @@ async def rebuild(session: AsyncSession, *, batch: int = 20_000) -> int:
     facts were counted."""
     await session.execute(delete(ReportDay))
     await session.execute(delete(ReportMonth))
+    # What the facts say now includes every change the deltas hold.
+    await session.execute(delete(ReportDelta))
     totals: Counter[Key] = Counter()
     after_id = 0
     counted = 0

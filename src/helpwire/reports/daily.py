@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.reports.aggregates import PLACES, upper_edge
-from helpwire.reports.models import ReportDay, ReportMonth
+from helpwire.reports.models import ReportDay, ReportDelta, ReportMonth
 
 # Per place (0: everything, or the one filtered), or per breakdown value: measure -> bucket
 # -> count.
@@ -63,6 +63,8 @@ async def counts(
     ]
     if months is not None:
         parts.append((ReportMonth, ReportMonth.month, months))
+    # And the changes not folded into the counts yet (a minute's worth at most).
+    parts.append((ReportDelta, ReportDelta.day, (start.isoformat(), end.isoformat())))
     for table, period, (first, last) in parts:
         await _add(session, found, table, period, first, last, metrics, place=place, by=by)
     if by is not None and -1 in found:
@@ -102,22 +104,23 @@ async def _add(
 async def per_day(
     session: AsyncSession, *, start: str, end: str, place: tuple[str, int] | None
 ) -> dict[str, dict[str, int]]:
-    """Created and solved per day."""
+    """Created and solved per day (the counts, and the changes not folded into them yet)."""
     dim, dim_id = place or ("all", 0)
-    query = (
-        select(ReportDay.day, ReportDay.metric, func.sum(ReportDay.count))
-        .where(
-            ReportDay.metric.in_(["created", "solved"]),
-            ReportDay.dim == dim,
-            ReportDay.dim_id == dim_id,
-            ReportDay.day >= start,
-            ReportDay.day < end,
+    out: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for table in (ReportDay, ReportDelta):
+        query = (
+            select(table.day, table.metric, func.sum(table.count))
+            .where(
+                table.metric.in_(["created", "solved"]),
+                table.dim == dim,
+                table.dim_id == dim_id,
+                table.day >= start,
+                table.day < end,
+            )
+            .group_by(table.day, table.metric)
         )
-        .group_by(ReportDay.day, ReportDay.metric)
-    )
-    out: dict[str, dict[str, int]] = defaultdict(dict)
-    for day, metric, total in (await session.execute(query)).tuples():
-        out[str(day)][str(metric)] = int(total)
+        for day, metric, total in (await session.execute(query)).tuples():
+            out[str(day)][str(metric)] += int(total)
     return out
 
 

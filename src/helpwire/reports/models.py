@@ -91,3 +91,20 @@ class ReportMonth(Base):
     month: Mapped[str] = mapped_column(String(7))  # YYYY-MM, UTC
     bucket: Mapped[int] = mapped_column(Integer)
     count: Mapped[int] = mapped_column(Integer)
+
+
+class ReportDelta(Base):
+    """A change to the counts, appended by the change's own transaction and folded into
+    report_days and report_months by a job every minute: a write path that only inserts,
+    so creates never queue behind each other on a day's counter rows. Reports add the
+    deltas not folded yet, so they are never behind."""
+
+    __tablename__ = "report_deltas"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    metric: Mapped[str] = mapped_column(String(24))
+    dim: Mapped[str] = mapped_column(String(8))
+    dim_id: Mapped[int] = mapped_column(Integer)
+    day: Mapped[str] = mapped_column(String(10))
+    bucket: Mapped[int] = mapped_column(Integer)
+    count: Mapped[int] = mapped_column(Integer)

@@ -9,7 +9,7 @@ get theirs here: their times, people and places, rating, and the first public re
 staff read from the comments; their reply and resolution times are wall-clock seconds
 (they were filed before SLA calendars existed). At a million tickets this takes about a
 minute. ``report_days`` and ``report_months`` count the facts by day (month), measure and
-place; a job
+place; changes append to ``report_deltas``, which a job folds into them every minute; a job
 (``reports.rebuild``) counts the existing facts into it once the worker runs, since the
 buckets are computed by helpwire's code, not by SQL.
 """
@@ -93,6 +93,7 @@ def upgrade() -> None:
     for name, columns in INDEXES.items():
         op.create_index(name, "ticket_facts", columns, unique=False)
     _report_days()
+    _report_deltas()
     jobs = sa.table(
         "jobs",
         sa.column("kind", sa.String),
@@ -148,7 +149,22 @@ def _report_days() -> None:
         )
 
 
+def _report_deltas() -> None:
+    op.create_table(
+        "report_deltas",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("metric", sa.String(24), nullable=False),
+        sa.Column("dim", sa.String(8), nullable=False),
+        sa.Column("dim_id", sa.Integer(), nullable=False),
+        sa.Column("day", sa.String(10), nullable=False),
+        sa.Column("bucket", sa.Integer(), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_report_deltas"),
+    )
+
+
 def downgrade() -> None:
+    op.drop_table("report_deltas")
     for table in ("report_months", "report_days"):
         op.drop_index(f"ix_{table}_breakdown", table_name=table)
         op.drop_index(f"ix_{table}_place", table_name=table)
