@@ -74,6 +74,11 @@ async def test_the_ticket_page_shows_group_and_sla_and_sets_the_group(
     assert (await world.get("agent", f"/api/v1/tickets/{number}")).json()["group"] == "desk"
     page = await agent.get(f"/agent/tickets/{number}")
     assert "Front desk" in page.text
+    # The console lists each group with what it has open, linked to its queue.
+    console = await agent.get("/agent")
+    assert 'data-group-count="desk">1<' in console.text
+    queue = await agent.get("/agent?group=desk&status=new,open,pending,hold")
+    assert f"/agent/tickets/{number}" in queue.text
 
     # Breached (as the SLA timer writes it): red on the page and in the list.
     async with world.database.writing() as session:

@@ -11,11 +11,13 @@ from helpwire.accounts.actor import Actor
 from helpwire.api.deps import Session, get_settings, write_outside_transaction
 from helpwire.api.routing import TransactionalRoute
 from helpwire.api.types import BigRowId, RowId, TicketNumber
+from helpwire.groups.service import list_groups
 from helpwire.mail.cc import add_cc, cc_of, remove_cc
 from helpwire.mail.routes import eml_download
 from helpwire.mail.service import original_of, received_for_comments
 from helpwire.problems import NotFound, PreconditionFailed, Problem, ValidationProblem
 from helpwire.rules import macros
+from helpwire.tickets.groups import open_counts_by_group
 from helpwire.tickets.lifecycle import can_escalate
 from helpwire.tickets.listing import list_tickets
 from helpwire.tickets.models import BodyFormat, Priority, Status, Ticket, TicketType
@@ -89,9 +91,15 @@ async def console(request: Request, session: Session, web: StaffWeb) -> HTMLResp
         except ValidationProblem as problem:  # a stale cursor, a search without words
             errors.append(problem.detail)
     counts = await queue_counts(session, actor=web.actor)
+    open_by_group = await open_counts_by_group(session)
+    team_queues = [
+        {"key": g.key, "name": g.name, "open": open_by_group.get(g.id, 0)}
+        for g in await list_groups(session, include_inactive=False)
+    ]
     return render(
         request,
         "console/queue.html",
+        team_queues=team_queues,
         status_code=422 if errors else 200,
         queues=QUEUES,
         current_queue=wanted.queue.name if wanted.queue else None,
