@@ -241,16 +241,13 @@ async def _other(
 ) -> None:
     kind = action["type"]
     if kind in ("add_note", "reply"):
-        body = render_text(action["value"], ticket=ticket, viewer=actor.user)
-        await tickets.add_comment_to(
+        await _write(
             session,
-            actor=actor,
-            ticket=ticket,
-            body=body,
+            actor,
+            ticket,
+            action["value"],
             body_format=BodyFormat.MARKDOWN,
             internal=kind == "add_note",
-            file_ids=(),
-            max_files=0,
         )
         outcome.done.append("added an internal note" if kind == "add_note" else "replied")
     elif kind == "notify_channel":
@@ -279,17 +276,37 @@ async def _apply_macro(
     if macro is None:
         outcome.skipped.append(f"no shared macro {macro_id}")
         return
+    await _write(
+        session,
+        actor,
+        ticket,
+        macro.body,
+        body_format=BodyFormat(macro.body_format),
+        internal=macro.internal,
+    )
+    outcome.done.append(f"wrote the macro “{macro.name}”")
+
+
+async def _write(
+    session: AsyncSession,
+    actor: Actor,
+    ticket: Ticket,
+    text: str,
+    *,
+    body_format: BodyFormat,
+    internal: bool,
+) -> None:
+    """A reply or a note by ``actor``, its placeholders filled in for this ticket."""
     await tickets.add_comment_to(
         session,
         actor=actor,
         ticket=ticket,
-        body=render_text(macro.body, ticket=ticket, viewer=actor.user),
-        body_format=BodyFormat(macro.body_format),
-        internal=macro.internal,
+        body=render_text(text, ticket=ticket, viewer=actor.user),
+        body_format=body_format,
+        internal=internal,
         file_ids=(),
         max_files=0,
     )
-    outcome.done.append(f"wrote the macro “{macro.name}”")
 
 
 async def _email(
