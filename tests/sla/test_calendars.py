@@ -117,3 +117,17 @@ def test_a_breach_and_a_warning_come_once() -> None:
     assert [a.kind for a in breached] == ["breached"]
     assert clocks.settle(start + timedelta(minutes=20), warning_minutes=5) == []
     assert clocks.next_alarm(warning_minutes=5) is None
+
+
+def test_a_clock_on_a_calendar_never_open_runs_without_a_due_time() -> None:
+    closed = BusinessHours(
+        "UTC",
+        {"mon": ((time(9), time(10)),)},
+        custom_holidays=frozenset(
+            (datetime(2026, 12, 7) + timedelta(weeks=w)).date() for w in range(200)
+        ),
+    )
+    clocks = Clocks({}, lambda _id: closed)
+    clocks.start("resolution", minutes=60, calendar_id=1, at=utc(2026, 12, 5))
+    assert clocks.due("resolution") is None
+    assert clocks.next_alarm(warning_minutes=10) is None

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from helpwire.sla.calendars import BusinessHours
+from helpwire.sla.calendars import BusinessHours, NeverOpen
 
 TARGETS = ("first_reply", "next_reply", "resolution")
 RUNNING, PAUSED, DONE = "running", "paused", "done"
@@ -153,4 +153,9 @@ class Clocks:
         hours = self.hours_of(clock.calendar_id)
         clock.state, clock.running_since = RUNNING, at
         left = max(0.0, clock.minutes * 60 - clock.consumed)
-        clock.due_at = hours.add(at, left)
+        try:
+            clock.due_at = hours.add(at, left)
+        except NeverOpen:
+            # A calendar with no working time for years (every working day a holiday):
+            # the clock runs but cannot come due; a request must not fail over it.
+            clock.due_at = None
