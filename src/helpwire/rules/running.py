@@ -88,6 +88,19 @@ async def _active_triggers(session: AsyncSession) -> list[Trigger]:
     return found
 
 
+def _fired_in_this_transaction(session: AsyncSession) -> set[tuple[int, int]]:
+    """(trigger, ticket) pairs fired in the session's current transaction. Kept with the
+    transaction itself, not in transaction_state: a savepoint rolled back for a refused
+    action empties that, and a trigger must still not fire twice."""
+    transaction = session.sync_session.get_transaction()
+    kept = session.info.get(_FIRED_KEY)
+    if kept is None or kept[0] is not transaction:
+        kept = (transaction, set())
+        session.info[_FIRED_KEY] = kept
+    fired: set[tuple[int, int]] = kept[1]
+    return fired
+
+
 def subscriber(*, mail: MailConfig | None) -> Subscriber:
     """Runs the active triggers of each event, in the event's transaction."""
 
@@ -110,7 +123,7 @@ async def _run_triggers(
     ticket: Ticket,
     mail: MailConfig | None,
 ) -> None:
-    fired: set[tuple[int, int]] = session.info.setdefault(_FIRED_KEY, set())
+    fired = _fired_in_this_transaction(session)
     depth = int(session.info.get(_DEPTH_KEY, 0))
     situation = Situation(
         ticket=ticket,
