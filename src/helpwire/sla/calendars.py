@@ -124,13 +124,13 @@ def _public_holidays(country: str, subdivision: str | None, year: int) -> frozen
 
 
 def check_holiday_region(country: str, subdivision: str | None) -> str | None:
-    """Why the holidays package knows no such country or subdivision; None if it does."""
-    try:
-        holidays.country_holidays(country, subdiv=subdivision, years=2026)
-    except NotImplementedError:
-        return f"the holidays package knows no country {country!r}"
-    except ValueError as exc:
-        return str(exc)
+    """Why the holidays package knows no such country or subdivision (by their codes, as
+    it lists them); None if it knows both."""
+    subdivisions = holidays.list_supported_countries().get(country)
+    if subdivisions is None:
+        return f"the holidays package knows no country {country!r} (an ISO 3166 code, as DE)"
+    if subdivision is not None and subdivision not in subdivisions:
+        return f"the holidays package knows no subdivision {subdivision!r} of {country}"
     return None
 
 
