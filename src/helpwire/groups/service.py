@@ -39,15 +39,6 @@ async def resolve_group(
     return group
 
 
-async def groups_by_keys(session: AsyncSession, *, keys: Sequence[str], field: str) -> list[Group]:
-    """Groups by their keys, in that order; an unknown key is a 422 on ``field``."""
-    found = {g.key: g for g in (await session.scalars(select(Group).where(Group.key.in_(keys))))}
-    missing = [key for key in keys if key not in found]
-    if missing:
-        raise ValidationProblem.for_field(field, f"no group {missing[0]!r}", "unknown_group")
-    return [found[key] for key in keys]
-
-
 async def create_group(
     session: AsyncSession, *, key: str, name: str, description: str, members: Sequence[str]
 ) -> Group:

@@ -13,7 +13,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -88,16 +88,10 @@ def report_query(
     return ReportQuery(start=start, end=end, filters=filters, by=by)
 
 
-async def _narrowed(
-    session: AsyncSession, query: Select[Any], q: ReportQuery
-) -> Select[Any] | None:
-    """``query`` narrowed by the filters' ids; None when a name matches nothing."""
-    for dimension, name in q.filters.items():
-        column, table, name_column = _DIMENSIONS[dimension]
-        found = await session.scalar(select(table.id).where(name_column == name))
-        if found is None:
-            return None
-        query = query.where(column == found)
+def _narrowed(query: Select[Any], ids: dict[Dimension, int]) -> Select[Any]:
+    """``query`` narrowed by the filters' ids (resolved once per report, :func:`place_ids`)."""
+    for dimension, found in ids.items():
+        query = query.where(_DIMENSIONS[dimension][0] == found)
     return query
 
 
@@ -115,7 +109,9 @@ def _day(session: AsyncSession, column: Any) -> Any:
     return func.substr(column, 1, 10)  # stored as "YYYY-MM-DD HH:MM:SS" in UTC
 
 
-async def tickets_per_day(session: AsyncSession, q: ReportQuery) -> dict[str, Any]:
+async def tickets_per_day(
+    session: AsyncSession, q: ReportQuery, ids: dict[Dimension, int]
+) -> dict[str, Any]:
     """Tickets created and solved on each day of the range (days without any included)."""
     counts: dict[str, dict[str, int]] = {
         (q.start + timedelta(days=i)).isoformat(): {"created": 0, "solved": 0}
@@ -123,13 +119,10 @@ async def tickets_per_day(session: AsyncSession, q: ReportQuery) -> dict[str, An
     }
     for label, column in (("created", TicketFact.created_at), ("solved", TicketFact.solved_at)):
         day = _day(session, column)
-        query = await _narrowed(
-            session,
+        query = _narrowed(
             select(day, func.count()).where(column >= q.since, column < q.until).group_by(day),
-            q,
+            ids,
         )
-        if query is None:
-            continue
         for value, count in (await session.execute(query)).tuples():
             if value in counts:
                 counts[value][label] = int(count)
@@ -158,54 +151,64 @@ def _summary(values: Sequence[float]) -> dict[str, Any]:
 
 
 async def _sorted_values(
-    session: AsyncSession, q: ReportQuery, value: Any, moment: Any
+    session: AsyncSession, q: ReportQuery, ids: dict[Dimension, int], value: Any, moment: Any
 ) -> dict[int | None, list[float]]:
     """The values of tickets whose ``moment`` falls in the range, sorted, per breakdown
     (one group, None, without ``by``)."""
     key = _DIMENSIONS[q.by][0] if q.by is not None else None
     columns = [value] if key is None else [value, key]
-    query = await _narrowed(
-        session,
+    query = _narrowed(
         select(*columns)
         .where(moment >= q.since, moment < q.until, value.is_not(None))
         .order_by(value),
-        q,
+        ids,
     )
     grouped: dict[int | None, list[float]] = defaultdict(list)
-    if query is None:
-        return grouped
     for row in (await session.execute(query)).tuples():
         grouped[row[1] if key is not None else None].append(float(row[0]))
     return grouped
 
 
-async def reply_times(session: AsyncSession, q: ReportQuery) -> dict[str, Any]:
+async def reply_times(
+    session: AsyncSession, q: ReportQuery, ids: dict[Dimension, int]
+) -> dict[str, Any]:
     """First reply (tickets created in the range) and resolution (tickets solved in it):
     count, median and 90th percentile, in working seconds (see TicketFact)."""
-    first = await _sorted_values(session, q, TicketFact.first_reply_seconds, TicketFact.created_at)
-    resolved = await _sorted_values(session, q, TicketFact.resolution_seconds, TicketFact.solved_at)
+    first = await _sorted_values(
+        session, q, ids, TicketFact.first_reply_seconds, TicketFact.created_at
+    )
+    resolved = await _sorted_values(
+        session, q, ids, TicketFact.resolution_seconds, TicketFact.solved_at
+    )
     return await _broken_down(
         session,
         q,
         {"first_reply": first, "resolution": resolved},
         lambda parts: {name: _summary(values) for name, values in parts.items()},
+        list,
     )
+
+
+Part = TypeVar("Part", list[float], Counter[bool])
 
 
 async def _broken_down(
     session: AsyncSession,
     q: ReportQuery,
-    parts: dict[str, dict[int | None, list[Any]]],
-    summarise: Callable[[dict[str, list[Any]]], dict[str, Any]],
+    parts: dict[str, dict[int | None, Part]],
+    summarise: Callable[[dict[str, Part]], dict[str, Any]],
+    empty: Callable[[], Part],
 ) -> dict[str, Any]:
+    """One summary, or one per value of ``q.by`` (grouped by the facts' id, None for the
+    tickets with none), of what each part holds for it."""
     if q.by is None:
-        return summarise({name: grouped.get(None, []) for name, grouped in parts.items()})
+        return summarise({name: grouped.get(None, empty()) for name, grouped in parts.items()})
     keys = {k for grouped in parts.values() for k in grouped}
     names = await _names(session, q.by, {k for k in keys if k is not None})
     rows = [
         {
             q.by.value: names.get(k) if k is not None else None,
-            **summarise({n: g.get(k, []) for n, g in parts.items()}),
+            **summarise({n: g.get(k, empty()) for n, g in parts.items()}),
         }
         for k in sorted(keys, key=lambda k: (k is None, names.get(k or 0, "")))
     ]
@@ -219,78 +222,85 @@ _SLA_TARGETS = {
 }
 
 
-async def sla_achievement(session: AsyncSession, q: ReportQuery) -> dict[str, Any]:
+async def sla_achievement(
+    session: AsyncSession, q: ReportQuery, ids: dict[Dimension, int]
+) -> dict[str, Any]:
     """Per target, of tickets created in the range: met, breached, and the share met of
     those decided."""
-    parts: dict[str, dict[int | None, list[bool]]] = {}
+    parts: dict[str, dict[int | None, Counter[bool]]] = {}
     for target, column in _SLA_TARGETS.items():
-        parts[target] = await _sorted_flags(session, q, column)
-    return await _broken_down(session, q, parts, _achievement)
+        parts[target] = await _counted_flags(session, q, ids, column)
+    return await _broken_down(session, q, parts, _achievement, Counter)
 
 
-async def _sorted_flags(
-    session: AsyncSession, q: ReportQuery, column: Any
-) -> dict[int | None, list[bool]]:
+async def _counted_flags(
+    session: AsyncSession, q: ReportQuery, ids: dict[Dimension, int], column: Any
+) -> dict[int | None, Counter[bool]]:
     key = _DIMENSIONS[q.by][0] if q.by is not None else None
     columns = [column, func.count()] if key is None else [column, key, func.count()]
-    query = await _narrowed(
-        session,
+    query = _narrowed(
         select(*columns)
         .where(
             TicketFact.created_at >= q.since, TicketFact.created_at < q.until, column.is_not(None)
         )
         .group_by(*columns[:-1]),
-        q,
+        ids,
     )
-    grouped: dict[int | None, list[bool]] = defaultdict(list)
-    if query is None:
-        return grouped
+    grouped: dict[int | None, Counter[bool]] = defaultdict(Counter)
     for row in (await session.execute(query)).tuples():
         met, group_key, count = (
             (row[0], row[1], row[2]) if key is not None else (row[0], None, row[1])
         )
-        grouped[group_key].extend([bool(met)] * int(count))
+        grouped[group_key][bool(met)] += int(count)
     return grouped
 
 
-def _achievement(parts: dict[str, list[bool]]) -> dict[str, Any]:
+def _achievement(parts: dict[str, Counter[bool]]) -> dict[str, Any]:
+    """Per target, from how many were met (True) and breached (False)."""
     out: dict[str, Any] = {}
     for target, flags in parts.items():
-        met = sum(1 for f in flags if f)
-        breached = len(flags) - met
+        met, breached = max(0, flags[True]), max(0, flags[False])
+        decided = met + breached
         out[target] = {
             "met": met,
             "breached": breached,
-            "achieved_percent": round(100 * met / len(flags), 1) if flags else None,
+            "achieved_percent": round(100 * met / decided, 1) if decided else None,
         }
     return out
 
 
-async def satisfaction(session: AsyncSession, q: ReportQuery) -> dict[str, Any]:
+async def satisfaction(
+    session: AsyncSession, q: ReportQuery, ids: dict[Dimension, int]
+) -> dict[str, Any]:
     """Ratings given in the range: count, average, how many of each score, and the latest
     comments."""
-    scores = await _sorted_values(session, q, TicketFact.rating_score, TicketFact.rated_at)
+    scores = await _sorted_values(session, q, ids, TicketFact.rating_score, TicketFact.rated_at)
     result = await _broken_down(
-        session, q, {"scores": scores}, lambda parts: _csat(parts["scores"])
+        session,
+        q,
+        {"scores": scores},
+        lambda parts: _csat(Counter(map(int, parts["scores"]))),
+        list,
     )
-    result["comments"] = await _comments(session, q)
+    result["comments"] = await _comments(session, q, ids)
     return result
 
 
-def _csat(scores: list[float]) -> dict[str, Any]:
-    distribution = {str(s): 0 for s in range(1, 6)}
-    for score in scores:
-        distribution[str(int(score))] = distribution.get(str(int(score)), 0) + 1
+def _csat(scores: Counter[int]) -> dict[str, Any]:
+    """From how many ratings gave each score."""
+    given = {score: n for score, n in scores.items() if n > 0}
+    count = sum(given.values())
     return {
-        "count": len(scores),
-        "average": round(sum(scores) / len(scores), 2) if scores else None,
-        "distribution": distribution,
+        "count": count,
+        "average": round(sum(s * n for s, n in given.items()) / count, 2) if count else None,
+        "distribution": {str(s): given.get(s, 0) for s in range(1, 6)},
     }
 
 
-async def _comments(session: AsyncSession, q: ReportQuery) -> list[dict[str, Any]]:
-    query = await _narrowed(
-        session,
+async def _comments(
+    session: AsyncSession, q: ReportQuery, ids: dict[Dimension, int]
+) -> list[dict[str, Any]]:
+    query = _narrowed(
         select(Ticket.number, Ticket.rating_score, Ticket.rating_comment, TicketFact.rated_at)
         .join(Ticket, Ticket.id == TicketFact.ticket_id)
         .where(
@@ -301,10 +311,8 @@ async def _comments(session: AsyncSession, q: ReportQuery) -> list[dict[str, Any
         )
         .order_by(TicketFact.rated_at.desc())
         .limit(MAX_COMMENTS),
-        q,
+        ids,
     )
-    if query is None:
-        return []
     return [
         {"ticket": number, "score": score, "comment": comment, "rated_at": rated_at}
         for number, score, comment, rated_at in (await session.execute(query)).tuples()
@@ -319,27 +327,29 @@ REPORTS = {
 }
 
 
-async def _place_ids(session: AsyncSession, q: ReportQuery) -> dict[str, int] | None:
-    """The filters' ids by place; None when a name matches nothing."""
-    ids: dict[str, int] = {}
+# No row has this id: a filter by a name that matches nothing gives empty numbers.
+NOTHING = -1
+
+
+async def place_ids(session: AsyncSession, q: ReportQuery) -> dict[Dimension, int]:
+    """The filters' ids, each looked up once per report (NOTHING for an unknown name)."""
+    ids: dict[Dimension, int] = {}
     for dimension, name in q.filters.items():
         _column, table, name_column = _DIMENSIONS[dimension]
         found = await session.scalar(select(table.id).where(name_column == name))
-        if found is None:
-            return None
-        ids[dimension.value] = int(found)
+        ids[dimension] = NOTHING if found is None else int(found)
     return ids
 
 
 async def _from_aggregates(
-    session: AsyncSession, name: ReportName, q: ReportQuery
+    session: AsyncSession, name: ReportName, q: ReportQuery, ids: dict[Dimension, int]
 ) -> dict[str, Any] | None:
     """The report from the daily aggregates, when they answer it (None otherwise)."""
-    ids = await _place_ids(session, q)
+    places = {dimension.value: found for dimension, found in ids.items()}
     by = q.by.value if q.by is not None else None
-    if ids is None or not daily.served(ids, by):
+    if not daily.served(places, by):
         return None
-    place = next(iter(ids.items()), None)
+    place = next(iter(places.items()), None)
     start, end = q.start.isoformat(), q.end.isoformat()
     if name == ReportName.TICKETS:
         days = await daily.per_day(session, start=start, end=end, place=place)
@@ -382,19 +392,13 @@ def _times_from(measures: dict[str, Counter[int]]) -> dict[str, Any]:
 
 
 def _sla_from(measures: dict[str, Counter[int]]) -> dict[str, Any]:
-    return _achievement(
-        {
-            target: [True] * max(0, measures.get(f"sla_{target}", Counter())[1])
-            + [False] * max(0, measures.get(f"sla_{target}", Counter())[0])
-            for target in _SLA_TARGETS
-        }
-    )
+    """Bucket 1 counts the targets met, bucket 0 those breached."""
+    outcomes = {t: measures.get(f"sla_{t}", Counter()) for t in _SLA_TARGETS}
+    return _achievement({t: Counter({True: c[1], False: c[0]}) for t, c in outcomes.items()})
 
 
 def _csat_from(measures: dict[str, Counter[int]]) -> dict[str, Any]:
-    ratings = measures.get("rating", Counter())
-    scores = [float(score) for score, n in sorted(ratings.items()) for _ in range(max(0, n))]
-    return _csat(scores)
+    return _csat(measures.get("rating", Counter()))
 
 
 _AGGREGATED: dict[
@@ -411,11 +415,12 @@ async def run_report(session: AsyncSession, name: ReportName, q: ReportQuery) ->
     group or topic, or a row per one of them), otherwise from the facts."""
     if name == ReportName.TICKETS and q.by is not None:
         raise ValidationProblem.for_field("by", "the tickets report is per day; filter instead")
-    body = await _from_aggregates(session, name, q)
+    ids = await place_ids(session, q)
+    body = await _from_aggregates(session, name, q, ids)
     if body is None:
-        body = await REPORTS[name](session, q)
+        body = await REPORTS[name](session, q, ids)
     elif name == ReportName.CSAT:
-        body["comments"] = await _comments(session, q)
+        body["comments"] = await _comments(session, q, ids)
     return {
         "report": name.value,
         "start": q.start.isoformat(),

@@ -19,8 +19,7 @@ from helpwire.rules.actions import Outcome, perform
 from helpwire.rules.conditions import TIME_FIELDS, Situation, holds
 from helpwire.rules.models import Automation, RuleRun, Trigger
 from helpwire.sla.calendars import BusinessHours
-from helpwire.sla.models import Calendar
-from helpwire.sla.service import hours_of
+from helpwire.sla.service import calendars_by_key
 from helpwire.tickets.events import EventType, record
 from helpwire.tickets.models import Comment, Event, Status, Ticket
 
@@ -60,10 +59,6 @@ def trigger_event(event: Event) -> str | None:
         staff = event.actor is not None and event.actor.is_staff
         return "comment.agent" if staff else "comment.customer"
     return _TRIGGER_EVENT.get(event.type)
-
-
-async def _calendars(session: AsyncSession) -> dict[str, BusinessHours]:
-    return {c.key: hours_of(c) for c in await session.scalars(select(Calendar))}
 
 
 async def _event_text(session: AsyncSession, event: Event | None, ticket: Ticket) -> str:
@@ -130,7 +125,7 @@ async def _run_triggers(
         event=event,
         now=event.created_at,
         text=await _event_text(session, event, ticket),
-        calendars=await _calendars(session),
+        calendars=await calendars_by_key(session),
     )
     for trigger in triggers:
         if (trigger.id, ticket.id) in fired or not holds(trigger.conditions, situation):
@@ -256,7 +251,7 @@ def automations_job(*, mail: MailConfig | None) -> Any:
                 .order_by(Automation.position, Automation.id)
             )
         )
-        calendars = await _calendars(session)
+        calendars = await calendars_by_key(session)
         for automation in automations:
             await _run_automation(
                 session, automation, now=context.now, calendars=calendars, mail=mail
@@ -296,7 +291,7 @@ async def dry_run(
     """The numbers of the tickets the rule would act on now (at most ``limit``), and how
     many tickets were looked at. A trigger is judged on the tickets not closed, most
     recently updated first (its text conditions against their subjects)."""
-    calendars = await _calendars(session)
+    calendars = await calendars_by_key(session)
     if isinstance(rule, Automation):
         tickets = list(await session.scalars(candidates(rule, now=now, limit=AUTOMATION_BATCH)))
     else:

@@ -63,14 +63,23 @@ _CALENDARS_KEY = "helpwire.sla.calendars"
 _POLICIES_KEY = "helpwire.sla.policies"
 
 
-async def _calendars(session: AsyncSession) -> dict[int, BusinessHours]:
-    """The calendars, read once per transaction (a request may record several events)."""
+async def _calendar_rows(session: AsyncSession) -> list[tuple[int, str, BusinessHours]]:
+    """The calendars (id, key, hours), read once per transaction: a request may record
+    several events, and the SLA clocks and triggers both read them."""
     state = Subscribers.transaction_state(session)
     if _CALENDARS_KEY not in state:
         rows = await session.scalars(select(Calendar))
-        state[_CALENDARS_KEY] = {calendar.id: hours_of(calendar) for calendar in rows}
-    found: dict[int, BusinessHours] = state[_CALENDARS_KEY]
+        state[_CALENDARS_KEY] = [(c.id, c.key, hours_of(c)) for c in rows]
+    found: list[tuple[int, str, BusinessHours]] = state[_CALENDARS_KEY]
     return found
+
+
+async def _calendars(session: AsyncSession) -> dict[int, BusinessHours]:
+    return {calendar_id: hours for calendar_id, _key, hours in await _calendar_rows(session)}
+
+
+async def calendars_by_key(session: AsyncSession) -> dict[str, BusinessHours]:
+    return {key: hours for _id, key, hours in await _calendar_rows(session)}
 
 
 def matches(policy: SlaPolicy, ticket: Ticket) -> bool:

@@ -189,17 +189,22 @@ async def _ticket_page(
     )
 
 
+def _macro_id(raw: str) -> int | None:
+    """A macro's id as a page sends it: short ASCII digits (int() would take "²")."""
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else None
+
+
 async def _macro_preview(
     request: Request, session: AsyncSession, web: WebContext, number: int
 ) -> macros.Applied | None:
     """The macro the query names (``macro``), rendered for this ticket; None when none is
     named or it is not one the agent may use."""
-    raw = request.query_params.get("macro") or ""
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 9):
+    macro_id = _macro_id(request.query_params.get("macro") or "")
+    if macro_id is None:
         return None
     try:
         return await macros.apply_macro(
-            session, actor=web.actor, number=number, macro_id=int(raw), preview=True
+            session, actor=web.actor, number=number, macro_id=macro_id, preview=True
         )
     except NotFound:
         return None
@@ -388,8 +393,8 @@ async def update(
 async def apply_macro(
     number: TicketNumber, request: Request, session: Session, web: StaffWeb, form: CheckedForm
 ) -> Response:
-    raw = form_text(form, "macro_id")
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 9):
+    macro_id = _macro_id(form_text(form, "macro_id"))
+    if macro_id is None:
         return await _refused_page(
             request, session, web, number, status_code=422, macro_errors=["Choose a macro."]
         )
@@ -399,7 +404,7 @@ async def apply_macro(
                 session,
                 actor=web.actor,
                 number=number,
-                macro_id=int(raw),
+                macro_id=macro_id,
                 preview=False,
                 mail=getattr(request.app.state, "mail", None),
             )
