@@ -147,7 +147,11 @@ environment = jinja2.Environment(
     undefined=jinja2.StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
+    # Page text is written in English inside {{ _("...") }} and {% trans %}, so that it can
+    # be translated; without a catalogue it reads as written.
+    extensions=["jinja2.ext.i18n"],
 )
+environment.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
 environment.filters.update(
     when=_when,
     when_text=_when_text,
