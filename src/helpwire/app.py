@@ -24,6 +24,7 @@ from helpwire.api.ops import router as ops_router
 from helpwire.api.ratelimit import RateLimiter, RateLimitMiddleware
 from helpwire.api.responses import install_problem_schemas
 from helpwire.assembly import database_for
+from helpwire.bulk.routes import router as bulk_router
 from helpwire.db.engine import create_engine
 from helpwire.db.session import Database
 from helpwire.faces import enabled_faces
@@ -50,6 +51,7 @@ from helpwire.settings import Settings
 from helpwire.sla.routes import router as sla_router
 from helpwire.tickets.routes import router as tickets_router
 from helpwire.topics.routes import router as topics_router
+from helpwire.views.routes import router as views_router
 from helpwire.web.setup import carries_files, install_web
 
 log = logging.getLogger("helpwire")
@@ -176,6 +178,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_docs(app)
     for router in (
         tickets_router,
+        bulk_router,
+        views_router,
         files_router,
         topics_router,
         groups_router,

@@ -23,6 +23,7 @@ from helpwire.search.models import SearchDocument, SearchTicket
 from helpwire.sla.models import Calendar, SlaPolicy, TicketSla
 from helpwire.tickets.models import Comment, Event, Ticket, TicketProject, TicketTag
 from helpwire.topics.models import Subtopic, Topic
+from helpwire.views.models import SavedView
 
 __all__ = [
     "Account",
@@ -53,6 +54,7 @@ __all__ = [
     "ReportDelta",
     "ReportMonth",
     "RuleRun",
+    "SavedView",
     "SearchDocument",
     "SearchTicket",
     "SignInThrottle",

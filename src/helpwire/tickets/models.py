@@ -82,6 +82,16 @@ class BodyFormat(enum.StrEnum):
     HTML = "html"
 
 
+class FiledVia(enum.StrEnum):
+    """The channels staff name when they file a ticket for a customer (``tickets.via``,
+    beside "api", "web" and the faces' names, which the door a ticket came in by sets)."""
+
+    PHONE = "phone"
+    CHAT = "chat"
+    WALK_IN = "walk_in"
+    EMAIL = "email"
+
+
 class Ticket(Base):
     __tablename__ = "tickets"
     # Lists are ordered by (sort value, id) and cut by the same pair (keyset pages): each

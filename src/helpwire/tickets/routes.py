@@ -91,7 +91,7 @@ async def create_ticket(
             request_id=_request_id(request),
             max_files=settings.max_files_per_comment,
         )
-        count_ticket_created(request, via="api")
+        count_ticket_created(request, via=ticket.via)
         return ticket_out(ticket, staff=principal.is_staff), {
             "ETag": service.etag_for(ticket, staff=principal.is_staff),
             "Location": f"/api/v1/tickets/{ticket.number}",
@@ -284,6 +284,7 @@ async def create_comment(
             internal=body.internal,
             file_ids=body.files,
             max_files=settings.max_files_per_comment,
+            status=body.status,
         )
         return comment_out(comment, ticket_number=ticket.number, staff=principal.is_staff), {
             "Location": f"/api/v1/comments/{comment.id}"

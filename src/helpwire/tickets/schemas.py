@@ -8,7 +8,14 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from helpwire.tickets.listing import COUNT_CAP, RELEVANCE_CANDIDATES, SEARCH_COUNT_CAP
-from helpwire.tickets.models import AccessLevel, BodyFormat, Priority, Status, TicketType
+from helpwire.tickets.models import (
+    AccessLevel,
+    BodyFormat,
+    FiledVia,
+    Priority,
+    Status,
+    TicketType,
+)
 from helpwire.types import JsonObject, TicketNumber
 
 MAX_BODY_CHARS = 50_000
@@ -64,6 +71,11 @@ class TicketCreate(Strict):
     requester: str | None = Field(
         default=None, description="Staff only: file the ticket for this user (username)."
     )
+    via: FiledVia | None = Field(
+        default=None,
+        description="Staff only: how the requester reached support (a ticket filed for a "
+        "customer who phoned, wrote in a chat, walked in or e-mailed); `api` when left out.",
+    )
 
 
 class TicketUpdate(Strict):
@@ -90,6 +102,11 @@ class CommentCreate(Strict):
     body_format: BodyFormat = BodyFormat.TEXT
     internal: bool = False
     files: list[str] = []
+    status: Status | None = Field(
+        default=None,
+        description="Staff only: the ticket's status after this comment (reply and set "
+        "pending or solved in one request; the lifecycle's moves apply).",
+    )
 
 
 class CloseRequest(Strict):

@@ -130,8 +130,17 @@ async def create_ticket(
     request_id: str | None = None,
     max_files: int = 10,
 ) -> Ticket:
-    """File a ticket. Its body becomes the first (public) comment."""
+    """File a ticket. Its body becomes the first (public) comment. Staff may file it for a
+    customer (``new.requester``) and say how they reached support (``new.via``); the
+    timeline records the staff member as the one who filed it."""
     requester = await _requester_for(session, actor=actor, username=new.requester)
+    if new.via is not None:
+        if not actor.is_staff:
+            raise Forbidden(
+                "only agents and admins say how a ticket came in",
+                errors=[{"field": "via", "message": "staff only", "code": "forbidden"}],
+            )
+        via = new.via.value
     _check_json_size("attributes", new.attributes, MAX_ATTRIBUTES_BYTES)
     context_in = new.context.model_dump() if new.context else {}
     info = context_in.get("info") or {}
@@ -749,8 +758,19 @@ async def add_comment(
     internal: bool = False,
     file_ids: Sequence[str] = (),
     max_files: int = 10,
+    status: Status | None = None,
 ) -> tuple[Ticket, Comment]:
+    """A reply or note; with ``status`` (staff only) the ticket then takes that status, in
+    the same transaction ("send as pending")."""
+    if status is not None and not actor.is_staff:
+        raise Forbidden(
+            "only agents and admins set a status with a comment",
+            errors=[{"field": "status", "message": "staff only", "code": "forbidden"}],
+        )
     ticket = await get_ticket(session, actor=actor, number=number, for_update=True)
+    if status is not None:
+        # Refused before anything is written, with the move the agent asked for.
+        lifecycle.check_move(_status_after_comment(actor, ticket, internal=internal), status)
     comment = await add_comment_to(
         session,
         actor=actor,
@@ -761,7 +781,37 @@ async def add_comment(
         file_ids=file_ids,
         max_files=max_files,
     )
+    if status is not None:
+        await _set_status_with_comment(
+            session, actor=actor, ticket=ticket, status=status, internal=internal
+        )
     return ticket, comment
+
+
+def _status_after_comment(actor: Actor, ticket: Ticket, *, internal: bool) -> Status:
+    """The status a staff comment leaves: a reply opens a new ticket (add_comment_to)."""
+    current = Status(ticket.status)
+    if actor.is_staff and not internal and current == Status.NEW:
+        return Status.OPEN
+    return current
+
+
+async def _set_status_with_comment(
+    session: AsyncSession, *, actor: Actor, ticket: Ticket, status: Status, internal: bool
+) -> None:
+    current = Status(ticket.status)
+    if status == current:
+        return
+    _apply_status(ticket, status)
+    touch(ticket)
+    await record_status_change(
+        session,
+        ticket=ticket,
+        actor=actor.user,
+        move=(current, status),
+        extra={"reason": "with_note" if internal else "with_reply"},
+    )
+    await session.flush()
 
 
 async def add_comment_to(

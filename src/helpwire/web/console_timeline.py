@@ -19,6 +19,8 @@ _STATUS_REASONS = {
     "agent_reply": "by replying",
     "customer_reply": "by replying",
     "reopen": "by reopening it",
+    "with_reply": "with their reply",
+    "with_note": "with their internal note",
 }
 
 
@@ -63,7 +65,12 @@ def describe(event: Event) -> str:
     data: dict[str, Any] = event.data or {}
     kind = event.type
     if kind == EventType.TICKET_CREATED:
-        return f"filed the ticket (via {data.get('via') or 'api'})"
+        via = str(data.get("via") or "api").replace("_", "-")
+        requester = data.get("requester")
+        if event.actor is not None and requester and requester != event.actor.username:
+            # Staff filed it for a customer (who phoned, chatted, walked in).
+            return f"filed the ticket for {requester} (via {via})"
+        return f"filed the ticket (via {via})"
     if kind == EventType.TICKET_UPDATED:
         changes = data.get("changes") or {}
         parts = [_field_change(field, change) for field, change in changes.items()]
