@@ -127,6 +127,9 @@ class Matrix:
     doomed_calendars: list[str] = field(default_factory=list)
     doomed_policies: list[int] = field(default_factory=list)
     policy: int = 0
+    # A shared view to read and change, and shared views to delete.
+    view: int = 0
+    doomed_views: list[int] = field(default_factory=list)
     # A trigger, an automation and a shared macro to read and change; more to delete.
     rules: dict[str, int] = field(default_factory=dict)
     doomed_rules: dict[str, list[int]] = field(default_factory=dict)
@@ -263,6 +266,19 @@ async def _admin_things(m: Matrix, receiver: Receiver) -> None:
     m.mail = response.json()["id"]
 
 
+async def _views(m: Matrix) -> None:
+    """A shared view to read and change, and shared views to delete."""
+    for i in range(31):
+        response = await m.world.post(
+            "admin", "/api/v1/views", json={"name": f"matrix-{i}", "shared": True}
+        )
+        assert response.status_code == 201, response.text
+        if i == 0:
+            m.view = response.json()["id"]
+        else:
+            m.doomed_views.append(response.json()["id"])
+
+
 MATRIX_MAIL = (
     b"From: owner@acme.test\r\nSubject: matrix\r\nMessage-ID: <matrix@acme.test>\r\n"
     b"Content-Type: multipart/mixed\r\n\r\nno boundary\r\n"
@@ -310,6 +326,7 @@ async def matrix(matrix_database: tuple[str, str, Path]) -> AsyncIterator[Matrix
             world = await build_world(c, app.state.database)
             m = Matrix(app=app, world=world, engine=engine)
             await _admin_things(m, receiver)
+            await _views(m)
             for key in TICKETS:
                 m.numbers[key], comments, files = await _seed_ticket(world, key)
                 m.comments |= comments
@@ -528,6 +545,9 @@ def at(url: str, **kwargs: Any) -> Build:
         if "{dpol}" in url:
             values["dpol"] = m.doomed_policies.pop(0) if len(m.doomed_policies) > 1 else 0
         values["pol"] = m.policy
+        values["vw"] = m.view
+        if "{dvw}" in url:
+            values["dvw"] = m.doomed_views.pop(0) if len(m.doomed_views) > 1 else 0
         for kind in ("trg", "aut", "mac"):
             values[kind] = m.rules.get(kind, 0)
             if "{d" + kind + "}" in url:
@@ -576,6 +596,13 @@ RULE_SPECS = (
     ("aut", API + "/automations", AUTOMATION_SPEC),
     ("mac", API + "/macros", MACRO_SPEC),
 )
+
+
+def bulk_json(m: Matrix, target: str) -> tuple[str, dict[str, Any]]:
+    """Tag the target ticket by a bulk change (staff only, refused before any ticket)."""
+    change = {"add_tags": ["matrix"]}
+    return API + "/tickets/bulk", {"json": {"tickets": [m.numbers[target]], "change": change}}
+
 
 NATIVE: dict[tuple[str, str], Entry] = {
     ("POST", API + "/tickets"): Entry(signed_in, at(API + "/tickets", json=TICKET_JSON)),
@@ -687,6 +714,16 @@ NATIVE: dict[tuple[str, str], Entry] = {
         staff_only, at(T + "/macros/{mac}?preview=true"), TICKET_KEYS
     ),
     ("GET", API + "/reports/{name}"): Entry(staff_only, at(API + "/reports/csat")),
+    ("POST", API + "/tickets/bulk"): Entry(staff_only, bulk_json, TICKET_KEYS),
+    ("GET", API + "/views"): Entry(staff_only, at(API + "/views")),
+    ("POST", API + "/views"): Entry(staff_only, at(API + "/views", json={"name": "mv{i}"})),
+    ("GET", API + "/views/{view_id}"): Entry(staff_only, at(API + "/views/{vw}")),
+    # A shared view: admins change and delete it, agents read it.
+    ("PATCH", API + "/views/{view_id}"): Entry(
+        admin_only, at(API + "/views/{vw}", json={"position": 1})
+    ),
+    ("DELETE", API + "/views/{view_id}"): Entry(admin_only, at(API + "/views/{dvw}")),
+    ("GET", API + "/views/{view_id}/tickets"): Entry(staff_only, at(API + "/views/{vw}/tickets")),
     ("GET", API + "/me"): Entry(signed_in, at(API + "/me")),
     ("GET", API + "/accounts"): Entry(admin_only, at(API + "/accounts")),
     ("POST", API + "/accounts"): Entry(
@@ -948,6 +985,11 @@ def macro_form(m: Matrix, target: str) -> tuple[str, dict[str, Any]]:
     return f"/agent/tickets/{m.numbers[target]}/macro", {"data": {"macro_id": str(m.rules["mac"])}}
 
 
+def bulk_form(m: Matrix, target: str) -> tuple[str, dict[str, Any]]:
+    """Tick the target ticket in the console's list and tag it."""
+    return "/agent/bulk", {"data": {"ticket": str(m.numbers[target]), "add_tags": "matrix"}}
+
+
 WEB: dict[tuple[str, str], Entry] = {
     ("GET", "/"): Entry(signed_in, at("/")),
     ("GET", "/login"): Entry(public, at("/login")),
@@ -998,6 +1040,17 @@ WEB: dict[tuple[str, str], Entry] = {
     ("GET", "/admin/reports"): Entry(admin_only, at("/admin/reports?report=sla&by=group")),
     ("GET", "/admin/reports.csv"): Entry(admin_only, at("/admin/reports.csv?report=times")),
     ("POST", "/agent/tickets/{number}/macro"): Entry(staff_only, macro_form, TICKET_KEYS),
+    ("GET", "/agent/tickets/new"): Entry(staff_only, at("/agent/tickets/new?who=bob")),
+    ("POST", "/agent/tickets/new"): Entry(
+        staff_only,
+        form("/agent/tickets/new", requester="bob", via="phone", subject="Matrix", body="Matrix"),
+    ),
+    ("POST", "/agent/bulk"): Entry(staff_only, bulk_form, TICKET_KEYS),
+    ("POST", "/agent/views"): Entry(
+        staff_only, form("/agent/views", name="wv{i}", query="status=open")
+    ),
+    # A shared view: an admin deletes it; an agent is told only admins may.
+    ("POST", "/agent/views/{view_id}/delete"): Entry(staff_only, form("/agent/views/{dvw}/delete")),
     ("POST", "/admin/mail/{message_id}/retry"): Entry(admin_only, form("/admin/mail/{ml}/retry")),
     ("GET", "/agent/counts"): Entry(staff_only, at("/agent/counts")),
     ("GET", "/agent/tickets/{number}"): Entry(staff_only, at(AT), TICKET_KEYS),

@@ -301,7 +301,7 @@ async def test_staff_are_sent_to_the_console(web: WebHarness) -> None:
     agent = await web.sign_in("agent")
     for url, target in (
         ("/tickets", "/agent"),
-        ("/tickets/new", "/agent"),
+        ("/tickets/new", "/agent/tickets/new"),
         (f"/tickets/{number}", f"/agent/tickets/{number}"),
     ):
         answer = await agent.get(url)

@@ -547,3 +547,26 @@ async def user_for_token(session: AsyncSession, *, token: str) -> User | None:
         _user_for_token_query(), {"token_hash": hash_token(token)}
     )
     return user
+
+
+async def find_customers(session: AsyncSession, *, text: str, limit: int = 20) -> list[User]:
+    """Active customers whose user name or e-mail starts with ``text``, or whose real name
+    holds it (any case): whom staff may file a ticket for. The user name and e-mail are
+    matched by prefix, which their unique indexes answer; the real name by its words."""
+    text = text.strip()
+    if not text:
+        return []
+    literal = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    query = (
+        select(User)
+        .where(
+            User.role == str(Role.CUSTOMER),
+            User.is_active.is_(True),
+            User.username.like(literal + "%", escape="\\")
+            | User.email.like(literal.lower() + "%", escape="\\")
+            | func.lower(User.real_name).like("%" + literal.lower() + "%", escape="\\"),
+        )
+        .order_by(User.username)
+        .limit(limit)
+    )
+    return list((await session.scalars(query)).unique())

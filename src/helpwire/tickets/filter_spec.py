@@ -5,6 +5,7 @@ view or a bulk change names is exactly what a list shows. Read through
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -13,6 +14,13 @@ from helpwire.problems import ValidationProblem
 from helpwire.tickets.list_query import TicketListQuery
 from helpwire.tickets.listing import MAX_DUE_WITHIN, TicketFilters
 
+# The filters given as words, and the member of TicketFilters each sets.
+_WORD_FILTERS = {
+    "status": "statuses",
+    "priority": "priorities",
+    "type": "types",
+    "access_level": "access_levels",
+}
 Words = Annotated[str, StringConstraints(max_length=200)]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
@@ -54,9 +62,8 @@ class TicketFilter(BaseModel):
         return self.model_dump(exclude_none=True)
 
     def query(self) -> TicketListQuery:
-        words = ("status", "priority", "type", "access_level")
         values: dict[str, Any] = self.given()
-        for name in words:
+        for name in _WORD_FILTERS:
             values[name] = (values[name],) if name in values else ()
         return TicketListQuery(**values)
 
@@ -67,3 +74,30 @@ class TicketFilter(BaseModel):
             first = refusals[0]
             raise ValidationProblem.for_field(f"{field}.{first.field}", first.message, first.code)
         return found
+
+
+def filter_of(filters: TicketFilters) -> TicketFilter:
+    """The parameters that list ``filters`` (the console's list, saved as a view)."""
+    values: dict[str, Any] = {}
+    for name, target in _WORD_FILTERS.items():
+        members = getattr(filters, target)
+        if members:
+            values[name] = ",".join(member.value for member in members)
+    for name in TicketFilter.model_fields:
+        if name in _WORD_FILTERS:
+            continue
+        value = getattr(filters, name)
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        if value is not None:
+            values[name] = value
+    return TicketFilter(**values)
+
+
+def query_parameters(ticket_filter: TicketFilter) -> dict[str, str]:
+    """The filter as the console's list reads it from its address (yes and no for flags)."""
+    shown = {True: "yes", False: "no"}
+    return {
+        name: shown[value] if isinstance(value, bool) else str(value)
+        for name, value in ticket_filter.given().items()
+    }

@@ -33,6 +33,7 @@ from helpwire.tickets.service import (
 )
 from helpwire.topics.service import list_topics
 from helpwire.web.auth import CheckedForm, StaffWeb, WebContext
+from helpwire.web.console_bulk import NOBODY, bulk_choices
 from helpwire.web.console_list import SORTS, read_list_request
 from helpwire.web.console_ticket import (
     TicketView,
@@ -46,6 +47,7 @@ from helpwire.web.console_ticket import (
     topic_options,
     validated_update,
 )
+from helpwire.web.console_views import sidebar_views
 from helpwire.web.languages import request_languages
 from helpwire.web.portal_forms import FIXABLE, max_file_megabytes
 from helpwire.web.refusable import refusable
@@ -63,6 +65,8 @@ UNSAID_KIND = (
     "with the “Send reply” or the “Add internal note” button."
 )
 FILES_AGAIN = "(Files, if any, need choosing again.)"
+# The reply box's "Send as ..." buttons: a reply, then the ticket in that status.
+SEND_AS = {status.value: status for status in (Status.OPEN, Status.PENDING, Status.SOLVED)}
 CHOICES = {
     "statuses": [s.value for s in Status],
     "priorities": [p.value for p in Priority],
@@ -113,6 +117,10 @@ async def console(request: Request, session: Session, web: StaffWeb) -> HTMLResp
         topics=await list_topics(session),
         staff=await staff_users(session),
         choices=CHOICES,
+        bulk=await bulk_choices(session, actor=web.actor),
+        nobody=NOBODY,
+        views=await sidebar_views(session, actor=web.actor),
+        current_view=request.query_params.get("view"),
     )
 
 
@@ -278,8 +286,11 @@ async def comment(
     body = form_text(form, "body")
     # Which button was pressed must be said: a form sent without its submit button (an
     # implicit or scripted submit) must not turn a note meant for agents into a reply
-    # the customer sees.
+    # the customer sees. "Send as pending" (and solved, open) is a reply and a status.
     kind = form_text(form, "internal")
+    send_as = SEND_AS.get(form_text(form, "send_as"))
+    if send_as is not None:
+        kind = "0"
     internal = kind == "1"
     problem = (
         UNSAID_KIND
@@ -317,6 +328,7 @@ async def comment(
                 internal=internal,
                 file_ids=file_ids,
                 max_files=get_settings(request).max_files_per_comment,
+                status=send_as,
             )
     except FIXABLE as refused:
         return await _refused_page(
@@ -329,6 +341,8 @@ async def comment(
             comment_errors=[_sentence(refused.detail) + " Nothing was sent. " + FILES_AGAIN],
         )
     notice = "Internal note added." if internal else "Reply sent."
+    if send_as is not None:
+        notice = f"Reply sent; the ticket is {send_as.value} now."
     return redirect(f"/agent/tickets/{number}#comment-{written.id}", notice=notice)
 
 

@@ -178,7 +178,8 @@ async def _new_ticket_page(
 @router.get("/tickets/new")
 async def new_ticket_form(request: Request, session: Session, web: Web) -> Response:
     if web.actor.is_staff:
-        return redirect("/agent")
+        # Staff file for a customer in the console.
+        return redirect("/agent/tickets/new")
     return await _new_ticket_page(
         request, session, web, draft=TicketDraft(location=_came_from(request))
     )

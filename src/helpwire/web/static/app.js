@@ -176,6 +176,16 @@
       if (event.key === "/") { event.preventDefault(); focusSearch(); return; }
       if (event.key === "j") { select(selected + 1); return; }
       if (event.key === "k") { select(selected - 1); return; }
+      if (event.key === "x" && selected >= 0) {
+        var tick = rows[selected].querySelector('input[type="checkbox"][name="ticket"]');
+        if (tick) { event.preventDefault(); tick.click(); }
+        return;
+      }
+      if (event.key === "X") {
+        var all = document.querySelector("[data-tick-all]");
+        if (all) { event.preventDefault(); all.click(); }
+        return;
+      }
       if (event.key === "Enter" && selected >= 0) {
         var a = rows[selected].querySelector("a");
         if (a) { event.preventDefault(); a.click(); }
@@ -252,14 +262,52 @@
       text.addEventListener("keydown", function (event) {
         if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey)) return;
         event.preventDefault();
-        var value = form.classList.contains("note-mode") ? "1" : "0";
-        var button = form.querySelector('button[name="internal"][value="' + value + '"]');
+        // Ctrl+Shift+Enter sends the reply as pending, Ctrl+Alt+Enter as solved.
+        var sendAs = event.shiftKey ? "pending" : event.altKey ? "solved" : null;
+        var button = sendAs
+          ? form.querySelector('button[data-send-as="' + sendAs + '"]')
+          : form.querySelector('button[name="internal"][value="' +
+              (form.classList.contains("note-mode") ? "1" : "0") + '"]');
         if (button) form.requestSubmit(button);
       });
     });
   }
 
+  // Bulk work on a list: the rows' checkboxes (form="bulk-form") are ticked one by one, or
+  // all of the page's by the header's box, which only this script shows; the form's title
+  // says how many are ticked. Without the script each box still posts its ticket.
+  function setUpBulk() {
+    var form = document.querySelector("form[data-bulk]");
+    if (!form) return;
+    var boxes = Array.prototype.slice.call(
+      document.querySelectorAll('input[type="checkbox"][name="ticket"]'));
+    var all = document.querySelector("[data-tick-all]");
+    var count = form.querySelector("[data-bulk-count]");
+    function show() {
+      var ticked = boxes.filter(function (box) { return box.checked; }).length;
+      if (count) count.textContent = ticked ? "(" + ticked + " ticked)" : "";
+      if (all) {
+        all.checked = ticked > 0 && ticked === boxes.length;
+        all.indeterminate = ticked > 0 && ticked < boxes.length;
+      }
+      boxes.forEach(function (box) {
+        var row = box.closest("tr");
+        if (row) row.classList.toggle("ticked", box.checked);
+      });
+    }
+    boxes.forEach(function (box) { box.addEventListener("change", show); });
+    if (all) {
+      all.hidden = false;
+      all.addEventListener("change", function () {
+        boxes.forEach(function (box) { box.checked = all.checked; });
+        show();
+      });
+    }
+    show();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    setUpBulk();
     setUpPreviews();
     setUpDropzones();
     setUpLiveCounts();

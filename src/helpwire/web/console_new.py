@@ -1,0 +1,125 @@
+"""Filing a ticket for a customer from the console: a customer who phoned, wrote in a chat,
+walked in or e-mailed someone directly. The agent finds the customer by name or e-mail,
+says how they came, and files the ticket as theirs; the timeline records the agent as the
+one who filed it. The same service and checks as the API's create with ``requester``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from helpwire.accounts.service import find_customers, find_user_for_login
+from helpwire.api.deps import Session, get_settings
+from helpwire.api.metrics import count_ticket_created
+from helpwire.api.routing import TransactionalRoute
+from helpwire.problems import ValidationProblem
+from helpwire.tickets import service
+from helpwire.tickets.models import BodyFormat, FiledVia, Priority, TicketType
+from helpwire.tickets.schemas import TicketCreate
+from helpwire.topics.service import list_topics
+from helpwire.web.auth import CheckedForm, StaffWeb, WebContext
+from helpwire.web.portal_forms import FIXABLE, field_messages, request_id_of, validated
+from helpwire.web.refusable import refusable
+from helpwire.web.shared import form_text
+from helpwire.web.templating import redirect, render
+
+router = APIRouter(route_class=TransactionalRoute, include_in_schema=False)
+
+MAX_SEARCH = 200
+FORM_FIELDS = ("requester", "via", "subject", "body", "type", "priority", "topic")
+
+
+async def _page(
+    request: Request,
+    session: AsyncSession,
+    web: WebContext,
+    *,
+    values: dict[str, str],
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    who = (request.query_params.get("who") or "").strip()[:MAX_SEARCH]
+    found = await find_customers(session, text=who) if who else []
+    return render(
+        request,
+        "console/new_ticket.html",
+        status_code=status_code,
+        who=who,
+        found=found,
+        values=values,
+        errors=errors or {},
+        vias=[v.value for v in FiledVia],
+        types=[t.value for t in TicketType],
+        priorities=[p.value for p in Priority],
+        topics=await list_topics(session),
+    )
+
+
+@router.get("/agent/tickets/new")
+async def new_ticket_form(request: Request, session: Session, web: StaffWeb) -> HTMLResponse:
+    """The form; ``who`` finds customers to file for, ``requester`` chooses one."""
+    values = {name: "" for name in FORM_FIELDS}
+    values |= {"via": FiledVia.PHONE.value, "type": "question", "priority": "normal"}
+    values["requester"] = (request.query_params.get("requester") or "").strip()[:MAX_SEARCH]
+    return await _page(request, session, web, values=values)
+
+
+async def _requester(session: AsyncSession, text: str) -> str:
+    """The username the form names, by user name or e-mail."""
+    if not text:
+        raise ValidationProblem.for_field("requester", "Choose the customer to file it for.")
+    user = await find_user_for_login(session, login=text)
+    if user is None or not user.is_active:
+        raise ValidationProblem.for_field("requester", f"No active user “{text[:80]}”.")
+    return user.username
+
+
+def _ticket_create(values: dict[str, str], requester: str) -> TicketCreate:
+    topic, _, subtopic = values["topic"].partition("/")
+    fields: dict[str, Any] = {
+        "subject": values["subject"],
+        "body": values["body"],
+        "body_format": BodyFormat.MARKDOWN,
+        "type": values["type"] or "question",
+        "priority": values["priority"] or "normal",
+        "topic": topic or None,
+        "subtopic": subtopic or None,
+        "requester": requester,
+        "via": values["via"],
+    }
+    return validated(TicketCreate, **fields)
+
+
+@router.post("/agent/tickets/new")
+async def file_ticket(
+    request: Request, session: Session, web: StaffWeb, form: CheckedForm
+) -> Response:
+    values = {name: form_text(form, name).strip() for name in FORM_FIELDS}
+    values["body"] = form_text(form, "body")
+    try:
+        async with refusable(request, session):
+            new = _ticket_create(values, await _requester(session, values["requester"]))
+            ticket = await service.create_ticket(
+                session,
+                actor=web.actor,
+                new=new,
+                request_id=request_id_of(request),
+                max_files=get_settings(request).max_files_per_comment,
+            )
+    except FIXABLE as problem:
+        return await _page(
+            request,
+            session,
+            web,
+            values=values,
+            errors=field_messages(problem),
+            status_code=problem.status,
+        )
+    count_ticket_created(request, via=ticket.via)
+    who = ticket.requester.real_name or ticket.requester.username
+    return redirect(
+        f"/agent/tickets/{ticket.number}", notice=f"Ticket #{ticket.number} is filed for {who}."
+    )
