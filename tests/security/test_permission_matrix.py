@@ -990,6 +990,12 @@ def bulk_form(m: Matrix, target: str) -> tuple[str, dict[str, Any]]:
     return "/agent/bulk", {"data": {"ticket": str(m.numbers[target]), "add_tags": "matrix"}}
 
 
+def staff_new_ticket_form(m: Matrix, target: str) -> tuple[str, dict[str, Any]]:
+    """File a ticket for bob from the console (each form with its one-time id)."""
+    fields = {"requester": "bob", "via": "phone", "subject": "Matrix", "body": "Matrix"}
+    return "/agent/tickets/new", {"data": {**fields, "submission": f"matrix-{next(m.serial)}"}}
+
+
 WEB: dict[tuple[str, str], Entry] = {
     ("GET", "/"): Entry(signed_in, at("/")),
     ("GET", "/login"): Entry(public, at("/login")),
@@ -1041,10 +1047,7 @@ WEB: dict[tuple[str, str], Entry] = {
     ("GET", "/admin/reports.csv"): Entry(admin_only, at("/admin/reports.csv?report=times")),
     ("POST", "/agent/tickets/{number}/macro"): Entry(staff_only, macro_form, TICKET_KEYS),
     ("GET", "/agent/tickets/new"): Entry(staff_only, at("/agent/tickets/new?who=bob")),
-    ("POST", "/agent/tickets/new"): Entry(
-        staff_only,
-        form("/agent/tickets/new", requester="bob", via="phone", subject="Matrix", body="Matrix"),
-    ),
+    ("POST", "/agent/tickets/new"): Entry(staff_only, staff_new_ticket_form),
     ("POST", "/agent/bulk"): Entry(staff_only, bulk_form, TICKET_KEYS),
     ("POST", "/agent/views"): Entry(
         staff_only, form("/agent/views", name="wv{i}", query="status=open")

@@ -14,6 +14,12 @@ def notice_of(response_cookie: str | None) -> str:
     return unquote(response_cookie or "")
 
 
+def submission_of(page: str) -> str:
+    found = re.search(r'name="submission" value="([^"]+)"', page)
+    assert found, "the form has no submission id"
+    return found.group(1)
+
+
 async def test_an_agent_files_a_ticket_for_a_customer_who_phoned(web: WebHarness) -> None:
     agent = await web.sign_in("agent")
     form = await agent.get("/agent/tickets/new", params={"who": "olga"})
@@ -21,9 +27,11 @@ async def test_an_agent_files_a_ticket_for_a_customer_who_phoned(web: WebHarness
     assert 'value="owner"' in form.text and "Olga Owner" in form.text
     assert 'value="agent"' not in form.text  # staff are not offered as requesters
 
+    once = {"submission": submission_of(form.text)}
     filed = await agent.post(
         "/agent/tickets/new",
         {
+            **once,
             "requester": "owner",
             "via": "phone",
             "subject": "Printer on fire",
@@ -40,18 +48,37 @@ async def test_an_agent_files_a_ticket_for_a_customer_who_phoned(web: WebHarness
     assert ticket["topic"] == "billing" and ticket["subtopic"] == "invoices"
     page = await agent.get(f"/agent/tickets/{number}")
     assert "filed the ticket for owner (via phone)" in page.text
+    # The same form sent twice (a double click) files one ticket.
+    counts = await web.world.row_counts()
+    again = await agent.post(
+        "/agent/tickets/new",
+        {**once, "requester": "owner", "via": "phone", "subject": "Printer on fire", "body": "x"},
+    )
+    assert again.headers["location"] == f"/agent/tickets/{number}"
+    assert "sent already" in notice_of(again.cookies.get("helpwire_notice"))
+    assert await web.world.row_counts() == counts
 
+    fresh = submission_of((await agent.get("/agent/tickets/new")).text)
     by_mail = await agent.post(
         "/agent/tickets/new",
-        {"requester": "gus@globex.test", "via": "walk_in", "subject": "Hi", "body": "Hello"},
+        {
+            "submission": fresh,
+            "requester": "gus@globex.test",
+            "via": "walk_in",
+            "subject": "Hi",
+            "body": "Hello",
+        },
     )
     assert by_mail.status_code == 303
     counts = await web.world.row_counts()
+    fresh = submission_of((await agent.get("/agent/tickets/new")).text)
     nobody = await agent.post(
-        "/agent/tickets/new", {"requester": "nobody", "via": "chat", "subject": "S", "body": "B"}
+        "/agent/tickets/new",
+        {"submission": fresh, "requester": "nobody", "via": "chat", "subject": "S", "body": "B"},
     )
     assert nobody.status_code == 422 and "No active user" in nobody.text
     assert 'value="S"' in nobody.text  # the form comes back as it was
+    assert submission_of(nobody.text) == fresh  # and may be sent again once fixed
     assert await web.world.row_counts() == counts
 
     customer = await web.sign_in("owner")
@@ -147,3 +174,23 @@ async def test_a_list_saved_as_a_view_shows_in_the_sidebar(web: WebHarness) -> N
     assert deleted.status_code == 303
     assert "Deleted the view" in notice_of(deleted.cookies.get("helpwire_notice"))
     assert "data-view-count" not in (await agent.get("/agent")).text
+
+
+async def test_every_ticket_of_the_list_changes_ticked_or_not(web: WebHarness) -> None:
+    low = [(await web.world.create_ticket("owner", priority="low"))["number"] for _ in range(2)]
+    high = (await web.world.create_ticket("owner", priority="high"))["number"]
+    agent = await web.sign_in("agent")
+    await agent.get("/agent?priority=low")
+    response = await agent.post(
+        "/agent/bulk", {"scope": "list", "back": "priority=low", "add_tags": "calm"}
+    )
+    assert response.status_code == 303, response.text
+    assert notice_of(response.cookies.get("helpwire_notice")) == "Changed 2 of 2 tickets."
+    for number in low:
+        assert (await api_ticket(web.world, number))["tags"] == ["calm"]
+    assert (await api_ticket(web.world, high))["tags"] == []
+
+    broken = await agent.post(
+        "/agent/bulk", {"scope": "list", "back": "priority=loud", "add_tags": "calm"}
+    )
+    assert "Fix the list's filters" in notice_of(broken.cookies.get("helpwire_notice"))

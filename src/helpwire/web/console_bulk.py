@@ -9,7 +9,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import QueryParams
 
 from helpwire.accounts.actor import Actor
 from helpwire.api.deps import Session
@@ -19,7 +21,9 @@ from helpwire.bulk.service import TicketResult, change_tickets
 from helpwire.groups.service import list_groups
 from helpwire.problems import ValidationProblem
 from helpwire.rules import macros
+from helpwire.tickets.filter_spec import TicketFilter, filter_of
 from helpwire.web.auth import CheckedForm, StaffWeb
+from helpwire.web.console_list import read_list_request
 from helpwire.web.portal_forms import validated
 from helpwire.web.shared import form_text
 from helpwire.web.templating import redirect
@@ -93,22 +97,38 @@ def summary(results: list[TicketResult]) -> str:
     return text
 
 
+def _whole_list(raw: str) -> TicketFilter | None:
+    """The filters of the list the form was sent from (None when they cannot be read)."""
+    wanted = read_list_request(QueryParams(raw))
+    if wanted.errors:
+        return None
+    try:
+        return filter_of(wanted.filters)
+    except PydanticValidationError:
+        return None
+
+
 @router.post("/agent/bulk")
 async def bulk_change(
     request: Request, session: Session, web: StaffWeb, form: CheckedForm
 ) -> Response:
-    back = _list_address(form_text(form, "back")[:4000])
+    raw = form_text(form, "back")[:4000]
+    back = _list_address(raw)
     numbers = _numbers(form.getlist("ticket"))  # type: ignore[arg-type]
-    if not numbers:
+    # "Every ticket of this list": the list's own filters, as the API's filter.
+    whole_list = _whole_list(raw) if form_text(form, "scope") == "list" else None
+    if form_text(form, "scope") == "list" and whole_list is None:
+        return redirect(back, notice="Fix the list's filters first.")
+    if whole_list is None and not numbers:
         return redirect(back, notice="Tick the tickets to change first.")
-    if len(numbers) > MAX_BULK_TICKETS:
+    if whole_list is None and len(numbers) > MAX_BULK_TICKETS:
         return redirect(back, notice=f"At most {MAX_BULK_TICKETS} tickets at once.")
     try:
         results = await change_tickets(
             session,
             actor=web.actor,
-            numbers=numbers,
-            ticket_filter=None,
+            numbers=None if whole_list is not None else numbers,
+            ticket_filter=whole_list,
             change=_change(form),
             mail=getattr(request.app.state, "mail", None),
         )

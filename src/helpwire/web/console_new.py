@@ -5,6 +5,8 @@ one who filed it. The same service and checks as the API's create with ``request
 
 from __future__ import annotations
 
+import secrets
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -13,9 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.accounts.service import find_customers, find_user_for_login
 from helpwire.api.deps import Session, get_settings
+from helpwire.api.idempotency import claim_key, fingerprint
 from helpwire.api.metrics import count_ticket_created
 from helpwire.api.routing import TransactionalRoute
-from helpwire.problems import ValidationProblem
+from helpwire.db.idempotency import keep_answer, record_for_key
+from helpwire.problems import Conflict, ValidationProblem
 from helpwire.tickets import service
 from helpwire.tickets.models import BodyFormat, FiledVia, Priority, TicketType
 from helpwire.tickets.schemas import TicketCreate
@@ -29,7 +33,12 @@ from helpwire.web.templating import redirect, render
 router = APIRouter(route_class=TransactionalRoute, include_in_schema=False)
 
 MAX_SEARCH = 200
-FORM_FIELDS = ("requester", "via", "subject", "body", "type", "priority", "topic")
+FORM_FIELDS = ("requester", "via", "subject", "body", "type", "priority", "topic", "submission")
+# A double click, or a reload of the answer, must not file the ticket twice: each form
+# carries a one-time id, claimed in the transaction that files the ticket (as the
+# portal's form does, in the API's idempotency table).
+_SUBMISSION_KEY = "web:staff-new-ticket:"
+MAX_SUBMISSION_CHARS = 64
 
 
 async def _page(
@@ -63,6 +72,7 @@ async def new_ticket_form(request: Request, session: Session, web: StaffWeb) -> 
     """The form; ``who`` finds customers to file for, ``requester`` chooses one."""
     values = {name: "" for name in FORM_FIELDS}
     values |= {"via": FiledVia.PHONE.value, "type": "question", "priority": "normal"}
+    values["submission"] = secrets.token_urlsafe(16)
     values["requester"] = (request.query_params.get("requester") or "").strip()[:MAX_SEARCH]
     return await _page(request, session, web, values=values)
 
@@ -93,6 +103,43 @@ def _ticket_create(values: dict[str, str], requester: str) -> TicketCreate:
     return validated(TicketCreate, **fields)
 
 
+async def _file_once(
+    request: Request, session: AsyncSession, web: WebContext, values: dict[str, str]
+) -> tuple[int, bool]:
+    """(the ticket's number, whether this POST filed it or an earlier one did)."""
+    submission = values["submission"]
+    if not submission or len(submission) > MAX_SUBMISSION_CHARS:
+        raise ValidationProblem.for_field("form", "The form was incomplete; send it again.")
+    new = _ticket_create(values, await _requester(session, values["requester"]))
+    user_id, key = web.actor.user.id, _SUBMISSION_KEY + submission
+    ttl = timedelta(hours=get_settings(request).idempotency_ttl_hours)
+    claimed = await claim_key(
+        session,
+        user_id=user_id,
+        key=key,
+        fingerprint=fingerprint(request, {"form": "staff-new-ticket"}),
+        ttl=ttl,
+    )
+    if claimed is None:
+        record = await record_for_key(session, user_id=user_id, key=key)
+        number = (record.response or {}).get("number") if record is not None else None
+        if not isinstance(number, int):
+            raise Conflict("this form was sent already; open a new form to file another ticket")
+        return number, False
+    ticket = await service.create_ticket(
+        session,
+        actor=web.actor,
+        new=new,
+        request_id=request_id_of(request),
+        max_files=get_settings(request).max_files_per_comment,
+    )
+    await keep_answer(
+        session, record_id=claimed, status_code=303, response={"number": ticket.number}
+    )
+    count_ticket_created(request, via=ticket.via)
+    return ticket.number, True
+
+
 @router.post("/agent/tickets/new")
 async def file_ticket(
     request: Request, session: Session, web: StaffWeb, form: CheckedForm
@@ -101,14 +148,7 @@ async def file_ticket(
     values["body"] = form_text(form, "body")
     try:
         async with refusable(request, session):
-            new = _ticket_create(values, await _requester(session, values["requester"]))
-            ticket = await service.create_ticket(
-                session,
-                actor=web.actor,
-                new=new,
-                request_id=request_id_of(request),
-                max_files=get_settings(request).max_files_per_comment,
-            )
+            number, filed_now = await _file_once(request, session, web, values)
     except FIXABLE as problem:
         return await _page(
             request,
@@ -118,8 +158,8 @@ async def file_ticket(
             errors=field_messages(problem),
             status_code=problem.status,
         )
-    count_ticket_created(request, via=ticket.via)
-    who = ticket.requester.real_name or ticket.requester.username
-    return redirect(
-        f"/agent/tickets/{ticket.number}", notice=f"Ticket #{ticket.number} is filed for {who}."
-    )
+    if not filed_now:
+        return redirect(
+            f"/agent/tickets/{number}", notice=f"This form was sent already: it filed #{number}."
+        )
+    return redirect(f"/agent/tickets/{number}", notice=f"Ticket #{number} is filed.")
