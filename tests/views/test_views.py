@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from helpwire.views import service
 from tests.conftest import World
 
 VIEWS = "/api/v1/views"
@@ -113,3 +116,17 @@ async def test_filters_are_checked_when_saved(world: World) -> None:
         assert response.json()["errors"][0]["field"].startswith(field), response.text
     searched = await make_view(world, filter={"q": "printer"}, sort="relevance")
     assert searched["count"] == {"value": 0, "exact": True}
+
+
+async def test_a_long_list_of_views_counts_its_first_ones_only(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service, "MAX_COUNTED_VIEWS", 2)
+    for position in range(3):
+        await make_view(world, name=f"v{position}", position=position)
+    views = (await world.get("agent", VIEWS)).json()
+    assert [v["name"] for v in views] == ["v0", "v1", "v2"]
+    assert [v["count"] is not None for v in views] == [True, True, False]
+    # Each view alone is always counted.
+    alone = await world.get("agent", f"{VIEWS}/{views[2]['id']}")
+    assert alone.json()["count"] == {"value": 0, "exact": True}
