@@ -194,3 +194,21 @@ async def test_every_ticket_of_the_list_changes_ticked_or_not(web: WebHarness) -
         "/agent/bulk", {"scope": "list", "back": "priority=loud", "add_tags": "calm"}
     )
     assert "Fix the list's filters" in notice_of(broken.cookies.get("helpwire_notice"))
+
+
+async def test_a_view_ranked_by_relevance_opens_newest_first_in_the_console(
+    web: WebHarness,
+) -> None:
+    made = await web.world.post(
+        "agent",
+        "/api/v1/views",
+        json={"name": "Printers", "filter": {"q": "printer"}, "sort": "relevance"},
+    )
+    assert made.status_code == 201, made.text
+    agent = await web.sign_in("agent")
+    page = await agent.get("/agent")
+    link = re.search(r'href="(/agent\?view=[^"]+)"', page.text)
+    assert link is not None
+    address = link.group(1).replace("&amp;", "&")
+    assert "q=printer" in address and "relevance" not in address
+    assert (await agent.get(address)).status_code == 200

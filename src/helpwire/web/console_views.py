@@ -22,7 +22,7 @@ from helpwire.tickets.filter_spec import TicketFilter, filter_of, query_paramete
 from helpwire.views import service
 from helpwire.views.models import SavedView
 from helpwire.web.auth import CheckedForm, StaffWeb
-from helpwire.web.console_list import read_list_request
+from helpwire.web.console_list import SORTS, read_list_request
 from helpwire.web.refusable import refusable
 from helpwire.web.shared import form_text
 from helpwire.web.templating import redirect
@@ -43,9 +43,9 @@ def view_url(view: SavedView) -> str:
     """The console's list of the view: its parameters in the address, and its id (which
     marks it current in the sidebar)."""
     parameters = query_parameters(TicketFilter.model_validate(view.filters))
-    return "/agent?" + urlencode(
-        {"view": str(view.id), **parameters, "sort": view.sort, "order": view.order}
-    )
+    # The console's list has no relevance order (the API's has): newest first there.
+    order = {"sort": view.sort, "order": view.order} if view.sort in SORTS else {}
+    return "/agent?" + urlencode({"view": str(view.id), **parameters, **order})
 
 
 def _shown(value: int, exact: bool) -> str:
