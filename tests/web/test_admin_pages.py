@@ -499,7 +499,12 @@ async def test_a_channel_is_changed_and_deleted(web: WebHarness, world: World) -
     assert changed.status_code == 303, changed.text
     shown = (await world.get("admin", f"/api/v1/channels/{number}")).json()
     assert shown["url"] == "https://chat.test/y" and shown["events"] == ["ticket.escalated"]
-    assert shown["filters"] == {"topics": [], "priorities": ["urgent"], "accounts": ["acme"]}
+    assert shown["filters"] == {
+        "topics": [],
+        "priorities": ["urgent"],
+        "accounts": ["acme"],
+        "followers": [],
+    }
     refused = await browser.post(
         f"/admin/channels/{number}", channel_form(name="chat", url="ftp://chat.test/")
     )

@@ -19,6 +19,7 @@ _STATUS_REASONS = {
     "agent_reply": "by replying",
     "customer_reply": "by replying",
     "reopen": "by reopening it",
+    "merged": "by merging it",
 }
 
 
@@ -63,7 +64,11 @@ def describe(event: Event) -> str:
     data: dict[str, Any] = event.data or {}
     kind = event.type
     if kind == EventType.TICKET_CREATED:
+        if data.get("split_from") is not None:
+            return f"split this ticket off #{data['split_from']} ({_comments(data)})"
         return f"filed the ticket (via {data.get('via') or 'api'})"
+    if kind in (EventType.TICKET_MERGED, EventType.TICKET_SPLIT):
+        return _describe_move(kind, data)
     if kind == EventType.TICKET_UPDATED:
         changes = data.get("changes") or {}
         parts = [_field_change(field, change) for field, change in changes.items()]
@@ -88,6 +93,20 @@ def describe(event: Event) -> str:
         comment = data.get("comment")
         return f"rated a reply {thumbs}: “{comment}”" if comment else f"rated a reply {thumbs}"
     return _describe_clocks_and_rules(kind, data) or kind.replace(".", " ").replace("_", " ")
+
+
+def _comments(data: dict[str, Any]) -> str:
+    count = data.get("comments")
+    return "1 comment" if count == 1 else f"{_value(count if count else 'no')} comments"
+
+
+def _describe_move(kind: str, data: dict[str, Any]) -> str:
+    subject = f" “{data['subject']}”" if data.get("subject") else ""
+    if kind == EventType.TICKET_MERGED and data.get("from") is not None:
+        return f"merged #{data['from']}{subject} into this ticket ({_comments(data)})"
+    if kind == EventType.TICKET_MERGED:
+        return f"merged this ticket into #{data.get('into')}{subject} ({_comments(data)})"
+    return f"split {_comments(data)} off into #{data.get('into')}{subject}"
 
 
 def _describe_clocks_and_rules(kind: str, data: dict[str, Any]) -> str | None:
