@@ -338,3 +338,13 @@ async def related_tickets(session: AsyncSession, *, actor: Actor, ticket: Ticket
         merged_from=await pointing(Ticket.merged_into_id),
         split_into=await pointing(Ticket.split_from_id),
     )
+
+
+async def ticket_numbers(session: AsyncSession, *, ticket_ids: Sequence[int]) -> dict[int, int]:
+    """Ticket id -> number, for the tickets moved comments came from."""
+    if not ticket_ids:
+        return {}
+    rows = await session.execute(
+        select(Ticket.id, Ticket.number).where(Ticket.id.in_(set(ticket_ids)))
+    )
+    return {ticket_id: number for ticket_id, number in rows.tuples()}
