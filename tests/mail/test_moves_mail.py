@@ -40,19 +40,30 @@ async def test_a_merge_mails_the_requester_and_cc_where_the_conversation_went(
     closed = next(message for _to, message in sent if message is not note)
     assert "is now: closed" in _plain(closed)
 
-    # The address hears of the conversation where it continues.
+    # The address, and alice (whose ticket it was, and who may not see owner's ticket in
+    # the portal), hear of the conversation where it continues.
     cc = await world.get("agent", f"/api/v1/tickets/{target['number']}/cc")
-    assert [row["address"] for row in cc.json()] == ["it@acme.test"]
+    assert [row["address"] for row in cc.json()] == ["it@acme.test", "alice@acme.test"]
     assert cc.json()[0]["added_by"] == "agent"
     events = (await world.get("agent", f"/api/v1/tickets/{target['number']}/events")).json()
     cc_change = events["items"][-1]["data"]["changes"]["cc"]
-    assert cc_change == {"before": [], "after": ["it@acme.test"]}
+    assert cc_change == {"before": [], "after": ["it@acme.test", "alice@acme.test"]}
     reply = await world.post(
         "agent", f"/api/v1/tickets/{target['number']}/comments", json={"body": "Fixed now."}
     )
     assert reply.status_code == 201
     [*_earlier, (recipients, _message)] = await outbox.expect(3)
-    assert recipients == ["owner@acme.test", "it@acme.test"]
+    assert recipients == ["owner@acme.test", "it@acme.test", "alice@acme.test"]
+
+
+async def test_merging_one_requester_s_tickets_adds_no_cc(world: World, outbox: Outbox) -> None:
+    source = await world.create_ticket("owner")
+    target = await world.create_ticket("owner")
+    merged = await world.post(
+        "agent", f"/api/v1/tickets/{source['number']}/merge", json={"into": target["number"]}
+    )
+    assert merged.status_code == 200, merged.text
+    assert (await world.get("agent", f"/api/v1/tickets/{target['number']}/cc")).json() == []
 
 
 async def test_a_split_copies_the_cc_addresses_to_the_new_ticket(

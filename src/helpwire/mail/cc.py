@@ -113,15 +113,18 @@ CARRIED_BY = (EventType.TICKET_MERGED.value, EventType.TICKET_SPLIT.value)
 async def carry_over(session: AsyncSession, *, event: Event, ticket: Ticket) -> None:
     """A subscriber of CARRIED_BY: the addresses copied on a ticket whose conversation went
     to another (merged into it, or split off into it) are copied on that one too, so they
-    keep hearing of the conversation. Recorded on the receiving ticket as its CC change."""
+    keep hearing of the conversation; so is a merged ticket's requester, when the target
+    is someone else's (they may not see it in the portal). Recorded on the receiving
+    ticket as its CC change."""
     into = (event.data or {}).get("into")
     if not isinstance(into, int):
         return  # the receiving ticket's own event
-    addresses = [row.address for row in await _rows(session, ticket)]
-    if not addresses:
-        return
     target = await session.scalar(select(Ticket).where(Ticket.number == into))
     if target is None:
+        return
+    addresses = [row.address for row in await _rows(session, ticket)]
+    addresses += _merged_requester(event, ticket, target)
+    if not addresses:
         return
     before = [row.address for row in await _rows(session, target)]
     room = max(MAX_CC - len(before), 0)
@@ -142,3 +145,15 @@ async def carry_over(session: AsyncSession, *, event: Event, ticket: Ticket) -> 
         data={"changes": {"cc": {"before": before, "after": [*before, *added]}}},
     )
     await session.flush()
+
+
+def _merged_requester(event: Event, ticket: Ticket, target: Ticket) -> list[str]:
+    requester = ticket.requester
+    if event.type != EventType.TICKET_MERGED or requester.id == target.requester_id:
+        return []
+    if not requester.email or not requester.is_active:
+        return []
+    try:
+        return [normalize_address(requester.email)]
+    except ValueError:
+        return []  # an address mail could not reach anyway
