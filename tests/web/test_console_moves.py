@@ -107,6 +107,7 @@ async def test_following_puts_the_ticket_in_the_following_queue(
     assert done.status_code == 303
     page = await agent.get(f"/agent/tickets/{followed['number']}")
     assert 'data-follow="0"' in page.text and "Sam Agent (me)" in page.text
+    assert "added agent to the followers" in page.text
     queue = (await agent.get("/agent", params={"queue": "following"})).text
     assert "Keep an eye on this" in queue and "Not followed" not in queue
     assert 'data-goto="f"' in queue

@@ -54,9 +54,19 @@ def _field_change(field: str, change: dict[str, Any]) -> str:
     before, after = change.get("before"), change.get("after")
     if field == "attributes":
         return "changed the attributes"
+    if field == "followers":
+        return _list_change("the followers", before or [], after or [])
     if field == "subject":
         return f"changed the subject from “{_value(before)}” to “{_value(after)}”"
     return f"changed {name} from {_value(before)} to {_value(after)}"
+
+
+def _list_change(name: str, before: list[Any], after: list[Any]) -> str:
+    added = [str(v) for v in after if v not in before]
+    removed = [str(v) for v in before if v not in after]
+    parts = [f"added {', '.join(added)} to {name}"] if added else []
+    parts += [f"removed {', '.join(removed)} from {name}"] if removed else []
+    return "; ".join(parts) or f"left {name} as they were"
 
 
 def describe(event: Event) -> str:
