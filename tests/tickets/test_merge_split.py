@@ -78,6 +78,7 @@ async def test_a_merge_moves_the_conversation_and_closes_the_ticket_with_a_note(
         "Please help.",
         "Still smoking",
     ]
+    assert [c["moved_from"] for c in customer_view] == [source["number"], None, source["number"]]
     moved_file = customer_view[0]["files"][0]
     download = await world.get("owner", f"/api/v1/files/{moved_file['id']}")
     assert download.status_code == 200 and download.content == b"segfault at 0x0"
@@ -200,6 +201,7 @@ async def test_a_split_moves_the_chosen_comments_to_a_new_linked_ticket(world: W
     moved = await comments_of(world, "agent", new["number"])
     assert [c["id"] for c in moved] == [second["id"], note["id"]]
     assert [c["ticket_number"] for c in moved] == [new["number"]] * 2
+    assert [c["moved_from"] for c in moved] == [number] * 2
     assert [c["body"] for c in await comments_of(world, "owner", new["number"])] == [
         "Also my invoice is wrong"
     ]

@@ -306,8 +306,8 @@ def comment_json(comment: Comment, ticket: Ticket) -> dict[str, Any]:
     # A comment split off into this ticket (tickets.moving), which it went to as the ticket
     # was made; not one merged in later from the same ticket.
     split_off = (
-        comment.moved_from_id is not None
-        and comment.moved_from_id == ticket.split_from_id
+        ticket.split_from is not None
+        and comment.moved_from_number == ticket.split_from.number
         and comment.moved_at == ticket.created_at
     )
     return {

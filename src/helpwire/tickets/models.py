@@ -297,9 +297,9 @@ class Comment(Base):
     rating_comment: Mapped[str | None] = mapped_column(Text)
     rated_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # The ticket a merge or a split took the comment from, and when (tickets.moving); the
-    # ticket's id, not a foreign key (migration 0019). Shown as "from #N".
-    moved_from_id: Mapped[int | None] = mapped_column(Integer)
+    # The number of the ticket a merge or a split took the comment from, and when
+    # (tickets.moving): numbers never change, and every answer shows it ("from #N").
+    moved_from_number: Mapped[int | None] = mapped_column(BigInteger)
     moved_at: Mapped[datetime | None]
 
     author: Mapped[User] = relationship(lazy="joined")

@@ -3,7 +3,7 @@
 Both move comments rather than copy them: a comment (with its files, its search texts and
 its rating) lives on exactly one ticket, so counts, search, downloads and the reports agree
 without a second copy to keep in step. A moved comment remembers the ticket it came from
-and when (``moved_from_id``, ``moved_at``), which the console shows as "from #N" and the
+and when (``moved_from_number``, ``moved_at``), which the console shows as "from #N" and the
 Selectel face as the comment's ``splitted_*``. The ticket left behind says where its
 conversation went: a merged ticket gets a closing note naming its new home and points at
 it (``merged_into``); a split-off ticket points at its origin (``split_from``). Both
@@ -91,7 +91,7 @@ async def merge_ticket(
     await session.execute(
         update(Comment)
         .where(Comment.ticket_id == source.id)
-        .values(ticket_id=target.id, moved_from_id=source.id, moved_at=now)
+        .values(ticket_id=target.id, moved_from_number=source.number, moved_at=now)
         .execution_options(synchronize_session=False)
     )
     await move_texts(session, from_ticket_id=source.id, to_ticket_id=target.id, comment_ids=None)
@@ -175,7 +175,11 @@ async def split_ticket(
     await number_ticket(session, ticket)
     await insert_ticket(session, ticket)
     for comment in chosen:
-        comment.ticket_id, comment.moved_from_id, comment.moved_at = ticket.id, source.id, now
+        comment.ticket_id, comment.moved_from_number, comment.moved_at = (
+            ticket.id,
+            source.number,
+            now,
+        )
     internal = sum(1 for c in chosen if c.internal)
     ticket.comment_count, ticket.internal_note_count = len(chosen), internal
     source.comment_count -= len(chosen)
@@ -338,13 +342,3 @@ async def related_tickets(session: AsyncSession, *, actor: Actor, ticket: Ticket
         merged_from=await pointing(Ticket.merged_into_id),
         split_into=await pointing(Ticket.split_from_id),
     )
-
-
-async def ticket_numbers(session: AsyncSession, *, ticket_ids: Sequence[int]) -> dict[int, int]:
-    """Ticket id -> number, for the tickets moved comments came from."""
-    if not ticket_ids:
-        return {}
-    rows = await session.execute(
-        select(Ticket.id, Ticket.number).where(Ticket.id.in_(set(ticket_ids)))
-    )
-    return {ticket_id: number for ticket_id, number in rows.tuples()}

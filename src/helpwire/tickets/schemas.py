@@ -259,6 +259,11 @@ class CommentOut(BaseModel):
     files: list[FileOut]
     rating: Rating | None
     created_at: datetime
+    moved_from: int | None = Field(
+        default=None,
+        description="The number of the ticket a merge or a split moved it from "
+        "(`ticket_number` is the one it is on now).",
+    )
 
 
 class CommentPage(BaseModel):

@@ -24,7 +24,7 @@ from helpwire.tickets.groups import open_counts_by_group
 from helpwire.tickets.lifecycle import can_escalate
 from helpwire.tickets.listing import list_tickets
 from helpwire.tickets.models import BodyFormat, Priority, Status, Ticket, TicketType
-from helpwire.tickets.moving import merge_ticket, related_tickets, split_ticket, ticket_numbers
+from helpwire.tickets.moving import merge_ticket, related_tickets, split_ticket
 from helpwire.tickets.queues import QUEUES, queue_counts, shown_counts
 from helpwire.tickets.schemas import MAX_BODY_CHARS
 from helpwire.tickets.service import (
@@ -203,18 +203,11 @@ async def _moves_and_followers(
     move_errors: list[str],
 ) -> dict[str, Any]:
     """What the page shows of merges, splits and followers: the tickets this one is linked
-    with, where its moved comments came from, who follows it, and the merge to confirm
-    (``merge_into`` in the query) if any."""
+    with, who follows it, and the merge to confirm (``merge_into`` in the query) if any."""
     ticket = view.ticket
-    moved_from_ids = [
-        entry.comment.moved_from_id
-        for entry in view.timeline
-        if entry.comment is not None and entry.comment.moved_from_id is not None
-    ]
     merge_target, merge_problem = await _merge_target(request, session, web, ticket)
     return {
         "related": await related_tickets(session, actor=web.actor, ticket=ticket),
-        "moved_from": await ticket_numbers(session, ticket_ids=moved_from_ids),
         "followers": await followers_of(session, ticket=ticket),
         "following": await is_following(session, user=web.actor.user, ticket=ticket),
         "movable": ticket.merged_into_id is None and ticket.status != Status.CLOSED,

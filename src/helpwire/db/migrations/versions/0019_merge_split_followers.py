@@ -6,9 +6,9 @@ Create Date: 2026-12-05 22:00:00
 
 ``ticket_followers`` holds the staff who follow a ticket (its console queue and the
 channels whose ``followers`` filter names them). A comment that a merge or a split moved to
-another ticket keeps where it came from and when (``comments.moved_from_id``,
-``moved_at``; no foreign key, as for ``tickets.group_id``: SQLite cannot add one without
-rebuilding the table). ``tickets.split_from_id`` and ``merged_into_id`` existed already;
+another ticket keeps the number of the ticket it came from and when
+(``comments.moved_from_number``, ``moved_at``; a number, which never changes, so that
+answers show it without a join). ``tickets.split_from_id`` and ``merged_into_id`` existed already;
 their new indexes find a ticket's merged and split-off tickets.
 """
 
@@ -59,7 +59,7 @@ def upgrade() -> None:
     )
     # A follower's queue: the tickets one user follows.
     op.create_index("ix_ticket_followers_user_ticket", "ticket_followers", ["user_id", "ticket_id"])
-    op.add_column("comments", sa.Column("moved_from_id", sa.Integer(), nullable=True))
+    op.add_column("comments", sa.Column("moved_from_number", sa.BigInteger(), nullable=True))
     op.add_column("comments", sa.Column("moved_at", _TIME, nullable=True))
     for name, columns in TICKET_INDEXES.items():
         op.create_index(name, "tickets", columns, unique=False)
@@ -68,7 +68,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     for name in TICKET_INDEXES:
         op.drop_index(name, table_name="tickets")
-    for column in ("moved_at", "moved_from_id"):
+    for column in ("moved_at", "moved_from_number"):
         op.drop_column("comments", column)
     op.drop_index("ix_ticket_followers_user_ticket", table_name="ticket_followers")
     op.drop_table("ticket_followers")
