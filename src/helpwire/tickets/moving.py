@@ -26,7 +26,7 @@ from helpwire.accounts.actor import Actor
 from helpwire.db.base import utcnow
 from helpwire.db.counters import number_ticket
 from helpwire.problems import Forbidden, IllegalTransition, NotFound, ValidationProblem
-from helpwire.search.service import add_text, move_texts, refresh_ticket_document
+from helpwire.search.service import add_text, move_texts
 from helpwire.tickets import followers
 from helpwire.tickets.events import EventType, record, touch
 from helpwire.tickets.inserting import insert_ticket
@@ -175,11 +175,9 @@ async def split_ticket(
     await number_ticket(session, ticket)
     await insert_ticket(session, ticket)
     for comment in chosen:
-        comment.ticket_id, comment.moved_from_number, comment.moved_at = (
-            ticket.id,
-            source.number,
-            now,
-        )
+        comment.ticket_id = ticket.id
+        comment.moved_from_number = source.number
+        comment.moved_at = now
     internal = sum(1 for c in chosen if c.internal)
     ticket.comment_count, ticket.internal_note_count = len(chosen), internal
     source.comment_count -= len(chosen)
@@ -192,7 +190,7 @@ async def split_ticket(
         source_id=ticket.uid,
         text_value=ticket.subject,
     )
-    await refresh_ticket_document(session, ticket.id)
+    # The new ticket's row of the index is built from its subject and the moved texts.
     file_ids = [f.id for c in chosen for f in c.files]
     await move_texts(
         session,
