@@ -156,3 +156,23 @@ async def test_a_personal_channel_hears_of_every_change_to_the_tickets_its_perso
         ("ticket.updated", followed["number"]),
         ("ticket.merged", followed["number"]),
     ]
+
+
+async def test_the_list_filters_by_what_the_caller_follows(world: World) -> None:
+    followed = await world.create_ticket("owner")
+    other = await world.create_ticket("owner")
+    await world.post("agent", f"{TICKETS}/{followed['number']}/followers", json={})
+    await world.post("agent2", f"{TICKETS}/{other['number']}/followers", json={})
+
+    async def numbers(who: str, following: str) -> list[int]:
+        response = await world.get(who, TICKETS, params={"following": following})
+        assert response.status_code == 200, response.text
+        return [t["number"] for t in response.json()["items"]]
+
+    assert await numbers("agent", "true") == [followed["number"]]
+    assert await numbers("agent", "false") == [other["number"]]
+    assert await numbers("agent2", "true") == [other["number"]]
+    # Customers follow nothing.
+    assert await numbers("owner", "true") == []
+    bad = await world.get("agent", TICKETS, params={"following": "maybe"})
+    assert bad.status_code == 422

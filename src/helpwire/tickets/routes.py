@@ -168,6 +168,9 @@ async def get_tickets(
             "(overdue ones included).",
         ),
     ] = None,
+    following: Annotated[
+        bool | None, Query(description="Whether the caller follows the ticket (staff).")
+    ] = None,
     sort: Annotated[
         SortField,
         Query(
@@ -203,6 +206,7 @@ async def get_tickets(
         group=group,
         sla_breached=sla_breached,
         due_within=due_within,
+        following=following,
     ).filters()
     found = await list_and_count_tickets(
         session,
