@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from helpwire.db.session import Database
 from helpwire.db.subscribers import Subscribers
-from helpwire.mail import outbound
+from helpwire.mail import cc, outbound
 from helpwire.mail.config import MailConfig
 from helpwire.notify.outbox import enqueue
 from helpwire.reports import facts as report_facts
@@ -26,6 +26,8 @@ def subscribers_for(*, mail: MailConfig | None = None) -> Subscribers:
     and status changes."""
     subscribers = Subscribers()
     subscribers.subscribe(enqueue)
+    # CC addresses follow a conversation that moves to another ticket (merge, split).
+    subscribers.subscribe(cc.carry_over, types=cc.CARRIED_BY)
     subscribers.subscribe(sla.subscriber, types=sla.EVENT_TYPES)
     # After the SLA clocks: a ticket's facts read their state.
     subscribers.subscribe(report_facts.subscriber, types=report_facts.EVENT_TYPES)

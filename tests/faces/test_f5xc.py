@@ -1080,3 +1080,28 @@ async def test_a_body_is_read_as_json_whatever_its_content_type(f5: F5, world: W
     empty = await world.client.post(rpc(name, "escalate"), headers=f5.headers("owner"))
     assert empty.json() == {"err": "EOK"}
     assert (await native(world, name))["escalated"] is True
+
+
+async def test_a_merged_ticket_s_followup_is_where_it_went_and_a_split_relates_to_its_origin(
+    f5: F5, world: World
+) -> None:
+    merged = (await create(f5, "owner"))["metadata"]["name"]
+    kept = (await create(f5, "owner"))["metadata"]["name"]
+    more = await world.post(
+        "owner", f"/api/v1/tickets/{kept}/comments", json={"body": "a second problem"}
+    )
+    answer = await world.post("agent", f"/api/v1/tickets/{merged}/merge", json={"into": int(kept)})
+    assert answer.status_code == 200, answer.text
+    shown = (await f5.get("owner", f"{SUPPORTS}/{merged}")).json()["spec"]
+    assert [ref["name"] for ref in shown["followups"]] == [kept]
+
+    split = await world.post(
+        "agent", f"/api/v1/tickets/{kept}/split", json={"comment_ids": [more.json()["id"]]}
+    )
+    assert split.status_code == 201, split.text
+    new = str(split.json()["number"])
+    spec = (await f5.get("owner", f"{SUPPORTS}/{new}")).json()["spec"]
+    assert [(ref["name"], ref["kind"]) for ref in spec["relates_to"]] == [
+        (kept, "customer_support")
+    ]
+    assert (await f5.get("owner", f"{SUPPORTS}/{kept}")).json()["spec"]["relates_to"] == []

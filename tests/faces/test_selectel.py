@@ -622,3 +622,28 @@ async def test_errors_answered_before_routing_come_in_the_selectel_shape(world: 
 
     assert_error(response, 400)
     assert await world.row_counts() == before
+
+
+async def test_a_split_fills_the_splitted_fields(world: World) -> None:
+    number = (await create(world, "owner"))["number"]
+    second = await call(
+        world, "owner", "POST", f"{TICKETS}/{number}/comments", json={"body": "other matter"}
+    )
+    assert second.status_code == 200, second.text
+    split = await world.post(
+        "agent", f"/api/v1/tickets/{number}/split", json={"comment_ids": [second.json()["id"]]}
+    )
+    assert split.status_code == 201, split.text
+    new = split.json()["number"]
+
+    ticket = await call(world, "owner", "GET", f"{TICKETS}/{new}")
+    assert ticket.json()["splitted_from_ticket_number"] == number
+    [moved] = (await call(world, "owner", "GET", f"{TICKETS}/{new}/comments")).json()["items"]
+    assert moved["body"] == "other matter"
+    assert moved["splitted_to_ticket_number"] == new
+    assert TIME_RE.match(moved["splitted_at"])
+    assert moved["splitted_at"] == ticket.json()["created_at"]
+    [kept] = (await call(world, "owner", "GET", f"{TICKETS}/{number}/comments")).json()["items"]
+    assert (kept["splitted_at"], kept["splitted_to_ticket_number"]) == (None, None)
+    source = await call(world, "owner", "GET", f"{TICKETS}/{number}")
+    assert source.json()["splitted_from_ticket_number"] is None

@@ -85,6 +85,8 @@ async def test_channel_crud_and_names_are_unique(world: World) -> None:
         "ticket.rated",
         "comment.created",
         "comment.rated",
+        "ticket.merged",
+        "ticket.split",
         "sla.warning",
         "sla.breached",
         "rule.applied",

@@ -220,7 +220,16 @@ def all_events() -> dict[str, dict[str, Any]]:
         ),
         "channel.test": channel_test_payload(),
         "ticket.read (no special rendering)": event_payload("ticket.read"),
-        "unknown type": event_payload("ticket.merged", details={"into": 43, "extra": [1, 2]}),
+        "ticket.merged (away)": event_payload(
+            "ticket.merged", details={"into": 43, "subject": "Printers", "comments": 2}
+        ),
+        "ticket.merged (in)": event_payload(
+            "ticket.merged", details={"from": 41, "subject": "Smoke", "comments": 1}
+        ),
+        "ticket.split": event_payload(
+            "ticket.split", details={"into": 44, "subject": "Toner", "comments": 1}
+        ),
+        "unknown type": event_payload("ticket.archived", details={"into": 43, "extra": [1, 2]}),
         "no ticket, no event": {"type": "system.thing", "timestamp": "not a time", "data": None},
         "empty": {},
     }
@@ -322,7 +331,13 @@ def test_headline_names_the_ticket_and_its_subject() -> None:
     )
     assert headline(events["ticket.rated"]) == "Ticket #42 rated 4/5: Printer on fire"
     assert headline(events["channel.test"]) == "helpwire test message for channel 'ops'"
-    assert "ticket.merged" in headline(events["unknown type"])
+    assert headline(events["ticket.merged (away)"]) == "Ticket #42 merged into #43: Printer on fire"
+    assert (
+        headline(events["ticket.merged (in)"])
+        == "Ticket #41 merged into ticket #42: Printer on fire"
+    )
+    assert headline(events["ticket.split"]) == "Ticket #44 split off ticket #42: Printer on fire"
+    assert "ticket.archived" in headline(events["unknown type"])
 
 
 def test_headline_is_one_bounded_line_whatever_the_subject() -> None:

@@ -774,6 +774,20 @@ NATIVE: dict[tuple[str, str], Entry] = {
     ("DELETE", TK + "/cc/{address}"): Entry(
         staff_only, at(T + "/cc/nobody@matrix.test"), TICKET_KEYS
     ),
+    # Staff only, refused as such before the ticket is looked at. The let-through calls
+    # are refused by their input (no such ticket, no such comment), so the matrix's
+    # tickets are neither merged nor split.
+    ("POST", TK + "/merge"): Entry(
+        staff_only, at(T + "/merge", json={"into": 999_999_999}), TICKET_KEYS
+    ),
+    ("POST", TK + "/split"): Entry(
+        staff_only, at(T + "/split", json={"comment_ids": [2_000_000_000]}), TICKET_KEYS
+    ),
+    ("GET", TK + "/followers"): Entry(staff_only, at(T + "/followers"), TICKET_KEYS),
+    ("POST", TK + "/followers"): Entry(staff_only, at(T + "/followers", json={}), TICKET_KEYS),
+    ("DELETE", TK + "/followers/{username}"): Entry(
+        staff_only, at(T + "/followers/nobody"), TICKET_KEYS
+    ),
     ("GET", API + "/mail/templates"): Entry(admin_only, at(API + "/mail/templates")),
     ("GET", API + "/mail/templates/{kind}/{language}"): Entry(
         admin_only, at(API + "/mail/templates/reply/en")
@@ -1037,6 +1051,15 @@ WEB: dict[tuple[str, str], Entry] = {
     ),
     ("POST", "/agent/tickets/{number}/cc/remove"): Entry(
         staff_only, form(AT + "/cc/remove", address="nobody@matrix.test"), TICKET_KEYS
+    ),
+    # Let through, then refused by their input (no number typed, no message ticked), so
+    # the matrix's tickets are neither merged nor split.
+    ("POST", "/agent/tickets/{number}/merge"): Entry(
+        staff_only, form(AT + "/merge", into=""), TICKET_KEYS
+    ),
+    ("POST", "/agent/tickets/{number}/split"): Entry(staff_only, form(AT + "/split"), TICKET_KEYS),
+    ("POST", "/agent/tickets/{number}/follow"): Entry(
+        staff_only, form(AT + "/follow", follow="1"), TICKET_KEYS
     ),
     ("GET", "/agent/mail/{message_id}/original"): Entry(
         staff_only, at("/agent/mail/{ml}/original")

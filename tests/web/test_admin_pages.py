@@ -494,12 +494,20 @@ async def test_a_channel_is_changed_and_deleted(web: WebHarness, world: World) -
             events=["ticket.escalated"],
             filter_priorities=["urgent"],
             filter_accounts="acme",
+            filter_followers="agent, admin",
         ),
     )
     assert changed.status_code == 303, changed.text
     shown = (await world.get("admin", f"/api/v1/channels/{number}")).json()
     assert shown["url"] == "https://chat.test/y" and shown["events"] == ["ticket.escalated"]
-    assert shown["filters"] == {"topics": [], "priorities": ["urgent"], "accounts": ["acme"]}
+    assert shown["filters"] == {
+        "topics": [],
+        "priorities": ["urgent"],
+        "accounts": ["acme"],
+        "followers": ["agent", "admin"],
+    }
+    form_page = await browser.get(f"/admin/channels/{number}")
+    assert 'name="filter_followers" type="text" value="agent admin"' in form_page.text
     refused = await browser.post(
         f"/admin/channels/{number}", channel_form(name="chat", url="ftp://chat.test/")
     )
@@ -516,6 +524,7 @@ BAD_CHANNELS: list[tuple[dict[str, str | list[str]], str]] = [
     ({"url": "https://x.test/", "events": []}, "name at least one event type"),
     ({"kind": "email", "smtp_host": "", "email_to": ""}, "email.host"),
     ({"url": "https://x.test/", "filter_accounts": "nope"}, "unknown account nope"),
+    ({"url": "https://x.test/", "filter_followers": "bob"}, "not a member of staff: bob"),
     ({"url": "https://x.test/", "rate_per_second": "fast"}, "must be a number"),
     (
         {"url": "https://x.test/", "include_internal": "1", "audience": "customers"},

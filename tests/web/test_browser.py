@@ -562,3 +562,59 @@ def test_an_agent_sorts_by_due_time_sees_the_sla_badge_turn_red_and_applies_a_ma
     page.get_by_role("button", name="Apply macro").click()
     expect(page.locator(".timeline").get_by_text("Hello Alice, we are on it.")).to_be_visible()
     expect(page.locator(".ticket-head .badge.status-pending")).to_be_visible()
+
+
+def _file_ticket(person: Person, subject: str, message: str) -> int:
+    person.page.goto("/tickets/new")
+    person.page.get_by_label("Subject", exact=True).fill(subject)
+    person.page.get_by_label("Message", exact=True).fill(message)
+    person.page.get_by_role("button", name="File ticket").click()
+    expect(person.page.get_by_role("heading", name=re.compile(subject))).to_be_visible()
+    found = re.search(r"/tickets/(\d+)", person.page.url)
+    assert found, person.page.url
+    return int(found.group(1))
+
+
+def test_an_agent_follows_merges_and_splits_in_the_console(people: Any) -> None:
+    alice = people("alice", DESKTOP)
+    smoke = _file_ticket(alice, "Printer smokes", "It smokes since this morning.")
+    broken = _file_ticket(alice, "Printer broken", "It prints nothing.")
+
+    agent = people("agent", DESKTOP)
+    page = agent.page
+    page.goto(f"/agent/tickets/{broken}")
+    page.get_by_role("button", name="Follow", exact=True).click()
+    expect(page.get_by_role("button", name="Unfollow")).to_be_visible()
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    page.keyboard.press("g")
+    page.keyboard.press("f")
+    expect(page).to_have_url(re.compile(r"/agent\?queue=following$"))
+    expect(page.locator("tr[data-row-link]")).to_contain_text(["Printer broken"])
+
+    # Merge: the number typed, the target named for confirmation, then merged.
+    page.goto(f"/agent/tickets/{smoke}")
+    page.get_by_label("Merge into ticket").fill(f"#{broken}")
+    page.get_by_role("button", name="Merge…").click()
+    expect(page.locator(".merge-confirm")).to_contain_text(
+        f"Merge #{smoke} into #{broken} “Printer broken”?"
+    )
+    agent.shot("console-merge-confirm")
+    page.get_by_role("button", name=f"Merge into #{broken}").click()
+    expect(page).to_have_url(re.compile(rf"/agent/tickets/{broken}$"))
+    moved = page.locator("li.message", has_text="It smokes since this morning.")
+    expect(moved.locator(".badge.moved")).to_have_text(f"from #{smoke}")
+    expect(page.locator(".relations")).to_contain_text(f"Merged in from #{smoke}")
+    agent.shot("console-merged")
+
+    # Split the merged message off again, into a ticket of its own.
+    moved.get_by_label("Split off").check()
+    page.get_by_label("Subject of the new ticket").fill("Smoke from the printer")
+    page.get_by_role("button", name="Split into a new ticket").click()
+    expect(page.get_by_role("heading", name=re.compile("Smoke from the printer"))).to_be_visible()
+    expect(page.locator(".relations")).to_contain_text(f"Split off from #{broken}")
+    expect(page.locator("li.message")).to_contain_text(["It smokes since this morning."])
+    agent.shot("console-split")
+
+    # The customer's merged ticket says where its conversation went.
+    alice.page.goto(f"/tickets/{smoke}")
+    expect(alice.page.locator("body")).to_contain_text(f"merged into #{broken}")

@@ -129,7 +129,13 @@ async def test_queues_count_their_tickets_and_list_the_same_ones(
         # Not solved ones, nor closed.
         "my_groups": {made["open"]},
         "sla_breached": {made["hold"]},
+        # The caller's: solved ones too, not closed ones.
+        "following": {made["solved"]},
     }
+    for number in (made["solved"], made["closed"]):
+        followed = await world.post("agent", f"/api/v1/tickets/{number}/followers", json={})
+        assert followed.status_code == 201, followed.text
+    await world.post("agent2", f"/api/v1/tickets/{made['open']}/followers", json={})
     agent = await web.sign_in("agent")
     console = await agent.get("/agent")
     assert console.status_code == 200

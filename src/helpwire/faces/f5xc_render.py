@@ -147,7 +147,8 @@ def _relates_to(ticket: Ticket, sent: Mapping[str, Any]) -> list[dict[str, Any]]
     kept = sent.get("relates_to")
     if isinstance(kept, list) and kept:
         return [dict(ref) for ref in kept if isinstance(ref, dict)]
-    return [ticket_ref(ticket.follow_up_of)] if ticket.follow_up_of else []
+    # The tickets this one continues: the one it follows up, the one it was split off.
+    return [ticket_ref(t) for t in (ticket.follow_up_of, ticket.split_from) if t is not None]
 
 
 def summary_spec(ticket: Ticket) -> dict[str, Any]:
@@ -380,9 +381,12 @@ async def full_spec(
             comments[1:], ticket=ticket, staff=actor.is_staff, storage=storage
         )
     spec["timeline"] = await timeline(session, ticket=ticket)
-    spec["followups"] = [
-        ticket_ref(t) for t in await follow_ups(session, actor=actor, ticket=ticket)
-    ]
+    # F5's follow-ups are the open tickets a closed one continues in: a merged ticket's
+    # conversation continues in the ticket it was merged into.
+    continued = await follow_ups(session, actor=actor, ticket=ticket)
+    if ticket.merged_into is not None:
+        continued.append(ticket.merged_into)
+    spec["followups"] = [ticket_ref(t) for t in continued]
     return spec
 
 

@@ -303,6 +303,13 @@ def comment_json(comment: Comment, ticket: Ticket) -> dict[str, Any]:
     author = comment.author
     by_client = not author.is_staff
     read = ticket.customer_read_at
+    # A comment split off into this ticket (tickets.moving), which it went to as the ticket
+    # was made; not one merged in later from the same ticket.
+    split_off = (
+        ticket.split_from is not None
+        and comment.moved_from_number == ticket.split_from.number
+        and comment.moved_at == ticket.created_at
+    )
     return {
         "files": [f.id for f in comment.files],
         "body": comment.body,
@@ -310,8 +317,8 @@ def comment_json(comment: Comment, ticket: Ticket) -> dict[str, Any]:
         "is_client_author": by_client,
         "is_client_read": by_client or (read is not None and read >= comment.created_at),
         "sent_at": _time(comment.created_at),
-        "splitted_at": None,
-        "splitted_to_ticket_number": None,
+        "splitted_at": _time(comment.moved_at) if split_off else None,
+        "splitted_to_ticket_number": ticket.number if split_off else None,
         "vote": _vote(comment.rating_score, comment.rating_comment, comment.rated_at),
         "ticket_number": ticket.number,
         "client_author_id": author.username if by_client else None,

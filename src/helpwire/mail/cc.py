@@ -15,7 +15,7 @@ from helpwire.mail.addresses import normalize_address
 from helpwire.mail.models import TicketCc
 from helpwire.problems import Forbidden, ValidationProblem
 from helpwire.tickets.events import EventType, record, touch
-from helpwire.tickets.models import Ticket
+from helpwire.tickets.models import Event, Ticket
 from helpwire.tickets.service import get_ticket
 
 MAX_CC = 50
@@ -104,3 +104,56 @@ async def record_cc_change(
         type=EventType.TICKET_UPDATED,
         data={"changes": {"cc": {"before": before, "after": after}}},
     )
+
+
+# The events that hand a ticket's conversation to another ticket (tickets.moving).
+CARRIED_BY = (EventType.TICKET_MERGED.value, EventType.TICKET_SPLIT.value)
+
+
+async def carry_over(session: AsyncSession, *, event: Event, ticket: Ticket) -> None:
+    """A subscriber of CARRIED_BY: the addresses copied on a ticket whose conversation went
+    to another (merged into it, or split off into it) are copied on that one too, so they
+    keep hearing of the conversation; so is a merged ticket's requester, when the target
+    is someone else's (they may not see it in the portal). Recorded on the receiving
+    ticket as its CC change."""
+    into = (event.data or {}).get("into")
+    if not isinstance(into, int):
+        return  # the receiving ticket's own event
+    target = await session.scalar(select(Ticket).where(Ticket.number == into))
+    if target is None:
+        return
+    addresses = [row.address for row in await _rows(session, ticket)]
+    addresses += _merged_requester(event, ticket, target)
+    if not addresses:
+        return
+    before = [row.address for row in await _rows(session, target)]
+    room = max(MAX_CC - len(before), 0)
+    added = [a for a in addresses if a not in before][:room]
+    if not added:
+        return
+    now = utcnow()
+    session.add_all(
+        TicketCc(ticket_id=target.id, address=a, added_by_id=event.actor_id, created_at=now)
+        for a in added
+    )
+    touch(target)
+    await record(
+        session,
+        ticket=target,
+        actor=event.actor,
+        type=EventType.TICKET_UPDATED,
+        data={"changes": {"cc": {"before": before, "after": [*before, *added]}}},
+    )
+    await session.flush()
+
+
+def _merged_requester(event: Event, ticket: Ticket, target: Ticket) -> list[str]:
+    requester = ticket.requester
+    if event.type != EventType.TICKET_MERGED or requester.id == target.requester_id:
+        return []
+    if not requester.email or not requester.is_active:
+        return []
+    try:
+        return [normalize_address(requester.email)]
+    except ValueError:
+        return []  # an address mail could not reach anyway

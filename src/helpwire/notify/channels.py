@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from helpwire.accounts.models import Account
+from helpwire.accounts.models import Account, Role, User
 from helpwire.db.base import utcnow
 from helpwire.db.session import Database
 from helpwire.notify.models import (
@@ -38,6 +38,7 @@ from helpwire.tickets.models import Priority
 from helpwire.topics.models import Topic
 
 EVENT_TYPES: tuple[str, ...] = tuple(e.value for e in EventType)
+STAFF_ROLES = (Role.AGENT.value, Role.ADMIN.value)
 SECRET_OVERLAP = timedelta(hours=24)
 
 # (concurrency, sends per second) by kind: what each receiver tolerates. Slack allows about
@@ -118,11 +119,34 @@ async def _check_filters(session: AsyncSession, filters: ChannelFilters) -> dict
             raise ValidationProblem.for_field(
                 "filters.accounts", f"unknown account {', '.join(missing)}"
             )
+    await _check_followers(session, filters.followers)
     return {
         "topics": list(dict.fromkeys(filters.topics)),
         "priorities": list(dict.fromkeys(filters.priorities)),
         "accounts": list(dict.fromkeys(filters.accounts)),
+        "followers": list(dict.fromkeys(filters.followers)),
     }
+
+
+async def _check_followers(session: AsyncSession, usernames: list[str]) -> None:
+    """Only staff follow tickets: a customer's name would make a channel that never hears
+    of anything."""
+    if not usernames:
+        return
+    staff = set(
+        (
+            await session.scalars(
+                select(User.username).where(
+                    User.username.in_(usernames), User.role.in_(STAFF_ROLES)
+                )
+            )
+        ).all()
+    )
+    missing = [u for u in usernames if u not in staff]
+    if missing:
+        raise ValidationProblem.for_field(
+            "filters.followers", f"not a member of staff: {', '.join(missing)}"
+        )
 
 
 def _check_secret(secret: str) -> str:

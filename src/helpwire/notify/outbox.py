@@ -20,6 +20,7 @@ from helpwire.db.subscribers import Subscribers
 from helpwire.notify.models import Audience, Channel, Delivery, DeliveryState
 from helpwire.notify.payloads import event_payload
 from helpwire.notify.signal import OUTBOX_SIGNAL, PG_CHANNEL
+from helpwire.tickets.followers import follower_usernames
 from helpwire.tickets.models import Comment, Event, Ticket
 
 _CHANNELS_KEY = "helpwire.outbox.channels"
@@ -73,7 +74,12 @@ async def _enabled_channels(session: AsyncSession) -> list[ChannelTarget]:
 STAFF_EVENTS = frozenset({"sla.warning", "sla.breached"})
 
 
-def channel_wants(channel: ChannelTarget, *, event: Event, ticket: Ticket) -> bool:
+def channel_wants(
+    channel: ChannelTarget, *, event: Event, ticket: Ticket, followers: set[str] | None = None
+) -> bool:
+    """Whether the channel is to hear of ``event``. ``followers`` are the usernames that
+    follow the ticket, needed only by a channel whose filters name followers (a personal
+    channel); None where none does."""
     if event.type not in channel.events:
         return False
     if event.type in STAFF_EVENTS:
@@ -89,7 +95,10 @@ def channel_wants(channel: ChannelTarget, *, event: Event, ticket: Ticket) -> bo
     if priorities and ticket.priority not in priorities:
         return False
     accounts = filters.get("accounts") or []
-    return not (accounts and (ticket.account is None or ticket.account.key not in accounts))
+    if accounts and (ticket.account is None or ticket.account.key not in accounts):
+        return False
+    wanted = filters.get("followers") or []
+    return not wanted or (followers is not None and not followers.isdisjoint(wanted))
 
 
 async def _comment_of(session: AsyncSession, event: Event) -> Comment | None:
@@ -101,8 +110,12 @@ async def _comment_of(session: AsyncSession, event: Event) -> Comment | None:
 
 async def enqueue(session: AsyncSession, *, event: Event, ticket: Ticket) -> int:
     """Queue the event for every channel that wants it; how many deliveries were queued."""
+    enabled = await _enabled_channels(session)
+    followers = None
+    if any((c.filters or {}).get("followers") for c in enabled):
+        followers = await follower_usernames(session, ticket_id=ticket.id)
     channels = [
-        c for c in await _enabled_channels(session) if channel_wants(c, event=event, ticket=ticket)
+        c for c in enabled if channel_wants(c, event=event, ticket=ticket, followers=followers)
     ]
     return await _queue(session, channels, event=event, ticket=ticket)
 

@@ -12,6 +12,7 @@ from helpwire.notify.models import Audience, ChannelKind, DeliveryState
 # Explicit limits on every string (the column's length where there is a column).
 Address = Annotated[str, StringConstraints(max_length=320)]
 Key = Annotated[str, StringConstraints(max_length=64)]
+Username = Annotated[str, StringConstraints(max_length=150)]
 EventName = Annotated[str, StringConstraints(max_length=64)]
 Secret = Annotated[str, StringConstraints(max_length=255)]
 MAX_LIST = 100
@@ -37,6 +38,11 @@ class ChannelFilters(Strict):
     topics: list[Key] = Field(default=[], max_length=MAX_LIST)
     priorities: list[Key] = Field(default=[], max_length=MAX_LIST)
     accounts: list[Key] = Field(default=[], max_length=MAX_LIST)
+    followers: list[Username] = Field(
+        default=[],
+        max_length=MAX_LIST,
+        description="Staff usernames: only tickets one of them follows (a personal channel).",
+    )
 
 
 class ChannelCreate(Strict):

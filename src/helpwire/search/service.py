@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +21,7 @@ from sqlalchemy import (
     column,
     func,
     literal_column,
+    or_,
     select,
     table,
     text,
@@ -194,6 +195,36 @@ async def reindex_text(
         return
     row.body = normalize(text_value)
     await refresh_ticket_document(session, ticket_id)
+
+
+async def move_texts(
+    session: AsyncSession,
+    *,
+    from_ticket_id: int,
+    to_ticket_id: int,
+    comment_ids: Sequence[int] | None,
+    file_ids: Sequence[str] = (),
+) -> None:
+    """The texts of comments that moved to another ticket (a merge, a split), and of their
+    files, go with them: ``comment_ids`` and ``file_ids``, or with None every comment and
+    file text of the ticket. Both tickets' rows are rebuilt, in the caller's transaction."""
+    moved: ColumnElement[bool] = SearchDocument.kind.in_(("comment", "file"))
+    if comment_ids is not None:
+        moved = or_(
+            and_(
+                SearchDocument.kind == "comment",
+                SearchDocument.source_id.in_([str(i) for i in comment_ids]),
+            ),
+            and_(SearchDocument.kind == "file", SearchDocument.source_id.in_(list(file_ids))),
+        )
+    await session.execute(
+        update(SearchDocument)
+        .where(SearchDocument.ticket_id == from_ticket_id, moved)
+        .values(ticket_id=to_ticket_id)
+        .execution_options(synchronize_session=False)
+    )
+    await refresh_ticket_document(session, from_ticket_id)
+    await refresh_ticket_document(session, to_ticket_id)
 
 
 async def refresh_ticket_document(session: AsyncSession, ticket_id: int) -> None:

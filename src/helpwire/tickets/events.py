@@ -27,6 +27,10 @@ class EventType(enum.StrEnum):
     TICKET_RATED = "ticket.rated"
     COMMENT_CREATED = "comment.created"
     COMMENT_RATED = "comment.rated"
+    # Recorded on both tickets: {"into": N} on the one merged (or split) away from, and
+    # {"from": N} on the one that received its comments (tickets.moving).
+    TICKET_MERGED = "ticket.merged"
+    TICKET_SPLIT = "ticket.split"
     # Written by helpwire.sla: a target's warning time, and its due time, passed.
     SLA_WARNING = "sla.warning"
     SLA_BREACHED = "sla.breached"

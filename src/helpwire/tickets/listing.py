@@ -42,6 +42,7 @@ from helpwire.tickets.models import (
     Priority,
     Status,
     Ticket,
+    TicketFollower,
     TicketProject,
     TicketTag,
     TicketType,
@@ -115,6 +116,7 @@ class TicketFilters:
     sla_breached: bool | None = None  # whether any SLA target was breached
     sla_running: bool | None = None  # whether an SLA clock runs (the ticket has a due time)
     due_within: int | None = None  # minutes: a running clock due before now + this
+    following: bool | None = None  # whether the caller follows the ticket (staff)
 
 
 RATING_SCORES = range(1, 6)
@@ -327,7 +329,16 @@ def _filter_conditions(
     conditions += _rating_conditions(filters)
     conditions += _time_conditions(filters)
     conditions += _team_and_sla_conditions(filters, names)
+    if filters.following is not None:
+        conditions.append(followed_by(actor, following=filters.following))
     return conditions
+
+
+def followed_by(actor: Actor, *, following: bool = True) -> ColumnElement[bool]:
+    """The tickets the actor follows (or, with ``following`` False, does not): read off
+    the followers' (user_id, ticket_id) index."""
+    followed = select(TicketFollower.ticket_id).where(TicketFollower.user_id == actor.user.id)
+    return Ticket.id.in_(followed) if following else Ticket.id.not_in(followed)
 
 
 def _team_and_sla_conditions(filters: TicketFilters, names: NamedIds) -> list[ColumnElement[bool]]:

@@ -144,6 +144,9 @@ class Ticket(Base):
         Index("ix_tickets_sla_breached_status", "sla_breached", "status"),
         # Automations find the tickets that have been in a status for some time.
         Index("ix_tickets_status_changed", "status", "status_changed_at", "id"),
+        # A ticket's split-off and merged-in tickets (tickets.moving.related_tickets).
+        Index("ix_tickets_split_from_id", "split_from_id"),
+        Index("ix_tickets_merged_into_id", "merged_into_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -304,9 +307,33 @@ class Comment(Base):
     rating_comment: Mapped[str | None] = mapped_column(Text)
     rated_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The number of the ticket a merge or a split took the comment from, and when
+    # (tickets.moving): numbers never change, and every answer shows it ("from #N").
+    moved_from_number: Mapped[int | None] = mapped_column(BigInteger)
+    moved_at: Mapped[datetime | None]
 
     author: Mapped[User] = relationship(lazy="joined")
     files: Mapped[list[File]] = relationship(order_by="File.created_at", lazy="selectin")
+
+
+class TicketFollower(Base):
+    """A member of staff who follows a ticket: it is in their "Following" queue, and the
+    channels whose ``followers`` filter names them hear of its every change."""
+
+    __tablename__ = "ticket_followers"
+    # The other way round from the key: the tickets one user follows, for their queue.
+    __table_args__ = (Index("ix_ticket_followers_user_ticket", "user_id", "ticket_id"),)
+
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
 
 
 class Event(Base):

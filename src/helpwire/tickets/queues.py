@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from helpwire.accounts.actor import Actor
 from helpwire.groups.models import GroupMember
 from helpwire.problems import Forbidden
-from helpwire.tickets.listing import TicketFilters
+from helpwire.tickets.listing import TicketFilters, followed_by
 from helpwire.tickets.models import PRIORITY_RANK, Priority, Status, Ticket
 
 COUNT_CAP = 10_000
@@ -128,6 +128,17 @@ QUEUES += (
             Ticket.sla_breached == True,  # noqa: E712 (see escalated)
             Ticket.status.in_(_values(NOT_CLOSED)),
         ),
+    ),
+)
+
+QUEUES += (
+    Queue(
+        name="following",
+        label="Following",
+        goto="f",
+        filters=TicketFilters(following=True, statuses=NOT_CLOSED),
+        # The followers' (user_id, ticket_id) index gives the ids; a person follows few.
+        condition=lambda actor: and_(followed_by(actor), Ticket.status.in_(_values(NOT_CLOSED))),
     ),
 )
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from helpwire.accounts.actor import Actor
+from helpwire.accounts.models import User
 from helpwire.api.deps import CurrentPrincipal, Session, get_settings
 from helpwire.api.idempotency import respond_once
 from helpwire.api.metrics import count_ticket_created
@@ -16,12 +17,13 @@ from helpwire.api.model_json import ModelJSONResponse
 from helpwire.api.pagination import cursor_id, encode_cursor
 from helpwire.api.responses import PRECONDITION_RESPONSES, PROBLEM_RESPONSES
 from helpwire.api.types import MAX_INT32, MAX_INT64, RowId, TicketNumber
+from helpwire.mail.cc import cc_of
 from helpwire.tickets import comments as comment_service
-from helpwire.tickets import service
+from helpwire.tickets import followers, moving, service
 from helpwire.tickets.events import list_events
 from helpwire.tickets.list_query import TicketListQuery
 from helpwire.tickets.listing import SortField, SortOrder, list_and_count_tickets
-from helpwire.tickets.models import Ticket
+from helpwire.tickets.models import Ticket, TicketFollower
 from helpwire.tickets.schemas import (
     CloseRequest,
     CommentCreate,
@@ -29,9 +31,14 @@ from helpwire.tickets.schemas import (
     CommentPage,
     CommentRatingRequest,
     EventPage,
+    FollowerOut,
+    FollowersOut,
+    FollowRequest,
     ListCount,
+    MergeRequest,
     Ranking,
     ReopenRequest,
+    SplitRequest,
     TicketCreate,
     TicketOut,
     TicketPage,
@@ -161,6 +168,9 @@ async def get_tickets(
             "(overdue ones included).",
         ),
     ] = None,
+    following: Annotated[
+        bool | None, Query(description="Whether the caller follows the ticket (staff).")
+    ] = None,
     sort: Annotated[
         SortField,
         Query(
@@ -196,6 +206,7 @@ async def get_tickets(
         group=group,
         sla_breached=sla_breached,
         due_within=due_within,
+        following=following,
     ).filters()
     found = await list_and_count_tickets(
         session,
@@ -425,3 +436,133 @@ async def get_events(
         items=[event_out(e, staff=principal.is_staff) for e in rows],
         next_cursor=encode_cursor({"after": rows[-1].id}) if more and rows else None,
     )
+
+
+@router.post(
+    "/tickets/{number}/merge",
+    response_model=TicketOut,
+    summary="Merge a ticket into another (staff)",
+    description="Moves every comment of this ticket to the ticket `into` (of the same "
+    "account), closes this one with a note saying where its conversation went, and hands "
+    "its followers and CC addresses over. Answers this ticket, now `relations.merged_into`.",
+)
+async def merge_ticket(
+    number: TicketNumber, body: MergeRequest, session: Session, principal: CurrentPrincipal
+) -> JSONResponse:
+    merged, _target = await moving.merge_ticket(
+        session, actor=principal, number=number, into=body.into
+    )
+    return _answer(merged, principal)
+
+
+@router.post(
+    "/tickets/{number}/split",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TicketOut,
+    summary="Split comments off into a new ticket (staff)",
+    description="Moves the chosen comments to a new ticket with this one's requester, "
+    "account, access and properties; the new ticket's `relations.split_from` names this one.",
+)
+async def split_ticket(
+    request: Request,
+    number: TicketNumber,
+    body: SplitRequest,
+    session: Session,
+    principal: CurrentPrincipal,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> JSONResponse:
+    async def produce() -> tuple[TicketOut, dict[str, str]]:
+        _source, ticket = await moving.split_ticket(
+            session,
+            actor=principal,
+            number=number,
+            comment_ids=body.comment_ids,
+            subject=body.subject,
+        )
+        return ticket_out(ticket, staff=principal.is_staff), {
+            "ETag": service.etag_for(ticket, staff=principal.is_staff),
+            "Location": f"/api/v1/tickets/{ticket.number}",
+        }
+
+    return await respond_once(
+        session,
+        request=request,
+        actor=principal,
+        payload=body.model_dump(mode="json"),
+        status_code=status.HTTP_201_CREATED,
+        produce=produce,
+        ttl=timedelta(hours=get_settings(request).idempotency_ttl_hours),
+    )
+
+
+async def _followers_out(session: Session, ticket: Ticket) -> FollowersOut:
+    rows = await followers.followers_of(session, ticket=ticket)
+    return FollowersOut(
+        followers=[await _follower_out(session, row) for row in rows],
+        cc=await cc_of(session, ticket=ticket),
+    )
+
+
+async def _follower_out(session: Session, row: TicketFollower) -> FollowerOut:
+    added_by = None
+    if row.added_by_id is not None:
+        adder = await session.get(User, row.added_by_id)  # staff: few, from the identity map
+        added_by = adder.username if adder is not None else None
+    return FollowerOut(
+        username=row.user.username,
+        real_name=row.user.real_name,
+        added_by=added_by,
+        created_at=row.created_at,
+    )
+
+
+@router.get(
+    "/tickets/{number}/followers",
+    response_model=FollowersOut,
+    summary="Who follows the ticket (staff), and its CC addresses",
+)
+async def list_followers(
+    number: TicketNumber, session: Session, principal: CurrentPrincipal
+) -> FollowersOut:
+    followers.check_may_see(principal)
+    ticket = await service.get_ticket(session, actor=principal, number=number)
+    return await _followers_out(session, ticket)
+
+
+@router.post(
+    "/tickets/{number}/followers",
+    response_model=FollowerOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"model": FollowerOut, "description": "They followed it already"}},
+    summary="Follow a ticket, or make another member of staff follow it (staff)",
+)
+async def add_follower(
+    number: TicketNumber, body: FollowRequest, session: Session, principal: CurrentPrincipal
+) -> JSONResponse:
+    followers.check_may_see(principal)
+    ticket = await service.get_ticket(session, actor=principal, number=number, for_update=True)
+    row, created = await followers.follow(
+        session, actor=principal, ticket=ticket, username=body.username
+    )
+    out = await _follower_out(session, row)
+    return JSONResponse(
+        out.model_dump(mode="json"),
+        status_code=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+    )
+
+
+@router.delete(
+    "/tickets/{number}/followers/{username}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Stop following a ticket, or stop another member of staff following it (staff)",
+)
+async def remove_follower(
+    number: TicketNumber,
+    username: Annotated[str, Path(min_length=1, max_length=150)],
+    session: Session,
+    principal: CurrentPrincipal,
+) -> Response:
+    followers.check_may_see(principal)
+    ticket = await service.get_ticket(session, actor=principal, number=number, for_update=True)
+    await followers.unfollow(session, actor=principal, ticket=ticket, username=username)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

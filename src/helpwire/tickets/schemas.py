@@ -16,7 +16,7 @@ from helpwire.tickets.models import (
     Status,
     TicketType,
 )
-from helpwire.types import JsonObject, TicketNumber
+from helpwire.types import MAX_INT32, JsonObject, TicketNumber
 
 MAX_BODY_CHARS = 50_000
 MAX_SUBJECT_CHARS = 255
@@ -276,6 +276,11 @@ class CommentOut(BaseModel):
     files: list[FileOut]
     rating: Rating | None
     created_at: datetime
+    moved_from: int | None = Field(
+        default=None,
+        description="The number of the ticket a merge or a split moved it from "
+        "(`ticket_number` is the one it is on now).",
+    )
 
 
 class CommentPage(BaseModel):
@@ -296,3 +301,42 @@ class EventOut(BaseModel):
 class EventPage(BaseModel):
     items: list[EventOut]
     next_cursor: str | None
+
+
+CommentId = Annotated[int, Field(ge=1, le=MAX_INT32)]
+
+
+class MergeRequest(Strict):
+    into: TicketNumber = Field(
+        description="The ticket of the same account that takes this one's conversation."
+    )
+
+
+class SplitRequest(Strict):
+    comment_ids: list[CommentId] = Field(
+        min_length=1,
+        max_length=500,
+        description="Comments of this ticket to move to the new ticket: at least one public, "
+        "and not all of the ticket's.",
+    )
+    subject: Subject | None = Field(default=None, description="Default: this ticket's subject.")
+
+
+class FollowRequest(Strict):
+    username: Annotated[str, StringConstraints(min_length=1, max_length=150)] | None = Field(
+        default=None, description="A member of staff; default: the caller."
+    )
+
+
+class FollowerOut(BaseModel):
+    username: str
+    real_name: str
+    added_by: str | None = Field(description="The username of who made them follow it.")
+    created_at: datetime
+
+
+class FollowersOut(BaseModel):
+    followers: list[FollowerOut]
+    cc: list[str] = Field(
+        description="The ticket's CC addresses (managed at /api/v1/tickets/{number}/cc)."
+    )

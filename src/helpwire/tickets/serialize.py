@@ -157,6 +157,7 @@ def comment_out(comment: Comment, *, ticket_number: int, staff: bool) -> Comment
             else None
         ),
         created_at=comment.created_at,
+        moved_from=comment.moved_from_number,
     )
 
 

@@ -896,3 +896,17 @@ def read_state(ticket: Ticket | ListedTicket) -> tuple[bool, bool]:
         seen(ticket.customer_read_at, ticket.last_agent_activity_at),
         seen(ticket.agent_read_at, ticket.last_customer_activity_at),
     )
+
+
+async def close_as(
+    session: AsyncSession, *, actor: User, ticket: Ticket, extra: dict[str, Any]
+) -> None:
+    """Close a ticket the caller holds (locked) for a reason of its own, named in the
+    status change's ``extra`` (a merge closes the ticket it merged away)."""
+    current = Status(ticket.status)
+    lifecycle.check_can_close(current)
+    _apply_status(ticket, Status.CLOSED)
+    touch(ticket)
+    await record_status_change(
+        session, ticket=ticket, actor=actor, move=(current, Status.CLOSED), extra=extra
+    )

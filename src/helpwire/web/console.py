@@ -3,6 +3,8 @@ its reply, properties and escalation forms. Agents and admins only (customers ge
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,10 +19,12 @@ from helpwire.mail.routes import eml_download
 from helpwire.mail.service import original_of, received_for_comments
 from helpwire.problems import NotFound, PreconditionFailed, Problem, ValidationProblem
 from helpwire.rules import macros
+from helpwire.tickets.followers import follow, followers_of, is_following, unfollow
 from helpwire.tickets.groups import open_counts_by_group
 from helpwire.tickets.lifecycle import can_escalate
 from helpwire.tickets.listing import list_tickets
 from helpwire.tickets.models import BodyFormat, Priority, Status, Ticket, TicketType
+from helpwire.tickets.moving import merge_ticket, related_tickets, split_ticket
 from helpwire.tickets.queues import QUEUES, queue_counts, shown_counts
 from helpwire.tickets.schemas import MAX_BODY_CHARS
 from helpwire.tickets.service import (
@@ -156,6 +160,7 @@ async def _ticket_page(
     comment_errors: list[str] | None = None,
     cc_errors: list[str] | None = None,
     macro_errors: list[str] | None = None,
+    move_errors: list[str] | None = None,
 ) -> HTMLResponse:
     ticket = view.ticket
     around = await load_surroundings(session, actor=web.actor, ticket=ticket)
@@ -194,7 +199,46 @@ async def _ticket_page(
         found_macros=found_macros,
         macro_preview=macro_preview,
         macro_errors=macro_errors or [],
+        **await _moves_and_followers(request, session, web, view, move_errors or []),
     )
+
+
+async def _moves_and_followers(
+    request: Request,
+    session: AsyncSession,
+    web: WebContext,
+    view: TicketView,
+    move_errors: list[str],
+) -> dict[str, Any]:
+    """What the page shows of merges, splits and followers: the tickets this one is linked
+    with, who follows it, and the merge to confirm (``merge_into`` in the query) if any."""
+    ticket = view.ticket
+    merge_target, merge_problem = await _merge_target(request, session, web, ticket)
+    return {
+        "related": await related_tickets(session, actor=web.actor, ticket=ticket),
+        "followers": await followers_of(session, ticket=ticket),
+        "following": await is_following(session, user=web.actor.user, ticket=ticket),
+        "movable": ticket.merged_into_id is None and ticket.status != Status.CLOSED,
+        "merge_target": merge_target,
+        "move_errors": [*move_errors, *([merge_problem] if merge_problem else [])],
+    }
+
+
+async def _merge_target(
+    request: Request, session: AsyncSession, web: WebContext, ticket: Ticket
+) -> tuple[Ticket | None, str | None]:
+    """The ticket the merge form named, to confirm the merge into; or why there is none."""
+    raw = (request.query_params.get("merge_into") or "").strip().lstrip("#")
+    if not raw:
+        return None, None
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 18):
+        return None, "Type the number of the ticket to merge into."
+    if int(raw) == ticket.number:
+        return None, "A ticket cannot be merged into itself."
+    try:
+        return await get_ticket(session, actor=web.actor, number=int(raw)), None
+    except NotFound:
+        return None, f"There is no ticket #{raw}."
 
 
 def _macro_id(raw: str) -> int | None:
@@ -258,6 +302,7 @@ async def _refused_page(
     comment_errors: list[str] | None = None,
     cc_errors: list[str] | None = None,
     macro_errors: list[str] | None = None,
+    move_errors: list[str] | None = None,
 ) -> HTMLResponse:
     """The ticket page again, as it is now, with why the form was refused."""
     ticket = await get_ticket(session, actor=web.actor, number=number)
@@ -276,6 +321,7 @@ async def _refused_page(
         comment_errors=comment_errors,
         cc_errors=cc_errors,
         macro_errors=macro_errors,
+        move_errors=move_errors,
     )
 
 
@@ -498,3 +544,96 @@ async def original_page(
 async def original_message(message_id: BigRowId, session: Session, _web: StaffWeb) -> Response:
     """A received message as it came, to download (.eml)."""
     return eml_download(message_id, await original_of(session, message_id=message_id))
+
+
+@router.post("/agent/tickets/{number}/merge")
+async def merge(
+    number: TicketNumber, request: Request, session: Session, web: StaffWeb, form: CheckedForm
+) -> Response:
+    """The confirmed merge: the page asked first (``merge_into`` in its query)."""
+    into = form_text(form, "into").strip().lstrip("#")
+    if not (into.isascii() and into.isdigit() and len(into) <= 18):
+        return await _refused_page(
+            request,
+            session,
+            web,
+            number,
+            status_code=422,
+            move_errors=["Type the number of the ticket to merge into."],
+        )
+    try:
+        async with refusable(request, session):
+            _merged, target = await merge_ticket(
+                session, actor=web.actor, number=number, into=int(into)
+            )
+    except FIXABLE as refused:
+        return await _refused_page(
+            request,
+            session,
+            web,
+            number,
+            status_code=refused.status,
+            move_errors=[_sentence(refused.detail.removeprefix("into: ")) + " Nothing was merged."],
+        )
+    return redirect(
+        f"/agent/tickets/{target.number}",
+        notice=f"#{number} was merged into this ticket and closed.",
+    )
+
+
+@router.post("/agent/tickets/{number}/split")
+async def split(
+    number: TicketNumber, request: Request, session: Session, web: StaffWeb, form: CheckedForm
+) -> Response:
+    chosen = [value for value in form.getlist("comment_ids") if isinstance(value, str)]
+    comment_ids = [int(v) for v in chosen if v.isascii() and v.isdigit() and len(v) <= 9]
+    subject = form_text(form, "subject").strip()[:255] or None
+    problem = (
+        "Tick the messages to split off into a new ticket."
+        if not chosen
+        else "Those messages are not this ticket's."
+        if len(comment_ids) != len(chosen)
+        else None
+    )
+    if problem is not None:
+        return await _refused_page(
+            request, session, web, number, status_code=422, move_errors=[problem]
+        )
+    try:
+        async with refusable(request, session):
+            _source, new = await split_ticket(
+                session,
+                actor=web.actor,
+                number=number,
+                comment_ids=comment_ids,
+                subject=subject,
+                via="web",
+            )
+    except FIXABLE as refused:
+        return await _refused_page(
+            request,
+            session,
+            web,
+            number,
+            status_code=refused.status,
+            move_errors=[
+                _sentence(refused.detail.removeprefix("comment_ids: ")) + " Nothing was split."
+            ],
+        )
+    return redirect(
+        f"/agent/tickets/{new.number}", notice=f"Split off #{number} into this new ticket."
+    )
+
+
+@router.post("/agent/tickets/{number}/follow")
+async def follow_ticket(
+    number: TicketNumber, session: Session, web: StaffWeb, form: CheckedForm
+) -> Response:
+    ticket = await get_ticket(session, actor=web.actor, number=number, for_update=True)
+    if form_text(form, "follow") == "0":
+        await unfollow(session, actor=web.actor, ticket=ticket)
+        notice = "You no longer follow this ticket."
+    else:
+        await follow(session, actor=web.actor, ticket=ticket)
+        notice = "You follow this ticket: it is in your Following queue."
+    return redirect(f"/agent/tickets/{number}#followers-title", notice=notice)

@@ -201,6 +201,7 @@ def _filter_query(params: QueryParams, errors: list[str]) -> TicketListQuery:
         q=_text(params, "q", errors, MAX_QUERY),
         sla_breached=_yes_no_filter(params, "sla_breached", errors),
         due_within=_minutes(params, "due_within", errors),
+        following=_yes_no_filter(params, "following", errors),
     )
 
 

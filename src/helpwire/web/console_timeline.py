@@ -21,6 +21,7 @@ _STATUS_REASONS = {
     "reopen": "by reopening it",
     "with_reply": "with their reply",
     "with_note": "with their internal note",
+    "merged": "by merging it",
 }
 
 
@@ -55,9 +56,19 @@ def _field_change(field: str, change: dict[str, Any]) -> str:
     before, after = change.get("before"), change.get("after")
     if field == "attributes":
         return "changed the attributes"
+    if field == "followers":
+        return _list_change("the followers", before or [], after or [])
     if field == "subject":
         return f"changed the subject from “{_value(before)}” to “{_value(after)}”"
     return f"changed {name} from {_value(before)} to {_value(after)}"
+
+
+def _list_change(name: str, before: list[Any], after: list[Any]) -> str:
+    added = [str(v) for v in after if v not in before]
+    removed = [str(v) for v in before if v not in after]
+    parts = [f"added {', '.join(added)} to {name}"] if added else []
+    parts += [f"removed {', '.join(removed)} from {name}"] if removed else []
+    return "; ".join(parts) or f"left {name} as they were"
 
 
 def describe(event: Event) -> str:
@@ -65,12 +76,16 @@ def describe(event: Event) -> str:
     data: dict[str, Any] = event.data or {}
     kind = event.type
     if kind == EventType.TICKET_CREATED:
+        if data.get("split_from") is not None:
+            return f"split this ticket off #{data['split_from']} ({_comments(data)})"
         via = str(data.get("via") or "api").replace("_", "-")
         requester = data.get("requester")
         if event.actor is not None and requester and requester != event.actor.username:
             # Staff filed it for a customer (who phoned, chatted, walked in).
             return f"filed the ticket for {requester} (via {via})"
         return f"filed the ticket (via {via})"
+    if kind in (EventType.TICKET_MERGED, EventType.TICKET_SPLIT):
+        return _describe_move(kind, data)
     if kind == EventType.TICKET_UPDATED:
         changes = data.get("changes") or {}
         parts = [_field_change(field, change) for field, change in changes.items()]
@@ -95,6 +110,20 @@ def describe(event: Event) -> str:
         comment = data.get("comment")
         return f"rated a reply {thumbs}: “{comment}”" if comment else f"rated a reply {thumbs}"
     return _describe_clocks_and_rules(kind, data) or kind.replace(".", " ").replace("_", " ")
+
+
+def _comments(data: dict[str, Any]) -> str:
+    count = data.get("comments")
+    return "1 comment" if count == 1 else f"{_value(count if count else 'no')} comments"
+
+
+def _describe_move(kind: str, data: dict[str, Any]) -> str:
+    subject = f" “{data['subject']}”" if data.get("subject") else ""
+    if kind == EventType.TICKET_MERGED and data.get("from") is not None:
+        return f"merged #{data['from']}{subject} into this ticket ({_comments(data)})"
+    if kind == EventType.TICKET_MERGED:
+        return f"merged this ticket into #{data.get('into')}{subject} ({_comments(data)})"
+    return f"split {_comments(data)} off into #{data.get('into')}{subject}"
 
 
 def _describe_clocks_and_rules(kind: str, data: dict[str, Any]) -> str | None:

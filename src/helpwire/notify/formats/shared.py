@@ -292,6 +292,12 @@ def _phrase(ev: _Event, ref: str) -> str:
             return f"Ticket{ref} rated {_value_or_nothing(d.get('score'))}/5"
         case "comment.created":
             return f"{INTERNAL_MARK} on ticket{ref}" if ev.internal else f"New reply on ticket{ref}"
+        case "ticket.merged" if d.get("into") is not None:
+            return f"Ticket{ref} merged into #{_one_line(d.get('into'))}"
+        case "ticket.merged":
+            return f"Ticket #{_one_line(d.get('from'))} merged into ticket{ref}"
+        case "ticket.split":
+            return f"Ticket #{_one_line(d.get('into'))} split off ticket{ref}"
         case "comment.rated":
             return f"Reply on ticket{ref} rated {_thumbs(d.get('score'))}"
         case "channel.test":
