@@ -728,6 +728,13 @@ NATIVE: dict[tuple[str, str], Entry] = {
     ("POST", API + "/deliveries/{delivery_id}/redeliver"): Entry(
         admin_only, at(API + "/deliveries/{dl}/redeliver")
     ),
+    # Presence is staff only, refused as such before the ticket is looked at.
+    ("PUT", TK + "/presence"): Entry(
+        staff_only, at(T + "/presence", json={"state": "viewing"}), TICKET_KEYS
+    ),
+    ("GET", TK + "/presence"): Entry(staff_only, at(T + "/presence"), TICKET_KEYS),
+    ("DELETE", TK + "/presence"): Entry(staff_only, at(T + "/presence"), TICKET_KEYS),
+    ("PATCH", API + "/me"): Entry(signed_in, at(API + "/me", json={"time_zone": "Europe/Berlin"})),
     ("GET", TK + "/cc"): Entry(sees_ticket, at(T + "/cc"), TICKET_KEYS),
     # Staff only, and refused as such before the ticket is looked at: a customer learns
     # nothing of a ticket they may not see.
