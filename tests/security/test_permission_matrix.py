@@ -1007,6 +1007,14 @@ WEB: dict[tuple[str, str], Entry] = {
     ("POST", "/agent/tickets/{number}/macro"): Entry(staff_only, macro_form, TICKET_KEYS),
     ("POST", "/admin/mail/{message_id}/retry"): Entry(admin_only, form("/admin/mail/{ml}/retry")),
     ("GET", "/agent/counts"): Entry(staff_only, at("/agent/counts")),
+    ("POST", "/agent/tickets/{number}/presence"): Entry(
+        staff_only, form(AT + "/presence", state="viewing"), TICKET_KEYS
+    ),
+    ("POST", "/agent/tickets/{number}/presence/leave"): Entry(
+        staff_only, form(AT + "/presence/leave"), TICKET_KEYS
+    ),
+    ("GET", "/settings"): Entry(signed_in, at("/settings")),
+    ("POST", "/settings"): Entry(signed_in, form("/settings", language="", time_zone="")),
     ("GET", "/agent/tickets/{number}"): Entry(staff_only, at(AT), TICKET_KEYS),
     ("POST", "/agent/tickets/{number}/comment"): Entry(
         staff_only, form(AT + "/comment", body="Matrix note", internal="1"), TICKET_KEYS

@@ -27,6 +27,7 @@ from helpwire.web.admin_forms import (
 )
 from helpwire.web.auth import AdminWeb, CheckedForm
 from helpwire.web.refusable import refusable
+from helpwire.web.settings_page import preference_choices
 from helpwire.web.shared import form_text
 from helpwire.web.templating import redirect, render
 
@@ -217,6 +218,8 @@ def _user_values(user: User, form: FormData | None) -> dict[str, Any]:
             "account": user.account.key if user.account else "",
             "account_wide": user.account_wide,
             "projects": " ".join(p.key for p in user.projects),
+            "language": user.language or "",
+            "time_zone": user.time_zone or "",
         }
     return {
         "email": form_text(form, "email").strip(),
@@ -225,6 +228,8 @@ def _user_values(user: User, form: FormData | None) -> dict[str, Any]:
         "account": form_text(form, "account").strip(),
         "account_wide": checked(form, "account_wide"),
         "projects": form_text(form, "projects"),
+        "language": form_text(form, "language", default=user.language or "").strip(),
+        "time_zone": form_text(form, "time_zone", default=user.time_zone or "").strip(),
     }
 
 
@@ -246,6 +251,7 @@ async def _user_page(
         values=_user_values(user, form),
         roles=ROLES,
         account_keys=await _account_keys(session),
+        preference_choices=preference_choices(user.language),
         tokens=tokens,
         more_tokens=more_tokens,
         error=error,
@@ -270,6 +276,8 @@ async def update_user(
                 "real_name": values["real_name"],
                 "account_wide": values["account_wide"],
                 "projects": form_words(form, "projects"),
+                "language": values["language"],
+                "time_zone": values["time_zone"],
             }
         )
         role = Role(values["role"])
@@ -298,6 +306,8 @@ async def update_user(
                 real_name=body.real_name,
                 account_wide=body.account_wide,
                 projects=body.projects,
+                language=body.language,
+                time_zone=body.time_zone,
             )
     except Problem as problem:
         user = await _loaded_user(session, username)

@@ -3,9 +3,12 @@ its reply, properties and escalation forms. Agents and admins only (customers ge
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import FormData
 
 from helpwire.accounts.actor import Actor
 from helpwire.api.deps import Session, get_settings, write_outside_transaction
@@ -15,6 +18,7 @@ from helpwire.groups.service import list_groups
 from helpwire.mail.cc import add_cc, cc_of, remove_cc
 from helpwire.mail.routes import eml_download
 from helpwire.mail.service import original_of, received_for_comments
+from helpwire.presence import service as presence
 from helpwire.problems import NotFound, PreconditionFailed, Problem, ValidationProblem
 from helpwire.rules import macros
 from helpwire.tickets.groups import open_counts_by_group
@@ -34,6 +38,7 @@ from helpwire.tickets.service import (
 from helpwire.topics.service import list_topics
 from helpwire.web.auth import CheckedForm, StaffWeb, WebContext
 from helpwire.web.console_list import SORTS, read_list_request
+from helpwire.web.console_presence import BEAT_EVERY_MS
 from helpwire.web.console_ticket import (
     TicketView,
     link_or_text,
@@ -46,6 +51,7 @@ from helpwire.web.console_ticket import (
     topic_options,
     validated_update,
 )
+from helpwire.web.i18n import N_, translate
 from helpwire.web.languages import request_languages
 from helpwire.web.portal_forms import FIXABLE, max_file_megabytes
 from helpwire.web.refusable import refusable
@@ -63,6 +69,10 @@ UNSAID_KIND = (
     "with the “Send reply” or the “Add internal note” button."
 )
 FILES_AGAIN = "(Files, if any, need choosing again.)"
+REPLIED_MEANWHILE = N_(
+    "Nothing was sent: someone wrote on this ticket since you opened it. Read what is new "
+    "above, then send your text as it is or change it first."
+)
 CHOICES = {
     "statuses": [s.value for s in Status],
     "priorities": [p.value for p in Priority],
@@ -148,6 +158,7 @@ async def _ticket_page(
     comment_errors: list[str] | None = None,
     cc_errors: list[str] | None = None,
     macro_errors: list[str] | None = None,
+    meanwhile: Sequence[presence.Written] = (),
 ) -> HTMLResponse:
     ticket = view.ticket
     around = await load_surroundings(session, actor=web.actor, ticket=ticket)
@@ -155,6 +166,13 @@ async def _ticket_page(
     found_macros = await macros.list_macros(session, actor=web.actor, q=macro_q or None, limit=50)
     macro_preview = await _macro_preview(request, session, web, ticket.number)
     comment_ids = [entry.comment.id for entry in view.timeline if entry.comment is not None]
+    # The newest comment the page shows, which the reply form sends back: one written
+    # after it by someone else stops the reply until the agent has read it.
+    seen_comment = (
+        max(comment_ids, default=0)
+        if not view.paged_back
+        else await presence.newest_comment_id(session, ticket=ticket)
+    )
     properties = properties or properties_of(ticket)
     location, location_is_link = link_or_text((ticket.context or {}).get("location"))
     return render(
@@ -186,6 +204,9 @@ async def _ticket_page(
         found_macros=found_macros,
         macro_preview=macro_preview,
         macro_errors=macro_errors or [],
+        seen_comment=seen_comment,
+        meanwhile=meanwhile,
+        beat_every_ms=BEAT_EVERY_MS,
     )
 
 
@@ -250,6 +271,7 @@ async def _refused_page(
     comment_errors: list[str] | None = None,
     cc_errors: list[str] | None = None,
     macro_errors: list[str] | None = None,
+    meanwhile: Sequence[presence.Written] = (),
 ) -> HTMLResponse:
     """The ticket page again, as it is now, with why the form was refused."""
     ticket = await get_ticket(session, actor=web.actor, number=number)
@@ -268,7 +290,27 @@ async def _refused_page(
         comment_errors=comment_errors,
         cc_errors=cc_errors,
         macro_errors=macro_errors,
+        meanwhile=meanwhile,
     )
+
+
+async def _written_meanwhile(
+    session: AsyncSession, web: WebContext, number: int, form: FormData
+) -> Sequence[presence.Written]:
+    """What others wrote after the newest comment the agent's page showed (the form's
+    ``seen_comment``), unless the agent chose to send anyway. A form without the field
+    (a script's post) is not checked: it says nothing of what was seen."""
+    seen = _comment_id(form_text(form, "seen_comment"))
+    if seen is None or form_text(form, "send_anyway") == "1":
+        return ()
+    return await presence.replied_meanwhile(
+        session, actor=web.actor, number=number, seen_comment_id=seen
+    )
+
+
+def _comment_id(raw: str) -> int | None:
+    """A comment id as a page sends it (short ASCII digits), 0 for "none yet"."""
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
 
 
 @router.post("/agent/tickets/{number}/comment")
@@ -300,6 +342,18 @@ async def comment(
             status_code=422,
             draft=body[:MAX_BODY_CHARS],
             comment_errors=[problem + " " + FILES_AGAIN],
+        )
+    meanwhile = await _written_meanwhile(session, web, number, form)
+    if meanwhile:
+        return await _refused_page(
+            request,
+            session,
+            web,
+            number,
+            status_code=409,
+            draft=body,
+            comment_errors=[translate(request, REPLIED_MEANWHILE) + " " + FILES_AGAIN],
+            meanwhile=meanwhile,
         )
     try:
         # What the service refuses (the ticket was closed meanwhile, a file too large)

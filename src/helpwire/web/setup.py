@@ -7,7 +7,16 @@ import re
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from helpwire.web import admin, console, mail_rating, portal, shared, signin
+from helpwire.web import (
+    admin,
+    console,
+    console_presence,
+    mail_rating,
+    portal,
+    settings_page,
+    shared,
+    signin,
+)
 from helpwire.web.auth import form_before_transaction
 from helpwire.web.errors import install_web_errors
 from helpwire.web.templating import STATIC_DIR
@@ -21,7 +30,16 @@ def carries_files(path: str) -> bool:
 
 
 def install_web(app: FastAPI) -> None:
-    for module in (signin, shared, portal, console, admin, mail_rating):
+    for module in (
+        signin,
+        shared,
+        portal,
+        console,
+        console_presence,
+        settings_page,
+        admin,
+        mail_rating,
+    ):
         app.include_router(module.router, dependencies=[Depends(form_before_transaction)])
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_web_errors(app)
