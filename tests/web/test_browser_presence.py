@@ -140,6 +140,11 @@ def test_an_agent_in_berlin_reads_german_and_local_times(
     berta.shot("settings-german")
 
     page.goto(f"/agent/tickets/{number}")
+    # The page's own text is German: the layout, the ticket's facts, the reply form.
+    expect(page.get_by_role("button", name="Abmelden")).to_be_visible()
+    expect(page.get_by_role("heading", name="Verlauf")).to_be_visible()
+    expect(page.get_by_role("button", name="Antwort senden")).to_be_visible()
+    expect(page.locator(".ticket-head .badges")).to_contain_text("Neu")
     created = page.locator(".facts time").first
     instant = datetime.fromisoformat(str(created.get_attribute("datetime")))
     assert instant.utcoffset() == timedelta(0)  # the machine-readable instant is UTC

@@ -21,6 +21,7 @@ from helpwire.reports.service import Dimension
 from helpwire.rules.macros import MACRO_ACTIONS
 from helpwire.tickets.models import AccessLevel, Priority, Status, TicketType
 from helpwire.tickets.queues import QUEUES
+from helpwire.web.console_list import SORTS
 from helpwire.web.i18n import catalogue_path, page_locale, rendering_for
 from helpwire.web.labels import LABELS
 from helpwire.web.templating import environment
@@ -86,6 +87,12 @@ def test_every_label_the_pages_make_is_in_the_catalogue(values: object) -> None:
     with rendering_for(page_locale("en")):
         made = {label(value) for value in values}  # type: ignore[attr-defined]
     assert made <= set(LABELS)
+
+
+def test_every_sort_order_is_in_the_catalogue() -> None:
+    label = environment.filters["label"]
+    with rendering_for(page_locale("en")):
+        assert {label(sort) for sort in SORTS} <= set(LABELS)
 
 
 def test_every_queue_name_is_in_the_catalogue() -> None:

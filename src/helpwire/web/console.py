@@ -60,15 +60,15 @@ from helpwire.web.templating import redirect, render
 
 router = APIRouter(route_class=TransactionalRoute, include_in_schema=False)
 
-STALE_MESSAGE = (
+STALE_MESSAGE = N_(
     "Someone changed this ticket since you opened it, so nothing was saved. "
     "The page now shows the ticket as it is: check it and make your changes again."
 )
-UNSAID_KIND = (
+UNSAID_KIND = N_(
     "Nothing was sent: say whether this is a reply to the customer or an internal note, "
     "with the “Send reply” or the “Add internal note” button."
 )
-FILES_AGAIN = "(Files, if any, need choosing again.)"
+FILES_AGAIN = N_("(Files, if any, need choosing again.)")
 REPLIED_MEANWHILE = N_(
     "Nothing was sent: someone wrote on this ticket since you opened it. Read what is new "
     "above, then send your text as it is or change it first."
@@ -324,14 +324,15 @@ async def comment(
     kind = form_text(form, "internal")
     internal = kind == "1"
     problem = (
-        UNSAID_KIND
+        translate(request, UNSAID_KIND)
         if kind not in ("0", "1")
-        else "Write something first."
+        else translate(request, "Write something first.")
         if not body.strip()
-        else f"At most {MAX_BODY_CHARS} characters."
+        else translate(request, "At most %(n)s characters.", n=MAX_BODY_CHARS)
         if len(body) > MAX_BODY_CHARS
         else None
     )
+    files_again = translate(request, FILES_AGAIN)
     if problem is not None:
         # Checked before any file is stored: nothing to undo.
         return await _refused_page(
@@ -341,7 +342,7 @@ async def comment(
             number,
             status_code=422,
             draft=body[:MAX_BODY_CHARS],
-            comment_errors=[problem + " " + FILES_AGAIN],
+            comment_errors=[problem + " " + files_again],
         )
     meanwhile = await _written_meanwhile(session, web, number, form)
     if meanwhile:
@@ -352,7 +353,7 @@ async def comment(
             number,
             status_code=409,
             draft=body,
-            comment_errors=[translate(request, REPLIED_MEANWHILE) + " " + FILES_AGAIN],
+            comment_errors=[translate(request, REPLIED_MEANWHILE) + " " + files_again],
             meanwhile=meanwhile,
         )
     try:
@@ -380,9 +381,19 @@ async def comment(
             number,
             status_code=refused.status,
             draft=body,
-            comment_errors=[_sentence(refused.detail) + " Nothing was sent. " + FILES_AGAIN],
+            comment_errors=[
+                _sentence(refused.detail)
+                + " "
+                + translate(request, "Nothing was sent.")
+                + " "
+                + files_again
+            ],
         )
-    notice = "Internal note added." if internal else "Reply sent."
+    notice = (
+        translate(request, "Internal note added.")
+        if internal
+        else translate(request, "Reply sent.")
+    )
     return redirect(f"/agent/tickets/{number}#comment-{written.id}", notice=notice)
 
 
@@ -416,7 +427,7 @@ async def update(
             property_errors=errors,
         )
     if not changes:
-        return redirect(f"/agent/tickets/{number}", notice="Nothing to change.")
+        return redirect(f"/agent/tickets/{number}", notice=translate(request, "Nothing to change."))
     # The form's ETag is required: without it two agents could overwrite each other.
     seen = form_text(form, "etag") or '"none"'
     try:
@@ -428,7 +439,12 @@ async def update(
             )
     except PreconditionFailed:
         return await _refused_page(
-            request, session, web, number, status_code=409, property_errors=[STALE_MESSAGE]
+            request,
+            session,
+            web,
+            number,
+            status_code=409,
+            property_errors=[translate(request, STALE_MESSAGE)],
         )
     except Problem as refused:
         return await _refused_page(
@@ -440,7 +456,8 @@ async def update(
             properties=posted,
             property_errors=[refused.detail],
         )
-    return redirect(f"/agent/tickets/{number}", notice="Saved: " + ", ".join(sorted(changes)))
+    saved = translate(request, "Saved: %(fields)s", fields=", ".join(sorted(changes)))
+    return redirect(f"/agent/tickets/{number}", notice=saved)
 
 
 @router.post("/agent/tickets/{number}/macro")
@@ -450,7 +467,12 @@ async def apply_macro(
     macro_id = _macro_id(form_text(form, "macro_id"))
     if macro_id is None:
         return await _refused_page(
-            request, session, web, number, status_code=422, macro_errors=["Choose a macro."]
+            request,
+            session,
+            web,
+            number,
+            status_code=422,
+            macro_errors=[translate(request, "Choose a macro.")],
         )
     try:
         async with refusable(request, session):
@@ -472,15 +494,16 @@ async def apply_macro(
             macro_errors=[_sentence(refused.detail)],
         )
     anchor = f"#comment-{applied.comment.id}" if applied.comment is not None else ""
-    return redirect(f"/agent/tickets/{number}{anchor}", notice="Macro applied.")
+    return redirect(f"/agent/tickets/{number}{anchor}", notice=translate(request, "Macro applied."))
 
 
 @router.post("/agent/tickets/{number}/escalate")
 async def escalate(
-    number: TicketNumber, session: Session, web: StaffWeb, form: CheckedForm
+    number: TicketNumber, request: Request, session: Session, web: StaffWeb, form: CheckedForm
 ) -> Response:
     await escalate_ticket(session, actor=web.actor, number=number)
-    return redirect(f"/agent/tickets/{number}", notice="Escalated: the ticket is urgent now.")
+    notice = translate(request, "Escalated: the ticket is urgent now.")
+    return redirect(f"/agent/tickets/{number}", notice=notice)
 
 
 @router.post("/agent/tickets/{number}/cc")
@@ -500,17 +523,22 @@ async def add_cc_address(
             status_code=422,
             cc_errors=[_sentence(refused.detail.removeprefix("address: "))],
         )
-    notice = f"{row.address} hears of this ticket now." if added else "That address was a CC."
+    notice = (
+        translate(request, "%(address)s hears of this ticket now.", address=row.address)
+        if added
+        else translate(request, "That address was a CC.")
+    )
     return redirect(f"/agent/tickets/{number}#cc-title", notice=notice)
 
 
 @router.post("/agent/tickets/{number}/cc/remove")
 async def remove_cc_address(
-    number: TicketNumber, session: Session, web: StaffWeb, form: CheckedForm
+    number: TicketNumber, request: Request, session: Session, web: StaffWeb, form: CheckedForm
 ) -> Response:
     address = form_text(form, "address")
     await remove_cc(session, actor=web.actor, number=number, address=address)
-    return redirect(f"/agent/tickets/{number}#cc-title", notice=f"{address} was removed.")
+    notice = translate(request, "%(address)s was removed.", address=address)
+    return redirect(f"/agent/tickets/{number}#cc-title", notice=notice)
 
 
 # The most of a message shown on its page; the download has all of it.

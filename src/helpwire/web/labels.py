@@ -50,6 +50,12 @@ LABELS = (
     N_("Group"),
     N_("Topic"),
     N_("Account"),
+    # The console's sort orders
+    N_("Created at"),
+    N_("Updated at"),
+    N_("Priority"),
+    N_("Status"),
+    N_("SLA due time"),
     # What a macro changes
     N_("Set status"),
     N_("Set priority"),
