@@ -211,3 +211,17 @@ async def test_admins_set_both_on_the_users_page(web: WebHarness, world: World) 
     assert kept.status_code == 303
     user = (await world.get("admin", "/api/v1/users/alice")).json()
     assert user["time_zone"] == "America/Chicago"
+
+
+async def test_the_timeline_is_told_in_the_readers_language(web: WebHarness, world: World) -> None:
+    number = (await world.create_ticket("alice"))["number"]
+    replied = await world.post(
+        "agent2", f"/api/v1/tickets/{number}/comments", json={"body": "On it."}
+    )
+    assert replied.status_code == 201
+    await world.patch("agent", "/api/v1/me", json={"language": "de"})
+    german_page = (await (await web.sign_in("agent")).get(f"/agent/tickets/{number}")).text
+    assert "reichte das Ticket ein (über api)" in german_page
+    assert "änderte den Status von Neu auf Offen durch eine Antwort" in german_page
+    english_page = (await (await web.sign_in("admin")).get(f"/agent/tickets/{number}")).text
+    assert "changed status from new to open by replying" in english_page
