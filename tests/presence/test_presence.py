@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from helpwire.presence.service import PRESENCE_LIFETIME
+from helpwire.presence.service import PRESENCE_LIFETIME, forget_expired
 from tests.conftest import World
 
 START = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
@@ -114,3 +114,21 @@ async def test_customers_have_no_presence_and_bad_input_is_refused(world: World)
     assert wrong.json()["errors"][0]["field"] == "state"
     extra = await world.request("agent", "PUT", url(number), json={"state": "viewing", "x": 1})
     assert extra.status_code == 422
+
+
+async def test_housekeeping_forgets_only_expired_presence(world: World, app: FastAPI) -> None:
+    clock = set_clock(app)
+    first, second = [(await world.create_ticket("owner"))["number"] for _ in range(2)]
+    await beat(world, "agent", first)  # at START
+    clock.now = START + timedelta(seconds=20)
+    await beat(world, "agent2", second)  # at START + 20 s
+
+    later = START + PRESENCE_LIFETIME + timedelta(seconds=1)
+    async with world.database.writing() as session:
+        assert await forget_expired(session, now=later) == 1  # agent's beat only
+    clock.now = later
+    assert present((await world.get("admin", url(second))).json()) == {"agent2": "viewing"}
+
+    async with world.database.writing() as session:
+        assert await forget_expired(session, now=later + timedelta(seconds=20)) == 1
+        assert await forget_expired(session, now=later + timedelta(seconds=20)) == 0

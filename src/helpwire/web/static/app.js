@@ -3,6 +3,12 @@
 "use strict";
 
 (function () {
+  // The few words the script writes itself, in the page's language: the layout puts them
+  // on <body data-text-*> (base.html); English when a page has none.
+  function text(name, fallback) {
+    return (document.body && document.body.dataset[name]) || fallback;
+  }
+
   function csrfToken() {
     var field = document.querySelector('input[name="csrf_token"]');
     return field ? field.value : "";
@@ -22,14 +28,23 @@
         body.set("body", source.value);
         body.set("csrf_token", csrfToken());
         target.hidden = false;
-        target.textContent = "Rendering…";
+        target.textContent = text("textRendering", "Rendering…");
         fetch("/ui/preview", { method: "POST", body: body, credentials: "same-origin" })
           .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
           .then(function (data) {
             // Sanitized on the server by the same rules as stored comments.
-            target.innerHTML = data.html || "<p class=\"muted\">Nothing to preview.</p>";
+            if (data.html) {
+              target.innerHTML = data.html;
+            } else {
+              var empty = document.createElement("p");
+              empty.className = "muted";
+              empty.textContent = text("textNothingToPreview", "Nothing to preview.");
+              target.replaceChildren(empty);
+            }
           })
-          .catch(function () { target.textContent = "The preview is not available."; });
+          .catch(function () {
+            target.textContent = text("textPreviewFailed", "The preview is not available.");
+          });
       });
     });
   }
