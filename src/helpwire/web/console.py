@@ -51,7 +51,7 @@ from helpwire.web.console_ticket import (
     topic_options,
     validated_update,
 )
-from helpwire.web.i18n import N_, translate
+from helpwire.web.i18n import N_, locale_of, rendering_for, translate
 from helpwire.web.languages import request_languages
 from helpwire.web.portal_forms import FIXABLE, max_file_megabytes
 from helpwire.web.refusable import refusable
@@ -83,7 +83,8 @@ CHOICES = {
 
 @router.get("/agent")
 async def console(request: Request, session: Session, web: StaffWeb) -> HTMLResponse:
-    wanted = read_list_request(request.query_params)
+    with rendering_for(locale_of(request)):
+        wanted = read_list_request(request.query_params)
     errors = list(wanted.errors)
     tickets: list[Ticket] = []
     next_cursor = None
