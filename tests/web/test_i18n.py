@@ -225,3 +225,17 @@ async def test_the_timeline_is_told_in_the_readers_language(web: WebHarness, wor
     assert "änderte den Status von Neu auf Offen durch eine Antwort" in german_page
     english_page = (await (await web.sign_in("admin")).get(f"/agent/tickets/{number}")).text
     assert "changed status from new to open by replying" in english_page
+
+
+async def test_the_reports_charts_and_errors_follow_the_reader(
+    web: WebHarness, world: World
+) -> None:
+    await world.create_ticket("alice")
+    await world.patch("admin", "/api/v1/me", json={"language": "de"})
+    admin = await web.sign_in("admin")
+    page = await admin.get("/admin/reports", params={"report": "tickets"})
+    assert page.status_code == 200
+    assert "Tickets pro Tag" in page.text and "erstellt" in page.text
+    wrong = await admin.get("/admin/reports", params={"start": "gestern"})
+    assert wrong.status_code == 422
+    assert "start: ein Datum (JJJJ-MM-TT)" in wrong.text
