@@ -191,6 +191,9 @@ async def test_the_settings_page_saves_language_and_time_zone(
     assert "Wählen Sie eine der angebotenen Zeitzonen." in refused.text
     me = (await world.get("alice", "/api/v1/me")).json()
     assert (me["language"], me["time_zone"]) == ("de", "Europe/Berlin")
+    # A form without its token is refused with a page, like every form of the UI.
+    stale = await alice.post("/settings", {"language": "en", "csrf_token": "stale"})
+    assert stale.status_code == 403 and "text/html" in stale.headers["content-type"]
 
 
 async def test_admins_set_both_on_the_users_page(web: WebHarness, world: World) -> None:
