@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run demo test fuzz soak lint typecheck check clean
+.PHONY: run demo test fuzz soak lint typecheck check messages clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,15 @@ typecheck: $(STAMP)
 
 ## What CI checks besides the tests: lint, format and types
 check: lint typecheck
+
+## The web UI's text: extract what is marked for translation and bring each catalogue up
+## to date (then translate the new entries of src/helpwire/web/locale/*/LC_MESSAGES/*.po)
+messages: $(STAMP)
+	mkdir -p build
+	$(BIN)/pybabel extract -F babel.cfg -k translate:2 --no-location --sort-output \
+		--project helpwire --copyright-holder "helpwire contributors" -o build/messages.pot .
+	$(BIN)/pybabel update -i build/messages.pot -d src/helpwire/web/locale \
+		--no-fuzzy-matching --ignore-obsolete
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -15,6 +15,7 @@ SRC = Path(helpwire.__file__).parent
 DOMAIN = (
     "accounts",
     "groups",
+    "presence",
     "tickets",
     "files",
     "topics",

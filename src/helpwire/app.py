@@ -25,6 +25,7 @@ from helpwire.api.ratelimit import RateLimiter, RateLimitMiddleware
 from helpwire.api.responses import install_problem_schemas
 from helpwire.assembly import database_for
 from helpwire.bulk.routes import router as bulk_router
+from helpwire.db.base import utcnow
 from helpwire.db.engine import create_engine
 from helpwire.db.session import Database
 from helpwire.faces import enabled_faces
@@ -45,6 +46,7 @@ from helpwire.mail.routes import router as mail_router
 from helpwire.notify.outbound import AddressPolicy
 from helpwire.notify.relay import Relay
 from helpwire.notify.routes import router as notify_router
+from helpwire.presence.routes import router as presence_router
 from helpwire.reports.routes import router as reports_router
 from helpwire.rules.routes import router as rules_router
 from helpwire.settings import Settings
@@ -170,6 +172,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    # What "now" is for requests that keep time (presence); tests put a clock of theirs here.
+    app.state.clock = utcnow
     app.state.mail = mail  # what rules and macros that send mail send it with (or None)
     app.state.metrics = Metrics.create()
 
@@ -183,6 +187,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         files_router,
         topics_router,
         groups_router,
+        presence_router,
         sla_router,
         rules_router,
         reports_router,

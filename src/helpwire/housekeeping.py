@@ -11,6 +11,7 @@ from helpwire.files.dbstorage import collect_orphans
 from helpwire.jobs.registry import JobContext, JobRegistry
 from helpwire.mail.config import MailConfig
 from helpwire.notify.channels import purge_delivered
+from helpwire.presence import service as presence
 from helpwire.reports.aggregates import fold, rebuild
 from helpwire.rules.running import automations_job
 from helpwire.settings import Settings
@@ -67,6 +68,12 @@ def job_registry(settings: Settings) -> JobRegistry:
     # Bytes kept in the database whose upload never finished or was never recorded; a
     # no-op with local storage unless `helpwire files migrate` left some behind.
     registry.every("housekeeping.file_orphans", HOURLY, forget_orphan_file_bytes)
+
+    async def forget_presence(context: JobContext) -> None:
+        await presence.forget_expired(context.session, now=context.now)
+
+    # Presence rows of pages closed long ago: they count for nothing, but take room.
+    registry.every("housekeeping.presence", HOURLY, forget_presence)
     # Each ticket's next SLA warning or breach (sla.service), and the clocks brought up to
     # date when a policy or a calendar changes (sla.admin).
     registry.register(sla.TIMER_KIND, sla.run_timer)

@@ -42,6 +42,7 @@ async def test_serve_runs_a_worker_by_default(settings: Settings) -> None:
         "housekeeping.delivered_notifications",
         "housekeeping.web_sessions",
         "housekeeping.file_orphans",
+        "housekeeping.presence",
     }
     # Planner statistics are SQLite's to refresh; PostgreSQL's autovacuum keeps its own.
     assert ("housekeeping.sqlite_statistics" in kinds) == settings.is_sqlite
@@ -82,10 +83,11 @@ async def test_housekeeping_purges_old_delivered_notifications_hourly(
     await worker.schedule_recurring()
     assert await worker.run_once() == 0  # the first run is at the top of the next period
     clock.advance(timedelta(hours=1))
-    # The hourly housekeeping (SQLite's planner statistics besides) and the jobs of every
-    # minute (automations, the reports' counts): each once, however late.
+    # The hourly housekeeping (SQLite's planner statistics besides; expired presence rows
+    # among it) and the jobs of every minute (automations, the reports' counts): each
+    # once, however late.
     hourly = [r for r in registry.recurring.values() if r.every == timedelta(hours=1)]
-    assert len(hourly) == (5 if settings.is_sqlite else 4)
+    assert len(hourly) == (6 if settings.is_sqlite else 5)
     assert await worker.run_once() == len(registry.recurring)
     async with database.reader() as session:
         assert await session.scalar(select(func.count()).select_from(Delivery)) == 0

@@ -765,6 +765,13 @@ NATIVE: dict[tuple[str, str], Entry] = {
     ("POST", API + "/deliveries/{delivery_id}/redeliver"): Entry(
         admin_only, at(API + "/deliveries/{dl}/redeliver")
     ),
+    # Presence is staff only, refused as such before the ticket is looked at.
+    ("PUT", TK + "/presence"): Entry(
+        staff_only, at(T + "/presence", json={"state": "viewing"}), TICKET_KEYS
+    ),
+    ("GET", TK + "/presence"): Entry(staff_only, at(T + "/presence"), TICKET_KEYS),
+    ("DELETE", TK + "/presence"): Entry(staff_only, at(T + "/presence"), TICKET_KEYS),
+    ("PATCH", API + "/me"): Entry(signed_in, at(API + "/me", json={"time_zone": "Europe/Berlin"})),
     ("GET", TK + "/cc"): Entry(sees_ticket, at(T + "/cc"), TICKET_KEYS),
     # Staff only, and refused as such before the ticket is looked at: a customer learns
     # nothing of a ticket they may not see.
@@ -1079,6 +1086,14 @@ WEB: dict[tuple[str, str], Entry] = {
     ("POST", "/agent/views/{view_id}/delete"): Entry(staff_only, form("/agent/views/{dvw}/delete")),
     ("POST", "/admin/mail/{message_id}/retry"): Entry(admin_only, form("/admin/mail/{ml}/retry")),
     ("GET", "/agent/counts"): Entry(staff_only, at("/agent/counts")),
+    ("POST", "/agent/tickets/{number}/presence"): Entry(
+        staff_only, form(AT + "/presence", state="viewing"), TICKET_KEYS
+    ),
+    ("POST", "/agent/tickets/{number}/presence/leave"): Entry(
+        staff_only, form(AT + "/presence/leave"), TICKET_KEYS
+    ),
+    ("GET", "/settings"): Entry(signed_in, at("/settings")),
+    ("POST", "/settings"): Entry(signed_in, form("/settings", language="", time_zone="")),
     ("GET", "/agent/tickets/{number}"): Entry(staff_only, at(AT), TICKET_KEYS),
     ("POST", "/agent/tickets/{number}/comment"): Entry(
         staff_only, form(AT + "/comment", body="Matrix note", internal="1"), TICKET_KEYS

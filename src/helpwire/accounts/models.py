@@ -65,9 +65,12 @@ class User(Base):
     # A customer with account-wide access sees account_users tickets; one without sees
     # only all_users tickets, project_users tickets of their projects and their own.
     account_wide: Mapped[bool] = mapped_column(Boolean, default=True)
-    # The language of the mail helpwire writes to this person (a tag such as "de");
-    # None: HELPWIRE_MAIL_DEFAULT_LANGUAGE.
+    # The language of the pages and of the mail helpwire writes to this person (a tag
+    # such as "de"); None: the browser's choice for pages, HELPWIRE_MAIL_DEFAULT_LANGUAGE
+    # for mail.
     language: Mapped[str | None] = mapped_column(String(16))
+    # The IANA time zone pages show this person's times in ("Europe/Berlin"); None: UTC.
+    time_zone: Mapped[str | None] = mapped_column(String(64))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Staff only: whether the person takes new work now. Assignment by round-robin or by

@@ -11,6 +11,7 @@ from helpwire.accounts.schemas import (
     AccountCreate,
     AccountOut,
     NewTokenOut,
+    PreferencesUpdate,
     ProjectIn,
     ProjectOut,
     TokenCreate,
@@ -50,6 +51,7 @@ def user_out(user: User) -> UserOut:
         is_active=user.is_active,
         has_password=user.password_hash is not None,
         language=user.language,
+        time_zone=user.time_zone,
         available=user.available,
         created_at=user.created_at,
     )
@@ -70,6 +72,17 @@ def token_out(row: ApiToken) -> TokenOut:
 async def me(session: Session, principal: CurrentPrincipal) -> UserOut:
     username = principal.user.username
     return user_out(await service.get_user(session, username=username, with_projects=True))
+
+
+@router.patch("/me", response_model=UserOut, summary="Change your own language and time zone")
+async def update_me(
+    body: PreferencesUpdate, session: Session, principal: CurrentPrincipal
+) -> UserOut:
+    user = await service.get_user(session, username=principal.user.username, with_projects=True)
+    user = await service.set_preferences(
+        session, user=user, language=body.language, time_zone=body.time_zone
+    )
+    return user_out(user)
 
 
 @router.get("/accounts", response_model=list[AccountOut], summary="Accounts (admin)")
@@ -162,6 +175,7 @@ async def create_user(
                 account_wide=body.account_wide,
                 projects=body.projects,
                 language=body.language,
+                time_zone=body.time_zone,
             ),
         )
         return user_out(user), {}
@@ -189,6 +203,7 @@ async def update_user(
         account_wide=body.account_wide,
         projects=body.projects,
         language=body.language,
+        time_zone=body.time_zone,
         available=body.available,
         by=admin.user,
     )

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from helpwire.accounts.models import Role
+from helpwire.accounts.preferences import MAX_TIME_ZONE_CHARS, check_language, check_time_zone
 
 # The lengths of the columns they are stored in.
 AccountKey = Annotated[str, StringConstraints(max_length=64)]
@@ -46,11 +47,25 @@ class AccountOut(BaseModel):
     created_at: datetime
 
 
-# A language tag (RFC 5646's common shapes: "de", "pt-br"); mail is written in its first part.
+# A language tag (RFC 5646's common shapes: "de", "de-at") of a language helpwire ships;
+# pages and mail are written in its first part.
 Language = Annotated[
     str,
     StringConstraints(max_length=16, pattern=r"^([A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*)?$"),
-    Field(description='The language of mail to this person, e.g. "de"; "" for the default.'),
+    AfterValidator(check_language),
+    Field(
+        description='The language of pages and mail for this person: "en" or "de" (a '
+        'regional tag such as "de-AT" too); "" for the default (pages follow the browser).'
+    ),
+]
+TimeZone = Annotated[
+    str,
+    StringConstraints(max_length=MAX_TIME_ZONE_CHARS),
+    AfterValidator(check_time_zone),
+    Field(
+        description="The IANA time zone pages show this person's times in, such as "
+        '"Europe/Berlin"; "" for UTC. The API itself always answers in UTC.'
+    ),
 ]
 
 
@@ -66,6 +81,7 @@ class UserCreate(Strict):
     account_wide: bool = True
     projects: list[ProjectKey] = []
     language: Language = ""
+    time_zone: TimeZone = ""
 
 
 class UserUpdate(Strict):
@@ -76,9 +92,17 @@ class UserUpdate(Strict):
     account_wide: bool | None = None
     projects: list[ProjectKey] | None = None
     language: Language | None = None
+    time_zone: TimeZone | None = None
     available: bool | None = Field(
         default=None, description="Staff: whether they take new work now (auto-assignment)."
     )
+
+
+class PreferencesUpdate(Strict):
+    """What every user may change of their own: the language and time zone of pages."""
+
+    language: Language | None = None
+    time_zone: TimeZone | None = None
 
 
 class UserOut(BaseModel):
@@ -92,6 +116,7 @@ class UserOut(BaseModel):
     is_active: bool
     has_password: bool
     language: str | None
+    time_zone: str | None = Field(description="IANA time zone of the pages; null: UTC.")
     available: bool
     created_at: datetime
 

@@ -141,6 +141,7 @@ class NewUser:
     account_wide: bool = True
     projects: Sequence[str] = ()
     language: str = ""
+    time_zone: str = ""
 
 
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -168,6 +169,7 @@ async def create_user(session: AsyncSession, *, new: NewUser) -> User:
         account_wide=new.account_wide,
         password_hash=hash_password(new.password) if new.password else None,
         language=new.language.lower() or None,
+        time_zone=new.time_zone or None,
     )
     session.add(user)
     await session.flush()
@@ -246,6 +248,7 @@ async def update_user(
     account_wide: bool | None = None,
     projects: Sequence[str] | None = None,
     language: str | None = None,
+    time_zone: str | None = None,
     available: bool | None = None,
     by: User | None = None,
 ) -> User:
@@ -276,8 +279,27 @@ async def update_user(
         await set_user_projects(session, user=user, project_keys=projects)
     if language is not None:
         user.language = language.lower() or None
+    if time_zone is not None:
+        user.time_zone = time_zone or None
     if available is not None:
         user.available = available
+    await session.flush()
+    return user
+
+
+async def set_preferences(
+    session: AsyncSession,
+    *,
+    user: User,
+    language: str | None = None,
+    time_zone: str | None = None,
+) -> User:
+    """Change what anyone may change of their own (None: leave as it is; "": the
+    default). The values are checked where they come in (accounts.preferences)."""
+    if language is not None:
+        user.language = language.lower() or None
+    if time_zone is not None:
+        user.time_zone = time_zone or None
     await session.flush()
     return user
 

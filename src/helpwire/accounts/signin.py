@@ -52,6 +52,8 @@ class SignInRefused(Exception):
 
     message: str
     retry_after_s: int | None = None
+    # Whether the password was checked and wrong (False: refused before checking it).
+    wrong_password: bool = True
 
 
 @dataclass(frozen=True)
@@ -166,7 +168,9 @@ async def check_password(
         wait = await _locked_for(session, keys, now)
     if not all(allowed):
         raise SignInRefused(
-            f"Too many failed sign-ins. Try again in {wait} seconds.", retry_after_s=wait
+            f"Too many failed sign-ins. Try again in {wait} seconds.",
+            retry_after_s=wait,
+            wrong_password=False,
         )
     usable = (
         user is not None

@@ -6,6 +6,7 @@ import base64
 import binascii
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from helpwire.accounts.actor import Actor, load_actor
 from helpwire.accounts.models import Role, User
 from helpwire.accounts.service import user_for_token
+from helpwire.db.base import utcnow
 from helpwire.db.session import Database
 from helpwire.problems import Forbidden, Unauthenticated
 from helpwire.settings import Settings
@@ -27,6 +29,17 @@ ON_BEHALF_OF = "On-Behalf-Of"
 def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+def request_now(request: Request) -> datetime:
+    """The time a request acts at, from the app's clock (``app.state.clock``): tests set
+    their own clock there instead of waiting for time to pass."""
+    clock = getattr(request.app.state, "clock", utcnow)
+    now: datetime = clock()
+    return now
+
+
+Now = Annotated[datetime, Depends(request_now)]
 
 
 def get_database(request: Request) -> Database:

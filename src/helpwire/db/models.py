@@ -17,6 +17,7 @@ from helpwire.groups.models import Group, GroupMember
 from helpwire.jobs.models import Job
 from helpwire.mail.models import MailMessage, MailRaw, MailTemplate, TicketCc
 from helpwire.notify.models import Channel, Delivery, DeliveryAttempt
+from helpwire.presence.models import TicketPresence
 from helpwire.reports.models import ReportDay, ReportDelta, ReportMonth, TicketFact
 from helpwire.rules.models import Automation, Macro, RuleRun, Trigger
 from helpwire.search.models import SearchDocument, SearchTicket
@@ -63,6 +64,7 @@ __all__ = [
     "Ticket",
     "TicketCc",
     "TicketFact",
+    "TicketPresence",
     "TicketProject",
     "TicketSla",
     "TicketTag",

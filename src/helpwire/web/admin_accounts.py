@@ -29,6 +29,7 @@ from helpwire.web.admin_forms import (
     pydantic_error,
 )
 from helpwire.web.auth import AdminWeb, CheckedForm
+from helpwire.web.i18n import translate
 from helpwire.web.refusable import refusable
 from helpwire.web.shared import form_text
 from helpwire.web.templating import redirect, render
@@ -90,7 +91,8 @@ async def create_account(
             account = await accounts.create_account(session, key=body.key, name=body.name)
     except Problem as problem:
         return await _accounts_page(request, session, form=form, error=form_error(problem))
-    return redirect(f"/admin/accounts/{account.key}", notice=f"Account {account.key} created.")
+    notice = translate(request, "Account %(key)s created.", key=account.key)
+    return redirect(f"/admin/accounts/{account.key}", notice=notice)
 
 
 async def _account_page(
@@ -141,9 +143,13 @@ async def create_project(
             )
     except Problem as problem:
         return await _account_page(request, session, key=key, form=form, error=form_error(problem))
-    return redirect(
-        f"/admin/accounts/{account.key}", notice=f"Project {project.key} added to {account.key}."
+    notice = translate(
+        request,
+        "Project %(project)s added to %(account)s.",
+        project=project.key,
+        account=account.key,
     )
+    return redirect(f"/admin/accounts/{account.key}", notice=notice)
 
 
 # --- topics ----------------------------------------------------------------------------
@@ -275,7 +281,8 @@ async def create_topic(
         return _topic_page(request, topic_key=None, values=values, error=pydantic_error(exc))
     except Problem as problem:
         return _topic_page(request, topic_key=None, values=values, error=form_error(problem))
-    return redirect(f"/admin/topics/{topic.key}", notice=f"Topic {topic.key} created.")
+    notice = translate(request, "Topic %(key)s created.", key=topic.key)
+    return redirect(f"/admin/topics/{topic.key}", notice=notice)
 
 
 @router.get("/admin/topics/{key}")
@@ -314,4 +321,5 @@ async def update_topic(
         return _topic_page(request, topic_key=key, values=values, error=pydantic_error(exc))
     except Problem as problem:
         return _topic_page(request, topic_key=key, values=values, error=form_error(problem))
-    return redirect(f"/admin/topics/{topic.key}", notice=f"Topic {topic.key} saved.")
+    notice = translate(request, "Topic %(key)s saved.", key=topic.key)
+    return redirect(f"/admin/topics/{topic.key}", notice=notice)

@@ -38,6 +38,7 @@ from helpwire.web.auth import (
     WebContext,
     checked_form_outside_transaction,
 )
+from helpwire.web.i18n import translate
 from helpwire.web.refusable import refusable
 from helpwire.web.shared import form_text
 from helpwire.web.templating import redirect, render
@@ -201,7 +202,8 @@ async def create_channel(
         error = form_error(problem)
         return await _form_page(request, session, channel=None, values=values, error=error)
     if secret is None:
-        return redirect(channel_url(channel.id), notice=f"Channel {channel.name} created.")
+        notice = translate(request, "Channel %(name)s created.", name=channel.name)
+        return redirect(channel_url(channel.id), notice=notice)
     return _secret_page(request, channel, secret, created=True)
 
 
@@ -209,17 +211,28 @@ def _secret_page(request: Request, channel: Channel, secret: str, *, created: bo
     return render(
         request,
         "admin/secret_shown.html",
-        heading=f"Channel {channel.name} {'created' if created else 'has a new secret'}",
+        heading=(
+            translate(request, "Channel %(name)s created", name=channel.name)
+            if created
+            else translate(request, "Channel %(name)s has a new secret", name=channel.name)
+        ),
         user=None,
-        shown_label="Signing secret",
+        shown_label=translate(request, "Signing secret"),
         secret=secret,
         note=(
-            "The receiver verifies each webhook's signature with this secret (Standard "
-            "Webhooks). It is shown only this once."
-            + ("" if created else " The previous secret keeps signing for 24 hours.")
+            translate(
+                request,
+                "The receiver verifies each webhook's signature with this secret (Standard "
+                "Webhooks). It is shown only this once.",
+            )
+            + (
+                ""
+                if created
+                else " " + translate(request, "The previous secret keeps signing for 24 hours.")
+            )
         ),
         back_url=channel_url(channel.id),
-        back_label="Open the channel",
+        back_label=translate(request, "Open the channel"),
     )
 
 
@@ -252,7 +265,8 @@ async def update_channel(
         # The refused change left the session without the row: read it again for the page.
         channel = await service.get_channel(session, channel_id=channel_id)
         return await _form_page(request, session, channel=channel, values=values, error=error)
-    return redirect(channel_url(channel_id), notice=f"Channel {channel.name} saved.")
+    notice = translate(request, "Channel %(name)s saved.", name=channel.name)
+    return redirect(channel_url(channel_id), notice=notice)
 
 
 @router.post("/admin/channels/{channel_id}/rotate-secret")
@@ -272,12 +286,13 @@ async def rotate_secret(
 
 @router.post("/admin/channels/{channel_id}/delete")
 async def delete_channel(
-    channel_id: RowId, session: Session, _web: AdminWeb, _form: CheckedForm
+    channel_id: RowId, request: Request, session: Session, _web: AdminWeb, _form: CheckedForm
 ) -> Response:
     channel = await service.get_channel(session, channel_id=channel_id)
     name = channel.name
     await service.delete_channel(session, channel=channel)
-    return redirect("/admin/channels", notice=f"Channel {name} and its delivery log are deleted.")
+    notice = translate(request, "Channel %(name)s and its delivery log are deleted.", name=name)
+    return redirect("/admin/channels", notice=notice)
 
 
 async def admin_form_without_transaction(
@@ -353,11 +368,11 @@ async def delivery_page(
 
 @router.post("/admin/deliveries/{delivery_id}/redeliver")
 async def redeliver(
-    delivery_id: BigRowId, session: Session, _web: AdminWeb, form: CheckedForm
+    delivery_id: BigRowId, request: Request, session: Session, _web: AdminWeb, form: CheckedForm
 ) -> Response:
     delivery = await service.redeliver(session, delivery_id=delivery_id)
     back = form_text(form, "back")
     return redirect(
         back if back.startswith("/admin/") else f"/admin/deliveries/{delivery.id}",
-        notice=f"Delivery {delivery.id} is queued to be sent again.",
+        notice=translate(request, "Delivery %(id)s is queued to be sent again.", id=delivery.id),
     )

@@ -17,6 +17,7 @@ from helpwire.mail.inbound import QUARANTINED, REFUSED, Pipeline
 from helpwire.settings import Settings
 from helpwire.web.admin_channels import admin_form_without_transaction
 from helpwire.web.auth import AdminWeb, WebContext
+from helpwire.web.i18n import translate
 from helpwire.web.templating import redirect, render
 
 router = APIRouter(route_class=TransactionalRoute, include_in_schema=False)
@@ -92,8 +93,11 @@ async def retry(
     async with pipeline.database.reader() as session:
         await service.check_retryable(session, message_id=message_id)
     outcome = await pipeline.process(message_id, again=True)
-    where = f" (ticket #{outcome.ticket_number})" if outcome.ticket_number else ""
-    why = f": {outcome.reason}" if outcome.reason else ""
-    return redirect(
-        "/admin/mail", notice=f"Message {message_id} is {outcome.state} now{where}{why}"
+    notice = translate(
+        request, "Message %(id)s is %(state)s now", id=message_id, state=outcome.state
     )
+    if outcome.ticket_number:
+        notice += " " + translate(request, "(ticket #%(number)s)", number=outcome.ticket_number)
+    if outcome.reason:
+        notice += f": {outcome.reason}"
+    return redirect("/admin/mail", notice=notice)

@@ -22,6 +22,7 @@ from helpwire.reports.service import (
 )
 from helpwire.web.auth import AdminWeb
 from helpwire.web.charts import Chart, bar_chart
+from helpwire.web.i18n import PageLocale, current_locale, locale_of, rendering_for
 from helpwire.web.templating import render
 
 router = APIRouter(route_class=TransactionalRoute, include_in_schema=False)
@@ -34,7 +35,7 @@ def _date(raw: str | None, errors: list[str], name: str) -> date | None:
     try:
         return date.fromisoformat(raw.strip())
     except ValueError:
-        errors.append(f"{name}: a date (YYYY-MM-DD)")
+        errors.append(current_locale().gettext("%(name)s: a date (YYYY-MM-DD)", name=name))
         return None
 
 
@@ -48,14 +49,14 @@ def _read(request: Request) -> tuple[ReportName, ReportQuery | None, list[str], 
     try:
         name = ReportName(form["report"] or ReportName.TICKETS.value)
     except ValueError:
-        errors.append("report: tickets, times, sla or csat")
+        errors.append(current_locale().gettext("report: tickets, times, sla or csat"))
         name = ReportName.TICKETS
     by = None
     if form["by"]:
         try:
             by = Dimension(form["by"])
         except ValueError:
-            errors.append("by: agent, group, topic or account")
+            errors.append(current_locale().gettext("by: agent, group, topic or account"))
     start, end = _date(form["start"], errors, "start"), _date(form["end"], errors, "end")
     filters = {d: form[d.value] for d in Dimension if form[d.value]}
     try:
@@ -68,7 +69,9 @@ def _read(request: Request) -> tuple[ReportName, ReportQuery | None, list[str], 
 
 @router.get("/admin/reports")
 async def reports_page(request: Request, session: Session, _web: AdminWeb) -> Response:
-    name, q, errors, form = _read(request)
+    locale = locale_of(request)
+    with rendering_for(locale):
+        name, q, errors, form = _read(request)
     body: dict[str, Any] | None = None
     if q is not None:
         try:
@@ -85,7 +88,7 @@ async def reports_page(request: Request, session: Session, _web: AdminWeb) -> Re
         form=form,
         errors=errors,
         body=body,
-        charts=charts_of(name, body) if body is not None else [],
+        charts=charts_of(name, body, locale) if body is not None else [],
         csv_query=request.url.query,
     )
 
@@ -105,58 +108,70 @@ async def reports_csv(request: Request, session: Session, _web: AdminWeb) -> Res
     )
 
 
-def _groups(body: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
+def _groups(body: dict[str, Any], locale: PageLocale) -> tuple[list[str], list[dict[str, Any]]]:
     if "rows" in body:
         by = body["by"]
-        return [str(row[by] or "none") for row in body["rows"]], body["rows"]
-    return ["all"], [body]
+        none = locale.gettext("none")
+        return [str(row[by] or none) for row in body["rows"]], body["rows"]
+    return [locale.gettext("all")], [body]
 
 
-def charts_of(name: ReportName, body: dict[str, Any]) -> list[Chart]:
+def charts_of(name: ReportName, body: dict[str, Any], locale: PageLocale) -> list[Chart]:
+    """The report's charts, their titles and legends in the reader's language."""
     if name == ReportName.TICKETS:
         days = body["days"]
         labels = [d["day"][5:] for d in days]
         every = max(1, len(days) // 12)
         return [
             bar_chart(
-                "Tickets per day",
+                locale.gettext("Tickets per day"),
                 labels,
                 [
-                    ("created", [d["created"] for d in days]),
-                    ("solved", [d["solved"] for d in days]),
+                    (locale.gettext("created"), [d["created"] for d in days]),
+                    (locale.gettext("solved"), [d["solved"] for d in days]),
                 ],
                 every=every,
             )
         ]
-    labels, groups = _groups(body)
+    labels, groups = _groups(body, locale)
     if name == ReportName.TIMES:
+        titles = {
+            "first_reply": locale.gettext("First reply time, hours"),
+            "resolution": locale.gettext("Resolution time, hours"),
+        }
+        kinds = {"median": locale.gettext("median"), "p90": "p90"}
         return [
             bar_chart(
-                f"{measure.replace('_', ' ').capitalize()} time, hours",
+                title,
                 labels,
                 [
-                    (kind, [_hours(g[measure][f"{kind}_seconds"]) for g in groups])
+                    (kinds[kind], [_hours(g[measure][f"{kind}_seconds"]) for g in groups])
                     for kind in ("median", "p90")
                 ],
                 unit=" h",
             )
-            for measure in ("first_reply", "resolution")
+            for measure, title in titles.items()
         ]
     if name == ReportName.SLA:
+        targets = {
+            "first_reply": locale.gettext("first reply"),
+            "next_reply": locale.gettext("next reply"),
+            "resolution": locale.gettext("resolution"),
+        }
         return [
             bar_chart(
-                "SLA achieved, %",
+                locale.gettext("SLA achieved, %"),
                 labels,
                 [
-                    (target.replace("_", " "), [g[target]["achieved_percent"] for g in groups])
-                    for target in ("first_reply", "next_reply", "resolution")
+                    (said, [g[target]["achieved_percent"] for g in groups])
+                    for target, said in targets.items()
                 ],
                 unit=" %",
             )
         ]
     return [
         bar_chart(
-            "Ratings",
+            locale.gettext("Ratings"),
             [str(score) for score in range(1, 6)],
             [
                 (label, [g["distribution"][str(s)] for s in range(1, 6)])

@@ -16,6 +16,7 @@ from helpwire.api.types import RowId
 from helpwire.problems import Problem
 from helpwire.web.admin_forms import PAGE_SIZE, FormError, form_error, pydantic_error
 from helpwire.web.auth import AdminWeb, CheckedForm
+from helpwire.web.i18n import translate
 from helpwire.web.shared import form_text
 from helpwire.web.templating import redirect, render
 
@@ -78,26 +79,33 @@ async def create_token(
     return render(
         request,
         "admin/secret_shown.html",
-        heading=f"API token for {user.username}",
+        heading=translate(request, "API token for %(username)s", username=user.username),
         user=user,
-        shown_label="API token",
+        shown_label=translate(request, "API token"),
         secret=token,
-        note=(
+        note=translate(
+            request,
             "Copy this token now: it cannot be shown again (only its hash is kept). "
-            f"Send it as “Authorization: Bearer …”. Label: {row.label or 'none'}."
+            "Send it as “Authorization: Bearer …”. Label: %(label)s.",
+            label=row.label or translate(request, "none"),
         ),
         back_url="/admin/tokens",
-        back_label="Back to the tokens",
+        back_label=translate(request, "Back to the tokens"),
     )
 
 
 @router.post("/admin/tokens/{token_id}/revoke")
 async def revoke_token(
-    token_id: RowId, session: Session, _web: AdminWeb, form: CheckedForm
+    token_id: RowId, request: Request, session: Session, _web: AdminWeb, form: CheckedForm
 ) -> Response:
     row = await service.revoke_token(session, token_id=token_id)
     back = form_text(form, "back")
     return redirect(
         back if back.startswith("/admin/") else "/admin/tokens",
-        notice=f"Token {row.prefix}… of {row.user.username} is revoked.",
+        notice=translate(
+            request,
+            "Token %(prefix)s… of %(username)s is revoked.",
+            prefix=row.prefix,
+            username=row.user.username,
+        ),
     )

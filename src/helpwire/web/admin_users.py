@@ -26,7 +26,9 @@ from helpwire.web.admin_forms import (
     pydantic_error,
 )
 from helpwire.web.auth import AdminWeb, CheckedForm
+from helpwire.web.i18n import translate
 from helpwire.web.refusable import refusable
+from helpwire.web.settings_page import preference_choices
 from helpwire.web.shared import form_text
 from helpwire.web.templating import redirect, render
 
@@ -183,18 +185,21 @@ async def create_user(
     return render(
         request,
         "admin/secret_shown.html",
-        heading=f"User {user.username} created",
+        heading=translate(request, "User %(username)s created", username=user.username),
         user=user,
-        shown_label="Password",
+        shown_label=translate(request, "Password"),
         secret=None if typed_password else password,
         note=(
-            "The password you typed is set; it is not shown again."
+            translate(request, "The password you typed is set; it is not shown again.")
             if typed_password
-            else "This generated password is shown only this once. Hand it over safely; "
-            "the user can sign in with it now."
+            else translate(
+                request,
+                "This generated password is shown only this once. Hand it over safely; "
+                "the user can sign in with it now.",
+            )
         ),
         back_url=user_url(user),
-        back_label="Open the user",
+        back_label=translate(request, "Open the user"),
     )
 
 
@@ -217,6 +222,8 @@ def _user_values(user: User, form: FormData | None) -> dict[str, Any]:
             "account": user.account.key if user.account else "",
             "account_wide": user.account_wide,
             "projects": " ".join(p.key for p in user.projects),
+            "language": user.language or "",
+            "time_zone": user.time_zone or "",
         }
     return {
         "email": form_text(form, "email").strip(),
@@ -225,6 +232,8 @@ def _user_values(user: User, form: FormData | None) -> dict[str, Any]:
         "account": form_text(form, "account").strip(),
         "account_wide": checked(form, "account_wide"),
         "projects": form_text(form, "projects"),
+        "language": form_text(form, "language", default=user.language or "").strip(),
+        "time_zone": form_text(form, "time_zone", default=user.time_zone or "").strip(),
     }
 
 
@@ -246,6 +255,7 @@ async def _user_page(
         values=_user_values(user, form),
         roles=ROLES,
         account_keys=await _account_keys(session),
+        preference_choices=preference_choices(user.language),
         tokens=tokens,
         more_tokens=more_tokens,
         error=error,
@@ -270,6 +280,8 @@ async def update_user(
                 "real_name": values["real_name"],
                 "account_wide": values["account_wide"],
                 "projects": form_words(form, "projects"),
+                "language": values["language"],
+                "time_zone": values["time_zone"],
             }
         )
         role = Role(values["role"])
@@ -298,6 +310,8 @@ async def update_user(
                 real_name=body.real_name,
                 account_wide=body.account_wide,
                 projects=body.projects,
+                language=body.language,
+                time_zone=body.time_zone,
             )
     except Problem as problem:
         user = await _loaded_user(session, username)
@@ -310,7 +324,8 @@ async def update_user(
             error=form_error(problem),
             status_code=problem.status if problem.status == 409 else 422,
         )
-    return redirect(user_url(user), notice=f"Saved {user.username}.")
+    notice = translate(request, "Saved %(username)s.", username=user.username)
+    return redirect(user_url(user), notice=notice)
 
 
 async def _set_active(
@@ -323,8 +338,14 @@ async def _set_active(
         return await _user_page(
             request, session, user=user, error=form_error(problem), status_code=problem.status
         )
-    state = "enabled" if active else "disabled and signed out everywhere"
-    return redirect(user_url(user), notice=f"{user.username} is {state}.")
+    notice = (
+        translate(request, "%(username)s is enabled.", username=user.username)
+        if active
+        else translate(
+            request, "%(username)s is disabled and signed out everywhere.", username=user.username
+        )
+    )
+    return redirect(user_url(user), notice=notice)
 
 
 @router.post("/admin/users/{username}/disable")
@@ -350,14 +371,16 @@ async def reset_password(
     return render(
         request,
         "admin/secret_shown.html",
-        heading=f"New password for {user.username}",
+        heading=translate(request, "New password for %(username)s", username=user.username),
         user=user,
-        shown_label="Password",
+        shown_label=translate(request, "Password"),
         secret=password,
-        note=(
+        note=translate(
+            request,
             "This password is shown only this once. The old one no longer works, and "
-            f"{user.username} has been signed out of every browser."
+            "%(username)s has been signed out of every browser.",
+            username=user.username,
         ),
         back_url=user_url(user),
-        back_label="Back to the user",
+        back_label=translate(request, "Back to the user"),
     )

@@ -52,6 +52,9 @@ class Viewer:
     email: str | None
     is_staff: bool
     is_admin: bool
+    # The pages' language and time zone of their choice (None: the browser's, UTC).
+    language: str | None = None
+    time_zone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,8 @@ async def current_web(request: Request, session: Session) -> WebContext:
         email=user.email,
         is_staff=actor.is_staff,
         is_admin=actor.is_admin,
+        language=user.language,
+        time_zone=user.time_zone,
     )
     web = WebContext(actor=actor, viewer=viewer, csrf_token=row.csrf_token)
     request.state.web = web

@@ -3,11 +3,13 @@ its reply, properties and escalation forms. Agents and admins only (customers ge
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import FormData
 
 from helpwire.accounts.actor import Actor
 from helpwire.api.deps import Session, get_settings, write_outside_transaction
@@ -17,6 +19,7 @@ from helpwire.groups.service import list_groups
 from helpwire.mail.cc import add_cc, cc_of, remove_cc
 from helpwire.mail.routes import eml_download
 from helpwire.mail.service import original_of, received_for_comments
+from helpwire.presence import service as presence
 from helpwire.problems import NotFound, PreconditionFailed, Problem, ValidationProblem
 from helpwire.rules import macros
 from helpwire.tickets.followers import follow, followers_of, is_following, unfollow
@@ -39,6 +42,7 @@ from helpwire.topics.service import list_topics
 from helpwire.web.auth import CheckedForm, StaffWeb, WebContext
 from helpwire.web.console_bulk import NOBODY, bulk_choices
 from helpwire.web.console_list import SORTS, read_list_request
+from helpwire.web.console_presence import BEAT_EVERY_MS
 from helpwire.web.console_ticket import (
     TicketView,
     link_or_text,
@@ -52,6 +56,7 @@ from helpwire.web.console_ticket import (
     validated_update,
 )
 from helpwire.web.console_views import sidebar_views
+from helpwire.web.i18n import N_, locale_of, rendering_for, translate
 from helpwire.web.languages import request_languages
 from helpwire.web.portal_forms import FIXABLE, max_file_megabytes
 from helpwire.web.refusable import refusable
@@ -60,15 +65,19 @@ from helpwire.web.templating import redirect, render
 
 router = APIRouter(route_class=TransactionalRoute, include_in_schema=False)
 
-STALE_MESSAGE = (
+STALE_MESSAGE = N_(
     "Someone changed this ticket since you opened it, so nothing was saved. "
     "The page now shows the ticket as it is: check it and make your changes again."
 )
-UNSAID_KIND = (
+UNSAID_KIND = N_(
     "Nothing was sent: say whether this is a reply to the customer or an internal note, "
     "with the “Send reply” or the “Add internal note” button."
 )
-FILES_AGAIN = "(Files, if any, need choosing again.)"
+FILES_AGAIN = N_("(Files, if any, need choosing again.)")
+REPLIED_MEANWHILE = N_(
+    "Nothing was sent: someone wrote on this ticket since you opened it. Read what is new "
+    "above, then send your text as it is or change it first."
+)
 # The reply box's "Send as ..." buttons: a reply, then the ticket in that status.
 SEND_AS = {status.value: status for status in (Status.OPEN, Status.PENDING, Status.SOLVED)}
 CHOICES = {
@@ -81,7 +90,8 @@ CHOICES = {
 
 @router.get("/agent")
 async def console(request: Request, session: Session, web: StaffWeb) -> HTMLResponse:
-    wanted = read_list_request(request.query_params)
+    with rendering_for(locale_of(request)):
+        wanted = read_list_request(request.query_params)
     errors = list(wanted.errors)
     tickets: list[Ticket] = []
     next_cursor = None
@@ -161,6 +171,7 @@ async def _ticket_page(
     cc_errors: list[str] | None = None,
     macro_errors: list[str] | None = None,
     move_errors: list[str] | None = None,
+    meanwhile: Sequence[presence.Written] = (),
 ) -> HTMLResponse:
     ticket = view.ticket
     around = await load_surroundings(session, actor=web.actor, ticket=ticket)
@@ -168,6 +179,13 @@ async def _ticket_page(
     found_macros = await macros.list_macros(session, actor=web.actor, q=macro_q or None, limit=50)
     macro_preview = await _macro_preview(request, session, web, ticket.number)
     comment_ids = [entry.comment.id for entry in view.timeline if entry.comment is not None]
+    # The newest comment the page shows, which the reply form sends back: one written
+    # after it by someone else stops the reply until the agent has read it.
+    seen_comment = (
+        max(comment_ids, default=0)
+        if not view.paged_back
+        else await presence.newest_comment_id(session, ticket=ticket)
+    )
     properties = properties or properties_of(ticket)
     location, location_is_link = link_or_text((ticket.context or {}).get("location"))
     return render(
@@ -200,6 +218,9 @@ async def _ticket_page(
         macro_preview=macro_preview,
         macro_errors=macro_errors or [],
         **await _moves_and_followers(request, session, web, view, move_errors or []),
+        seen_comment=seen_comment,
+        meanwhile=meanwhile,
+        beat_every_ms=BEAT_EVERY_MS,
     )
 
 
@@ -232,13 +253,13 @@ async def _merge_target(
     if not raw:
         return None, None
     if not (raw.isascii() and raw.isdigit() and len(raw) <= 18):
-        return None, "Type the number of the ticket to merge into."
+        return None, translate(request, "Type the number of the ticket to merge into.")
     if int(raw) == ticket.number:
-        return None, "A ticket cannot be merged into itself."
+        return None, translate(request, "A ticket cannot be merged into itself.")
     try:
         return await get_ticket(session, actor=web.actor, number=int(raw)), None
     except NotFound:
-        return None, f"There is no ticket #{raw}."
+        return None, translate(request, "There is no ticket #%(number)s.", number=raw)
 
 
 def _macro_id(raw: str) -> int | None:
@@ -303,6 +324,7 @@ async def _refused_page(
     cc_errors: list[str] | None = None,
     macro_errors: list[str] | None = None,
     move_errors: list[str] | None = None,
+    meanwhile: Sequence[presence.Written] = (),
 ) -> HTMLResponse:
     """The ticket page again, as it is now, with why the form was refused."""
     ticket = await get_ticket(session, actor=web.actor, number=number)
@@ -322,7 +344,27 @@ async def _refused_page(
         cc_errors=cc_errors,
         macro_errors=macro_errors,
         move_errors=move_errors,
+        meanwhile=meanwhile,
     )
+
+
+async def _written_meanwhile(
+    session: AsyncSession, web: WebContext, number: int, form: FormData
+) -> Sequence[presence.Written]:
+    """What others wrote after the newest comment the agent's page showed (the form's
+    ``seen_comment``), unless the agent chose to send anyway. A form without the field
+    (a script's post) is not checked: it says nothing of what was seen."""
+    seen = _comment_id(form_text(form, "seen_comment"))
+    if seen is None or form_text(form, "send_anyway") == "1":
+        return ()
+    return await presence.replied_meanwhile(
+        session, actor=web.actor, number=number, seen_comment_id=seen
+    )
+
+
+def _comment_id(raw: str) -> int | None:
+    """A comment id as a page sends it (short ASCII digits), 0 for "none yet"."""
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
 
 
 @router.post("/agent/tickets/{number}/comment")
@@ -339,14 +381,15 @@ async def comment(
         kind = "0"
     internal = kind == "1"
     problem = (
-        UNSAID_KIND
+        translate(request, UNSAID_KIND)
         if kind not in ("0", "1")
-        else "Write something first."
+        else translate(request, "Write something first.")
         if not body.strip()
-        else f"At most {MAX_BODY_CHARS} characters."
+        else translate(request, "At most %(n)s characters.", n=MAX_BODY_CHARS)
         if len(body) > MAX_BODY_CHARS
         else None
     )
+    files_again = translate(request, FILES_AGAIN)
     if problem is not None:
         # Checked before any file is stored: nothing to undo.
         return await _refused_page(
@@ -356,7 +399,19 @@ async def comment(
             number,
             status_code=422,
             draft=body[:MAX_BODY_CHARS],
-            comment_errors=[problem + " " + FILES_AGAIN],
+            comment_errors=[problem + " " + files_again],
+        )
+    meanwhile = await _written_meanwhile(session, web, number, form)
+    if meanwhile:
+        return await _refused_page(
+            request,
+            session,
+            web,
+            number,
+            status_code=409,
+            draft=body,
+            comment_errors=[translate(request, REPLIED_MEANWHILE) + " " + files_again],
+            meanwhile=meanwhile,
         )
     try:
         # What the service refuses (the ticket was closed meanwhile, a file too large)
@@ -384,11 +439,25 @@ async def comment(
             number,
             status_code=refused.status,
             draft=body,
-            comment_errors=[_sentence(refused.detail) + " Nothing was sent. " + FILES_AGAIN],
+            comment_errors=[
+                _sentence(refused.detail)
+                + " "
+                + translate(request, "Nothing was sent.")
+                + " "
+                + files_again
+            ],
         )
-    notice = "Internal note added." if internal else "Reply sent."
+    notice = (
+        translate(request, "Internal note added.")
+        if internal
+        else translate(request, "Reply sent.")
+    )
     if send_as is not None:
-        notice = f"Reply sent; the ticket is {send_as.value} now."
+        notice = translate(
+            request,
+            "Reply sent; the ticket is %(status)s now.",
+            status=translate(request, send_as.value.capitalize()),
+        )
     return redirect(f"/agent/tickets/{number}#comment-{written.id}", notice=notice)
 
 
@@ -422,7 +491,7 @@ async def update(
             property_errors=errors,
         )
     if not changes:
-        return redirect(f"/agent/tickets/{number}", notice="Nothing to change.")
+        return redirect(f"/agent/tickets/{number}", notice=translate(request, "Nothing to change."))
     # The form's ETag is required: without it two agents could overwrite each other.
     seen = form_text(form, "etag") or '"none"'
     try:
@@ -434,7 +503,12 @@ async def update(
             )
     except PreconditionFailed:
         return await _refused_page(
-            request, session, web, number, status_code=409, property_errors=[STALE_MESSAGE]
+            request,
+            session,
+            web,
+            number,
+            status_code=409,
+            property_errors=[translate(request, STALE_MESSAGE)],
         )
     except Problem as refused:
         return await _refused_page(
@@ -446,7 +520,8 @@ async def update(
             properties=posted,
             property_errors=[refused.detail],
         )
-    return redirect(f"/agent/tickets/{number}", notice="Saved: " + ", ".join(sorted(changes)))
+    saved = translate(request, "Saved: %(fields)s", fields=", ".join(sorted(changes)))
+    return redirect(f"/agent/tickets/{number}", notice=saved)
 
 
 @router.post("/agent/tickets/{number}/macro")
@@ -456,7 +531,12 @@ async def apply_macro(
     macro_id = _macro_id(form_text(form, "macro_id"))
     if macro_id is None:
         return await _refused_page(
-            request, session, web, number, status_code=422, macro_errors=["Choose a macro."]
+            request,
+            session,
+            web,
+            number,
+            status_code=422,
+            macro_errors=[translate(request, "Choose a macro.")],
         )
     try:
         async with refusable(request, session):
@@ -478,15 +558,16 @@ async def apply_macro(
             macro_errors=[_sentence(refused.detail)],
         )
     anchor = f"#comment-{applied.comment.id}" if applied.comment is not None else ""
-    return redirect(f"/agent/tickets/{number}{anchor}", notice="Macro applied.")
+    return redirect(f"/agent/tickets/{number}{anchor}", notice=translate(request, "Macro applied."))
 
 
 @router.post("/agent/tickets/{number}/escalate")
 async def escalate(
-    number: TicketNumber, session: Session, web: StaffWeb, form: CheckedForm
+    number: TicketNumber, request: Request, session: Session, web: StaffWeb, form: CheckedForm
 ) -> Response:
     await escalate_ticket(session, actor=web.actor, number=number)
-    return redirect(f"/agent/tickets/{number}", notice="Escalated: the ticket is urgent now.")
+    notice = translate(request, "Escalated: the ticket is urgent now.")
+    return redirect(f"/agent/tickets/{number}", notice=notice)
 
 
 @router.post("/agent/tickets/{number}/cc")
@@ -506,17 +587,22 @@ async def add_cc_address(
             status_code=422,
             cc_errors=[_sentence(refused.detail.removeprefix("address: "))],
         )
-    notice = f"{row.address} hears of this ticket now." if added else "That address was a CC."
+    notice = (
+        translate(request, "%(address)s hears of this ticket now.", address=row.address)
+        if added
+        else translate(request, "That address was a CC.")
+    )
     return redirect(f"/agent/tickets/{number}#cc-title", notice=notice)
 
 
 @router.post("/agent/tickets/{number}/cc/remove")
 async def remove_cc_address(
-    number: TicketNumber, session: Session, web: StaffWeb, form: CheckedForm
+    number: TicketNumber, request: Request, session: Session, web: StaffWeb, form: CheckedForm
 ) -> Response:
     address = form_text(form, "address")
     await remove_cc(session, actor=web.actor, number=number, address=address)
-    return redirect(f"/agent/tickets/{number}#cc-title", notice=f"{address} was removed.")
+    notice = translate(request, "%(address)s was removed.", address=address)
+    return redirect(f"/agent/tickets/{number}#cc-title", notice=notice)
 
 
 # The most of a message shown on its page; the download has all of it.
@@ -559,7 +645,7 @@ async def merge(
             web,
             number,
             status_code=422,
-            move_errors=["Type the number of the ticket to merge into."],
+            move_errors=[translate(request, "Type the number of the ticket to merge into.")],
         )
     try:
         async with refusable(request, session):
@@ -573,11 +659,17 @@ async def merge(
             web,
             number,
             status_code=refused.status,
-            move_errors=[_sentence(refused.detail.removeprefix("into: ")) + " Nothing was merged."],
+            move_errors=[
+                _sentence(refused.detail.removeprefix("into: "))
+                + " "
+                + translate(request, "Nothing was merged.")
+            ],
         )
     return redirect(
         f"/agent/tickets/{target.number}",
-        notice=f"#{number} was merged into this ticket and closed.",
+        notice=translate(
+            request, "#%(number)s was merged into this ticket and closed.", number=number
+        ),
     )
 
 
@@ -589,9 +681,9 @@ async def split(
     comment_ids = [int(v) for v in chosen if v.isascii() and v.isdigit() and len(v) <= 9]
     subject = form_text(form, "subject").strip()[:255] or None
     problem = (
-        "Tick the messages to split off into a new ticket."
+        translate(request, "Tick the messages to split off into a new ticket.")
         if not chosen
-        else "Those messages are not this ticket's."
+        else translate(request, "Those messages are not this ticket's.")
         if len(comment_ids) != len(chosen)
         else None
     )
@@ -617,23 +709,26 @@ async def split(
             number,
             status_code=refused.status,
             move_errors=[
-                _sentence(refused.detail.removeprefix("comment_ids: ")) + " Nothing was split."
+                _sentence(refused.detail.removeprefix("comment_ids: "))
+                + " "
+                + translate(request, "Nothing was split.")
             ],
         )
     return redirect(
-        f"/agent/tickets/{new.number}", notice=f"Split off #{number} into this new ticket."
+        f"/agent/tickets/{new.number}",
+        notice=translate(request, "Split off #%(number)s into this new ticket.", number=number),
     )
 
 
 @router.post("/agent/tickets/{number}/follow")
 async def follow_ticket(
-    number: TicketNumber, session: Session, web: StaffWeb, form: CheckedForm
+    number: TicketNumber, request: Request, session: Session, web: StaffWeb, form: CheckedForm
 ) -> Response:
     ticket = await get_ticket(session, actor=web.actor, number=number, for_update=True)
     if form_text(form, "follow") == "0":
         await unfollow(session, actor=web.actor, ticket=ticket)
-        notice = "You no longer follow this ticket."
+        notice = translate(request, "You no longer follow this ticket.")
     else:
         await follow(session, actor=web.actor, ticket=ticket)
-        notice = "You follow this ticket: it is in your Following queue."
+        notice = translate(request, "You follow this ticket: it is in your Following queue.")
     return redirect(f"/agent/tickets/{number}#followers-title", notice=notice)

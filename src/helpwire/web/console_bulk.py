@@ -61,7 +61,7 @@ def _tags(raw: str) -> list[str]:
     return [tag for tag in re.split(r"[\s,]+", raw) if tag]
 
 
-def _change(form: Any) -> BulkChange:
+def _change(request: Request, form: Any) -> BulkChange:
     """The change the form asks for; blank fields are left as they are."""
     values: dict[str, Any] = {}
     for name in ("status", "priority"):
@@ -76,7 +76,7 @@ def _change(form: Any) -> BulkChange:
             values[name] = _tags(form_text(form, name))
     if form_text(form, "macro"):
         values["macro"] = form_text(form, "macro")
-    return validated(BulkChange, **values)
+    return validated(BulkChange, request, **values)
 
 
 def _list_address(raw: str) -> str:
@@ -129,7 +129,7 @@ async def bulk_change(
             actor=web.actor,
             numbers=None if whole_list is not None else numbers,
             ticket_filter=whole_list,
-            change=_change(form),
+            change=_change(request, form),
             mail=getattr(request.app.state, "mail", None),
         )
     except ValidationProblem as refused:

@@ -25,6 +25,7 @@ from helpwire.tickets.listing import (
 )
 from helpwire.tickets.models import AccessLevel
 from helpwire.tickets.queues import QUEUES_BY_NAME, Queue
+from helpwire.web.i18n import current_locale
 
 E = TypeVar("E", bound=enum.Enum)
 
@@ -124,7 +125,9 @@ class ListRequest:
 def _text(params: QueryParams, name: str, errors: list[str], limit: int = MAX_TEXT) -> str | None:
     value = (params.get(name) or "").strip()
     if len(value) > limit:
-        errors.append(f"{name}: at most {limit} characters")
+        errors.append(
+            current_locale().gettext("%(name)s: at most %(n)s characters", name=name, n=limit)
+        )
         return None
     return value or None
 
@@ -136,7 +139,11 @@ def _choice(params: QueryParams, name: str, enum_type: type[E], default: E, erro
     try:
         return enum_type(value)
     except ValueError:
-        errors.append(f"{name}: unknown value “{value[:40]}”")
+        errors.append(
+            current_locale().gettext(
+                "%(name)s: unknown value “%(value)s”", name=name, value=value[:40]
+            )
+        )
         return default
 
 
@@ -148,7 +155,7 @@ def _yes_no_filter(params: QueryParams, name: str, errors: list[str]) -> bool | 
         return True
     if value in ("no", "false", "0"):
         return False
-    errors.append(f"{name}: yes or no")
+    errors.append(current_locale().gettext("%(name)s: yes or no", name=name))
     return None
 
 
@@ -157,7 +164,7 @@ def _rating(params: QueryParams, errors: list[str]) -> int | None:
     if not value:
         return None
     if value not in OPTIONS["ratings"]:
-        errors.append("rating: a score 1..5")
+        errors.append(current_locale().gettext("rating: a score 1..5"))
         return None
     return int(value)
 
@@ -170,7 +177,7 @@ def _limit(params: QueryParams, errors: list[str]) -> int:
     # numbers of thousands of digits, which would make a 500 of a typo.
     short_number = value.isascii() and value.isdigit() and len(value) <= 3
     if not short_number or not 1 <= int(value) <= MAX_PAGE:
-        errors.append(f"limit: a number 1..{MAX_PAGE}")
+        errors.append(current_locale().gettext("limit: a number 1..%(n)s", n=MAX_PAGE))
         return PAGE_SIZE
     return int(value)
 
@@ -210,17 +217,23 @@ def _minutes(params: QueryParams, name: str, errors: list[str]) -> int | None:
     if not value:
         return None
     if not (value.isascii() and value.isdigit() and len(value) <= 6):
-        errors.append(f"{name}: a number of minutes")
+        errors.append(current_locale().gettext("%(name)s: a number of minutes", name=name))
         return None
     return int(value)
 
 
 def read_list_request(params: QueryParams) -> ListRequest:
-    """The list the query string asks for, and what in it could not be understood."""
+    """The list the query string asks for, and what in it could not be understood (said
+    in the language of the locale it is read in: the console reads it inside
+    ``rendering_for`` its reader's locale)."""
     errors: list[str] = []
     queue = QUEUES_BY_NAME.get(params.get("queue") or "")
     if params.get("queue") and queue is None:
-        errors.append(f"queue: no queue “{(params.get('queue') or '')[:40]}”")
+        errors.append(
+            current_locale().gettext(
+                "queue: no queue “%(queue)s”", queue=(params.get("queue") or "")[:40]
+            )
+        )
     filters, refusals = _filter_query(params, errors).read(queue.filters if queue else None)
     rejected: dict[str, str] = {}
     for refusal in refusals:
@@ -229,7 +242,11 @@ def read_list_request(params: QueryParams) -> ListRequest:
             rejected[refusal.field] = refusal.given[:MAX_TEXT]
     sort = _choice(params, "sort", SortField, SortField.CREATED_AT, errors)
     if sort not in SORTS:
-        errors.append(f"sort: one of {', '.join(s.value for s in SORTS)}")
+        errors.append(
+            current_locale().gettext(
+                "sort: one of %(sorts)s", sorts=", ".join(s.value for s in SORTS)
+            )
+        )
         sort = SortField.CREATED_AT
     return ListRequest(
         queue=queue,

@@ -87,7 +87,7 @@ async def _requester(session: AsyncSession, text: str) -> str:
     return user.username
 
 
-def _ticket_create(values: dict[str, str], requester: str) -> TicketCreate:
+def _ticket_create(request: Request, values: dict[str, str], requester: str) -> TicketCreate:
     topic, _, subtopic = values["topic"].partition("/")
     fields: dict[str, Any] = {
         "subject": values["subject"],
@@ -100,7 +100,7 @@ def _ticket_create(values: dict[str, str], requester: str) -> TicketCreate:
         "requester": requester,
         "via": values["via"],
     }
-    return validated(TicketCreate, **fields)
+    return validated(TicketCreate, request, **fields)
 
 
 async def _file_once(
@@ -110,7 +110,7 @@ async def _file_once(
     submission = values["submission"]
     if not submission or len(submission) > MAX_SUBMISSION_CHARS:
         raise ValidationProblem.for_field("form", "The form was incomplete; send it again.")
-    new = _ticket_create(values, await _requester(session, values["requester"]))
+    new = _ticket_create(request, values, await _requester(session, values["requester"]))
     user_id, key = web.actor.user.id, _SUBMISSION_KEY + submission
     ttl = timedelta(hours=get_settings(request).idempotency_ttl_hours)
     claimed = await claim_key(

@@ -9,20 +9,38 @@ from datetime import datetime
 from typing import Any
 
 from helpwire.accounts.models import User
+from helpwire.accounts.preferences import DEFAULT_LANGUAGE
 from helpwire.tickets.events import EventType
 from helpwire.tickets.models import Comment, Event
+from helpwire.web.i18n import N_, current_locale
 
 # Shown as the comment itself, not as a line of its own.
 SHOWN_AS_COMMENT = frozenset({EventType.COMMENT_CREATED.value})
 
 _STATUS_REASONS = {
-    "agent_reply": "by replying",
-    "customer_reply": "by replying",
-    "reopen": "by reopening it",
-    "with_reply": "with their reply",
-    "with_note": "with their internal note",
-    "merged": "by merging it",
+    "agent_reply": N_("by replying"),
+    "customer_reply": N_("by replying"),
+    "reopen": N_("by reopening it"),
+    "with_reply": N_("with their reply"),
+    "with_note": N_("with their internal note"),
+    "merged": N_("by merging it"),
 }
+# The fields a change names, as a sentence says them.
+_FIELD_NAMES = {
+    "subject": N_("subject"),
+    "status": N_("status"),
+    "priority": N_("priority"),
+    "type": N_("type"),
+    "topic": N_("topic"),
+    "subtopic": N_("subtopic"),
+    "tags": N_("tags"),
+    "assignee": N_("assignee"),
+    "group": N_("group"),
+    "access_level": N_("access level"),
+    "projects": N_("projects"),
+}
+# Fields whose values are one of a few words, shown as the pages' labels ("Offen").
+_LABELLED_FIELDS = frozenset({"status", "priority", "type", "access_level"})
 
 
 @dataclass(frozen=True)
@@ -30,9 +48,14 @@ class TimelineEntry:
     at: datetime
     comment: Comment | None = None
     event: Event | None = None
-    # For events: who did it and what, in words.
+    # For events: who did it, by name.
     who: str = ""
-    what: str = ""
+
+    @property
+    def what(self) -> str:
+        """What the event did, in words, in the language of the page being rendered (so
+        it is worked out when the page is, not when the timeline is read)."""
+        return describe(self.event) if self.event is not None else ""
 
 
 def person(user: User | None) -> str:
@@ -41,105 +64,197 @@ def person(user: User | None) -> str:
     return user.real_name or user.username
 
 
-def _value(value: Any) -> str:
+def _value(value: Any, *, labelled: bool = False) -> str:
+    locale = current_locale()
     if value is None or value == "" or value == []:
-        return "nothing"
+        return locale.gettext("nothing")
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     if isinstance(value, dict):
         return "{…}"
+    if labelled and locale.language != DEFAULT_LANGUAGE:
+        # English says the value as it is ("from new to open"); another language says
+        # the label the pages show for it ("von Neu zu Offen").
+        return locale.gettext(str(value).replace("_", " ").capitalize())
     return str(value)
 
 
 def _field_change(field: str, change: dict[str, Any]) -> str:
-    name = field.replace("_", " ")
+    locale = current_locale()
     before, after = change.get("before"), change.get("after")
     if field == "attributes":
-        return "changed the attributes"
+        return locale.gettext("changed the attributes")
     if field == "followers":
-        return _list_change("the followers", before or [], after or [])
+        return _followers_change(before or [], after or [])
     if field == "subject":
-        return f"changed the subject from “{_value(before)}” to “{_value(after)}”"
-    return f"changed {name} from {_value(before)} to {_value(after)}"
+        return locale.gettext(
+            "changed the subject from “%(before)s” to “%(after)s”",
+            before=_value(before),
+            after=_value(after),
+        )
+    labelled = field in _LABELLED_FIELDS
+    return locale.gettext(
+        "changed %(field)s from %(before)s to %(after)s",
+        field=locale.gettext(_FIELD_NAMES.get(field) or field.replace("_", " ")),
+        before=_value(before, labelled=labelled),
+        after=_value(after, labelled=labelled),
+    )
 
 
-def _list_change(name: str, before: list[Any], after: list[Any]) -> str:
-    added = [str(v) for v in after if v not in before]
-    removed = [str(v) for v in before if v not in after]
-    parts = [f"added {', '.join(added)} to {name}"] if added else []
-    parts += [f"removed {', '.join(removed)} from {name}"] if removed else []
-    return "; ".join(parts) or f"left {name} as they were"
+def _followers_change(before: list[Any], after: list[Any]) -> str:
+    locale = current_locale()
+    added = ", ".join(str(v) for v in after if v not in before)
+    removed = ", ".join(str(v) for v in before if v not in after)
+    parts = [locale.gettext("added %(names)s to the followers", names=added)] if added else []
+    if removed:
+        parts.append(locale.gettext("removed %(names)s from the followers", names=removed))
+    return "; ".join(parts) or locale.gettext("left the followers as they were")
+
+
+def _filed(event: Event, data: dict[str, Any]) -> str:
+    locale = current_locale()
+    if data.get("split_from") is not None:
+        return locale.gettext(
+            "split this ticket off #%(number)s (%(comments)s)",
+            number=data["split_from"],
+            comments=_comments(data),
+        )
+    via = str(data.get("via") or "api").replace("_", "-")
+    requester = data.get("requester")
+    if event.actor is not None and requester and requester != event.actor.username:
+        # Staff filed it for a customer (who phoned, chatted, walked in).
+        return locale.gettext(
+            "filed the ticket for %(requester)s (via %(via)s)", requester=requester, via=via
+        )
+    return locale.gettext("filed the ticket (via %(via)s)", via=via)
+
+
+def _comments(data: dict[str, Any]) -> str:
+    count = data.get("comments") or 0
+    return current_locale().ngettext("%(num)d comment", "%(num)d comments", count)
+
+
+def _describe_move(kind: str, data: dict[str, Any]) -> str:
+    locale = current_locale()
+    subject = f" “{data['subject']}”" if data.get("subject") else ""
+    if kind == EventType.TICKET_MERGED and data.get("from") is not None:
+        return locale.gettext(
+            "merged #%(number)s%(subject)s into this ticket (%(comments)s)",
+            number=data["from"],
+            subject=subject,
+            comments=_comments(data),
+        )
+    if kind == EventType.TICKET_MERGED:
+        return locale.gettext(
+            "merged this ticket into #%(number)s%(subject)s (%(comments)s)",
+            number=data.get("into"),
+            subject=subject,
+            comments=_comments(data),
+        )
+    return locale.gettext(
+        "split %(comments)s off into #%(number)s%(subject)s",
+        comments=_comments(data),
+        number=data.get("into"),
+        subject=subject,
+    )
 
 
 def describe(event: Event) -> str:
     """What the event did, as the end of a sentence whose subject is its actor."""
     data: dict[str, Any] = event.data or {}
     kind = event.type
+    locale = current_locale()
     if kind == EventType.TICKET_CREATED:
-        if data.get("split_from") is not None:
-            return f"split this ticket off #{data['split_from']} ({_comments(data)})"
-        via = str(data.get("via") or "api").replace("_", "-")
-        requester = data.get("requester")
-        if event.actor is not None and requester and requester != event.actor.username:
-            # Staff filed it for a customer (who phoned, chatted, walked in).
-            return f"filed the ticket for {requester} (via {via})"
-        return f"filed the ticket (via {via})"
+        return _filed(event, data)
     if kind in (EventType.TICKET_MERGED, EventType.TICKET_SPLIT):
         return _describe_move(kind, data)
     if kind == EventType.TICKET_UPDATED:
         changes = data.get("changes") or {}
         parts = [_field_change(field, change) for field, change in changes.items()]
-        return "; ".join(parts) or "changed the ticket"
+        return "; ".join(parts) or locale.gettext("changed the ticket")
     if kind == EventType.TICKET_STATUS_CHANGED:
-        text = f"changed status from {_value(data.get('before'))} to {_value(data.get('after'))}"
-        reason = _STATUS_REASONS.get(str(data.get("reason")))
-        return f"{text} {reason}" if reason else text
+        return _status_change(data)
     if kind == EventType.TICKET_ASSIGNED:
         if data.get("after") is None:
-            return f"unassigned the ticket (was {_value(data.get('before'))})"
-        return f"assigned the ticket to {data['after']}"
+            return locale.gettext(
+                "unassigned the ticket (was %(before)s)", before=_value(data.get("before"))
+            )
+        return locale.gettext("assigned the ticket to %(assignee)s", assignee=data["after"])
     if kind == EventType.TICKET_ESCALATED:
         priority = data.get("priority") or {}
-        return f"escalated the ticket (priority {_value(priority.get('before'))} to urgent)"
+        return locale.gettext(
+            "escalated the ticket (priority %(before)s to urgent)",
+            before=_value(priority.get("before"), labelled=True),
+        )
     if kind == EventType.TICKET_RATED:
-        comment = data.get("comment")
-        rating = f"rated the ticket {data.get('score')}/5"
-        return f"{rating}: “{comment}”" if comment else rating
+        return _rated(data)
     if kind == EventType.COMMENT_RATED:
-        thumbs = "thumbs up" if data.get("score") == 1 else "thumbs down"
-        comment = data.get("comment")
-        return f"rated a reply {thumbs}: “{comment}”" if comment else f"rated a reply {thumbs}"
+        return _reply_rated(data)
     return _describe_clocks_and_rules(kind, data) or kind.replace(".", " ").replace("_", " ")
 
 
-def _comments(data: dict[str, Any]) -> str:
-    count = data.get("comments")
-    return "1 comment" if count == 1 else f"{_value(count if count else 'no')} comments"
+def _status_change(data: dict[str, Any]) -> str:
+    locale = current_locale()
+    text = locale.gettext(
+        "changed status from %(before)s to %(after)s",
+        before=_value(data.get("before"), labelled=True),
+        after=_value(data.get("after"), labelled=True),
+    )
+    reason = _STATUS_REASONS.get(str(data.get("reason")))
+    return f"{text} {locale.gettext(reason)}" if reason else text
 
 
-def _describe_move(kind: str, data: dict[str, Any]) -> str:
-    subject = f" “{data['subject']}”" if data.get("subject") else ""
-    if kind == EventType.TICKET_MERGED and data.get("from") is not None:
-        return f"merged #{data['from']}{subject} into this ticket ({_comments(data)})"
-    if kind == EventType.TICKET_MERGED:
-        return f"merged this ticket into #{data.get('into')}{subject} ({_comments(data)})"
-    return f"split {_comments(data)} off into #{data.get('into')}{subject}"
+def _rated(data: dict[str, Any]) -> str:
+    locale = current_locale()
+    comment = data.get("comment")
+    if comment:
+        return locale.gettext(
+            "rated the ticket %(score)s/5: “%(comment)s”", score=data.get("score"), comment=comment
+        )
+    return locale.gettext("rated the ticket %(score)s/5", score=data.get("score"))
+
+
+def _reply_rated(data: dict[str, Any]) -> str:
+    locale = current_locale()
+    up = data.get("score") == 1
+    comment = data.get("comment")
+    if comment:
+        if up:
+            return locale.gettext("rated a reply thumbs up: “%(comment)s”", comment=comment)
+        return locale.gettext("rated a reply thumbs down: “%(comment)s”", comment=comment)
+    return (
+        locale.gettext("rated a reply thumbs up")
+        if up
+        else locale.gettext("rated a reply thumbs down")
+    )
 
 
 def _describe_clocks_and_rules(kind: str, data: dict[str, Any]) -> str | None:
+    locale = current_locale()
     target = str(data.get("target", "")).replace("_", " ")
+    if locale.language != DEFAULT_LANGUAGE:
+        target = locale.gettext(target.capitalize())
     policy = f" ({data['policy']})" if data.get("policy") else ""
     if kind == EventType.SLA_WARNING:
-        return f"warns: the {target} target is due soon{policy}"
+        return locale.gettext("warns: the %(target)s target is due soon", target=target) + policy
     if kind == EventType.SLA_BREACHED:
-        return f"notes: the {target} target was missed{policy}"
+        return locale.gettext("notes: the %(target)s target was missed", target=target) + policy
     if kind == EventType.RULE_APPLIED:
         rule = data.get("rule") or {}
-        done = "; ".join(data.get("done") or []) or "nothing to do"
+        done = "; ".join(data.get("done") or []) or locale.gettext("nothing to do")
         skipped = "; ".join(data.get("skipped") or [])
-        name = f"the {rule.get('kind', 'rule')} “{rule.get('name', '')}”"
-        text = f"ran {name} ({data.get('why')}): {done}"
-        return f"{text}; not done: {skipped}" if skipped else text
+        text = locale.gettext(
+            "ran the %(kind)s “%(name)s” (%(why)s): %(done)s",
+            kind=rule.get("kind", "rule"),
+            name=rule.get("name", ""),
+            why=data.get("why"),
+            done=done,
+        )
+        return (
+            locale.gettext("%(text)s; not done: %(skipped)s", text=text, skipped=skipped)
+            if skipped
+            else text
+        )
     return None
 
 
@@ -149,7 +264,7 @@ def merge(comments: Sequence[Comment], events: Sequence[Event]) -> list[Timeline
     comes before the events it caused (a reply, then the status change it made)."""
     entries = [TimelineEntry(at=c.created_at, comment=c) for c in comments]
     entries += [
-        TimelineEntry(at=e.created_at, event=e, who=person(e.actor), what=describe(e))
+        TimelineEntry(at=e.created_at, event=e, who=person(e.actor))
         for e in events
         if e.type not in SHOWN_AS_COMMENT
     ]

@@ -24,6 +24,7 @@ WEB_PREFIXES = (
     "/files/",
     "/ui/",
     "/mail/",
+    "/settings",
 )
 
 

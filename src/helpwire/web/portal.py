@@ -20,6 +20,7 @@ from helpwire.tickets.listing import SortField, SortOrder, TicketFilters, list_t
 from helpwire.tickets.models import Status, Ticket
 from helpwire.web import portal_new, portal_ticket
 from helpwire.web.auth import Web
+from helpwire.web.i18n import N_
 from helpwire.web.templating import redirect, render
 
 router = APIRouter(route_class=TransactionalRoute, include_in_schema=False)
@@ -31,7 +32,7 @@ STATUS_VIEWS: dict[str, tuple[Status, ...]] = {
     "solved": (Status.SOLVED, Status.CLOSED),
     "all": (),
 }
-STATUS_VIEW_LABELS = {"open": "Open", "solved": "Solved and closed", "all": "All"}
+STATUS_VIEW_LABELS = {"open": N_("Open"), "solved": N_("Solved and closed"), "all": N_("All")}
 
 
 @router.get("/tickets")

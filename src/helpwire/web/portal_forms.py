@@ -24,26 +24,28 @@ from helpwire.problems import (
 from helpwire.tickets.models import AccessLevel
 from helpwire.tickets.schemas import MAX_BODY_CHARS, MAX_SUBJECT_CHARS
 from helpwire.web.auth import WebContext
+from helpwire.web.i18n import N_, PageLocale, locale_of
 
 Model = TypeVar("Model", bound=BaseModel)
 
 ACCESS_LEVEL_LABELS = {
-    AccessLevel.ACCOUNT_USERS.value: "Me and my account's administrators",
-    AccessLevel.PROJECT_USERS.value: "Members of the projects chosen below",
-    AccessLevel.ALL_USERS.value: "Everyone in my account",
+    AccessLevel.ACCOUNT_USERS.value: N_("Me and my account's administrators"),
+    AccessLevel.PROJECT_USERS.value: N_("Members of the projects chosen below"),
+    AccessLevel.ALL_USERS.value: N_("Everyone in my account"),
 }
 
 # What a form field needs, said the way a person filling in the form understands it. The
 # schemas' own messages ("String should match pattern '\S'") are for API clients.
 _FIELD_HINTS = {
-    "subject": f"Give the ticket a subject (at most {MAX_SUBJECT_CHARS} characters).",
-    "body": f"Write a message (at most {MAX_BODY_CHARS:,} characters).",
-    "type": "Choose one of the listed types.",
-    "priority": "Choose one of the listed priorities.",
-    "access_level": "Choose who may see the ticket from the list.",
-    "score": "Choose a rating from 1 to 5.",
-    "comment": f"The comment can be at most {MAX_BODY_CHARS:,} characters.",
+    "subject": N_("Give the ticket a subject (at most %(n)s characters)."),
+    "body": N_("Write a message (at most %(n)s characters)."),
+    "type": N_("Choose one of the listed types."),
+    "priority": N_("Choose one of the listed priorities."),
+    "access_level": N_("Choose who may see the ticket from the list."),
+    "score": N_("Choose a rating from 1 to 5."),
+    "comment": N_("The comment can be at most %(n)s characters."),
 }
+_FIELD_LIMITS = {"subject": MAX_SUBJECT_CHARS, "body": MAX_BODY_CHARS, "comment": MAX_BODY_CHARS}
 
 
 def customer_actor(web: WebContext) -> Actor:
@@ -59,16 +61,27 @@ def request_id_of(request: Request) -> str | None:
     return str(value) if value else None
 
 
-def validated(model: type[Model], **values: Any) -> Model:
+def _hint(locale: PageLocale, name: str, fallback: str) -> str:
+    """What field ``name`` needs, in the reader's language."""
+    hint = _FIELD_HINTS.get(name)
+    if hint is None:
+        return fallback
+    limit = _FIELD_LIMITS.get(name)
+    return locale.gettext(hint, n=f"{limit:,}") if limit else locale.gettext(hint)
+
+
+def validated(model: type[Model], request: Request, /, **values: Any) -> Model:
     """The form's values checked by the API's own schema, so that the web UI accepts
-    exactly what the API accepts; failures become a ValidationProblem a person can read."""
+    exactly what the API accepts; failures become a ValidationProblem a person can read,
+    in the language of the request's reader."""
     try:
         return model(**values)
     except PydanticValidationError as exc:
+        locale = locale_of(request)
         errors = []
         for error in exc.errors():
             name = str(error["loc"][0]) if error["loc"] else "form"
-            errors.append(field_error(name, _FIELD_HINTS.get(name, f"{name}: {error['msg']}")))
+            errors.append(field_error(name, _hint(locale, name, f"{name}: {error['msg']}")))
         raise ValidationProblem(
             " ".join(dict.fromkeys(e["message"] for e in errors)), errors=errors
         ) from None

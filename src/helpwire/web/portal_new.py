@@ -28,6 +28,7 @@ from helpwire.tickets.models import AccessLevel, BodyFormat, Priority, TicketTyp
 from helpwire.tickets.schemas import ContextIn, TicketCreate
 from helpwire.topics.service import list_topics
 from helpwire.web.auth import CheckedForm, Web, WebContext
+from helpwire.web.i18n import translate
 from helpwire.web.languages import name_for
 from helpwire.web.portal_forms import (
     ACCESS_LEVEL_LABELS,
@@ -189,6 +190,7 @@ def _ticket_create(request: Request, actor: Actor, draft: TicketDraft) -> Ticket
     user_agent = request.headers.get("user-agent", "")[:MAX_USER_AGENT_CHARS]
     return validated(
         TicketCreate,
+        request,
         subject=draft.subject,
         body=draft.body,
         body_format=BodyFormat.MARKDOWN,
@@ -275,7 +277,9 @@ async def file_ticket(request: Request, session: Session, web: Web, form: Checke
     except FIXABLE as problem:
         messages = field_messages(problem)
         if form_files(form) and "files" not in messages:
-            messages["files"] = "Choose the files again: a browser cannot keep them."
+            messages["files"] = translate(
+                request, "Choose the files again: a browser cannot keep them."
+            )
         return await _new_ticket_page(
             request,
             session,
@@ -286,5 +290,11 @@ async def file_ticket(request: Request, session: Session, web: Web, form: Checke
         )
     number = location.rsplit("/", 1)[-1]
     if filed_now:
-        return redirect(location, notice=f"Ticket #{number} is filed. We will answer here.")
-    return redirect(location, notice=f"This form was sent already: it filed ticket #{number}.")
+        notice = translate(
+            request, "Ticket #%(number)s is filed. We will answer here.", number=number
+        )
+    else:
+        notice = translate(
+            request, "This form was sent already: it filed ticket #%(number)s.", number=number
+        )
+    return redirect(location, notice=notice)

@@ -22,6 +22,7 @@ from helpwire.tickets.models import BodyFormat, Comment, Status, Ticket
 from helpwire.tickets.schemas import CloseRequest, CommentCreate, ReopenRequest, TicketRatingRequest
 from helpwire.tickets.visibility import may_speak_for_ticket
 from helpwire.web.auth import CheckedForm, Web, WebContext
+from helpwire.web.i18n import translate
 from helpwire.web.portal_forms import (
     ACCESS_LEVEL_LABELS,
     FIXABLE,
@@ -188,7 +189,7 @@ async def _message(
 ) -> _Message:
     """A customer's Markdown message with its files, checked by the API's own model and
     the files stored: what a reply and a reopening both hand to the service."""
-    checked = validated(model, body=body, body_format=BodyFormat.MARKDOWN)
+    checked = validated(model, request, body=body, body_format=BodyFormat.MARKDOWN)
     return _Message(
         body=checked.body,
         body_format=checked.body_format,
@@ -207,7 +208,7 @@ async def reply(
     async def send() -> str:
         message = await _message(request, session, actor, form, CommentCreate, body)
         await service.add_comment(session, actor=actor, number=number, **message)
-        return "Your reply is sent."
+        return translate(request, "Your reply is sent.")
 
     return await _act_on_ticket(
         request, session, web, number=number, form_name="reply", kept={"reply": body}, action=send
@@ -229,12 +230,14 @@ async def close(
 
     async def close_it() -> str:
         checked = validated(
-            CloseRequest, score=_optional_score(form), comment=comment.strip() or None
+            CloseRequest, request, score=_optional_score(form), comment=comment.strip() or None
         )
         await service.close_ticket(
             session, actor=actor, number=number, score=checked.score, comment=checked.comment
         )
-        return "The ticket is closed. Thank you" + (" for rating it." if checked.score else ".")
+        if checked.score:
+            return translate(request, "The ticket is closed. Thank you for rating it.")
+        return translate(request, "The ticket is closed. Thank you.")
 
     return await _act_on_ticket(
         request,
@@ -257,7 +260,7 @@ async def reopen(
     async def reopen_it() -> str:
         message = await _message(request, session, actor, form, ReopenRequest, body)
         await service.reopen_ticket(session, actor=actor, number=number, **message)
-        return "The ticket is open again."
+        return translate(request, "The ticket is open again.")
 
     return await _act_on_ticket(
         request,
@@ -279,12 +282,15 @@ async def rate(
 
     async def rate_it() -> str:
         checked = validated(
-            TicketRatingRequest, score=_optional_score(form), comment=comment.strip() or None
+            TicketRatingRequest,
+            request,
+            score=_optional_score(form),
+            comment=comment.strip() or None,
         )
         await service.rate_ticket(
             session, actor=actor, number=number, score=checked.score, comment=checked.comment
         )
-        return "Thank you for rating the ticket."
+        return translate(request, "Thank you for rating the ticket.")
 
     return await _act_on_ticket(
         request,
@@ -315,7 +321,9 @@ async def rate_reply(
     async def thumb() -> str:
         score = _THUMBS.get(form_text(form, "score").strip())
         if score is None:
-            raise ValidationProblem.for_field("score", "choose thumbs up or thumbs down")
+            raise ValidationProblem.for_field(
+                "score", translate(request, "Choose thumbs up or thumbs down.")
+            )
         ticket = await service.get_ticket(session, actor=actor, number=number)
         comment = await comment_service.get_comment(session, actor=actor, comment_id=comment_id)
         if comment.ticket_id != ticket.id:
@@ -323,7 +331,7 @@ async def rate_reply(
         await comment_service.rate_comment(
             session, actor=actor, comment_id=comment_id, score=score, comment_text=None
         )
-        return "Thank you: your feedback on the reply is saved."
+        return translate(request, "Thank you: your feedback on the reply is saved.")
 
     return await _act_on_ticket(
         request,

@@ -12,9 +12,11 @@ from helpwire.web import (
     console,
     console_bulk,
     console_new,
+    console_presence,
     console_views,
     mail_rating,
     portal,
+    settings_page,
     shared,
     signin,
 )
@@ -40,6 +42,8 @@ def install_web(app: FastAPI) -> None:
         console_bulk,
         console_views,
         console,
+        console_presence,
+        settings_page,
         admin,
         mail_rating,
     ):

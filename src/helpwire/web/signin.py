@@ -19,6 +19,7 @@ from helpwire.web.auth import (
     cookies_secure,
     current_web,
 )
+from helpwire.web.i18n import translate
 from helpwire.web.templating import redirect, render
 
 router = APIRouter(route_class=TransactionalRoute, include_in_schema=False)
@@ -95,7 +96,7 @@ async def sign_in(request: Request, form: SignInForm) -> Response:
             request,
             next_path=next_path,
             login=login,
-            error=refused.message,
+            error=_refusal_text(request, refused),
             status=429 if refused.retry_after_s else 401,
         )
         if refused.retry_after_s:
@@ -125,9 +126,23 @@ async def sign_in(request: Request, form: SignInForm) -> Response:
     return response
 
 
+def _refusal_text(request: Request, refused: SignInRefused) -> str:
+    """Why the sign-in failed, in the language of the person signing in."""
+    wait = refused.retry_after_s
+    if not wait:
+        return translate(request, "Wrong user name or password.")
+    if not refused.wrong_password:
+        return translate(request, "Too many failed sign-ins. Try again in %(n)s seconds.", n=wait)
+    return translate(
+        request,
+        "Wrong user name or password. Too many failed sign-ins: try again in %(n)s seconds.",
+        n=wait,
+    )
+
+
 @router.post("/logout")
 async def sign_out(request: Request, session: Session, form: CheckedForm) -> Response:
     await end_session(session, token=request.cookies.get(SESSION_COOKIE, ""))
-    response = redirect("/login", notice="You are signed out.")
+    response = redirect("/login", notice=translate(request, "You are signed out."))
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -10,12 +10,14 @@ from typing import Any
 from urllib.parse import quote, unquote, urlencode
 
 import jinja2
+from babel.numbers import format_decimal
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from markupsafe import Markup
 
 from helpwire import __version__
 from helpwire.tickets.queues import QUEUES
+from helpwire.web.i18n import N_, current_locale, gettext, locale_of, ngettext, rendering_for
 from helpwire.web.languages import topic_name_filter
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -36,10 +38,13 @@ PAGE_HEADERS = {
 
 
 def _when(value: datetime | None) -> str:
-    """A timestamp as people read it: ``2026-11-22 14:05 UTC``."""
+    """A timestamp as its reader reads it, in their time zone with its abbreviation:
+    ``2026-11-22 15:05 CET`` (``... UTC`` for whoever chose no zone). The page's
+    ``<time datetime>`` keeps the UTC instant."""
     if value is None:
         return ""
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    local = value.astimezone(current_locale().zone)
+    return local.strftime("%Y-%m-%d %H:%M ") + (local.tzname() or "UTC")
 
 
 def _ago(value: datetime | None) -> str:
@@ -47,23 +52,29 @@ def _ago(value: datetime | None) -> str:
     if value is None:
         return ""
     seconds = int((datetime.now(UTC) - value).total_seconds())
+    locale = current_locale()
     if seconds < 60:
-        return "just now"
+        return locale.gettext("just now")
     if seconds < 3600:
-        return f"{seconds // 60} min ago"
+        return locale.gettext("%(n)s min ago", n=seconds // 60)
     if seconds < 86400:
-        return f"{seconds // 3600} h ago"
-    return f"{seconds // 86400} d ago"
+        return locale.gettext("%(n)s h ago", n=seconds // 3600)
+    return locale.gettext("%(n)s d ago", n=seconds // 86400)
+
+
+def _decimal(value: float) -> str:
+    """One decimal, written the reader's way: ``3.2`` in English, ``3,2`` in German."""
+    return format_decimal(value, format="0.0", locale=current_locale().language)
 
 
 def _size(value: int | None) -> str:
     """A file size as people read it: ``512 bytes``, ``14 KiB``, ``3.2 MiB``."""
     size = int(value or 0)
     if size < 1024:
-        return f"{size} bytes"
+        return current_locale().gettext("%(n)s bytes", n=size)
     if size < 1024 * 1024:
         return f"{-(-size // 1024)} KiB"
-    return f"{size / (1024 * 1024):.1f} MiB"
+    return f"{_decimal(size / (1024 * 1024))} MiB"
 
 
 def _when_text(value: str | None) -> str:
@@ -90,26 +101,40 @@ def _sla_state(sla: dict[str, Any]) -> SlaBadge:
     ]
     soonest = min(dues, default=None)
     now = datetime.now(UTC)
+    locale = current_locale()
     if sla.get("breaches") or (soonest is not None and soonest <= now):
-        return SlaBadge("breached", "SLA breached", "A service-level target was missed")
+        return SlaBadge(
+            "breached",
+            locale.gettext("SLA breached"),
+            locale.gettext("A service-level target was missed"),
+        )
     if soonest is None:
-        label = "SLA paused" if sla.get("paused") else "SLA met"
+        label = locale.gettext("SLA paused") if sla.get("paused") else locale.gettext("SLA met")
         return SlaBadge("paused", label, str(sla.get("policy", "")))
     left = int((soonest - now).total_seconds() // 60)
-    text = f"{left} min" if left < 120 else f"{left // 60} h"
+    text = (
+        locale.gettext("%(n)s min", n=left)
+        if left < 120
+        else locale.gettext("%(n)s h", n=left // 60)
+    )
     state = "soon" if soonest - now <= SLA_SOON else "ok"
-    return SlaBadge(state, f"SLA due in {text}", f"Due {_when(soonest)}")
+    return SlaBadge(
+        state,
+        locale.gettext("SLA due in %(time)s", time=text),
+        locale.gettext("Due %(when)s", when=_when(soonest)),
+    )
 
 
 def _duration(seconds: float | None) -> str:
     """Seconds as people read them: ``45 min``, ``3.5 h``, ``2.1 d``; a dash for none."""
     if seconds is None:
         return "—"
+    locale = current_locale()
     if seconds < 3600:
-        return f"{round(seconds / 60)} min"
+        return locale.gettext("%(n)s min", n=round(seconds / 60))
     if seconds < 86400 * 2:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} d"
+        return locale.gettext("%(n)s h", n=_decimal(seconds / 3600))
+    return locale.gettext("%(n)s d", n=_decimal(seconds / 86400))
 
 
 def _iso(value: datetime | None) -> str:
@@ -117,13 +142,15 @@ def _iso(value: datetime | None) -> str:
 
 
 # Labels that capitalising the value would get wrong.
-_LABELS = {"sla_due_at": "SLA due time"}
+_LABELS = {"sla_due_at": N_("SLA due time"), "sla_breached": N_("SLA breached")}
 
 
 def _label(value: Any) -> str:
-    """An enum value as a label: ``account_users`` -> ``Account users``."""
+    """An enum value as a label in the reader's language: ``account_users`` ->
+    ``Account users`` (the English labels are marked for the catalogue in
+    web/labels.py)."""
     text = str(getattr(value, "value", value) or "")
-    return _LABELS.get(text) or text.replace("_", " ").capitalize()
+    return gettext(_LABELS.get(text) or text.replace("_", " ").capitalize())
 
 
 def _safe_html(value: str | None) -> Markup:
@@ -151,7 +178,13 @@ environment = jinja2.Environment(
     # be translated; without a catalogue it reads as written.
     extensions=["jinja2.ext.i18n"],
 )
-environment.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+# {% trans %} blocks are looked up with their whitespace folded, as babel.cfg extracts them.
+environment.policies["ext.i18n.trimmed"] = True
+# The translations are the page's reader's, looked up per render (web/i18n.py), never
+# installed for everyone.
+environment.install_gettext_callables(  # type: ignore[attr-defined]
+    gettext, ngettext, newstyle=True
+)
 environment.filters.update(
     when=_when,
     when_text=_when_text,
@@ -186,13 +219,15 @@ def render(
     """A page: the template with ``context`` plus what every page knows."""
     web = getattr(request.state, "web", None)
     notice = unquote(request.cookies.get(NOTICE_COOKIE, "")) or None
-    page = environment.get_template(template).render(
-        request=request,
-        me=web.viewer if web else None,
-        csrf_token=web.csrf_token if web else getattr(request.state, "csrf_token", ""),
-        notice=notice[:300] if notice else None,
-        **context,
-    )
+    with rendering_for(locale_of(request)) as locale:
+        page = environment.get_template(template).render(
+            request=request,
+            me=web.viewer if web else None,
+            csrf_token=web.csrf_token if web else getattr(request.state, "csrf_token", ""),
+            notice=notice[:300] if notice else None,
+            page_language=locale.language,
+            **context,
+        )
     response = HTMLResponse(
         page, status_code=status_code, headers={**PAGE_HEADERS, **(headers or {})}
     )

@@ -3,6 +3,12 @@
 "use strict";
 
 (function () {
+  // The few words the script writes itself, in the page's language: the layout puts them
+  // on <body data-text-*> (base.html); English when a page has none.
+  function text(name, fallback) {
+    return (document.body && document.body.dataset[name]) || fallback;
+  }
+
   function csrfToken() {
     var field = document.querySelector('input[name="csrf_token"]');
     return field ? field.value : "";
@@ -22,14 +28,23 @@
         body.set("body", source.value);
         body.set("csrf_token", csrfToken());
         target.hidden = false;
-        target.textContent = "Rendering…";
+        target.textContent = text("textRendering", "Rendering…");
         fetch("/ui/preview", { method: "POST", body: body, credentials: "same-origin" })
           .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
           .then(function (data) {
             // Sanitized on the server by the same rules as stored comments.
-            target.innerHTML = data.html || "<p class=\"muted\">Nothing to preview.</p>";
+            if (data.html) {
+              target.innerHTML = data.html;
+            } else {
+              var empty = document.createElement("p");
+              empty.className = "muted";
+              empty.textContent = text("textNothingToPreview", "Nothing to preview.");
+              target.replaceChildren(empty);
+            }
           })
-          .catch(function () { target.textContent = "The preview is not available."; });
+          .catch(function () {
+            target.textContent = text("textPreviewFailed", "The preview is not available.");
+          });
       });
     });
   }
@@ -285,7 +300,7 @@
     var count = form.querySelector("[data-bulk-count]");
     function show() {
       var ticked = boxes.filter(function (box) { return box.checked; }).length;
-      if (count) count.textContent = ticked ? "(" + ticked + " ticked)" : "";
+      if (count) count.textContent = ticked ? "(" + ticked + " " + text("ticked", "ticked") + ")" : "";
       if (all) {
         all.checked = ticked > 0 && ticked === boxes.length;
         all.indeterminate = ticked > 0 && ticked < boxes.length;
@@ -306,6 +321,70 @@
     show();
   }
 
+  // Presence on a console ticket page: ul[data-presence="<url>"] beats a heartbeat every
+  // data-presence-every milliseconds (at once when the agent starts or clears a draft),
+  // saying "replying" while the reply box holds text and "viewing" otherwise. The answer
+  // lists who else is on the page, each with the sentence to show; and when someone else
+  // wrote a comment newer than the one the reply form carries (input[data-seen-comment]),
+  // [data-meanwhile-live] says so before anything is sent. The server checks the same at
+  // submit, so this is a courtesy, not the guard.
+  function setUpPresence() {
+    var list = document.querySelector("[data-presence]");
+    if (!list) return;
+    var url = list.dataset.presence;
+    var every = parseInt(list.dataset.presenceEvery, 10) || 5000;
+    var text = document.getElementById("comment-body");
+    var seen = document.querySelector("[data-seen-comment]");
+    var live = document.querySelector("[data-meanwhile-live]");
+    var sent = null;
+    var timer = null;
+    function state() {
+      return text && text.value.trim() ? "replying" : "viewing";
+    }
+    function show(data) {
+      list.textContent = "";
+      data.present.forEach(function (person) {
+        var item = document.createElement("li");
+        item.className = "presence-" + person.state;
+        item.dataset.username = person.username;
+        item.textContent = person.text;
+        list.appendChild(item);
+      });
+      list.hidden = data.present.length === 0;
+      var newest = data.newest_comment;
+      if (live && seen && newest && !newest.mine && newest.id > parseInt(seen.value, 10)) {
+        live.textContent = newest.text;
+        live.hidden = false;
+      }
+    }
+    function beat() {
+      sent = state();
+      var body = new URLSearchParams();
+      body.set("state", sent);
+      body.set("csrf_token", csrfToken());
+      fetch(url, { method: "POST", body: body, credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+        .then(show)
+        .catch(function () { /* the next beat tries again */ });
+    }
+    function beatAndSchedule() {
+      clearTimeout(timer);
+      beat();
+      timer = setTimeout(beatAndSchedule, every);
+    }
+    if (text) {
+      text.addEventListener("input", function () {
+        if (state() !== sent) beatAndSchedule();
+      });
+    }
+    window.addEventListener("pagehide", function () {
+      var body = new FormData();
+      body.set("csrf_token", csrfToken());
+      navigator.sendBeacon(url + "/leave", body);
+    });
+    beatAndSchedule();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     setUpBulk();
     setUpPreviews();
@@ -316,5 +395,6 @@
     setUpAutoSubmit();
     setUpSubtopics();
     setUpCompose();
+    setUpPresence();
   });
 })();
