@@ -25,6 +25,8 @@ DOMAIN = (
     "sla",
     "rules",
     "reports",
+    "audit",
+    "rights",
 )
 # The schema is imported by every service, so it keeps out of the HTTP layer too; it is left
 # out of the cycle check because db.models imports every package's tables on purpose.

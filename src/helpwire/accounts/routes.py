@@ -52,6 +52,7 @@ def user_out(user: User) -> UserOut:
         language=user.language,
         available=user.available,
         created_at=user.created_at,
+        erased_at=user.erased_at,
     )
 
 

@@ -94,6 +94,7 @@ class UserOut(BaseModel):
     language: str | None
     available: bool
     created_at: datetime
+    erased_at: datetime | None = None
 
 
 class TokenCreate(Strict):

@@ -30,6 +30,8 @@ from helpwire.accounts.security import (
     hash_token,
     token_display_prefix,
 )
+from helpwire.audit.log import TargetType
+from helpwire.audit.log import record as audit
 from helpwire.db.base import utcnow
 from helpwire.db.counting import capped_count
 from helpwire.problems import Conflict, NotFound, ValidationProblem
@@ -146,6 +148,52 @@ class NewUser:
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+def user_snapshot(user: User, **more: Any) -> dict[str, Any]:
+    """What the audit log keeps of a user: never the password, only whether there is one."""
+    return {
+        "username": user.username,
+        "email": user.email,
+        "real_name": user.real_name,
+        "role": user.role,
+        "account_id": user.account_id,
+        "account_wide": user.account_wide,
+        "is_active": user.is_active,
+        "language": user.language,
+        "available": user.available,
+        "has_password": user.password_hash is not None,
+        **more,
+    }
+
+
+async def _project_keys(session: AsyncSession, *, user: User) -> list[str]:
+    rows = await session.scalars(
+        select(Project.key)
+        .join(ProjectMember, ProjectMember.project_id == Project.id)
+        .where(ProjectMember.user_id == user.id)
+        .order_by(Project.key)
+    )
+    return list(rows)
+
+
+async def _audit_user(
+    session: AsyncSession,
+    *,
+    action: str,
+    user: User,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    await audit(
+        session,
+        action=action,
+        target_type=TargetType.USER,
+        target_key=user.username,
+        before=before,
+        after=user_snapshot(user) if after is None else after,
+        subject_user_id=user.id,
+    )
+
+
 async def create_user(session: AsyncSession, *, new: NewUser) -> User:
     username = _check_key("username", new.username, 150)
     email = new.email.strip().lower() if new.email else None
@@ -174,6 +222,8 @@ async def create_user(session: AsyncSession, *, new: NewUser) -> User:
     if new.projects:
         await set_user_projects(session, user=user, project_keys=new.projects)
     await session.refresh(user, ["projects", "account"])
+    after = user_snapshot(user, projects=[p.key for p in user.projects])
+    await _audit_user(session, action="user.created", user=user, before=None, after=after)
     return user
 
 
@@ -254,6 +304,8 @@ async def update_user(
     check_not_built_in(user)
     if is_active is False:
         await check_admin_kept(session, user=user, by=by, role=Role(user.role), active=False)
+    extra = {} if projects is None else {"projects": await _project_keys(session, user=user)}
+    before = user_snapshot(user, **extra)
     if email is not None:
         email = email.strip().lower()
         if not _EMAIL_RE.match(email):
@@ -279,6 +331,13 @@ async def update_user(
     if available is not None:
         user.available = available
     await session.flush()
+    if projects is not None:
+        extra = {"projects": await _project_keys(session, user=user)}
+    after = user_snapshot(user, **extra)
+    if password is not None:
+        # The hash is never logged; that the password changed is.
+        before["password"], after["password"] = "old", "new"
+    await _audit_user(session, action="user.updated", user=user, before=before, after=after)
     return user
 
 
@@ -317,6 +376,7 @@ async def change_role(
     project memberships (those projects belong to the old account). No change may leave
     no admin able to undo it (:func:`check_admin_kept`)."""
     await check_admin_kept(session, user=user, by=by, role=role, active=user.is_active)
+    before = user_snapshot(user)
     account: Account | None = None
     if account_key:
         account = await session.scalar(select(Account).where(Account.key == account_key))
@@ -330,6 +390,7 @@ async def change_role(
     user.account_id = new_account_id
     await session.flush()
     await session.refresh(user, ["account", "projects"])
+    await _audit_user(session, action="user.role_changed", user=user, before=before)
     return user
 
 
@@ -344,10 +405,13 @@ async def set_user_active(
     """Disable or enable ``user``. Disabling signs them out of every browser at once; no
     one may disable themselves or the last active admin (:func:`check_admin_kept`)."""
     await check_admin_kept(session, user=user, by=by, role=Role(user.role), active=active)
+    before = user_snapshot(user)
     user.is_active = active
     if not active:
         await _end_web_sessions(session, user=user)
     await session.flush()
+    action = "user.enabled" if active else "user.disabled"
+    await _audit_user(session, action=action, user=user, before=before)
     return user
 
 
@@ -358,6 +422,13 @@ async def reset_password(session: AsyncSession, *, user: User) -> str:
     user.password_hash = hash_password(password)
     await _end_web_sessions(session, user=user)
     await session.flush()
+    await _audit_user(
+        session,
+        action="user.password_reset",
+        user=user,
+        before={"password": "old"},
+        after={"password": "new"},
+    )
     return password
 
 
@@ -481,7 +552,25 @@ async def create_token(
     except IntegrityError as exc:  # 256 random bits colliding means a broken RNG.
         raise RuntimeError("token collision") from exc
     await session.refresh(row, ["user"])
+    await audit(
+        session,
+        action="token.created",
+        target_type=TargetType.TOKEN,
+        target_key=row.id,
+        after=token_snapshot(row),
+        subject_user_id=row.user_id,
+    )
     return row, token
+
+
+def token_snapshot(row: ApiToken) -> dict[str, Any]:
+    """What the audit log keeps of a token: its visible prefix, never the token or hash."""
+    return {
+        "username": row.user.username,
+        "label": row.label,
+        "prefix": row.prefix,
+        "revoked_at": row.revoked_at.isoformat() if row.revoked_at else None,
+    }
 
 
 async def list_tokens(session: AsyncSession, *, user: User | None = None) -> Sequence[ApiToken]:
@@ -520,8 +609,18 @@ async def revoke_token(session: AsyncSession, *, token_id: int) -> ApiToken:
     if row is None:
         raise NotFound(f"no token {token_id}")
     if row.revoked_at is None:
+        before = token_snapshot(row)
         row.revoked_at = utcnow()
         await session.flush()
+        await audit(
+            session,
+            action="token.revoked",
+            target_type=TargetType.TOKEN,
+            target_key=row.id,
+            before=before,
+            after=token_snapshot(row),
+            subject_user_id=row.user_id,
+        )
     return row
 
 

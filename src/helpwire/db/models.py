@@ -9,6 +9,7 @@ from helpwire.accounts.models import (
     User,
     WebSession,
 )
+from helpwire.audit.models import AuditEntry
 from helpwire.db.base import Base
 from helpwire.db.counters import Counter
 from helpwire.db.idempotency import IdempotencyRecord
@@ -27,6 +28,7 @@ from helpwire.topics.models import Subtopic, Topic
 __all__ = [
     "Account",
     "ApiToken",
+    "AuditEntry",
     "Automation",
     "Base",
     "Calendar",

@@ -104,6 +104,10 @@ def _describe_clocks_and_rules(kind: str, data: dict[str, Any]) -> str | None:
         name = f"the {rule.get('kind', 'rule')} “{rule.get('name', '')}”"
         text = f"ran {name} ({data.get('why')}): {done}"
         return f"{text}; not done: {skipped}" if skipped else text
+    if kind == EventType.PERSON_ERASED:
+        if data.get("role") == "requester":
+            return "erased the personal data of the ticket's requester"
+        return "erased the personal data of someone who wrote on this ticket"
     return None
 
 
