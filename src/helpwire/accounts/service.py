@@ -72,6 +72,13 @@ async def create_account(
     for project_key in projects:
         await create_project(session, account=account, key=project_key)
     await session.refresh(account, ["projects"])
+    await audit(
+        session,
+        action="account.created",
+        target_type=TargetType.ACCOUNT,
+        target_key=account.key,
+        after={"key": account.key, "name": account.name},
+    )
     return account
 
 
@@ -105,6 +112,13 @@ async def create_project(
     project = Project(account_id=account.id, key=key, name=(name or key).strip() or key)
     session.add(project)
     await session.flush()
+    await audit(
+        session,
+        action="project.created",
+        target_type=TargetType.ACCOUNT,
+        target_key=account.key,
+        after={"project": project.key, "name": project.name},
+    )
     return project
 
 

@@ -43,6 +43,8 @@ SECRET_KEYS = frozenset(
 
 class TargetType(enum.StrEnum):
     USER = "user"
+    ACCOUNT = "account"
+    TOPIC = "topic"
     TOKEN = "token"  # noqa: S105 (a kind of target, not a secret)
     CHANNEL = "channel"
     MAIL_SETTINGS = "mail_settings"
