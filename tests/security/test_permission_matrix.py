@@ -123,6 +123,7 @@ class Matrix:
     channel: int = 0
     doomed_channels: list[int] = field(default_factory=list)
     doomed_tokens: list[int] = field(default_factory=list)
+    doomed_users: list[str] = field(default_factory=list)
     doomed_groups: list[str] = field(default_factory=list)
     doomed_calendars: list[str] = field(default_factory=list)
     doomed_policies: list[int] = field(default_factory=list)
@@ -207,6 +208,16 @@ async def _admin_things(m: Matrix, receiver: Receiver) -> None:
         response = await w.post("admin", "/api/v1/tokens", json={"username": "target"})
         assert response.status_code == 201, response.text
         m.doomed_tokens.append(response.json()["id"])
+    # People to erase (one per call, as with the groups, and one left).
+    for i in range(17):
+        username = f"doomed-user-{i}"
+        response = await w.post(
+            "admin",
+            "/api/v1/users",
+            json={"username": username, "role": "customer", "account": "acme"},
+        )
+        assert response.status_code == 201, response.text
+        m.doomed_users.append(username)
     # A group to read and change, and groups to delete (one per admin call, and one left).
     for key in ("matrix-team", *(f"doomed-{i}" for i in range(16))):
         response = await w.post(
@@ -521,6 +532,8 @@ def at(url: str, **kwargs: Any) -> Build:
             values["dch"] = m.doomed_channels.pop(0) if len(m.doomed_channels) > 1 else 0
         if "{dtok}" in url:
             values["dtok"] = m.doomed_tokens.pop(0) if len(m.doomed_tokens) > 1 else 0
+        if "{dusr}" in url:
+            values["dusr"] = m.doomed_users.pop(0) if len(m.doomed_users) > 1 else "gone"
         if "{dgr}" in url:
             values["dgr"] = m.doomed_groups.pop(0) if len(m.doomed_groups) > 1 else "gone"
         if "{dcal}" in url:
@@ -708,6 +721,10 @@ NATIVE: dict[tuple[str, str], Entry] = {
     ("GET", API + "/tokens"): Entry(admin_only, at(API + "/tokens")),
     ("POST", API + "/tokens"): Entry(admin_only, at(API + "/tokens", json={"username": "target"})),
     ("DELETE", API + "/tokens/{token_id}"): Entry(admin_only, at(API + "/tokens/{dtok}")),
+    # A person's own export is theirs too; none of the matrix's callers is "target".
+    ("GET", API + "/users/{username}/export"): Entry(admin_only, at(API + "/users/target/export")),
+    ("POST", API + "/users/{username}/erase"): Entry(admin_only, at(API + "/users/{dusr}/erase")),
+    ("GET", API + "/audit"): Entry(admin_only, at(API + "/audit")),
     ("POST", API + "/channels"): Entry(
         admin_only,
         at(API + "/channels", json={"name": "m", "kind": "webhook", "url": "http://127.0.0.1:9/"}),
