@@ -208,8 +208,8 @@ async def _admin_things(m: Matrix, receiver: Receiver) -> None:
         response = await w.post("admin", "/api/v1/tokens", json={"username": "target"})
         assert response.status_code == 201, response.text
         m.doomed_tokens.append(response.json()["id"])
-    # People to erase (one per call, as with the groups, and one left).
-    for i in range(17):
+    # People to erase (one per call of the API's and the pages' matrices, and one left).
+    for i in range(33):
         username = f"doomed-user-{i}"
         response = await w.post(
             "admin",
@@ -965,6 +965,12 @@ def macro_form(m: Matrix, target: str) -> tuple[str, dict[str, Any]]:
     return f"/agent/tickets/{m.numbers[target]}/macro", {"data": {"macro_id": str(m.rules["mac"])}}
 
 
+def erase_form(m: Matrix, target: str) -> tuple[str, dict[str, Any]]:
+    """Erase one of the doomed people from their admin page, confirmed by their name."""
+    username = m.doomed_users.pop(0) if len(m.doomed_users) > 1 else "gone"
+    return f"/admin/users/{username}/erase", {"data": {"confirm": username}}
+
+
 WEB: dict[tuple[str, str], Entry] = {
     ("GET", "/"): Entry(signed_in, at("/")),
     ("GET", "/login"): Entry(public, at("/login")),
@@ -1048,6 +1054,9 @@ WEB: dict[tuple[str, str], Entry] = {
         admin_only, form("/admin/users/target/reset-password")
     ),
     ("GET", "/admin/tokens"): Entry(admin_only, at("/admin/tokens")),
+    ("GET", "/admin/audit"): Entry(admin_only, at("/admin/audit")),
+    ("GET", "/admin/users/{username}/export"): Entry(admin_only, at("/admin/users/target/export")),
+    ("POST", "/admin/users/{username}/erase"): Entry(admin_only, erase_form),
     ("POST", "/admin/tokens"): Entry(admin_only, form("/admin/tokens", username="target")),
     ("POST", "/admin/tokens/{token_id}/revoke"): Entry(
         admin_only, form("/admin/tokens/{dtok}/revoke")
