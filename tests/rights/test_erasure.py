@@ -23,7 +23,9 @@ from tests.conftest import World
 async def alice_writes(world: World) -> dict[str, Any]:
     """alice files a ticket carrying a file, and is a CC of one of owner's."""
     upload = await world.upload("alice", "passport.txt", b"alice's secret bytes")
-    ticket = await world.create_ticket("alice", files=[upload["id"]])
+    ticket = await world.create_ticket(
+        "alice", body="Please help. Write to alice@acme.test.", files=[upload["id"]]
+    )
     other = await world.create_ticket("owner")
     cc = await world.post(
         "agent", f"/api/v1/tickets/{other['number']}/cc", json={"address": "alice@acme.test"}
@@ -76,13 +78,16 @@ async def test_erasing_a_customer_anonymises_them_and_keeps_their_tickets(
     assert shown["requester"]["email"] is None
     comments = (await world.get("agent", f"/api/v1/tickets/{number}/comments")).json()["items"]
     assert comments[0]["author"]["real_name"] == "erased user"
-    assert comments[0]["body"] == "Please help."  # the words of the conversation are kept
+    # The words of the conversation are kept, all but her address.
+    assert comments[0]["body"] == "Please help. Write to erased@invalid."
+    assert "alice@acme.test" not in comments[0]["body_html"]
     assert comments[0]["files"] == []
     file_id = made["file"]["id"]
     assert (await world.get("agent", f"/api/v1/files/{file_id}")).status_code == 404
-    assert (await world.get("agent", "/api/v1/tickets", params={"q": "passport"})).json()[
-        "items"
-    ] == []
+    for word in ("passport", "alice@acme.test"):
+        found = await world.get("agent", "/api/v1/tickets", params={"q": word})
+        assert found.json()["items"] == [], word
+    assert (await world.get("agent", "/api/v1/tickets", params={"q": "write"})).json()["items"]
 
     # Her address is no CC any more, and the timelines of both tickets say why.
     other = made["other"]["number"]

@@ -3,8 +3,10 @@
 What stays is what the organisation needs to keep its records whole: the user row (so the
 tickets and comments that point at it stay valid) with an anonymous username, "erased user"
 as its name and no e-mail, password, language or memberships; their tickets; the comments
-they wrote, bodies included (the conversation is the organisation's record; text a person
-typed into a body is not searched for their name). What goes: their uploaded files (rows
+they wrote, bodies included (the conversation is the organisation's record), but for their
+e-mail address, which is replaced wherever it appears in those bodies (faces such as
+UCloud's write it into the first message). Their name is not searched for in free text:
+a name is too often an ordinary word to be replaced safely. What goes: their uploaded files (rows
 now, bytes once the transaction commits, through a job), their API tokens (revoked) and
 web sessions, their e-mail address wherever the mail tables keep it (CC lists, the
 addresses of stored messages, the raw copies of messages they sent), and their name in
@@ -30,9 +32,11 @@ from helpwire.mail.models import MailMessage, MailRaw, TicketCc
 from helpwire.problems import Conflict
 from helpwire.rights.files import delete_bytes_later
 from helpwire.search.models import SearchDocument
-from helpwire.search.service import refresh_ticket_document
+from helpwire.search.service import refresh_ticket_document, reindex_text
 from helpwire.tickets.events import EventType, record
-from helpwire.tickets.models import Comment, Ticket
+from helpwire.tickets.comments import searchable_text
+from helpwire.tickets.models import BodyFormat, Comment, Ticket
+from helpwire.tickets.rendering import render_body
 
 ERASED_NAME = "erased user"
 ERASED_ADDRESS = "erased@invalid"
@@ -70,6 +74,7 @@ async def erase_user(session: AsyncSession, *, user: User, by: User | None) -> E
     tokens = await _revoke_access(session, user=user)
     if old_email:
         ticket_ids |= await _forget_address(session, address=old_email, ticket_ids=ticket_ids)
+        await _address_out_of_bodies(session, user=user, address=old_email)
 
     user.username = replacements[user.username]
     user.email = None
@@ -180,6 +185,26 @@ async def _forget_address(session: AsyncSession, *, address: str, ticket_ids: se
         await session.execute(delete(MailRaw).where(MailRaw.message_id.in_(sent_by_them)))
     await session.flush()
     return cc_tickets
+
+
+async def _address_out_of_bodies(session: AsyncSession, *, user: User, address: str) -> None:
+    """Their address replaced in the comments they wrote, and those comments reindexed."""
+    written = await session.scalars(
+        select(Comment).where(
+            Comment.author_id == user.id, Comment.body.contains(address, autoescape=True)
+        )
+    )
+    for comment in written:
+        body = comment.body.replace(address, ERASED_ADDRESS)
+        comment.body, comment.body_html = render_body(body, BodyFormat(comment.body_format))
+        await reindex_text(
+            session,
+            ticket_id=comment.ticket_id,
+            kind="comment",
+            source_id=str(comment.id),
+            text_value=searchable_text(comment),
+        )
+    await session.flush()
 
 
 async def _tell_timelines(
