@@ -14,6 +14,7 @@ from helpwire.audit.models import AuditEntry
 from helpwire.db.session import Database
 from helpwire.housekeeping import job_registry
 from helpwire.jobs.worker import Worker
+from helpwire.notify.models import Delivery
 from helpwire.problems import Conflict
 from helpwire.rights.erasure import erase_user
 from helpwire.settings import Settings
@@ -147,3 +148,31 @@ async def test_no_one_erases_themselves_or_the_last_admin(world: World, database
     made = await world.post("admin", "/api/v1/users", json={"username": "admin2", "role": "admin"})
     assert made.status_code == 201, made.text
     assert (await world.post("admin", "/api/v1/users/admin2/erase")).status_code == 200
+
+
+async def test_an_erased_agent_leaves_no_name_in_timelines_or_notifications(
+    world: World, database: Database
+) -> None:
+    made = await world.post(
+        "admin",
+        "/api/v1/channels",
+        json={"name": "hook", "kind": "webhook", "url": "http://127.0.0.1:9/hook"},
+    )
+    assert made.status_code == 201, made.text
+    number = (await world.create_ticket("owner"))["number"]
+    assigned = await world.patch("agent", f"/api/v1/tickets/{number}", json={"assignee": "agent2"})
+    assert assigned.status_code == 200, assigned.text
+    assert "agent2" in (await world.get("agent", f"/api/v1/tickets/{number}/events")).text
+
+    erased = await world.post("admin", "/api/v1/users/agent2/erase")
+    assert erased.status_code == 200, erased.text
+    anonymous = erased.json()["username"]
+
+    events = (await world.get("agent", f"/api/v1/tickets/{number}/events")).json()["items"]
+    assert "agent2" not in str(events) and "Kim Agent" not in str(events)
+    assert any(e["data"].get("after") == anonymous for e in events)
+    async with database.reader() as session:
+        payloads = [str(d.payload) for d in await session.scalars(select(Delivery))]
+    assert payloads and not any("agent2" in p or "Kim Agent" in p for p in payloads)
+    # Names of kinds are never taken for a person's: roles and types stay.
+    assert any("'role': 'agent'" in p for p in payloads)

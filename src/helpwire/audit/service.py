@@ -61,18 +61,30 @@ async def forget_person(
             entry.actor_name = replacements.get(entry.actor_name, entry.actor_name)
         if entry.subject_user_id == user_id:
             entry.target_key = replacements.get(entry.target_key, entry.target_key)
-            entry.before = _replaced(entry.before, replacements)
-            entry.after = _replaced(entry.after, replacements)
+            entry.before = replaced_values(entry.before, replacements)
+            entry.after = replaced_values(entry.after, replacements)
         rewritten += 1
     await session.flush()
     return rewritten
 
 
-def _replaced(value: Any, replacements: Mapping[str, str]) -> Any:
+# Keys whose values are names of kinds, never of people: a user named "admin" or "open"
+# must not turn a role or a status into their anonymous name.
+NOT_PERSONAL_KEYS = frozenset(
+    {"role", "status", "priority", "type", "kind", "action", "audience", "via", "target_type"}
+)
+
+
+def replaced_values(value: Any, replacements: Mapping[str, str]) -> Any:
+    """``value`` (JSON) with every string value equal to a key of ``replacements`` replaced
+    by its value, at any depth; keys, and values of NOT_PERSONAL_KEYS, stay."""
     if isinstance(value, dict):
-        return {key: _replaced(item, replacements) for key, item in value.items()}
+        return {
+            key: item if key in NOT_PERSONAL_KEYS else replaced_values(item, replacements)
+            for key, item in value.items()
+        }
     if isinstance(value, list):
-        return [_replaced(item, replacements) for item in value]
+        return [replaced_values(item, replacements) for item in value]
     if isinstance(value, str):
         return replacements.get(value, value)
     return value

@@ -17,25 +17,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import Text, cast, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.accounts.models import ApiToken, ProjectMember, Role, User, WebSession
 from helpwire.accounts.service import check_admin_kept, check_not_built_in, user_snapshot
 from helpwire.audit.log import TargetType
 from helpwire.audit.log import record as audit
-from helpwire.audit.service import forget_person
+from helpwire.audit.service import forget_person, replaced_values
 from helpwire.db.base import utcnow
 from helpwire.files.models import File
 from helpwire.groups.models import GroupMember
 from helpwire.mail.models import MailMessage, MailRaw, TicketCc
+from helpwire.notify.models import Delivery
 from helpwire.problems import Conflict
 from helpwire.rights.files import delete_bytes_later
 from helpwire.search.models import SearchDocument
 from helpwire.search.service import refresh_ticket_document, reindex_text
-from helpwire.tickets.events import EventType, record
 from helpwire.tickets.comments import searchable_text
-from helpwire.tickets.models import BodyFormat, Comment, Ticket
+from helpwire.tickets.events import EventType, record
+from helpwire.tickets.models import BodyFormat, Comment, Event, Ticket
 from helpwire.tickets.rendering import render_body
 
 ERASED_NAME = "erased user"
@@ -87,6 +88,7 @@ async def erase_user(session: AsyncSession, *, user: User, by: User | None) -> E
     await session.flush()
 
     await forget_person(session, user_id=user.id, replacements=replacements)
+    await _names_out_of_records(session, old_username=before["username"], replacements=replacements)
     await audit(
         session,
         action="user.erased",
@@ -204,6 +206,29 @@ async def _address_out_of_bodies(session: AsyncSession, *, user: User, address: 
             source_id=str(comment.id),
             text_value=searchable_text(comment),
         )
+    await session.flush()
+
+
+async def _names_out_of_records(
+    session: AsyncSession, *, old_username: str, replacements: dict[str, str]
+) -> None:
+    """Their name and address where records hold them as values rather than by id: the
+    timeline (an assignment names its assignee), the notifications kept in the outbox
+    (a payload names the requester) and the details of stored mail. Found by the quoted
+    username in the JSON's text: one scan of each table, for an act as rare as this."""
+    quoted = f'"{old_username}"'
+    for event in await session.scalars(
+        select(Event).where(cast(Event.data, Text).contains(quoted, autoescape=True))
+    ):
+        event.data = replaced_values(event.data, replacements)
+    for delivery in await session.scalars(
+        select(Delivery).where(cast(Delivery.payload, Text).contains(quoted, autoescape=True))
+    ):
+        delivery.payload = replaced_values(delivery.payload, replacements)
+    for message in await session.scalars(
+        select(MailMessage).where(cast(MailMessage.details, Text).contains(quoted, autoescape=True))
+    ):
+        message.details = replaced_values(message.details, replacements)
     await session.flush()
 
 
