@@ -25,7 +25,10 @@ async def alice_writes(world: World) -> dict[str, Any]:
     """alice files a ticket carrying a file, and is a CC of one of owner's."""
     upload = await world.upload("alice", "passport.txt", b"alice's secret bytes")
     ticket = await world.create_ticket(
-        "alice", body="Please help. Write to alice@acme.test.", files=[upload["id"]]
+        "alice",
+        body="Please help. Write to alice@acme.test.",
+        files=[upload["id"]],
+        context={"user_agent": "AliceBrowser/1.0", "location": "https://app.test/settings"},
     )
     other = await world.create_ticket("owner")
     cc = await world.post(
@@ -77,6 +80,8 @@ async def test_erasing_a_customer_anonymises_them_and_keeps_their_tickets(
     shown = (await world.get("agent", f"/api/v1/tickets/{number}")).json()
     assert shown["requester"]["real_name"] == "erased user"
     assert shown["requester"]["email"] is None
+    assert shown["context"]["user_agent"] is None
+    assert shown["context"]["location"] == "https://app.test/settings"
     comments = (await world.get("agent", f"/api/v1/tickets/{number}/comments")).json()["items"]
     assert comments[0]["author"]["real_name"] == "erased user"
     # The words of the conversation are kept, all but her address.

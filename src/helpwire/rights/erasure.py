@@ -71,6 +71,7 @@ async def erase_user(session: AsyncSession, *, user: User, by: User | None) -> E
         replacements[old_email] = ERASED_ADDRESS
 
     ticket_ids = await _tickets_of(session, user=user)
+    await _devices_out_of_tickets(session, user=user)
     files = await _delete_files(session, user=user)
     tokens = await _revoke_access(session, user=user)
     if old_email:
@@ -113,6 +114,16 @@ async def _tickets_of(session: AsyncSession, *, user: User) -> set[int]:
     requested = select(Ticket.id).where(Ticket.requester_id == user.id)
     wrote = select(Comment.ticket_id).where(Comment.author_id == user.id)
     return set(await session.scalars(requested.union(wrote)))
+
+
+async def _devices_out_of_tickets(session: AsyncSession, *, user: User) -> None:
+    """The browser a ticket was filed from describes the person's device, not the matter:
+    it leaves the tickets they requested. The page and the application's info stay, as
+    part of what was asked."""
+    requested = await session.scalars(select(Ticket).where(Ticket.requester_id == user.id))
+    for ticket in requested:
+        if (ticket.context or {}).get("user_agent") is not None:
+            ticket.context = {**ticket.context, "user_agent": None}
 
 
 async def _delete_files(session: AsyncSession, *, user: User) -> int:
