@@ -45,7 +45,7 @@ async def test_an_admin_exports_and_erases_a_person_from_their_page(
 
     unconfirmed = await browser.post("/admin/users/bob/erase", {"confirm": "bo"})
     assert unconfirmed.status_code == 422
-    assert "type bob to confirm" in unconfirmed.text
+    assert "Type bob to confirm the erasure." in unconfirmed.text
     assert (await world.get("bob", "/api/v1/me")).status_code == 200  # nothing was done
 
     erased = await browser.post("/admin/users/bob/erase", {"confirm": "bob"})

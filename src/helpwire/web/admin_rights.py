@@ -16,7 +16,7 @@ from helpwire.audit import service as audit
 from helpwire.audit.log import TargetType
 from helpwire.audit.models import AuditEntry
 from helpwire.files.routes import storage_of
-from helpwire.problems import NotFound, Problem, ValidationProblem
+from helpwire.problems import NotFound, Problem, ValidationProblem, field_error
 from helpwire.rights.erasure import erase_user
 from helpwire.rights.export import chunks_of, plan_export, write_zip
 from helpwire.web.admin_forms import PAGE_SIZE
@@ -110,9 +110,8 @@ async def erase(
     user = await loaded_user(session, username)
     try:
         if form_text(form, "confirm").strip() != user.username:
-            raise ValidationProblem.for_field(
-                "confirm", f"type {user.username} to confirm the erasure"
-            )
+            asked = f"Type {user.username} to confirm the erasure."
+            raise ValidationProblem(asked, errors=[field_error("confirm", asked)])
         done = await erase_user(session, user=user, by=web.actor.user)
     except Problem as problem:
         return await refused_user_page(request, session, user=user, problem=problem)
