@@ -62,6 +62,12 @@ async def test_no_one_else_exports_a_person(world: World) -> None:
         assert refused.status_code == 403, who
     assert (await world.get("admin", "/api/v1/users/nobody/export")).status_code == 404
     assert (await world.client.get("/api/v1/users/alice/export")).status_code == 401
+    # An application speaking for a person does not get their data.
+    for_carol = await world.get(
+        "acme-portal", "/api/v1/users/carol/export", headers={"On-Behalf-Of": "carol"}
+    )
+    assert for_carol.status_code == 403
+    assert (await world.get("carol", "/api/v1/users/carol/export")).status_code == 200
 
 
 async def test_an_export_past_its_limit_is_refused_whole(world: World, app: FastAPI) -> None:

@@ -16,6 +16,7 @@ audit log records the erasure itself."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Text, cast, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -46,6 +47,7 @@ ERASED_ADDRESS = "erased@invalid"
 @dataclass(frozen=True)
 class Erasure:
     username: str  # the anonymous one it has now
+    erased_at: datetime
     tickets: int  # tickets whose timeline records it
     files: int  # files deleted
     tokens: int  # tokens revoked
@@ -85,7 +87,7 @@ async def erase_user(session: AsyncSession, *, user: User, by: User | None) -> E
     user.language = None
     user.is_active = False
     user.available = False
-    user.erased_at = utcnow()
+    user.erased_at = erased_at = utcnow()
     await session.flush()
 
     await forget_person(session, user_id=user.id, replacements=replacements)
@@ -100,7 +102,13 @@ async def erase_user(session: AsyncSession, *, user: User, by: User | None) -> E
         subject_user_id=user.id,
     )
     await _tell_timelines(session, ticket_ids=ticket_ids, user=user, by=by)
-    return Erasure(username=user.username, tickets=len(ticket_ids), files=files, tokens=tokens)
+    return Erasure(
+        username=user.username,
+        erased_at=erased_at,
+        tickets=len(ticket_ids),
+        files=files,
+        tokens=tokens,
+    )
 
 
 async def _anonymous_name(session: AsyncSession, user: User) -> str:
