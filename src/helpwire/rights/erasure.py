@@ -57,9 +57,14 @@ async def erase_user(session: AsyncSession, *, user: User, by: User | None) -> E
     """Erase ``user``'s personal data (see the module). Refused (409) for a user erased
     already, for helpwire's own users, and when it would leave no active admin or is an
     admin erasing themselves; ``by`` is the admin asking (None: the command line)."""
-    if user.erased_at is not None:
+    # Locked and read afresh: of two admins erasing the same person at once, the second
+    # waits for the first and is then told it is done (PostgreSQL; SQLite has one writer).
+    erased_at = await session.scalar(
+        select(User.erased_at).where(User.id == user.id).with_for_update()
+    )
+    if erased_at is not None:
         raise Conflict(
-            f"{user.username} was erased already, at {user.erased_at.isoformat()}; "
+            f"{user.username} was erased already, at {erased_at.isoformat()}; "
             "nothing personal is left to erase"
         )
     check_not_built_in(user)
