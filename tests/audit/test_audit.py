@@ -118,6 +118,39 @@ async def test_groups_calendars_policies_rules_topics_and_templates_are_logged(
     (topic,) = await entries(world, target_type="topic", actor="admin")
     assert topic["before"]["position"] == 0 and topic["after"]["position"] == 7
 
+    ids = {e["target_type"]: e["target_key"] for e in await entries(world, actor="admin")}
+    changes = [
+        ("PATCH", f"/api/v1/calendars/{ids['calendar']}", {"name": "Office hours"}),
+        ("PATCH", f"/api/v1/sla-policies/{ids['sla_policy']}", {"warning_minutes": 5}),
+        ("PATCH", f"/api/v1/triggers/{ids['trigger']}", {"is_active": False}),
+        ("PATCH", f"/api/v1/macros/{ids['macro']}", {"body": "Hello again"}),
+        ("DELETE", f"/api/v1/macros/{ids['macro']}", None),
+        ("DELETE", f"/api/v1/triggers/{ids['trigger']}", None),
+        ("DELETE", f"/api/v1/sla-policies/{ids['sla_policy']}", None),
+        ("DELETE", f"/api/v1/calendars/{ids['calendar']}", None),
+        ("DELETE", "/api/v1/groups/net", None),
+        ("DELETE", "/api/v1/mail/templates/reply/en", None),
+    ]
+    for method, url, body in changes:
+        response = await world.request("admin", method, url, json=body)
+        assert response.status_code in (200, 204), (url, response.text)
+    logged = await entries(world, actor="admin")
+    assert [e["action"] for e in logged[: len(changes)]][::-1] == [
+        "calendar.updated",
+        "sla_policy.updated",
+        "trigger.updated",
+        "macro.updated",
+        "macro.deleted",
+        "trigger.deleted",
+        "sla_policy.deleted",
+        "calendar.deleted",
+        "group.deleted",
+        "mail_template.reset",
+    ]
+    deleted_group = logged[1]
+    assert deleted_group["after"] is None and deleted_group["before"]["name"] == "Network"
+    assert logged[0]["after"] == {"customized": False}
+
 
 async def test_only_admins_read_the_log_and_it_filters_and_pages(world: World) -> None:
     for who in ("agent", "owner", "acme-portal"):
