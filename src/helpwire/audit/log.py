@@ -47,7 +47,6 @@ class TargetType(enum.StrEnum):
     TOPIC = "topic"
     TOKEN = "token"  # noqa: S105 (a kind of target, not a secret)
     CHANNEL = "channel"
-    MAIL_SETTINGS = "mail_settings"
     MAIL_TEMPLATE = "mail_template"
     GROUP = "group"
     CALENDAR = "calendar"
@@ -55,7 +54,6 @@ class TargetType(enum.StrEnum):
     TRIGGER = "trigger"
     AUTOMATION = "automation"
     MACRO = "macro"
-    SETTINGS = "settings"
     RETENTION = "retention"
 
 

@@ -42,6 +42,8 @@ from helpwire.tickets.rendering import render_body
 
 ERASED_NAME = "erased user"
 ERASED_ADDRESS = "erased@invalid"
+# Tickets loaded per query when their timelines are told.
+TICKETS_PER_QUERY = 500
 
 
 @dataclass(frozen=True)
@@ -260,16 +262,25 @@ async def _tell_timelines(
     session: AsyncSession, *, ticket_ids: set[int], user: User, by: User | None
 ) -> None:
     """An internal event on each ticket: staff see why a name became "erased user"."""
-    for ticket_id in sorted(ticket_ids):
-        ticket = await session.get(Ticket, ticket_id)
-        if ticket is None:
-            continue
-        role = "requester" if ticket.requester_id == user.id else "participant"
-        await record(
-            session,
-            ticket=ticket,
-            actor=by,
-            type=EventType.PERSON_ERASED,
-            data={"person": user.username, "role": role},
-            internal=True,
+    ordered = sorted(ticket_ids)
+    for start in range(0, len(ordered), TICKETS_PER_QUERY):
+        chunk = ordered[start : start + TICKETS_PER_QUERY]
+        tickets = await session.scalars(
+            select(Ticket).where(Ticket.id.in_(chunk)).order_by(Ticket.id)
         )
+        for ticket in tickets.unique():
+            await _tell_timeline(session, ticket=ticket, user=user, by=by)
+
+
+async def _tell_timeline(
+    session: AsyncSession, *, ticket: Ticket, user: User, by: User | None
+) -> None:
+    role = "requester" if ticket.requester_id == user.id else "participant"
+    await record(
+        session,
+        ticket=ticket,
+        actor=by,
+        type=EventType.PERSON_ERASED,
+        data={"person": user.username, "role": role},
+        internal=True,
+    )

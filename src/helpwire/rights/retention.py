@@ -34,11 +34,14 @@ async def delete_expired_tickets(
     """Delete up to ``batch`` tickets closed more than ``days`` days before ``now``, the
     oldest first; how many were deleted."""
     cutoff = now - timedelta(days=days)
+    # A closed ticket's status last changed when it was closed: read off the (status,
+    # status_changed_at, id) index in its order, so a batch stops after ``batch`` rows
+    # however many closed tickets are younger.
     expired = (
         await session.execute(
             select(Ticket.id, Ticket.number)
-            .where(Ticket.status == Status.CLOSED.value, Ticket.closed_at < cutoff)
-            .order_by(Ticket.closed_at, Ticket.id)
+            .where(Ticket.status == Status.CLOSED.value, Ticket.status_changed_at < cutoff)
+            .order_by(Ticket.status_changed_at, Ticket.id)
             .limit(batch)
         )
     ).all()
