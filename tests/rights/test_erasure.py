@@ -59,6 +59,14 @@ async def test_erasing_a_customer_anonymises_them_and_keeps_their_tickets(
 ) -> None:
     made = await alice_writes(world)
     number = made["ticket"]["number"]
+    keyed = await world.post(
+        "alice",
+        f"/api/v1/tickets/{number}/comments",
+        json={"body": "Once only."},
+        headers={"Idempotency-Key": "alice-1"},
+    )
+    assert keyed.status_code == 201, keyed.text
+    assert (await world.row_counts())["idempotency_keys"] == 1
     assert len(stored_files(settings.files_dir)) == 1
 
     answer = await world.post("admin", "/api/v1/users/alice/erase")
@@ -69,6 +77,7 @@ async def test_erasing_a_customer_anonymises_them_and_keeps_their_tickets(
     assert erased["files_deleted"] == 1 and erased["tokens_revoked"] == 1
     assert erased["tickets"] == 2  # the one she filed, the one she was a CC of
 
+    assert (await world.row_counts())["idempotency_keys"] == 0
     # Her token is dead; her profile holds nothing personal.
     assert (await world.get("alice", "/api/v1/me")).status_code == 401
     profile = (await world.get("admin", f"/api/v1/users/{anonymous}")).json()

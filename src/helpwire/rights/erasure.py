@@ -27,6 +27,7 @@ from helpwire.audit.log import TargetType
 from helpwire.audit.log import record as audit
 from helpwire.audit.service import forget_person, replaced_values
 from helpwire.db.base import utcnow
+from helpwire.db.idempotency import IdempotencyRecord
 from helpwire.files.models import File
 from helpwire.groups.models import GroupMember
 from helpwire.mail.models import MailMessage, MailRaw, TicketCc
@@ -167,14 +168,17 @@ async def _delete_files(session: AsyncSession, *, user: User) -> int:
 
 
 async def _revoke_access(session: AsyncSession, *, user: User) -> int:
-    """Tokens revoked (kept, as every revoked token is), browsers signed out, memberships
-    of projects and groups ended. How many tokens were live."""
+    """Tokens revoked (kept, as every revoked token is), browsers signed out, remembered
+    answers forgotten, memberships of projects and groups ended. How many tokens were
+    live."""
     revoked = await session.execute(
         update(ApiToken)
         .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
         .values(revoked_at=utcnow(), label="")
     )
     await session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+    # The answers remembered for their Idempotency-Keys hold what they sent.
+    await session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.user_id == user.id))
     await session.execute(delete(ProjectMember).where(ProjectMember.user_id == user.id))
     await session.execute(delete(GroupMember).where(GroupMember.user_id == user.id))
     return int(getattr(revoked, "rowcount", 0) or 0)
