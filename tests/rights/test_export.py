@@ -55,6 +55,15 @@ async def test_admins_export_anyone_and_people_themselves(world: World) -> None:
     assert own.status_code == 200
     assert opened(own.content)[0]["profile"]["username"] == "alice"
 
+    # Who took a copy of whose data is in the audit log.
+    log = await world.get("admin", "/api/v1/audit", params={"target_type": "user"})
+    exports = [e for e in log.json()["items"] if e["action"] == "user.exported"]
+    assert [(e["actor"], e["target_key"]) for e in exports] == [
+        ("alice", "alice"),
+        ("admin", "alice"),
+    ]
+    assert exports[1]["after"] == {"tickets": 1, "comments": 1, "files": 1, "bytes": 17}
+
 
 async def test_no_one_else_exports_a_person(world: World) -> None:
     for who in ("agent", "owner", "bob", "acme-portal"):

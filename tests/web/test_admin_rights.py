@@ -33,7 +33,7 @@ async def test_changes_made_in_the_pages_are_in_the_audit_log(web: WebHarness) -
 async def test_an_admin_exports_and_erases_a_person_from_their_page(
     web: WebHarness, world: World
 ) -> None:
-    await world.create_ticket("bob", subject="Bob's question")
+    number = (await world.create_ticket("bob", subject="Bob's question"))["number"]
     browser = await web.sign_in("admin")
     page = await browser.get("/admin/users/bob")
     assert 'id="erase-form"' in page.text and 'id="export-link"' in page.text
@@ -42,6 +42,8 @@ async def test_an_admin_exports_and_erases_a_person_from_their_page(
     assert export.status_code == 200 and export.headers["content-type"] == "application/zip"
     document = json.loads(zipfile.ZipFile(io.BytesIO(export.content)).read("person.json"))
     assert document["tickets_requested"][0]["subject"] == "Bob's question"
+    log = await browser.get("/admin/audit", params={"actor": "admin"})
+    assert "user.exported" in log.text
 
     unconfirmed = await browser.post("/admin/users/bob/erase", {"confirm": "bo"})
     assert unconfirmed.status_code == 422
@@ -55,6 +57,10 @@ async def test_an_admin_exports_and_erases_a_person_from_their_page(
     assert "Erased: the user is now erased-" in shown.text
     assert "nothing personal is kept" in shown.text and 'id="erase-form"' not in shown.text
     assert (await world.get("bob", "/api/v1/me")).status_code == 401
+    # The console shows the ticket with its requester erased, and says why in its timeline.
+    console = await browser.get(f"/agent/tickets/{number}")
+    assert "erased user" in console.text and "Bob B" not in console.text
+    assert "erased the personal data of the ticket&#39;s requester" in console.text
 
     myself = await browser.post("/admin/users/admin/erase", {"confirm": "admin"})
     assert myself.status_code == 409

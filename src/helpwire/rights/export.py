@@ -22,6 +22,8 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.accounts.models import ApiToken, Project, ProjectMember, User, WebSession
+from helpwire.audit.log import TargetType
+from helpwire.audit.log import record as audit
 from helpwire.audit.service import entries_about
 from helpwire.files.models import File
 from helpwire.files.storage import FileStorage
@@ -285,6 +287,24 @@ async def _events(session: AsyncSession, *, user: User) -> list[dict[str, Any]]:
         }
         for e in rows
     ]
+
+
+async def record_export(session: AsyncSession, *, user: User, plan: ExportPlan) -> None:
+    """Who took a copy of whose data, and how much of it: the audit log keeps it."""
+    document = plan.document
+    await audit(
+        session,
+        action="user.exported",
+        target_type=TargetType.USER,
+        target_key=user.username,
+        after={
+            "tickets": len(document["tickets_requested"]),
+            "comments": len(document["comments_written"]),
+            "files": len(plan.files),
+            "bytes": sum(f.size for f in plan.files),
+        },
+        subject_user_id=user.id,
+    )
 
 
 async def write_zip(plan: ExportPlan, *, storage: FileStorage) -> IO[bytes]:

@@ -9,12 +9,20 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from helpwire.accounts.service import get_user
-from helpwire.api.deps import AdminPrincipal, CurrentPrincipal, Session, get_settings
+from helpwire.api.deps import (
+    AdminPrincipal,
+    CurrentPrincipal,
+    Session,
+    audit_actor,
+    get_settings,
+    write_outside_transaction,
+)
 from helpwire.api.responses import PROBLEM_RESPONSES
+from helpwire.audit.log import act_as
 from helpwire.files.routes import storage_of
 from helpwire.problems import Forbidden
 from helpwire.rights.erasure import erase_user
-from helpwire.rights.export import chunks_of, plan_export, write_zip
+from helpwire.rights.export import chunks_of, plan_export, record_export, write_zip
 from helpwire.rights.schemas import ErasureOut
 
 router = APIRouter(prefix="/api/v1", tags=["data rights"], responses=PROBLEM_RESPONSES)
@@ -44,6 +52,10 @@ async def export_user(
     user = await get_user(session, username=username)
     plan = await plan_export(session, user=user, max_bytes=get_settings(request).export_max_bytes)
     archive = await write_zip(plan, storage=storage_of(request))
+    # Written apart from the request's reading transaction, once the zip is made.
+    async with write_outside_transaction(request) as writing:
+        act_as(writing, actor=audit_actor(request, principal.user))
+        await record_export(writing, user=user, plan=plan)
     filename = f"helpwire-export-{user.username}.zip"
     return StreamingResponse(
         chunks_of(archive),

@@ -10,15 +10,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
 from helpwire.accounts.service import get_user
-from helpwire.api.deps import Session, get_settings
+from helpwire.api.deps import Session, audit_actor, get_settings, write_outside_transaction
 from helpwire.api.routing import TransactionalRoute
 from helpwire.audit import service as audit
-from helpwire.audit.log import TargetType
+from helpwire.audit.log import TargetType, act_as
 from helpwire.audit.models import AuditEntry
 from helpwire.files.routes import storage_of
 from helpwire.problems import NotFound, Problem, ValidationProblem, field_error
 from helpwire.rights.erasure import erase_user
-from helpwire.rights.export import chunks_of, plan_export, write_zip
+from helpwire.rights.export import chunks_of, plan_export, record_export, write_zip
 from helpwire.web.admin_forms import PAGE_SIZE
 from helpwire.web.admin_users import loaded_user, refused_user_page, user_url
 from helpwire.web.auth import AdminWeb, CheckedForm
@@ -88,11 +88,14 @@ async def audit_page(request: Request, session: Session, _web: AdminWeb) -> Resp
 
 @router.get("/admin/users/{username}/export")
 async def export_user(
-    username: str, request: Request, session: Session, _web: AdminWeb
+    username: str, request: Request, session: Session, web: AdminWeb
 ) -> StreamingResponse:
     user = await get_user(session, username=username)
     plan = await plan_export(session, user=user, max_bytes=get_settings(request).export_max_bytes)
     archive = await write_zip(plan, storage=storage_of(request))
+    async with write_outside_transaction(request) as writing:
+        act_as(writing, actor=audit_actor(request, web.actor.user))
+        await record_export(writing, user=user, plan=plan)
     return StreamingResponse(
         chunks_of(archive),
         media_type="application/zip",
