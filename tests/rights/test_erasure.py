@@ -161,7 +161,17 @@ async def test_no_one_erases_themselves_or_the_last_admin(world: World, database
     # With a second admin, one may erase the other, and the erasure is all or nothing.
     made = await world.post("admin", "/api/v1/users", json={"username": "admin2", "role": "admin"})
     assert made.status_code == 201, made.text
-    assert (await world.post("admin", "/api/v1/users/admin2/erase")).status_code == 200
+    token = await world.post("admin", "/api/v1/tokens", json={"username": "admin2"})
+    world.tokens["admin2"] = token.json()["token"]
+    erased = await world.post("admin2", "/api/v1/users/admin/erase")
+    assert erased.status_code == 200, erased.text
+    # The person was called "admin"; their role, also "admin", is no name of theirs.
+    log = await world.get("admin2", "/api/v1/audit", params={"target_type": "user"})
+    entry = log.json()["items"][0]
+    assert entry["action"] == "user.erased" and entry["actor"] == "admin2"
+    assert entry["before"]["username"] == erased.json()["username"]
+    assert entry["before"]["role"] == "admin"
+    assert (await world.get("admin", "/api/v1/me")).status_code == 401
 
 
 async def test_an_erased_agent_leaves_no_name_in_timelines_or_notifications(

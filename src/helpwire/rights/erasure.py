@@ -105,7 +105,7 @@ async def erase_user(session: AsyncSession, *, user: User, by: User | None) -> E
         action="user.erased",
         target_type=TargetType.USER,
         target_key=user.username,
-        before={key: replacements.get(str(v), v) for key, v in before.items()},
+        before=replaced_values(before, replacements),
         after=user_snapshot(user, files_deleted=files, tokens_revoked=tokens),
         subject_user_id=user.id,
     )
