@@ -65,6 +65,17 @@ async def test_admins_export_anyone_and_people_themselves(world: World) -> None:
     assert exports[1]["after"] == {"tickets": 1, "comments": 1, "files": 1, "bytes": 17}
 
 
+async def test_an_admins_export_holds_no_one_elses_data(world: World) -> None:
+    changed = await world.patch("admin", "/api/v1/users/bob", json={"real_name": "Robert B"})
+    assert changed.status_code == 200
+    answer = await world.get("admin", "/api/v1/users/admin/export")
+    document, _archive = opened(answer.content)
+    (made,) = [e for e in document["audit_log"] if e["action"] == "user.updated"]
+    assert made["target_key"] == "bob" and "after" not in made
+    text = json.dumps(document)
+    assert "Robert B" not in text and "bob@acme.test" not in text
+
+
 async def test_no_one_else_exports_a_person(world: World) -> None:
     for who in ("agent", "owner", "bob", "acme-portal"):
         refused = await world.get(who, "/api/v1/users/alice/export")

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from helpwire.accounts.models import ApiToken, Project, ProjectMember, User, WebSession
 from helpwire.audit.log import TargetType
 from helpwire.audit.log import record as audit
+from helpwire.audit.models import AuditEntry
 from helpwire.audit.service import entries_about
 from helpwire.files.models import File
 from helpwire.files.storage import FileStorage
@@ -96,15 +97,7 @@ async def plan_export(session: AsyncSession, *, user: User, max_bytes: int) -> E
         "web_sessions": await _sessions(session, user=user),
         "events_made": await _events(session, user=user),
         "audit_log": [
-            {
-                "at": _time(e.at),
-                "actor": e.actor_name,
-                "action": e.action,
-                "target_type": e.target_type,
-                "target_key": e.target_key,
-                "before": e.before,
-                "after": e.after,
-            }
+            _audit_entry(e, about_them=e.subject_user_id == user.id)
             for e in await entries_about(session, user_id=user.id)
         ],
         "files": [
@@ -112,6 +105,21 @@ async def plan_export(session: AsyncSession, *, user: User, max_bytes: int) -> E
         ],
     }
     return ExportPlan(document=document, files=files)
+
+
+def _audit_entry(entry: AuditEntry, *, about_them: bool) -> dict[str, Any]:
+    """An entry about them in full; one they made about something else without its
+    before and after, which may hold other people's data (an admin's edits of users)."""
+    shown: dict[str, Any] = {
+        "at": _time(entry.at),
+        "actor": entry.actor_name,
+        "action": entry.action,
+        "target_type": entry.target_type,
+        "target_key": entry.target_key,
+    }
+    if about_them:
+        shown |= {"before": entry.before, "after": entry.after}
+    return shown
 
 
 def _profile(user: User) -> dict[str, Any]:
