@@ -28,6 +28,8 @@ DOMAIN = (
     "reports",
     "views",
     "bulk",
+    "audit",
+    "rights",
 )
 # The schema is imported by every service, so it keeps out of the HTTP layer too; it is left
 # out of the cycle check because db.models imports every package's tables on purpose.

@@ -24,6 +24,7 @@ from helpwire.api.ops import router as ops_router
 from helpwire.api.ratelimit import RateLimiter, RateLimitMiddleware
 from helpwire.api.responses import install_problem_schemas
 from helpwire.assembly import database_for
+from helpwire.audit.routes import router as audit_router
 from helpwire.bulk.routes import router as bulk_router
 from helpwire.db.base import utcnow
 from helpwire.db.engine import create_engine
@@ -48,6 +49,7 @@ from helpwire.notify.relay import Relay
 from helpwire.notify.routes import router as notify_router
 from helpwire.presence.routes import router as presence_router
 from helpwire.reports.routes import router as reports_router
+from helpwire.rights.routes import router as rights_router
 from helpwire.rules.routes import router as rules_router
 from helpwire.settings import Settings
 from helpwire.sla.routes import router as sla_router
@@ -192,9 +194,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         rules_router,
         reports_router,
         accounts_router,
+        rights_router,
         notify_router,
         mail_router,
         jobs_router,
+        audit_router,
         ops_router,
     ):
         app.include_router(router)

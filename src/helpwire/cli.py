@@ -37,6 +37,7 @@ from helpwire.mail.inbound import InboundConfig, Pipeline
 from helpwire.notify.channels import apply_declared_channels
 from helpwire.notify.outbound import AddressPolicy
 from helpwire.problems import Problem
+from helpwire.rights.erasure import erase_user
 from helpwire.settings import Settings
 from helpwire.topics import service as topics
 
@@ -593,6 +594,24 @@ def users_role(
 
     _change_user(username, change)
     err.print(f"{username} is now {role}")
+
+
+@users_app.command("erase")
+def users_erase(
+    username: str,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Erase USERNAME's personal data for good: anonymised, files deleted (by the worker),
+    tokens revoked; their tickets stay. The last active admin cannot be erased."""
+    if not yes:
+        typer.confirm(f"Erase the personal data of {username} for good?", abort=True)
+
+    async def work(database: Database) -> str:
+        async with database.writing() as session:
+            user = await accounts.get_user(session, username=username)
+            return (await erase_user(session, user=user, by=None)).username
+
+    err.print(f"erased {username}: the user is now {_run(work)}")
 
 
 @tokens_app.command("create")

@@ -13,6 +13,8 @@ from helpwire.mail.config import MailConfig
 from helpwire.notify.channels import purge_delivered
 from helpwire.presence import service as presence
 from helpwire.reports.aggregates import fold, rebuild
+from helpwire.rights.files import DELETE_BYTES_KIND, bytes_deleter
+from helpwire.rights.retention import RETENTION_EVERY, RETENTION_KIND, retention_job
 from helpwire.rules.running import automations_job
 from helpwire.settings import Settings
 from helpwire.sla import admin as sla_admin
@@ -88,5 +90,10 @@ def job_registry(settings: Settings) -> JobRegistry:
         AUTOMATIONS_EVERY,
         automations_job(mail=MailConfig.from_settings(settings)),
     )
+    # File bytes let go of by an erasure or by retention, deleted once that commits.
+    registry.register(DELETE_BYTES_KIND, bytes_deleter(settings))
+    # Closed tickets past HELPWIRE_RETENTION_DAYS, when it is set.
+    if settings.retention_days is not None:
+        registry.every(RETENTION_KIND, RETENTION_EVERY, retention_job(days=settings.retention_days))
     registry.load_plugins(settings.job_plugins)
     return registry

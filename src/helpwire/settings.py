@@ -59,6 +59,17 @@ class Settings(BaseSettings):
     max_file_bytes: int = Field(default=20 * MIB, ge=1, description="One uploaded file.")
     max_files_per_comment: int = Field(default=10, ge=1)
     idempotency_ttl_hours: int = Field(default=24, ge=1)
+    export_max_bytes: int = Field(
+        default=1024 * MIB,
+        ge=0,
+        description="The most bytes of files one person's data export carries (413 beyond).",
+    )
+    retention_days: int | None = Field(
+        default=None,
+        ge=1,
+        description="Closed tickets older than this many days (since closing) are deleted "
+        "by a daily job; unset keeps every ticket.",
+    )
 
     channels: str | None = Field(
         default=None,

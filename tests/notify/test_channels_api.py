@@ -90,6 +90,7 @@ async def test_channel_crud_and_names_are_unique(world: World) -> None:
         "sla.warning",
         "sla.breached",
         "rule.applied",
+        "person.erased",
     ]
     assert channel["rate_per_second"] == 1.0 and channel["max_concurrency"] == 1
     assert channel["secret"] is None

@@ -123,6 +123,7 @@ class Matrix:
     channel: int = 0
     doomed_channels: list[int] = field(default_factory=list)
     doomed_tokens: list[int] = field(default_factory=list)
+    doomed_users: list[str] = field(default_factory=list)
     doomed_groups: list[str] = field(default_factory=list)
     doomed_calendars: list[str] = field(default_factory=list)
     doomed_policies: list[int] = field(default_factory=list)
@@ -210,6 +211,16 @@ async def _admin_things(m: Matrix, receiver: Receiver) -> None:
         response = await w.post("admin", "/api/v1/tokens", json={"username": "target"})
         assert response.status_code == 201, response.text
         m.doomed_tokens.append(response.json()["id"])
+    # People to erase (one per call of the API's and the pages' matrices, and one left).
+    for i in range(33):
+        username = f"doomed-user-{i}"
+        response = await w.post(
+            "admin",
+            "/api/v1/users",
+            json={"username": username, "role": "customer", "account": "acme"},
+        )
+        assert response.status_code == 201, response.text
+        m.doomed_users.append(username)
     # A group to read and change, and groups to delete (one per admin call, and one left).
     for key in ("matrix-team", *(f"doomed-{i}" for i in range(16))):
         response = await w.post(
@@ -538,6 +549,8 @@ def at(url: str, **kwargs: Any) -> Build:
             values["dch"] = m.doomed_channels.pop(0) if len(m.doomed_channels) > 1 else 0
         if "{dtok}" in url:
             values["dtok"] = m.doomed_tokens.pop(0) if len(m.doomed_tokens) > 1 else 0
+        if "{dusr}" in url:
+            values["dusr"] = m.doomed_users.pop(0) if len(m.doomed_users) > 1 else "gone"
         if "{dgr}" in url:
             values["dgr"] = m.doomed_groups.pop(0) if len(m.doomed_groups) > 1 else "gone"
         if "{dcal}" in url:
@@ -745,6 +758,10 @@ NATIVE: dict[tuple[str, str], Entry] = {
     ("GET", API + "/tokens"): Entry(admin_only, at(API + "/tokens")),
     ("POST", API + "/tokens"): Entry(admin_only, at(API + "/tokens", json={"username": "target"})),
     ("DELETE", API + "/tokens/{token_id}"): Entry(admin_only, at(API + "/tokens/{dtok}")),
+    # A person's own export is theirs too; none of the matrix's callers is "target".
+    ("GET", API + "/users/{username}/export"): Entry(admin_only, at(API + "/users/target/export")),
+    ("POST", API + "/users/{username}/erase"): Entry(admin_only, at(API + "/users/{dusr}/erase")),
+    ("GET", API + "/audit"): Entry(admin_only, at(API + "/audit")),
     ("POST", API + "/channels"): Entry(
         admin_only,
         at(API + "/channels", json={"name": "m", "kind": "webhook", "url": "http://127.0.0.1:9/"}),
@@ -1017,6 +1034,12 @@ def staff_new_ticket_form(m: Matrix, target: str) -> tuple[str, dict[str, Any]]:
     return "/agent/tickets/new", {"data": {**fields, "submission": f"matrix-{next(m.serial)}"}}
 
 
+def erase_form(m: Matrix, target: str) -> tuple[str, dict[str, Any]]:
+    """Erase one of the doomed people from their admin page, confirmed by their name."""
+    username = m.doomed_users.pop(0) if len(m.doomed_users) > 1 else "gone"
+    return f"/admin/users/{username}/erase", {"data": {"confirm": username}}
+
+
 WEB: dict[tuple[str, str], Entry] = {
     ("GET", "/"): Entry(signed_in, at("/")),
     ("GET", "/login"): Entry(public, at("/login")),
@@ -1125,6 +1148,9 @@ WEB: dict[tuple[str, str], Entry] = {
         admin_only, form("/admin/users/target/reset-password")
     ),
     ("GET", "/admin/tokens"): Entry(admin_only, at("/admin/tokens")),
+    ("GET", "/admin/audit"): Entry(admin_only, at("/admin/audit")),
+    ("GET", "/admin/users/{username}/export"): Entry(admin_only, at("/admin/users/target/export")),
+    ("POST", "/admin/users/{username}/erase"): Entry(admin_only, erase_form),
     ("POST", "/admin/tokens"): Entry(admin_only, form("/admin/tokens", username="target")),
     ("POST", "/admin/tokens/{token_id}/revoke"): Entry(
         admin_only, form("/admin/tokens/{dtok}/revoke")

@@ -77,6 +77,9 @@ class User(Base):
     # fewest open tickets passes over those who do not (out of office, off shift).
     available: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When the person's personal data was erased (helpwire.rights): the row stays,
+    # anonymised, so that the tickets and comments that name it stay whole.
+    erased_at: Mapped[datetime | None]
 
     account: Mapped[Account | None] = relationship(lazy="joined")
     projects: Mapped[list[Project]] = relationship(

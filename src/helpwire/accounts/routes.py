@@ -54,6 +54,7 @@ def user_out(user: User) -> UserOut:
         time_zone=user.time_zone,
         available=user.available,
         created_at=user.created_at,
+        erased_at=user.erased_at,
     )
 
 

@@ -119,6 +119,7 @@ class UserOut(BaseModel):
     time_zone: str | None = Field(description="IANA time zone of the pages; null: UTC.")
     available: bool
     created_at: datetime
+    erased_at: datetime | None = None
 
 
 class TokenCreate(Strict):

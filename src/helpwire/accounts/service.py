@@ -30,6 +30,8 @@ from helpwire.accounts.security import (
     hash_token,
     token_display_prefix,
 )
+from helpwire.audit.log import TargetType
+from helpwire.audit.log import record as audit
 from helpwire.db.base import utcnow
 from helpwire.db.counting import capped_count
 from helpwire.problems import Conflict, NotFound, ValidationProblem
@@ -70,6 +72,13 @@ async def create_account(
     for project_key in projects:
         await create_project(session, account=account, key=project_key)
     await session.refresh(account, ["projects"])
+    await audit(
+        session,
+        action="account.created",
+        target_type=TargetType.ACCOUNT,
+        target_key=account.key,
+        after={"key": account.key, "name": account.name},
+    )
     return account
 
 
@@ -103,6 +112,13 @@ async def create_project(
     project = Project(account_id=account.id, key=key, name=(name or key).strip() or key)
     session.add(project)
     await session.flush()
+    await audit(
+        session,
+        action="project.created",
+        target_type=TargetType.ACCOUNT,
+        target_key=account.key,
+        after={"project": project.key, "name": project.name},
+    )
     return project
 
 
@@ -147,6 +163,52 @@ class NewUser:
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+def user_snapshot(user: User, **more: Any) -> dict[str, Any]:
+    """What the audit log keeps of a user: never the password, only whether there is one."""
+    return {
+        "username": user.username,
+        "email": user.email,
+        "real_name": user.real_name,
+        "role": user.role,
+        "account_id": user.account_id,
+        "account_wide": user.account_wide,
+        "is_active": user.is_active,
+        "language": user.language,
+        "available": user.available,
+        "has_password": user.password_hash is not None,
+        **more,
+    }
+
+
+async def _project_keys(session: AsyncSession, *, user: User) -> list[str]:
+    rows = await session.scalars(
+        select(Project.key)
+        .join(ProjectMember, ProjectMember.project_id == Project.id)
+        .where(ProjectMember.user_id == user.id)
+        .order_by(Project.key)
+    )
+    return list(rows)
+
+
+async def _audit_user(
+    session: AsyncSession,
+    *,
+    action: str,
+    user: User,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    await audit(
+        session,
+        action=action,
+        target_type=TargetType.USER,
+        target_key=user.username,
+        before=before,
+        after=user_snapshot(user) if after is None else after,
+        subject_user_id=user.id,
+    )
+
+
 async def create_user(session: AsyncSession, *, new: NewUser) -> User:
     username = _check_key("username", new.username, 150)
     email = new.email.strip().lower() if new.email else None
@@ -176,6 +238,8 @@ async def create_user(session: AsyncSession, *, new: NewUser) -> User:
     if new.projects:
         await set_user_projects(session, user=user, project_keys=new.projects)
     await session.refresh(user, ["projects", "account"])
+    after = user_snapshot(user, projects=[p.key for p in user.projects])
+    await _audit_user(session, action="user.created", user=user, before=None, after=after)
     return user
 
 
@@ -257,14 +321,10 @@ async def update_user(
     check_not_built_in(user)
     if is_active is False:
         await check_admin_kept(session, user=user, by=by, role=Role(user.role), active=False)
+    extra = {} if projects is None else {"projects": await _project_keys(session, user=user)}
+    before = user_snapshot(user, **extra)
     if email is not None:
-        email = email.strip().lower()
-        if not _EMAIL_RE.match(email):
-            raise ValidationProblem.for_field("email", "is not an e-mail address")
-        taken = await session.scalar(select(User.id).where(User.email == email, User.id != user.id))
-        if taken is not None:
-            raise Conflict(f"a user with e-mail {email!r} exists already")
-        user.email = email
+        await _change_email(session, user=user, email=email)
     if real_name is not None:
         user.real_name = real_name.strip()
     if password is not None:
@@ -284,7 +344,24 @@ async def update_user(
     if available is not None:
         user.available = available
     await session.flush()
+    if projects is not None:
+        extra = {"projects": await _project_keys(session, user=user)}
+    after = user_snapshot(user, **extra)
+    if password is not None:
+        # The hash is never logged; that the password changed is.
+        before["password"], after["password"] = "old", "new"
+    await _audit_user(session, action="user.updated", user=user, before=before, after=after)
     return user
+
+
+async def _change_email(session: AsyncSession, *, user: User, email: str) -> None:
+    email = email.strip().lower()
+    if not _EMAIL_RE.match(email):
+        raise ValidationProblem.for_field("email", "is not an e-mail address")
+    taken = await session.scalar(select(User.id).where(User.email == email, User.id != user.id))
+    if taken is not None:
+        raise Conflict(f"a user with e-mail {email!r} exists already")
+    user.email = email
 
 
 async def set_preferences(
@@ -339,6 +416,7 @@ async def change_role(
     project memberships (those projects belong to the old account). No change may leave
     no admin able to undo it (:func:`check_admin_kept`)."""
     await check_admin_kept(session, user=user, by=by, role=role, active=user.is_active)
+    before = user_snapshot(user)
     account: Account | None = None
     if account_key:
         account = await session.scalar(select(Account).where(Account.key == account_key))
@@ -352,6 +430,7 @@ async def change_role(
     user.account_id = new_account_id
     await session.flush()
     await session.refresh(user, ["account", "projects"])
+    await _audit_user(session, action="user.role_changed", user=user, before=before)
     return user
 
 
@@ -366,10 +445,13 @@ async def set_user_active(
     """Disable or enable ``user``. Disabling signs them out of every browser at once; no
     one may disable themselves or the last active admin (:func:`check_admin_kept`)."""
     await check_admin_kept(session, user=user, by=by, role=Role(user.role), active=active)
+    before = user_snapshot(user)
     user.is_active = active
     if not active:
         await _end_web_sessions(session, user=user)
     await session.flush()
+    action = "user.enabled" if active else "user.disabled"
+    await _audit_user(session, action=action, user=user, before=before)
     return user
 
 
@@ -380,6 +462,13 @@ async def reset_password(session: AsyncSession, *, user: User) -> str:
     user.password_hash = hash_password(password)
     await _end_web_sessions(session, user=user)
     await session.flush()
+    await _audit_user(
+        session,
+        action="user.password_reset",
+        user=user,
+        before={"password": "old"},
+        after={"password": "new"},
+    )
     return password
 
 
@@ -503,7 +592,25 @@ async def create_token(
     except IntegrityError as exc:  # 256 random bits colliding means a broken RNG.
         raise RuntimeError("token collision") from exc
     await session.refresh(row, ["user"])
+    await audit(
+        session,
+        action="token.created",
+        target_type=TargetType.TOKEN,
+        target_key=row.id,
+        after=token_snapshot(row),
+        subject_user_id=row.user_id,
+    )
     return row, token
+
+
+def token_snapshot(row: ApiToken) -> dict[str, Any]:
+    """What the audit log keeps of a token: its visible prefix, never the token or hash."""
+    return {
+        "username": row.user.username,
+        "label": row.label,
+        "prefix": row.prefix,
+        "revoked_at": row.revoked_at.isoformat() if row.revoked_at else None,
+    }
 
 
 async def list_tokens(session: AsyncSession, *, user: User | None = None) -> Sequence[ApiToken]:
@@ -542,8 +649,18 @@ async def revoke_token(session: AsyncSession, *, token_id: int) -> ApiToken:
     if row is None:
         raise NotFound(f"no token {token_id}")
     if row.revoked_at is None:
+        before = token_snapshot(row)
         row.revoked_at = utcnow()
         await session.flush()
+        await audit(
+            session,
+            action="token.revoked",
+            target_type=TargetType.TOKEN,
+            target_key=row.id,
+            before=before,
+            after=token_snapshot(row),
+            subject_user_id=row.user_id,
+        )
     return row
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from helpwire.accounts.actor import Actor, load_actor
 from helpwire.accounts.models import Role, User
 from helpwire.accounts.service import user_for_token
+from helpwire.audit.log import AuditActor, act_as
 from helpwire.db.base import utcnow
 from helpwire.db.session import Database
 from helpwire.problems import Forbidden, Unauthenticated
@@ -170,7 +171,18 @@ async def resolve_caller(
         session, token=token, on_behalf_of=request.headers.get(ON_BEHALF_OF)
     )
     request.state.principal = principal
+    act_as(session, actor=audit_actor(request, principal.user))
     return principal
+
+
+def audit_actor(request: Request, user: User) -> AuditActor:
+    """Who the audit log names for what this request changes."""
+    request_id = getattr(request.state, "request_id", None)
+    return AuditActor(
+        user_id=user.id,
+        username=user.username,
+        request_id=str(request_id)[:64] if request_id else None,
+    )
 
 
 async def get_principal(request: Request, session: Session) -> Principal:

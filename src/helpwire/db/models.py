@@ -9,6 +9,7 @@ from helpwire.accounts.models import (
     User,
     WebSession,
 )
+from helpwire.audit.models import AuditEntry
 from helpwire.db.base import Base
 from helpwire.db.counters import Counter
 from helpwire.db.idempotency import IdempotencyRecord
@@ -29,6 +30,7 @@ from helpwire.views.models import SavedView
 __all__ = [
     "Account",
     "ApiToken",
+    "AuditEntry",
     "Automation",
     "Base",
     "Calendar",

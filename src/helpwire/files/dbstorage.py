@@ -130,6 +130,12 @@ async def _forget(session: AsyncSession, keys: list[str]) -> None:
     await session.execute(delete(FileBlob).where(FileBlob.key.in_(keys)))
 
 
+async def forget_blobs(session: AsyncSession, keys: list[str]) -> None:
+    """Delete the blobs under ``keys`` in the caller's transaction (none there: nothing)."""
+    if keys:
+        await _forget(session, keys)
+
+
 async def collect_orphans(
     session: AsyncSession, *, now: datetime | None = None, grace: timedelta = ORPHAN_GRACE
 ) -> int:

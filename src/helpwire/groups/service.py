@@ -3,14 +3,46 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.accounts.models import STAFF_ROLES, User
+from helpwire.audit.log import TargetType
+from helpwire.audit.log import record as audit
 from helpwire.groups.models import Group, GroupMember
 from helpwire.problems import Conflict, NotFound, ValidationProblem
 from helpwire.topics.service import check_key
+
+
+def group_snapshot(group: Group) -> dict[str, Any]:
+    """What the audit log keeps of a group."""
+    return {
+        "key": group.key,
+        "name": group.name,
+        "description": group.description,
+        "is_active": group.is_active,
+        "members": [m.username for m in group.members],
+    }
+
+
+async def audit_group(
+    session: AsyncSession,
+    *,
+    action: str,
+    group: Group,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> None:
+    await audit(
+        session,
+        action=action,
+        target_type=TargetType.GROUP,
+        target_key=group.key,
+        before=before,
+        after=after,
+    )
 
 
 async def list_groups(session: AsyncSession, *, include_inactive: bool) -> Sequence[Group]:
@@ -49,6 +81,8 @@ async def create_group(
     group.members = await _staff(session, members)
     session.add(group)
     await session.flush()
+    after = group_snapshot(group)
+    await audit_group(session, action="group.created", group=group, before=None, after=after)
     return group
 
 
@@ -61,6 +95,7 @@ async def update_group(
     is_active: bool | None = None,
     members: Sequence[str] | None = None,
 ) -> Group:
+    before = group_snapshot(group)
     if name is not None:
         group.name = name.strip()
     if description is not None:
@@ -70,6 +105,8 @@ async def update_group(
     if members is not None:
         group.members = await _staff(session, members)
     await session.flush()
+    after = group_snapshot(group)
+    await audit_group(session, action="group.updated", group=group, before=before, after=after)
     return group
 
 

@@ -10,6 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.accounts.actor import Actor
+from helpwire.audit.log import TargetType
+from helpwire.audit.log import record as audit
 from helpwire.db.base import utcnow
 from helpwire.mail.models import MailMessage, MailRaw, MailTemplate
 from helpwire.mail.templates import (
@@ -126,6 +128,7 @@ async def put_template(
     row = await session.scalar(
         select(MailTemplate).where(MailTemplate.kind == kind, MailTemplate.language == language)
     )
+    before = _template_snapshot(row)
     if row is None:
         row = MailTemplate(kind=kind, language=language)
         session.add(row)
@@ -133,7 +136,29 @@ async def put_template(
     row.updated_by_id = actor.user.id
     row.updated_at = utcnow()
     await session.flush()
+    await _audit_template(session, row, done="changed", before=before)
     return candidate
+
+
+def _template_snapshot(row: MailTemplate | None) -> dict[str, Any]:
+    """What the audit log keeps of a template: an admin's version, or the shipped one."""
+    if row is None:
+        return {"customized": False}
+    return {"customized": True, "subject": row.subject, "text": row.text, "html": row.html}
+
+
+async def _audit_template(
+    session: AsyncSession, row: MailTemplate, *, done: str, before: dict[str, Any]
+) -> None:
+    after = _template_snapshot(row if done == "changed" else None)
+    await audit(
+        session,
+        action=f"mail_template.{done}",
+        target_type=TargetType.MAIL_TEMPLATE,
+        target_key=f"{row.kind}/{row.language}",
+        before=before,
+        after=after,
+    )
 
 
 async def reset_template(session: AsyncSession, *, kind: str, language: str) -> MessageTemplate:
@@ -143,6 +168,7 @@ async def reset_template(session: AsyncSession, *, kind: str, language: str) -> 
         select(MailTemplate).where(MailTemplate.kind == kind, MailTemplate.language == language)
     )
     if row is not None:
+        await _audit_template(session, row, done="reset", before=_template_snapshot(row))
         await session.delete(row)
         await session.flush()
     return await template_for(session, kind, language)

@@ -15,6 +15,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.accounts.models import Account, Role, User
+from helpwire.audit.log import TargetType
+from helpwire.audit.log import record as audit
 from helpwire.db.base import utcnow
 from helpwire.db.session import Database
 from helpwire.notify.models import (
@@ -179,6 +181,44 @@ async def _check_name_free(
         raise Conflict(f"a channel named {name!r} exists already")
 
 
+def channel_snapshot(channel: Channel) -> dict[str, Any]:
+    """What the audit log keeps of a channel; its URL, secrets and SMTP password are
+    redacted by the log itself (only whether they changed is kept)."""
+    return {
+        "name": channel.name,
+        "kind": channel.kind,
+        "url": channel.url,
+        "secret": channel.secret,
+        "email": dict(channel.email) if channel.email else None,
+        "events": list(channel.events or []),
+        "filters": dict(channel.filters or {}),
+        "include_internal": channel.include_internal,
+        "audience": channel.audience,
+        "max_concurrency": channel.max_concurrency,
+        "rate_per_second": channel.rate_per_second,
+        "enabled": channel.enabled,
+        "managed_by": channel.managed_by,
+    }
+
+
+async def _audit_channel(
+    session: AsyncSession,
+    *,
+    action: str,
+    channel: Channel,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> None:
+    await audit(
+        session,
+        action=action,
+        target_type=TargetType.CHANNEL,
+        target_key=channel.id,
+        before=before,
+        after=after,
+    )
+
+
 async def create_channel(
     session: AsyncSession,
     *,
@@ -229,6 +269,13 @@ async def create_channel(
         raise ValidationProblem.for_field("secret", "only webhook channels are signed")
     session.add(channel)
     await session.flush()
+    await _audit_channel(
+        session,
+        action="channel.created",
+        channel=channel,
+        before=None,
+        after=channel_snapshot(channel),
+    )
     return channel, secret
 
 
@@ -243,6 +290,7 @@ async def update_channel(
     if channel.managed_by != "api" and not allow_managed:
         raise Conflict(f"channel {channel.name!r} is {_managed_where(channel)}; change it there")
     now = utcnow()
+    before = channel_snapshot(channel)
     given = changes.model_fields_set
     kind = ChannelKind(channel.kind)
     if "name" in given and changes.name is not None and changes.name != channel.name:
@@ -263,6 +311,13 @@ async def update_channel(
     secret = _apply_secret(channel, changes, kind, now)
     channel.updated_at = now
     await session.flush()
+    await _audit_channel(
+        session,
+        action="channel.updated",
+        channel=channel,
+        before=before,
+        after=channel_snapshot(channel),
+    )
     return channel, secret
 
 
@@ -337,6 +392,10 @@ def _managed_where(channel: Channel) -> str:
 async def delete_channel(session: AsyncSession, *, channel: Channel) -> None:
     if channel.managed_by != "api":
         raise Conflict(f"channel {channel.name!r} is {_managed_where(channel)}; remove it there")
+    before = channel_snapshot(channel)
+    await _audit_channel(
+        session, action="channel.deleted", channel=channel, before=before, after=None
+    )
     await session.delete(channel)
     await session.flush()
 

@@ -12,6 +12,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.accounts.actor import Actor
+from helpwire.audit.log import TargetType
+from helpwire.audit.log import record as audit
 from helpwire.db.base import utcnow
 from helpwire.mail.config import MailConfig
 from helpwire.problems import Forbidden, NotFound, ValidationProblem
@@ -63,6 +65,36 @@ async def get_macro(session: AsyncSession, *, actor: Actor, macro_id: int) -> Ma
     return macro
 
 
+def macro_snapshot(macro: Macro) -> dict[str, Any]:
+    """What the audit log keeps of a macro."""
+    return {
+        "name": macro.name,
+        "shared": macro.owner_id is None,
+        "body": macro.body,
+        "body_format": macro.body_format,
+        "internal": macro.internal,
+        "actions": macro.actions,
+    }
+
+
+async def _audit_macro(
+    session: AsyncSession,
+    macro: Macro,
+    *,
+    done: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> None:
+    await audit(
+        session,
+        action=f"macro.{done}",
+        target_type=TargetType.MACRO,
+        target_key=macro.id,
+        before=before,
+        after=after,
+    )
+
+
 def _check_may_change(actor: Actor, macro: Macro) -> None:
     if macro.owner_id is None and not actor.is_admin:
         raise Forbidden("only admins change shared macros")
@@ -111,6 +143,7 @@ async def create_macro(session: AsyncSession, *, actor: Actor, values: Mapping[s
     _apply_values(macro, values, creating=True)
     session.add(macro)
     await session.flush()
+    await _audit_macro(session, macro, done="created", before=None, after=macro_snapshot(macro))
     return macro
 
 
@@ -118,14 +151,17 @@ async def update_macro(
     session: AsyncSession, *, actor: Actor, macro: Macro, values: Mapping[str, Any]
 ) -> Macro:
     _check_may_change(actor, macro)
+    before = macro_snapshot(macro)
     _apply_values(macro, values, creating=False)
     macro.updated_at = utcnow()
     await session.flush()
+    await _audit_macro(session, macro, done="updated", before=before, after=macro_snapshot(macro))
     return macro
 
 
 async def delete_macro(session: AsyncSession, *, actor: Actor, macro: Macro) -> None:
     _check_may_change(actor, macro)
+    await _audit_macro(session, macro, done="deleted", before=macro_snapshot(macro), after=None)
     await session.delete(macro)
     await session.flush()
 

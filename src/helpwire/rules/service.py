@@ -8,6 +8,8 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from helpwire.audit.log import TargetType
+from helpwire.audit.log import record as audit
 from helpwire.db.base import utcnow
 from helpwire.problems import Conflict, NotFound, ValidationProblem
 from helpwire.rules.actions import check_actions
@@ -18,6 +20,39 @@ from helpwire.rules.templates import check_template
 from helpwire.sla.models import Calendar
 
 Rule = TypeVar("Rule", Trigger, Automation)
+
+
+def rule_snapshot(rule: Trigger | Automation) -> dict[str, Any]:
+    """What the audit log keeps of a trigger or an automation."""
+    snapshot: dict[str, Any] = {
+        "name": rule.name,
+        "position": rule.position,
+        "is_active": rule.is_active,
+        "conditions": rule.conditions,
+        "actions": rule.actions,
+    }
+    if isinstance(rule, Trigger):
+        snapshot["events"] = list(rule.events or [])
+    return snapshot
+
+
+async def _audit_rule(
+    session: AsyncSession,
+    rule: Trigger | Automation,
+    *,
+    done: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> None:
+    target = TargetType.TRIGGER if isinstance(rule, Trigger) else TargetType.AUTOMATION
+    await audit(
+        session,
+        action=f"{target}.{done}",
+        target_type=target,
+        target_key=rule.id,
+        before=before,
+        after=after,
+    )
 
 
 async def list_rules(session: AsyncSession, model: type[Rule]) -> Sequence[Rule]:
@@ -48,17 +83,21 @@ async def create_rule(
     await _apply(session, rule, values, creating=True)
     session.add(rule)
     await session.flush()
+    await _audit_rule(session, rule, done="created", before=None, after=rule_snapshot(rule))
     return rule
 
 
 async def update_rule(session: AsyncSession, rule: Rule, *, values: Mapping[str, Any]) -> Rule:
+    before = rule_snapshot(rule)
     await _apply(session, rule, values, creating=False)
     rule.updated_at = utcnow()
     await session.flush()
+    await _audit_rule(session, rule, done="updated", before=before, after=rule_snapshot(rule))
     return rule
 
 
 async def delete_rule(session: AsyncSession, rule: Trigger | Automation) -> None:
+    await _audit_rule(session, rule, done="deleted", before=rule_snapshot(rule), after=None)
     await session.delete(rule)
     await session.flush()
 

@@ -13,6 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.accounts.models import Account
+from helpwire.audit.log import TargetType
+from helpwire.audit.log import record as audit
 from helpwire.db.base import utcnow
 from helpwire.groups.models import Group
 from helpwire.jobs.registry import JobContext
@@ -98,6 +100,32 @@ def _check_region(country: str | None, subdivision: str | None) -> None:
         raise ValidationProblem.for_field("holiday_country", reason)
 
 
+def calendar_snapshot(calendar: Calendar) -> dict[str, Any]:
+    """What the audit log keeps of a calendar."""
+    return {
+        "key": calendar.key,
+        "name": calendar.name,
+        "time_zone": calendar.time_zone,
+        "windows": calendar.windows,
+        "holiday_country": calendar.holiday_country,
+        "holiday_subdivision": calendar.holiday_subdivision,
+        "custom_holidays": list(calendar.custom_holidays or []),
+    }
+
+
+def policy_snapshot(policy: SlaPolicy) -> dict[str, Any]:
+    """What the audit log keeps of an SLA policy (ids as stored)."""
+    return {
+        "name": policy.name,
+        "position": policy.position,
+        "is_active": policy.is_active,
+        "conditions": policy.conditions,
+        "targets": policy.targets,
+        "pause_statuses": list(policy.pause_statuses or []),
+        "warning_minutes": policy.warning_minutes,
+    }
+
+
 async def list_calendars(session: AsyncSession) -> Sequence[Calendar]:
     return (await session.scalars(select(Calendar).order_by(Calendar.key))).all()
 
@@ -120,6 +148,13 @@ async def create_calendar(
     _apply_calendar(calendar, {"time_zone": "UTC", **values}, creating=True)
     session.add(calendar)
     await session.flush()
+    await audit(
+        session,
+        action="calendar.created",
+        target_type=TargetType.CALENDAR,
+        target_key=calendar.key,
+        after=calendar_snapshot(calendar),
+    )
     return calendar
 
 
@@ -128,9 +163,18 @@ async def update_calendar(
 ) -> Calendar:
     if calendar.key == ALWAYS_OPEN:
         raise Conflict("the 24/7 calendar is built in and cannot be changed")
+    before = calendar_snapshot(calendar)
     _apply_calendar(calendar, values, creating=False)
     calendar.updated_at = utcnow()
     await session.flush()
+    await audit(
+        session,
+        action="calendar.updated",
+        target_type=TargetType.CALENDAR,
+        target_key=calendar.key,
+        before=before,
+        after=calendar_snapshot(calendar),
+    )
     await schedule_reapply(session)
     return calendar
 
@@ -156,6 +200,13 @@ async def delete_calendar(session: AsyncSession, *, calendar: Calendar) -> None:
     for policy in await session.scalars(select(SlaPolicy)):
         if any(t.get("calendar_id") == calendar.id for t in (policy.targets or {}).values()):
             raise Conflict(f"policy {policy.name!r} uses calendar {calendar.key!r}")
+    await audit(
+        session,
+        action="calendar.deleted",
+        target_type=TargetType.CALENDAR,
+        target_key=calendar.key,
+        before=calendar_snapshot(calendar),
+    )
     await session.delete(calendar)
     await session.flush()
 
@@ -190,6 +241,13 @@ async def create_policy(session: AsyncSession, *, values: Mapping[str, Any]) -> 
     await _apply_policy(session, policy, values, creating=True)
     session.add(policy)
     await session.flush()
+    await audit(
+        session,
+        action="sla_policy.created",
+        target_type=TargetType.SLA_POLICY,
+        target_key=policy.id,
+        after=policy_snapshot(policy),
+    )
     await schedule_reapply(session)
     return policy
 
@@ -197,14 +255,30 @@ async def create_policy(session: AsyncSession, *, values: Mapping[str, Any]) -> 
 async def update_policy(
     session: AsyncSession, *, policy: SlaPolicy, values: Mapping[str, Any]
 ) -> SlaPolicy:
+    before = policy_snapshot(policy)
     await _apply_policy(session, policy, values, creating=False)
     policy.updated_at = utcnow()
     await session.flush()
+    await audit(
+        session,
+        action="sla_policy.updated",
+        target_type=TargetType.SLA_POLICY,
+        target_key=policy.id,
+        before=before,
+        after=policy_snapshot(policy),
+    )
     await schedule_reapply(session)
     return policy
 
 
 async def delete_policy(session: AsyncSession, *, policy: SlaPolicy) -> None:
+    await audit(
+        session,
+        action="sla_policy.deleted",
+        target_type=TargetType.SLA_POLICY,
+        target_key=policy.id,
+        before=policy_snapshot(policy),
+    )
     await session.delete(policy)
     await session.flush()
     await schedule_reapply(session)

@@ -36,6 +36,9 @@ class EventType(enum.StrEnum):
     SLA_BREACHED = "sla.breached"
     # Written by helpwire.rules: a trigger or automation ran, why, and what it did.
     RULE_APPLIED = "rule.applied"
+    # Written by helpwire.rights: the personal data of the requester or of someone who
+    # wrote on the ticket was erased (internal: why a name reads "erased user").
+    PERSON_ERASED = "person.erased"
 
 
 def touch(ticket: Ticket) -> None:

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.groups.models import Group
+from helpwire.groups.service import audit_group, group_snapshot
 from helpwire.problems import Conflict
 from helpwire.tickets.models import Status, Ticket
 
@@ -30,5 +31,7 @@ async def delete_group(session: AsyncSession, *, group: Group) -> None:
         raise Conflict(
             f"tickets belong to group {group.key!r}; deactivate it (is_active: false) instead"
         )
+    before = group_snapshot(group)
+    await audit_group(session, action="group.deleted", group=group, before=before, after=None)
     await session.delete(group)
     await session.flush()

@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from helpwire.audit.log import TargetType
+from helpwire.audit.log import record as audit
 from helpwire.db.counting import capped_count
 from helpwire.problems import Conflict, NotFound, ValidationProblem
 from helpwire.topics.models import Subtopic, Topic
@@ -94,6 +96,20 @@ async def get_topic(session: AsyncSession, *, key: str) -> Topic:
     return topic
 
 
+def topic_snapshot(topic: Topic) -> dict[str, Any]:
+    """What the audit log keeps of a topic and its subtopics."""
+    return {
+        "key": topic.key,
+        "names": dict(topic.names),
+        "position": topic.position,
+        "is_active": topic.is_active,
+        "subtopics": [
+            {"key": s.key, "names": dict(s.names), "position": s.position, "active": s.is_active}
+            for s in topic.subtopics
+        ],
+    }
+
+
 async def create_topic(
     session: AsyncSession,
     *,
@@ -110,6 +126,13 @@ async def create_topic(
     session.add(topic)
     await _set_subtopics(topic, subtopics)
     await session.flush()
+    await audit(
+        session,
+        action="topic.created",
+        target_type=TargetType.TOPIC,
+        target_key=topic.key,
+        after=topic_snapshot(topic),
+    )
     return topic
 
 
@@ -122,6 +145,7 @@ async def update_topic(
     is_active: bool | None = None,
     subtopics: Sequence[Mapping[str, Any]] | None = None,
 ) -> Topic:
+    before = topic_snapshot(topic)
     if names is not None:
         topic.names = check_names("names", names)
     if position is not None:
@@ -131,6 +155,14 @@ async def update_topic(
     if subtopics is not None:
         await _set_subtopics(topic, subtopics)
     await session.flush()
+    await audit(
+        session,
+        action="topic.updated",
+        target_type=TargetType.TOPIC,
+        target_key=topic.key,
+        before=before,
+        after=topic_snapshot(topic),
+    )
     return topic
 
 

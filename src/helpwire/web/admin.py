@@ -16,6 +16,7 @@ from helpwire.web import (
     admin_channels,
     admin_mail,
     admin_reports,
+    admin_rights,
     admin_tokens,
     admin_users,
 )
@@ -52,5 +53,6 @@ for _module in (
     admin_channels,
     admin_mail,
     admin_reports,
+    admin_rights,
 ):
     router.include_router(_module.router)

@@ -262,6 +262,19 @@ async def _user_page(
     )
 
 
+async def refused_user_page(
+    request: Request, session: AsyncSession, *, user: User, problem: Problem
+) -> Response:
+    """The user's page again, saying why what was asked of it was refused."""
+    return await _user_page(
+        request, session, user=user, error=form_error(problem), status_code=problem.status
+    )
+
+
+async def loaded_user(session: AsyncSession, username: str) -> User:
+    return await _loaded_user(session, username)
+
+
 @router.get("/admin/users/{username}")
 async def user_page(username: str, request: Request, session: Session, _web: AdminWeb) -> Response:
     return await _user_page(request, session, user=await _loaded_user(session, username))

@@ -18,7 +18,14 @@ from starlette.datastructures import FormData
 
 from helpwire.accounts.actor import Actor, load_actor
 from helpwire.accounts.signin import session_for_cookie
-from helpwire.api.deps import SAFE_METHODS, Session, get_settings, read_outside_transaction
+from helpwire.api.deps import (
+    SAFE_METHODS,
+    Session,
+    audit_actor,
+    get_settings,
+    read_outside_transaction,
+)
+from helpwire.audit.log import act_as
 from helpwire.problems import Forbidden, ValidationProblem
 
 SESSION_COOKIE = "helpwire_session"
@@ -89,6 +96,7 @@ async def current_web(request: Request, session: Session) -> WebContext:
     web = WebContext(actor=actor, viewer=viewer, csrf_token=row.csrf_token)
     request.state.web = web
     request.state.principal = actor
+    act_as(session, actor=audit_actor(request, user))
     return web
 
 

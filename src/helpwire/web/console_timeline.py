@@ -255,6 +255,10 @@ def _describe_clocks_and_rules(kind: str, data: dict[str, Any]) -> str | None:
             if skipped
             else text
         )
+    if kind == EventType.PERSON_ERASED:
+        if data.get("role") == "requester":
+            return locale.gettext("erased the personal data of the ticket's requester")
+        return locale.gettext("erased the personal data of someone who wrote on this ticket")
     return None
 
 
