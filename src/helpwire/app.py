@@ -28,6 +28,7 @@ from helpwire.db.engine import create_engine
 from helpwire.db.session import Database
 from helpwire.faces import enabled_faces
 from helpwire.faces.common import Face
+from helpwire.fields.routes import router as fields_router
 from helpwire.files.backends import storage_for
 from helpwire.files.routes import router as files_router
 from helpwire.files.storage import FileStorage
@@ -179,6 +180,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         files_router,
         topics_router,
         groups_router,
+        fields_router,
         sla_router,
         rules_router,
         reports_router,

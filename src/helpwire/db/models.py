@@ -12,6 +12,7 @@ from helpwire.accounts.models import (
 from helpwire.db.base import Base
 from helpwire.db.counters import Counter
 from helpwire.db.idempotency import IdempotencyRecord
+from helpwire.fields.models import CustomField, CustomFieldTopic, TicketFieldValue
 from helpwire.files.models import File, FileBlob, FileChunk
 from helpwire.groups.models import Group, GroupMember
 from helpwire.jobs.models import Job
@@ -33,6 +34,8 @@ __all__ = [
     "Channel",
     "Comment",
     "Counter",
+    "CustomField",
+    "CustomFieldTopic",
     "Delivery",
     "DeliveryAttempt",
     "Event",
@@ -61,6 +64,7 @@ __all__ = [
     "Ticket",
     "TicketCc",
     "TicketFact",
+    "TicketFieldValue",
     "TicketProject",
     "TicketSla",
     "TicketTag",

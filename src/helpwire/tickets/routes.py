@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.accounts.actor import Actor
 from helpwire.api.deps import CurrentPrincipal, Session, get_settings
@@ -16,8 +17,9 @@ from helpwire.api.model_json import ModelJSONResponse
 from helpwire.api.pagination import cursor_id, encode_cursor
 from helpwire.api.responses import PRECONDITION_RESPONSES, PROBLEM_RESPONSES
 from helpwire.api.types import MAX_INT32, MAX_INT64, RowId, TicketNumber
+from helpwire.fields.gathered import from_gathered
 from helpwire.tickets import comments as comment_service
-from helpwire.tickets import service
+from helpwire.tickets import field_values, service
 from helpwire.tickets.events import list_events
 from helpwire.tickets.list_query import TicketListQuery
 from helpwire.tickets.listing import SortField, SortOrder, list_and_count_tickets
@@ -48,12 +50,18 @@ def _request_id(request: Request) -> str | None:
     return str(value) if value else None
 
 
-def _answer(ticket: Ticket, principal: Actor) -> JSONResponse:
+async def _answer(session: AsyncSession, ticket: Ticket, principal: Actor) -> JSONResponse:
     """The ticket as the principal may see it, with the ETag of that representation."""
     staff = principal.is_staff
     return ModelJSONResponse(
-        ticket_out(ticket, staff=staff), headers={"ETag": service.etag_for(ticket, staff=staff)}
+        await _ticket_out(session, ticket, staff=staff),
+        headers={"ETag": service.etag_for(ticket, staff=staff)},
     )
+
+
+async def _ticket_out(session: AsyncSession, ticket: Ticket, *, staff: bool) -> TicketOut:
+    values = await field_values.values_for(session, ticket_ids=[ticket.id], staff=staff)
+    return ticket_out(ticket, staff=staff, fields=values.get(ticket.id, {}))
 
 
 def _given(raw: str | None) -> tuple[str, ...]:
@@ -92,7 +100,7 @@ async def create_ticket(
             max_files=settings.max_files_per_comment,
         )
         count_ticket_created(request, via="api")
-        return ticket_out(ticket, staff=principal.is_staff), {
+        return await _ticket_out(session, ticket, staff=principal.is_staff), {
             "ETag": service.etag_for(ticket, staff=principal.is_staff),
             "Location": f"/api/v1/tickets/{ticket.number}",
         }
@@ -209,9 +217,13 @@ async def get_tickets(
     ranking = None
     if found.ranked is not None:
         ranking = Ranking(ranked=found.ranked, complete=found.ranked_every_match)
+    staff = principal.is_staff
     return ModelJSONResponse(
         TicketPage(
-            items=[listed_ticket_out(t, staff=principal.is_staff) for t in found.items],
+            items=[
+                listed_ticket_out(t, staff=staff, fields=from_gathered(t.field_rows, staff=staff))
+                for t in found.items
+            ],
             next_cursor=found.next_cursor,
             count=ListCount(value=found.count.value, exact=found.count.exact),
             ranking=ranking,
@@ -236,7 +248,11 @@ async def get_ticket(
     etag = service.etag_for(ticket, staff=staff)
     if if_none_match and etag in [t.strip().removeprefix("W/") for t in if_none_match.split(",")]:
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
-    return ModelJSONResponse(listed_ticket_out(ticket, staff=staff), headers={"ETag": etag})
+    fields = from_gathered(ticket.field_rows, staff=staff)
+    return ModelJSONResponse(
+        listed_ticket_out(ticket, staff=staff, fields=fields),
+        headers={"ETag": etag},
+    )
 
 
 @router.patch(
@@ -255,7 +271,7 @@ async def patch_ticket(
     ticket = await service.update_ticket(
         session, actor=principal, number=number, changes=body, if_match=if_match
     )
-    return _answer(ticket, principal)
+    return await _answer(session, ticket, principal)
 
 
 @router.post(
@@ -339,7 +355,7 @@ async def close_ticket(
     ticket = await service.close_ticket(
         session, actor=principal, number=number, score=body.score, comment=body.comment
     )
-    return _answer(ticket, principal)
+    return await _answer(session, ticket, principal)
 
 
 @router.post("/tickets/{number}/reopen", response_model=TicketOut, summary="Reopen a ticket")
@@ -359,7 +375,7 @@ async def reopen_ticket(
         file_ids=body.files,
         max_files=get_settings(request).max_files_per_comment,
     )
-    return _answer(ticket, principal)
+    return await _answer(session, ticket, principal)
 
 
 @router.post("/tickets/{number}/escalate", response_model=TicketOut, summary="Escalate a ticket")
@@ -367,7 +383,7 @@ async def escalate_ticket(
     number: TicketNumber, session: Session, principal: CurrentPrincipal
 ) -> JSONResponse:
     ticket = await service.escalate_ticket(session, actor=principal, number=number)
-    return _answer(ticket, principal)
+    return await _answer(session, ticket, principal)
 
 
 @router.post("/tickets/{number}/rating", response_model=TicketOut, summary="Rate a ticket (1..5)")
@@ -380,7 +396,7 @@ async def rate_ticket(
     ticket = await service.rate_ticket(
         session, actor=principal, number=number, score=body.score, comment=body.comment
     )
-    return _answer(ticket, principal)
+    return await _answer(session, ticket, principal)
 
 
 @router.post("/tickets/{number}/read", response_model=TicketOut, summary="Mark a ticket read")
@@ -388,7 +404,7 @@ async def read_ticket(
     number: TicketNumber, session: Session, principal: CurrentPrincipal
 ) -> JSONResponse:
     ticket = await service.mark_read(session, actor=principal, number=number)
-    return _answer(ticket, principal)
+    return await _answer(session, ticket, principal)
 
 
 @router.post(
