@@ -48,6 +48,7 @@ _PLAIN_FILTERS = (
     "group",
     "sla_breached",
     "due_within",
+    "fields",
 )
 
 
@@ -91,6 +92,7 @@ class TicketListQuery:
     group: str | None = None  # a key, "mine" or "none"
     sla_breached: bool | None = None
     due_within: int | None = None  # minutes
+    fields: tuple[tuple[str, str], ...] = ()  # (key, value) of each custom field filter
 
     def read(self, base: TicketFilters | None = None) -> tuple[TicketFilters, list[Refusal]]:
         """The filters, and every value that could not be read (left out of them)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Annotated
 
@@ -17,12 +18,13 @@ from helpwire.api.model_json import ModelJSONResponse
 from helpwire.api.pagination import cursor_id, encode_cursor
 from helpwire.api.responses import PRECONDITION_RESPONSES, PROBLEM_RESPONSES
 from helpwire.api.types import MAX_INT32, MAX_INT64, RowId, TicketNumber
+from helpwire.fields.filters import FILTER_PREFIX
 from helpwire.fields.gathered import from_gathered
 from helpwire.tickets import comments as comment_service
 from helpwire.tickets import field_values, service
 from helpwire.tickets.events import list_events
 from helpwire.tickets.list_query import TicketListQuery
-from helpwire.tickets.listing import SortField, SortOrder, list_and_count_tickets
+from helpwire.tickets.listing import SortField, SortOrder, TicketFilters, list_and_count_tickets
 from helpwire.tickets.models import Ticket
 from helpwire.tickets.schemas import (
     CloseRequest,
@@ -116,8 +118,38 @@ async def create_ticket(
     )
 
 
-@router.get("/tickets", response_model=TicketPage, summary="List and search tickets")
+SORT_PATTERN = (
+    "^("
+    + "|".join(s.value for s in SortField if s != SortField.FIELD)
+    + r"|field\.[a-z0-9][a-z0-9_.-]{0,63})$"
+)
+
+
+def field_filters_of(request: Request) -> tuple[tuple[str, str], ...]:
+    """The ``field.<key>`` parameters, each (key, value), in the order given."""
+    return tuple(
+        (name.removeprefix(FILTER_PREFIX), value)
+        for name, value in request.query_params.multi_items()
+        if name.startswith(FILTER_PREFIX)
+    )
+
+
+def sorted_by(sort: str, filters: TicketFilters) -> tuple[SortField, TicketFilters]:
+    if sort.startswith(FILTER_PREFIX):
+        return SortField.FIELD, replace(filters, sort_field=sort.removeprefix(FILTER_PREFIX))
+    return SortField(sort), filters
+
+
+@router.get(
+    "/tickets",
+    response_model=TicketPage,
+    summary="List and search tickets",
+    description="Custom fields filter the list as `field.<key>=<value>` (GET /api/v1/fields "
+    "names them): a value, an option, a date (YYYY-MM-DD), true or false; several of one field "
+    "match any of them; a range `a..b`, `a..` or `..b` (inclusive) for number and date fields.",
+)
 async def get_tickets(
+    request: Request,
     session: Session,
     principal: CurrentPrincipal,
     status_: Annotated[
@@ -170,12 +202,16 @@ async def get_tickets(
         ),
     ] = None,
     sort: Annotated[
-        SortField,
+        str,
         Query(
-            description="`sla_due_at`: the soonest SLA due time first, listing only the "
-            "tickets whose SLA clock runs."
+            pattern=SORT_PATTERN,
+            description="One of "
+            + ", ".join(f"`{s.value}`" for s in SortField if s != SortField.FIELD)
+            + ", or `field.<key>`. `sla_due_at`: the soonest SLA due time first, listing only "
+            "the tickets whose SLA clock runs. `field.<key>`: by a custom field's value, "
+            "listing only the tickets that have one (not a multi-select).",
         ),
-    ] = SortField.CREATED_AT,
+    ] = SortField.CREATED_AT.value,
     order: SortOrder = SortOrder.DESC,
     limit: Annotated[int, Query(ge=1, le=200)] = 25,
     cursor: str | None = None,
@@ -204,12 +240,14 @@ async def get_tickets(
         group=group,
         sla_breached=sla_breached,
         due_within=due_within,
+        fields=field_filters_of(request),
     ).filters()
+    sort_by, filters = sorted_by(sort, filters)
     found = await list_and_count_tickets(
         session,
         actor=principal,
         filters=filters,
-        sort=sort,
+        sort=sort_by,
         order=order,
         limit=limit,
         cursor=cursor,
