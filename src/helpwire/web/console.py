@@ -36,6 +36,7 @@ from helpwire.web.auth import CheckedForm, StaffWeb, WebContext
 from helpwire.web.console_list import SORTS, read_list_request
 from helpwire.web.console_ticket import (
     TicketView,
+    custom_field_values,
     link_or_text,
     load_surroundings,
     load_view,
@@ -186,6 +187,7 @@ async def _ticket_page(
         found_macros=found_macros,
         macro_preview=macro_preview,
         macro_errors=macro_errors or [],
+        custom_fields=await custom_field_values(session, ticket=ticket),
     )
 
 

@@ -16,11 +16,13 @@ from starlette.datastructures import FormData
 from helpwire.accounts.actor import Actor
 from helpwire.accounts.models import User
 from helpwire.accounts.service import StaffName, active_staff_names
+from helpwire.fields.service import list_fields
 from helpwire.groups.models import Group
 from helpwire.groups.service import list_groups
 from helpwire.problems import NotFound
 from helpwire.tickets.comments import get_comment, latest_comments
 from helpwire.tickets.events import events_between
+from helpwire.tickets.field_values import values_for
 from helpwire.tickets.listing import SortField, SortOrder, TicketFilters, list_tickets
 from helpwire.tickets.models import Comment, Event, Ticket
 from helpwire.tickets.schemas import TicketUpdate
@@ -207,6 +209,14 @@ def _fitted(
         return comments, events, earlier, True
     start = kept[0].created_at
     return kept, [event for event in events if event.created_at >= start], True, False
+
+
+async def custom_field_values(session: AsyncSession, *, ticket: Ticket) -> list[tuple[str, Any]]:
+    """The ticket's custom field values, named and in form order, for staff."""
+    defined = await list_fields(session, staff=True, include_inactive=True)
+    values = await values_for(session, ticket_ids=[ticket.id], staff=True)
+    mine = values.get(ticket.id, {})
+    return [(f.name, mine[f.key]) for f in defined if f.key in mine]
 
 
 async def load_surroundings(session: AsyncSession, *, actor: Actor, ticket: Ticket) -> Surroundings:
