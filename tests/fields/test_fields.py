@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from helpwire.db.session import Database
+from helpwire.tickets.models import Event
+from helpwire.web.console_timeline import describe
 from tests.conftest import World
 from tests.tickets.test_list_queries import answer_from_the_orm
 
@@ -279,3 +281,17 @@ async def test_a_list_a_get_and_a_change_answer_the_same_values(
         "modules": ["mail", "chat"],
         "churn-risk": "low",
     }
+
+
+def test_the_console_timeline_says_what_happened_to_a_field() -> None:
+    filed = Event(type="ticket.created", data={"via": "web", "fields": {"plan": "pro"}})
+    assert describe(filed) == "filed the ticket (via web) with plan: pro"
+    changes = {
+        "fields.plan": {"before": "free", "after": "pro"},
+        "fields.trial": {"before": None, "after": True},
+        "fields.modules": {"before": ["mail", "chat"], "after": None},
+    }
+    assert describe(Event(type="ticket.updated", data={"changes": changes})) == (
+        "set the field “plan” from free to pro; set the field “trial” from nothing to yes; "
+        "cleared the field “modules” (was mail, chat)"
+    )

@@ -10,6 +10,7 @@ from typing import Any
 
 from helpwire.accounts.models import User
 from helpwire.tickets.events import EventType
+from helpwire.tickets.field_values import CHANGE_PREFIX as CUSTOM_FIELD_CHANGE
 from helpwire.tickets.models import Comment, Event
 
 # Shown as the comment itself, not as a line of its own.
@@ -41,6 +42,8 @@ def person(user: User | None) -> str:
 def _value(value: Any) -> str:
     if value is None or value == "" or value == []:
         return "nothing"
+    if isinstance(value, bool):  # a checkbox field
+        return "yes" if value else "no"
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     if isinstance(value, dict):
@@ -53,6 +56,11 @@ def _field_change(field: str, change: dict[str, Any]) -> str:
     before, after = change.get("before"), change.get("after")
     if field == "attributes":
         return "changed the attributes"
+    if field.startswith(CUSTOM_FIELD_CHANGE):
+        key = field.removeprefix(CUSTOM_FIELD_CHANGE)
+        if after is None:
+            return f"cleared the field “{key}” (was {_value(before)})"
+        return f"set the field “{key}” from {_value(before)} to {_value(after)}"
     if field == "subject":
         return f"changed the subject from “{_value(before)}” to “{_value(after)}”"
     return f"changed {name} from {_value(before)} to {_value(after)}"
@@ -63,7 +71,10 @@ def describe(event: Event) -> str:
     data: dict[str, Any] = event.data or {}
     kind = event.type
     if kind == EventType.TICKET_CREATED:
-        return f"filed the ticket (via {data.get('via') or 'api'})"
+        filed = f"filed the ticket (via {data.get('via') or 'api'})"
+        fields = data.get("fields") or {}
+        given = [f"{key}: {_value(value)}" for key, value in fields.items()]
+        return f"{filed} with {'; '.join(given)}" if given else filed
     if kind == EventType.TICKET_UPDATED:
         changes = data.get("changes") or {}
         parts = [_field_change(field, change) for field, change in changes.items()]
