@@ -5,8 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from helpwire.fields import filters
 from tests.conftest import World
 from tests.fields.test_fields import TICKETS, a_desk, problem_at
+
+
+@pytest.fixture(params=["few", "many"])
+def matches(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways a filter is planned: by its matches (few), or checked ticket by ticket
+    and counted from its own rows (many: every filter matching more than one ticket)."""
+    if request.param == "many":
+        monkeypatch.setattr(filters, "FEW_MATCHES", 1)
+    return str(request.param)
 
 
 async def numbers(world: World, who: str, params: Any) -> list[int]:
@@ -32,7 +44,9 @@ async def some_tickets(world: World) -> dict[str, int]:
     return made
 
 
-async def test_lists_filter_by_a_value_any_of_several_and_ranges(world: World) -> None:
+async def test_lists_filter_by_a_value_any_of_several_and_ranges(
+    world: World, matches: str
+) -> None:
     t = await some_tickets(world)
     assert await numbers(world, "agent", {"field.plan": "pro"}) == [t["other"], t["medium"]]
     both = [("field.plan", "free"), ("field.plan", "enterprise")]
@@ -53,8 +67,15 @@ async def test_lists_filter_by_a_value_any_of_several_and_ranges(world: World) -
     # Fields combine with each other and with the list's own filters.
     combined = {"field.plan": "pro", "field.trial": "true", "status": "new"}
     assert await numbers(world, "agent", combined) == [t["medium"]]
-    counted = (await world.get("agent", TICKETS, params={"field.plan": "pro"})).json()
-    assert counted["count"] == {"value": 2, "exact": True}
+    for params, count in [
+        ({"field.plan": "pro"}, 2),
+        ({"field.plan": "pro", "field.seats": "20"}, 2),
+        ({"field.plan": "pro", "field.trial": "true"}, 1),
+        ({"field.modules": "mail"}, 2),
+        ([("field.modules", "mail"), ("field.modules", "voice")], 2),  # counted once each
+    ]:
+        counted = (await world.get("agent", TICKETS, params=params)).json()
+        assert counted["count"] == {"value": count, "exact": True}, params
 
 
 async def test_a_filter_the_field_cannot_take_is_refused(world: World) -> None:
@@ -78,13 +99,15 @@ async def test_a_filter_the_field_cannot_take_is_refused(world: World) -> None:
     )
 
 
-async def test_lists_sort_by_a_field_and_page_by_cursor(world: World) -> None:
+async def test_lists_sort_by_a_field_and_page_by_cursor(world: World, matches: str) -> None:
     t = await some_tickets(world)
     by_seats = await numbers(world, "agent", {"sort": "field.seats", "order": "asc"})
     assert by_seats == [t["small"], t["medium"], t["other"], t["large"]]  # ties: by ticket
     assert await numbers(world, "agent", {"sort": "field.seats"}) == by_seats[::-1]
     by_plan = await numbers(world, "owner", {"sort": "field.plan", "order": "asc"})
     assert by_plan == [t["large"], t["small"], t["medium"], t["other"]]  # by text
+    by_seats_of_pro = {"sort": "field.seats", "order": "asc", "field.plan": "pro"}
+    assert await numbers(world, "agent", by_seats_of_pro) == [t["medium"], t["other"]]
     by_date = await numbers(world, "agent", {"sort": "field.renewal", "order": "asc"})
     assert by_date == [t["small"], t["medium"]]
 

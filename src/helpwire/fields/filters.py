@@ -5,14 +5,15 @@ built (as the list resolves every other name first: tickets.listing.resolve_name
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.fields import values
-from helpwire.fields.models import CustomField, FieldKind, ValueColumn
+from helpwire.fields.models import CustomField, FieldKind, TicketFieldValue, ValueColumn
 from helpwire.problems import ValidationProblem
 
 FILTER_PREFIX = "field."
@@ -21,6 +22,10 @@ RANGE = ".."
 # Filters by field in one list: each is an index range read.
 MAX_FIELD_FILTERS = 10
 RANGE_KINDS = frozenset({FieldKind.NUMBER, FieldKind.DATE})
+# A filter matching more tickets than this is checked ticket by ticket as the list walks
+# its own order (EXISTS), one matching fewer drives the list from its matches (IN): see
+# tickets.field_filters.
+FEW_MATCHES = 1_000
 
 Typed = str | float | date
 
@@ -35,6 +40,34 @@ class FieldFilter:
     equals: tuple[Typed, ...] = ()
     low: Typed | None = None
     high: Typed | None = None
+    # More than FEW_MATCHES tickets match (probed when the filter is read).
+    many: bool = False
+    # No ticket has two rows that match (not a multi-select given several options), so a
+    # count may read the matching rows themselves.
+    row_per_ticket: bool = True
+
+
+def value_conditions(wanted: FieldFilter) -> list[ColumnElement[bool]]:
+    """The filter's conditions on ``ticket_field_values``: one range of one index. "IS NOT
+    NULL" is the partial index's own condition, given so that both engines see at once
+    that the index holds every row the filter can match."""
+    column: ColumnElement[Any] = getattr(TicketFieldValue, wanted.column.value).expression
+    conditions = [TicketFieldValue.field_id == wanted.field_id, column.is_not(None)]
+    if wanted.equals:
+        conditions.append(column.in_(wanted.equals))
+    if wanted.low is not None:
+        conditions.append(column >= wanted.low)
+    if wanted.high is not None:
+        conditions.append(column <= wanted.high)
+    return conditions
+
+
+async def _with_probe(session: AsyncSession, wanted: FieldFilter) -> FieldFilter:
+    """The filter, knowing whether it matches many tickets: up to FEW_MATCHES + 1 entries
+    of its index range are counted (well under a millisecond)."""
+    rows = select(literal(1)).where(*value_conditions(wanted)).limit(FEW_MATCHES + 1)
+    found = await session.scalar(select(func.count()).select_from(rows.subquery()))
+    return replace(wanted, many=int(found or 0) > FEW_MATCHES)
 
 
 @dataclass(frozen=True)
@@ -74,8 +107,10 @@ async def read_filters(
             typed = values.filter_value(field, raw, where=where)
             equal.setdefault(key, (field, []))[1].append(typed)
     for field, wanted in equal.values():
-        found.append(FieldFilter(field.id, field.value_column, tuple(dict.fromkeys(wanted))))
-    return tuple(found)
+        options = tuple(dict.fromkeys(wanted))
+        single = FieldKind(field.kind) != FieldKind.MULTI_SELECT or len(options) == 1
+        found.append(FieldFilter(field.id, field.value_column, options, row_per_ticket=single))
+    return tuple([await _with_probe(session, wanted) for wanted in found])
 
 
 def _range(field: CustomField, raw: str, where: str) -> FieldFilter:

@@ -36,7 +36,12 @@ from helpwire.groups.service import group_ids_of
 from helpwire.pagination import decode_cursor, encode_cursor
 from helpwire.problems import ValidationProblem
 from helpwire.search.service import TicketSearch, search_time_limit, ticket_search
-from helpwire.tickets.field_filters import field_condition, presence, sorted_by_field
+from helpwire.tickets.field_filters import (
+    count_driver,
+    counted_rows,
+    field_condition,
+    sorted_by_field,
+)
 from helpwire.tickets.listed import ListedTicket, listed_tickets
 from helpwire.tickets.models import (
     PRIORITY_RANK,
@@ -323,6 +328,7 @@ def _filter_conditions(
     *,
     counting: bool = False,
     tag_joined: bool = False,
+    field_joined: FieldFilter | None = None,
 ) -> list[ColumnElement[bool]]:
     """The conditions of the visibility and the filters; ``counting`` leaves out the tag's
     and the projects' (the count joins their rows), ``tag_joined`` the tag's (the query
@@ -354,7 +360,8 @@ def _filter_conditions(
     conditions += _rating_conditions(filters)
     conditions += _time_conditions(filters)
     conditions += _team_and_sla_conditions(filters, names)
-    conditions += [field_condition(wanted) for wanted in names.fields]
+    # A count may read one field filter's rows (``field_joined``): its condition is theirs.
+    conditions += [field_condition(f) for f in names.fields if f is not field_joined]
     return conditions
 
 
@@ -891,17 +898,19 @@ async def _count(
 ) -> TicketCount:
     search = search_for(actor, filters, session.bind.dialect.name)
     # Without the tag's and the projects' conditions: they are joined (_join_places).
-    conditions = _filter_conditions(actor, filters, names, counting=True)
-    if names.field_sort is not None:
-        conditions.append(presence(names.field_sort))
+    # A field's sort counts the tickets with a value of it, and a field filter that matches
+    # many is counted from its own rows (tickets.field_filters).
+    driver = count_driver(names.fields, names.field_sort)
+    conditions = _filter_conditions(actor, filters, names, counting=True, field_joined=driver)
     places = _tag(filters) is not None or names.project is not None
-    only_places = _all_true(conditions) and search is None
-    if _all_true(conditions) and search is not None and not places:
+    only_places = _all_true(conditions) and search is None and driver is None
+    if _all_true(conditions) and search is not None and not places and driver is None:
         capped = _matches(literal(1), search=search)
     elif only_places and (place_rows := _place_rows_only(filters, names)) is not None:
         capped = place_rows
     else:
-        capped = with_search(select(literal(1)).select_from(Ticket), search)
+        rows = select(literal(1)).select_from(Ticket) if driver is None else counted_rows(driver)
+        capped = with_search(rows, search)
         capped = _join_places(capped, filters, names).where(*conditions)
     capped = capped.limit(cap + 1)
     if search is not None and session.bind.dialect.name == "sqlite":

@@ -36,7 +36,7 @@ from helpwire.web.auth import CheckedForm, StaffWeb, WebContext
 from helpwire.web.console_list import SORTS, read_list_request
 from helpwire.web.console_ticket import (
     TicketView,
-    custom_field_values,
+    field_changes,
     link_or_text,
     load_surroundings,
     load_view,
@@ -44,6 +44,7 @@ from helpwire.web.console_ticket import (
     properties_of,
     property_changes,
     staff_users,
+    ticket_fields,
     topic_options,
     validated_update,
 )
@@ -187,7 +188,7 @@ async def _ticket_page(
         found_macros=found_macros,
         macro_preview=macro_preview,
         macro_errors=macro_errors or [],
-        custom_fields=await custom_field_values(session, ticket=ticket),
+        custom_fields=await ticket_fields(session, ticket=ticket),
     )
 
 
@@ -352,6 +353,8 @@ async def update(
     current = properties_of(ticket)
     posted = posted_properties(form, current)
     changes = property_changes(form, current)
+    if fields := field_changes(form, await ticket_fields(session, ticket=ticket)):
+        changes["fields"] = fields
     wanted, errors = validated_update(changes)
     if wanted is None:
         return await _refused_page(
