@@ -8,11 +8,12 @@ leads by the field, then the value, then the ticket, and holds only the rows of 
   list walks its own order, and stops when the page is full. At a million tickets on
   SQLite, ``IN`` a value on 200,000 tickets collected and sorted them all (1.1 s for a
   page), ``EXISTS`` took 0.1 ms; ``EXISTS`` a value on 100 tickets walked the whole table.
-- A count reads the matching rows of one such filter, joined to their tickets for the
-  other conditions, and stops at its cap, as a count by tag reads the tag's rows:
-  checking each ticket of a million walks them all when the matches are fewer than the
-  cap, and SQLite collected all of an ``IN``'s matches before counting (12 s for a field
-  every ticket has).
+- A count of a list that only fields narrow reads the matching rows of one such filter
+  (joined to their tickets for the others) and stops at its cap, as a count by tag reads
+  the tag's rows: checking each ticket of a million walks them all when the matches are
+  fewer than the cap, and SQLite collected all of an ``IN``'s matches before counting
+  (12 s for a field every ticket has). With other filters too, the count walks the
+  tickets they select and checks each (tickets.listing._count_driver).
 - A sort (``sort=field.seats``) reads one field's rows in the index's order, joined to their
   tickets for the other filters, and stops when the page is full; its keyset is (value,
   ticket id), like every other sort's (sort value, id). Tickets without a value for the
@@ -65,10 +66,15 @@ def count_driver(filters: Sequence[FieldFilter], sort: FieldSort | None) -> Fiel
     a filter matching many tickets, when every field filter does (one matching few is
     counted from its matches already), and no ticket has two of its rows."""
     if sort is not None:
-        return FieldFilter(sort.field_id, sort.column, many=True)
+        return presence(sort)
     if not filters or not all(f.many for f in filters):
         return None
     return next((f for f in filters if f.row_per_ticket), None)
+
+
+def presence(sort: FieldSort) -> FieldFilter:
+    """The tickets a sort by the field lists: those with a value of it."""
+    return FieldFilter(sort.field_id, sort.column, many=True)
 
 
 def counted_rows(driver: FieldFilter) -> Select[tuple[int]]:

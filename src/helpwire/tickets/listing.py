@@ -40,6 +40,7 @@ from helpwire.tickets.field_filters import (
     count_driver,
     counted_rows,
     field_condition,
+    presence,
     sorted_by_field,
 )
 from helpwire.tickets.listed import ListedTicket, listed_tickets
@@ -893,16 +894,32 @@ async def count_tickets(
         return await _count(session, actor, filters, names, cap)
 
 
+def _count_driver(
+    actor: Actor, filters: TicketFilters, names: NamedIds, alone: bool
+) -> FieldFilter | None:
+    """The field filter (or a field sort's presence) whose rows a count reads, when only
+    fields narrow the list (``alone``: no search, tag or project; and no other condition
+    than staff's visibility): reading a common value's rows, a count checked each against
+    a status too and read 200,000 rows for 10,001 (0.7 s on SQLite at a million tickets),
+    where walking the open tickets and looking each up is bounded by them. None: the
+    count walks the tickets, with each field filter a condition (tickets.field_filters)."""
+    driver = count_driver(names.fields, names.field_sort)
+    if driver is None or not alone:
+        return None
+    rest = _filter_conditions(actor, filters, replace(names, fields=()), counting=True)
+    return driver if _all_true(rest) else None
+
+
 async def _count(
     session: AsyncSession, actor: Actor, filters: TicketFilters, names: NamedIds, cap: int
 ) -> TicketCount:
     search = search_for(actor, filters, session.bind.dialect.name)
     # Without the tag's and the projects' conditions: they are joined (_join_places).
-    # A field's sort counts the tickets with a value of it, and a field filter that matches
-    # many is counted from its own rows (tickets.field_filters).
-    driver = count_driver(names.fields, names.field_sort)
-    conditions = _filter_conditions(actor, filters, names, counting=True, field_joined=driver)
     places = _tag(filters) is not None or names.project is not None
+    driver = _count_driver(actor, filters, names, search is None and not places)
+    conditions = _filter_conditions(actor, filters, names, counting=True, field_joined=driver)
+    if names.field_sort is not None and driver is None:
+        conditions.append(field_condition(presence(names.field_sort)))
     only_places = _all_true(conditions) and search is None and driver is None
     if _all_true(conditions) and search is not None and not places and driver is None:
         capped = _matches(literal(1), search=search)
