@@ -47,11 +47,18 @@ class FieldFilter:
     row_per_ticket: bool = True
 
 
-def value_conditions(wanted: FieldFilter) -> list[ColumnElement[bool]]:
+def value_conditions(wanted: FieldFilter, *, per_ticket: bool = False) -> list[ColumnElement[bool]]:
     """The filter's conditions on ``ticket_field_values``: one range of one index. "IS NOT
     NULL" is the partial index's own condition, given so that both engines see at once
-    that the index holds every row the filter can match."""
+    that the index holds every row the filter can match.
+
+    ``per_ticket``: for checking one ticket's rows (with ``ticket_id`` given by the caller),
+    the value wrapped so that no engine reads the value's index for it: SQLite did, and
+    read a range's every entry (or, for a sort's "has a value", the field's million) for
+    each ticket, where the (ticket, field) index finds the ticket's one row."""
     column: ColumnElement[Any] = getattr(TicketFieldValue, wanted.column.value).expression
+    if per_ticket:
+        column = func.coalesce(column, column)
     conditions = [TicketFieldValue.field_id == wanted.field_id, column.is_not(None)]
     if wanted.equals:
         conditions.append(column.in_(wanted.equals))

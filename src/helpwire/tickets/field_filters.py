@@ -40,9 +40,12 @@ def value_column(column: ValueColumn) -> ColumnElement[Any]:
 def field_condition(wanted: FieldFilter) -> ColumnElement[bool]:
     # Correlated to the tickets alone: a list or count that reads value rows itself (a
     # field's sort, a count by a field) must not make this subquery's rows its own.
-    matching = select(TicketFieldValue.ticket_id).where(*value_conditions(wanted))
     if wanted.many:
-        return exists(matching.where(TicketFieldValue.ticket_id == Ticket.id).correlate(Ticket))
+        rows = select(TicketFieldValue.ticket_id).where(
+            TicketFieldValue.ticket_id == Ticket.id, *value_conditions(wanted, per_ticket=True)
+        )
+        return exists(rows.correlate(Ticket))
+    matching = select(TicketFieldValue.ticket_id).where(*value_conditions(wanted))
     return Ticket.id.in_(matching.correlate(None))
 
 
