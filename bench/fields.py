@@ -158,7 +158,11 @@ async def _define_and_fill(database: Database) -> float | None:
         )
         for key, column, value in (
             ("bench.plan", "text_value", plan),
-            ("bench.seats", "number_value", f"(CAST(tickets.id AS BIGINT) * 7919) % {SEATS_MODULUS}"),
+            (
+                "bench.seats",
+                "number_value",
+                f"(CAST(tickets.id AS BIGINT) * 7919) % {SEATS_MODULUS}",
+            ),
             ("bench.renewal", "date_value", renewal),
         ):
             # The statement is made of this file's own constants and ids, no input.
