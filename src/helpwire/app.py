@@ -31,6 +31,7 @@ from helpwire.db.engine import create_engine
 from helpwire.db.session import Database
 from helpwire.faces import enabled_faces
 from helpwire.faces.common import Face
+from helpwire.fields.routes import router as fields_router
 from helpwire.files.backends import storage_for
 from helpwire.files.routes import router as files_router
 from helpwire.files.storage import FileStorage
@@ -190,6 +191,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         topics_router,
         groups_router,
         presence_router,
+        fields_router,
         sla_router,
         rules_router,
         reports_router,

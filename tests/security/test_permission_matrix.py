@@ -250,6 +250,11 @@ async def _admin_things(m: Matrix, receiver: Receiver) -> None:
             m.policy = response.json()["id"]
         else:
             m.doomed_policies.append(response.json()["id"])
+    # A custom field shown to customers, to read and change.
+    response = await w.post(
+        "admin", "/api/v1/fields", json={"key": "matrix-field", "name": "M", "kind": "text"}
+    )
+    assert response.status_code == 201, response.text
     for kind, url, spec in RULE_SPECS:
         for i in range(17):
             response = await w.post("admin", url, json={**spec, "name": f"matrix-{kind}-{i}"})
@@ -667,6 +672,14 @@ NATIVE: dict[tuple[str, str], Entry] = {
         admin_only, at(API + "/groups/matrix-team", json={"description": "Team"})
     ),
     ("DELETE", API + "/groups/{key}"): Entry(admin_only, at(API + "/groups/{dgr}")),
+    ("GET", API + "/fields"): Entry(signed_in, at(API + "/fields")),
+    ("POST", API + "/fields"): Entry(
+        admin_only, at(API + "/fields", json={"key": "mf{i}", "name": "M", "kind": "number"})
+    ),
+    ("GET", API + "/fields/{key}"): Entry(signed_in, at(API + "/fields/matrix-field")),
+    ("PATCH", API + "/fields/{key}"): Entry(
+        admin_only, at(API + "/fields/matrix-field", json={"description": "Matrix field"})
+    ),
     ("GET", API + "/calendars"): Entry(staff_only, at(API + "/calendars")),
     ("POST", API + "/calendars"): Entry(
         admin_only,

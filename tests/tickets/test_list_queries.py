@@ -13,7 +13,7 @@ from sqlalchemy import event, select, text
 from helpwire.accounts.actor import load_actor
 from helpwire.accounts.models import User
 from helpwire.db.session import Database
-from helpwire.tickets import service
+from helpwire.tickets import field_values, service
 from helpwire.tickets.serialize import ticket_out
 from tests.conftest import World
 from tests.tickets.test_listing import all_pages, change
@@ -107,7 +107,11 @@ async def answer_from_the_orm(database: Database, who: str, number: int) -> dict
         user = (await session.scalars(select(User).where(User.username == who))).one()
         actor = await load_actor(session, user=user)
         ticket = await service.get_ticket(session, actor=actor, number=number)
-        return ticket_out(ticket, staff=actor.is_staff).model_dump(mode="json")
+        values = await field_values.values_for(
+            session, ticket_ids=[ticket.id], staff=actor.is_staff
+        )
+        answer = ticket_out(ticket, staff=actor.is_staff, fields=values.get(ticket.id, {}))
+        return answer.model_dump(mode="json")
 
 
 async def test_each_ticket_of_a_list_is_answered_as_a_get_answers_it(

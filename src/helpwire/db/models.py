@@ -13,6 +13,7 @@ from helpwire.audit.models import AuditEntry
 from helpwire.db.base import Base
 from helpwire.db.counters import Counter
 from helpwire.db.idempotency import IdempotencyRecord
+from helpwire.fields.models import CustomField, CustomFieldTopic, TicketFieldValue
 from helpwire.files.models import File, FileBlob, FileChunk
 from helpwire.groups.models import Group, GroupMember
 from helpwire.jobs.models import Job
@@ -37,6 +38,8 @@ __all__ = [
     "Channel",
     "Comment",
     "Counter",
+    "CustomField",
+    "CustomFieldTopic",
     "Delivery",
     "DeliveryAttempt",
     "Event",
@@ -66,6 +69,7 @@ __all__ = [
     "Ticket",
     "TicketCc",
     "TicketFact",
+    "TicketFieldValue",
     "TicketPresence",
     "TicketProject",
     "TicketSla",

@@ -29,6 +29,7 @@ from helpwire.rules.schemas import (
     TriggerOut,
     TriggerUpdate,
 )
+from helpwire.tickets import field_values
 from helpwire.tickets.serialize import comment_out, ticket_out
 
 router = APIRouter(prefix="/api/v1", tags=["rules"], responses=PROBLEM_RESPONSES)
@@ -271,12 +272,13 @@ async def apply_macro(
     applied = await macros.apply_macro(
         session, actor=principal, number=number, macro_id=macro_id, preview=preview, mail=mail
     )
+    values = await field_values.values_for(session, ticket_ids=[applied.ticket.id], staff=True)
     return MacroApplied(
         preview=preview,
         body=applied.body,
         internal=applied.internal,
         changes=applied.changes,
-        ticket=ticket_out(applied.ticket, staff=True),
+        ticket=ticket_out(applied.ticket, staff=True, fields=values.get(applied.ticket.id, {})),
         comment=(
             comment_out(applied.comment, ticket_number=applied.ticket.number, staff=True)
             if applied.comment is not None

@@ -49,6 +49,7 @@ _PLAIN_FILTERS = (
     "sla_breached",
     "due_within",
     "following",
+    "fields",
 )
 
 
@@ -93,6 +94,7 @@ class TicketListQuery:
     sla_breached: bool | None = None
     due_within: int | None = None  # minutes
     following: bool | None = None  # the caller follows the ticket
+    fields: tuple[tuple[str, str], ...] = ()  # (key, value) of each custom field filter
 
     def read(self, base: TicketFilters | None = None) -> tuple[TicketFilters, list[Refusal]]:
         """The filters, and every value that could not be read (left out of them)."""

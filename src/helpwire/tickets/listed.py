@@ -24,6 +24,7 @@ from sqlalchemy.orm import aliased
 
 from helpwire.accounts.actor import Actor
 from helpwire.accounts.models import STAFF_ROLES, Account, Project, User
+from helpwire.fields.gathered import gathered_value, gathered_where
 from helpwire.groups.models import Group
 from helpwire.tickets.models import Ticket, TicketProject, TicketTag
 from helpwire.tickets.visibility import visible_clause
@@ -87,6 +88,8 @@ class ListedTicket:
     sla: dict[str, Any] | None
     sla_due_at: datetime | None  # the list's cursor by due time
     group: str | None  # its key
+    # Its custom field values as gathered rows (fields.values.from_gathered reads them).
+    field_rows: list[list[Any]]
 
 
 _TICKET_COLUMNS = (
@@ -182,7 +185,8 @@ def _shown_query(dialect: str) -> Any:
             (Group.key, Group.id, Ticket.group_id),
         )
     ]
-    query = select(*_TICKET_COLUMNS, *_people(dialect), *related, tags, projects)
+    field_rows = _gathered(dialect, gathered_value(dialect), *gathered_where(Ticket.id))
+    query = select(*_TICKET_COLUMNS, *_people(dialect), *related, tags, projects, field_rows)
     if dialect == "postgresql":
         return query.select_from(Ticket)
     return query.join(_REQUESTER, _REQUESTER.id == Ticket.requester_id).outerjoin(
@@ -220,7 +224,9 @@ def _listed(row: Sequence[Any], dialect: str) -> ListedTicket:
         assignee = _person(row[_PEOPLE_AT + len(_PERSON) : _PEOPLE_AT + 2 * len(_PERSON)])
         rest = row[_PEOPLE_AT + 2 * len(_PERSON) :]
     assert requester is not None  # every ticket has one (NOT NULL)
-    account, topic, subtopic, follow_up_of, split_from, merged_into, group, tags, projects = rest
+    (account, topic, subtopic, follow_up_of, split_from, merged_into, group, tags, projects) = rest[
+        :9
+    ]
     return ListedTicket(
         **dict(zip(_TICKET_KEYS, row[:_PEOPLE_AT], strict=True)),
         topic=topic,
@@ -234,6 +240,7 @@ def _listed(row: Sequence[Any], dialect: str) -> ListedTicket:
         split_from=split_from,
         merged_into=merged_into,
         group=group,
+        field_rows=list(rest[9] or ()),
     )
 
 

@@ -10,7 +10,7 @@ import enum
 import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -23,17 +23,26 @@ from sqlalchemy import (
     select,
     tuple_,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.elements import True_
 
 from helpwire.accounts.actor import Actor
 from helpwire.accounts.models import Account, Project, User
 from helpwire.db.base import utcnow
+from helpwire.fields.filters import FieldFilter, FieldSort, read_filters, read_sort
+from helpwire.fields.filters import cursor_value as field_cursor_value
 from helpwire.groups.models import Group
 from helpwire.groups.service import group_ids_of
 from helpwire.pagination import decode_cursor, encode_cursor
 from helpwire.problems import ValidationProblem
 from helpwire.search.service import TicketSearch, search_time_limit, ticket_search
+from helpwire.tickets.field_filters import (
+    count_driver,
+    counted_rows,
+    field_condition,
+    presence,
+    sorted_by_field,
+)
 from helpwire.tickets.listed import ListedTicket, listed_tickets
 from helpwire.tickets.models import (
     PRIORITY_RANK,
@@ -81,6 +90,9 @@ class SortField(enum.StrEnum):
     # The soonest SLA due time first; only tickets whose SLA clock runs have one, so only
     # they are listed.
     SLA_DUE_AT = "sla_due_at"
+    # A custom field's values in order (the field: TicketFilters.sort_field); only
+    # tickets with a value are listed.
+    FIELD = "field"
 
 
 class SortOrder(enum.StrEnum):
@@ -117,6 +129,8 @@ class TicketFilters:
     sla_running: bool | None = None  # whether an SLA clock runs (the ticket has a due time)
     due_within: int | None = None  # minutes: a running clock due before now + this
     following: bool | None = None  # whether the caller follows the ticket (staff)
+    fields: tuple[tuple[str, str], ...] = ()  # (key, value) of each field.<key> filter
+    sort_field: str | None = None  # with sort=field, the key of the field
 
 
 RATING_SCORES = range(1, 6)
@@ -184,6 +198,8 @@ _INT8_MAX = 2**63 - 1
 
 
 def _parse_cursor_value(sort: SortField, value: Any) -> Any:
+    if sort == SortField.FIELD:
+        return value  # [field id, value]: checked against the field (_find_by_field)
     try:
         if sort == SortField.RELEVANCE:
             score = float(value)
@@ -222,6 +238,8 @@ class NamedIds:
     account: tuple[int, ...] | None = None
     project: tuple[int, ...] | Select[tuple[int]] | None = None
     group: tuple[int, ...] | None = None  # a key's, or the caller's groups (not "none")
+    fields: tuple[FieldFilter, ...] = ()
+    field_sort: FieldSort | None = None
 
 
 MAX_WRITTEN_IDS = 100
@@ -264,7 +282,22 @@ async def resolve_names(session: AsyncSession, actor: Actor, filters: TicketFilt
     if filters.project is not None:
         project = await _ids_or_query(session, _projects_named(actor, filters.project, account))
     group = await _group_ids(session, actor, filters.group)
-    return NamedIds(topic, subtopic, assignee, requester, account, project, group)
+    staff = actor.is_staff
+    fields = await read_filters(session, given=filters.fields, staff=staff)
+    field_sort = None
+    if filters.sort_field is not None:
+        field_sort = await read_sort(session, key=filters.sort_field, staff=staff)
+    return NamedIds(
+        topic,
+        subtopic,
+        assignee,
+        requester,
+        account,
+        project,
+        group,
+        fields=fields,
+        field_sort=field_sort,
+    )
 
 
 async def _group_ids(
@@ -298,6 +331,7 @@ def _filter_conditions(
     *,
     counting: bool = False,
     tag_joined: bool = False,
+    field_joined: FieldFilter | None = None,
 ) -> list[ColumnElement[bool]]:
     """The conditions of the visibility and the filters; ``counting`` leaves out the tag's
     and the projects' (the count joins their rows), ``tag_joined`` the tag's (the query
@@ -331,6 +365,8 @@ def _filter_conditions(
     conditions += _team_and_sla_conditions(filters, names)
     if filters.following is not None:
         conditions.append(followed_by(actor, following=filters.following))
+    # A count may read one field filter's rows (``field_joined``): its condition is theirs.
+    conditions += [field_condition(f) for f in names.fields if f is not field_joined]
     return conditions
 
 
@@ -706,6 +742,8 @@ def _for_sort(filters: TicketFilters, sort: SortField) -> TicketFilters:
     the count is the list's and the keyset never meets a NULL."""
     if sort == SortField.SLA_DUE_AT and filters.sla_running is None:
         return replace(filters, sla_running=True)
+    if (sort == SortField.FIELD) != (filters.sort_field is not None):
+        raise ValidationProblem.for_field("sort", "name the field to sort by: sort=field.<key>")
     return filters
 
 
@@ -716,11 +754,12 @@ def _check_limit(limit: int) -> None:
 
 @dataclass(frozen=True)
 class _Found:
-    """The ids of a page and the one after it (if any), their scores by relevance, and
+    """The ids of a page and the one after it (if any), the value each one's cursor holds
+    when the ticket does not (its score by relevance; [field id, value] by a field), and
     what the finding query could tell of the whole list."""
 
     ids: list[int]
-    scores: dict[int, float]
+    scores: dict[int, Any]
     count: TicketCount | None = None
     ranked: int | None = None
 
@@ -753,6 +792,10 @@ async def _find(
         if count_up_to is not None and candidates is not None:
             count = _ranked_count(candidates, count_up_to)
         return _Found(ids, {row.id: row.score for row in rows}, count, candidates)
+    if names.field_sort is not None:
+        return await _find_by_field(
+            connection, actor, filters, names, names.field_sort, order, limit, cursor, count_up_to
+        )
     query = build_query(
         actor=actor,
         filters=filters,
@@ -770,6 +813,43 @@ async def _find(
         return _Found(ids, {})
     count = TicketCount(value=min(len(ids), count_up_to), exact=len(ids) <= count_up_to)
     return _Found(ids[: limit + 1], {}, count)
+
+
+async def _find_by_field(
+    connection: AsyncConnection,
+    actor: Actor,
+    filters: TicketFilters,
+    names: NamedIds,
+    sort: FieldSort,
+    order: SortOrder,
+    limit: int,
+    cursor: str | None,
+    count_up_to: int | None,
+) -> _Found:
+    """sort=field.<key>: the page read in the order of the field's index
+    (tickets.field_filters); the next page's cursor holds the field and the last value."""
+    query, keys = sorted_by_field(sort)
+    query = with_search(query, search_for(actor, filters, connection.dialect.name))
+    conditions = _filter_conditions(actor, filters, names)
+    if cursor is not None:
+        value, last_id = _read_cursor(cursor, SortField.FIELD, order)
+        if not isinstance(value, list) or len(value) != 2 or value[0] != sort.field_id:
+            raise ValidationProblem.for_field("cursor", "was made for another sort or order")
+        after = (literal(field_cursor_value(sort, value[1]), keys[0].type), literal(last_id))
+        conditions.append(_past_cursor(keys, after, order))
+    query = query.where(*conditions).order_by(*_ordering(keys, order))
+    reach = limit if count_up_to is None else max(limit, count_up_to)
+    rows = (await connection.execute(query.limit(reach + 1))).all()
+    scores = {row[0]: [sort.field_id, _json_value(row[1])] for row in rows[: limit + 1]}
+    ids = [row[0] for row in rows]
+    if count_up_to is None:
+        return _Found(ids, scores)
+    count = TicketCount(value=min(len(ids), count_up_to), exact=len(ids) <= count_up_to)
+    return _Found(ids[: limit + 1], scores, count)
+
+
+def _json_value(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
 
 
 def _ranked_count(candidates: int, cap: int) -> TicketCount:
@@ -825,20 +905,40 @@ async def count_tickets(
         return await _count(session, actor, filters, names, cap)
 
 
+def _count_driver(
+    actor: Actor, filters: TicketFilters, names: NamedIds, alone: bool
+) -> FieldFilter | None:
+    """The field filter (or a field sort's presence) whose rows a count reads, when only
+    fields narrow the list (``alone``: no search, tag or project; and no other condition
+    than staff's visibility): reading a common value's rows, a count checked each against
+    a status too and read 200,000 rows for 10,001 (0.7 s on SQLite at a million tickets),
+    where walking the open tickets and looking each up is bounded by them. None: the
+    count walks the tickets, with each field filter a condition (tickets.field_filters)."""
+    driver = count_driver(names.fields, names.field_sort)
+    if driver is None or not alone:
+        return None
+    rest = _filter_conditions(actor, filters, replace(names, fields=()), counting=True)
+    return driver if _all_true(rest) else None
+
+
 async def _count(
     session: AsyncSession, actor: Actor, filters: TicketFilters, names: NamedIds, cap: int
 ) -> TicketCount:
     search = search_for(actor, filters, session.bind.dialect.name)
     # Without the tag's and the projects' conditions: they are joined (_join_places).
-    conditions = _filter_conditions(actor, filters, names, counting=True)
     places = _tag(filters) is not None or names.project is not None
-    only_places = _all_true(conditions) and search is None
-    if _all_true(conditions) and search is not None and not places:
+    driver = _count_driver(actor, filters, names, search is None and not places)
+    conditions = _filter_conditions(actor, filters, names, counting=True, field_joined=driver)
+    if names.field_sort is not None and driver is None:
+        conditions.append(field_condition(presence(names.field_sort)))
+    only_places = _all_true(conditions) and search is None and driver is None
+    if _all_true(conditions) and search is not None and not places and driver is None:
         capped = _matches(literal(1), search=search)
     elif only_places and (place_rows := _place_rows_only(filters, names)) is not None:
         capped = place_rows
     else:
-        capped = with_search(select(literal(1)).select_from(Ticket), search)
+        rows = select(literal(1)).select_from(Ticket) if driver is None else counted_rows(driver)
+        capped = with_search(rows, search)
         capped = _join_places(capped, filters, names).where(*conditions)
     capped = capped.limit(cap + 1)
     if search is not None and session.bind.dialect.name == "sqlite":

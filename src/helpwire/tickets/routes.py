@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.accounts.actor import Actor
 from helpwire.accounts.models import User
@@ -17,12 +19,14 @@ from helpwire.api.model_json import ModelJSONResponse
 from helpwire.api.pagination import cursor_id, encode_cursor
 from helpwire.api.responses import PRECONDITION_RESPONSES, PROBLEM_RESPONSES
 from helpwire.api.types import MAX_INT32, MAX_INT64, RowId, TicketNumber
+from helpwire.fields.filters import FILTER_PREFIX
+from helpwire.fields.gathered import from_gathered
 from helpwire.mail.cc import cc_of
 from helpwire.tickets import comments as comment_service
-from helpwire.tickets import followers, moving, service
+from helpwire.tickets import field_values, followers, moving, service
 from helpwire.tickets.events import list_events
 from helpwire.tickets.list_query import TicketListQuery
-from helpwire.tickets.listing import SortField, SortOrder, list_and_count_tickets
+from helpwire.tickets.listing import SortField, SortOrder, TicketFilters, list_and_count_tickets
 from helpwire.tickets.models import Ticket, TicketFollower
 from helpwire.tickets.schemas import (
     CloseRequest,
@@ -55,12 +59,18 @@ def _request_id(request: Request) -> str | None:
     return str(value) if value else None
 
 
-def _answer(ticket: Ticket, principal: Actor) -> JSONResponse:
+async def _answer(session: AsyncSession, ticket: Ticket, principal: Actor) -> JSONResponse:
     """The ticket as the principal may see it, with the ETag of that representation."""
     staff = principal.is_staff
     return ModelJSONResponse(
-        ticket_out(ticket, staff=staff), headers={"ETag": service.etag_for(ticket, staff=staff)}
+        await _ticket_out(session, ticket, staff=staff),
+        headers={"ETag": service.etag_for(ticket, staff=staff)},
     )
+
+
+async def _ticket_out(session: AsyncSession, ticket: Ticket, *, staff: bool) -> TicketOut:
+    values = await field_values.values_for(session, ticket_ids=[ticket.id], staff=staff)
+    return ticket_out(ticket, staff=staff, fields=values.get(ticket.id, {}))
 
 
 def _given(raw: str | None) -> tuple[str, ...]:
@@ -99,7 +109,7 @@ async def create_ticket(
             max_files=settings.max_files_per_comment,
         )
         count_ticket_created(request, via=ticket.via)
-        return ticket_out(ticket, staff=principal.is_staff), {
+        return await _ticket_out(session, ticket, staff=principal.is_staff), {
             "ETag": service.etag_for(ticket, staff=principal.is_staff),
             "Location": f"/api/v1/tickets/{ticket.number}",
         }
@@ -115,8 +125,38 @@ async def create_ticket(
     )
 
 
-@router.get("/tickets", response_model=TicketPage, summary="List and search tickets")
+SORT_PATTERN = (
+    "^("
+    + "|".join(s.value for s in SortField if s != SortField.FIELD)
+    + r"|field\.[a-z0-9][a-z0-9_.-]{0,63})$"
+)
+
+
+def field_filters_of(request: Request) -> tuple[tuple[str, str], ...]:
+    """The ``field.<key>`` parameters, each (key, value), in the order given."""
+    return tuple(
+        (name.removeprefix(FILTER_PREFIX), value)
+        for name, value in request.query_params.multi_items()
+        if name.startswith(FILTER_PREFIX)
+    )
+
+
+def sorted_by(sort: str, filters: TicketFilters) -> tuple[SortField, TicketFilters]:
+    if sort.startswith(FILTER_PREFIX):
+        return SortField.FIELD, replace(filters, sort_field=sort.removeprefix(FILTER_PREFIX))
+    return SortField(sort), filters
+
+
+@router.get(
+    "/tickets",
+    response_model=TicketPage,
+    summary="List and search tickets",
+    description="Custom fields filter the list as `field.<key>=<value>` (GET /api/v1/fields "
+    "names them): a value, an option, a date (YYYY-MM-DD), true or false; several of one field "
+    "match any of them; a range `a..b`, `a..` or `..b` (inclusive) for number and date fields.",
+)
 async def get_tickets(
+    request: Request,
     session: Session,
     principal: CurrentPrincipal,
     status_: Annotated[
@@ -172,12 +212,16 @@ async def get_tickets(
         bool | None, Query(description="Whether the caller follows the ticket (staff).")
     ] = None,
     sort: Annotated[
-        SortField,
+        str,
         Query(
-            description="`sla_due_at`: the soonest SLA due time first, listing only the "
-            "tickets whose SLA clock runs."
+            pattern=SORT_PATTERN,
+            description="One of "
+            + ", ".join(f"`{s.value}`" for s in SortField if s != SortField.FIELD)
+            + ", or `field.<key>`. `sla_due_at`: the soonest SLA due time first, listing only "
+            "the tickets whose SLA clock runs. `field.<key>`: by a custom field's value, "
+            "listing only the tickets that have one (not a multi-select).",
         ),
-    ] = SortField.CREATED_AT,
+    ] = SortField.CREATED_AT.value,
     order: SortOrder = SortOrder.DESC,
     limit: Annotated[int, Query(ge=1, le=200)] = 25,
     cursor: str | None = None,
@@ -207,12 +251,14 @@ async def get_tickets(
         sla_breached=sla_breached,
         due_within=due_within,
         following=following,
+        fields=field_filters_of(request),
     ).filters()
+    sort_by, filters = sorted_by(sort, filters)
     found = await list_and_count_tickets(
         session,
         actor=principal,
         filters=filters,
-        sort=sort,
+        sort=sort_by,
         order=order,
         limit=limit,
         cursor=cursor,
@@ -220,9 +266,13 @@ async def get_tickets(
     ranking = None
     if found.ranked is not None:
         ranking = Ranking(ranked=found.ranked, complete=found.ranked_every_match)
+    staff = principal.is_staff
     return ModelJSONResponse(
         TicketPage(
-            items=[listed_ticket_out(t, staff=principal.is_staff) for t in found.items],
+            items=[
+                listed_ticket_out(t, staff=staff, fields=from_gathered(t.field_rows, staff=staff))
+                for t in found.items
+            ],
             next_cursor=found.next_cursor,
             count=ListCount(value=found.count.value, exact=found.count.exact),
             ranking=ranking,
@@ -247,7 +297,11 @@ async def get_ticket(
     etag = service.etag_for(ticket, staff=staff)
     if if_none_match and etag in [t.strip().removeprefix("W/") for t in if_none_match.split(",")]:
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
-    return ModelJSONResponse(listed_ticket_out(ticket, staff=staff), headers={"ETag": etag})
+    fields = from_gathered(ticket.field_rows, staff=staff)
+    return ModelJSONResponse(
+        listed_ticket_out(ticket, staff=staff, fields=fields),
+        headers={"ETag": etag},
+    )
 
 
 @router.patch(
@@ -266,7 +320,7 @@ async def patch_ticket(
     ticket = await service.update_ticket(
         session, actor=principal, number=number, changes=body, if_match=if_match
     )
-    return _answer(ticket, principal)
+    return await _answer(session, ticket, principal)
 
 
 @router.post(
@@ -351,7 +405,7 @@ async def close_ticket(
     ticket = await service.close_ticket(
         session, actor=principal, number=number, score=body.score, comment=body.comment
     )
-    return _answer(ticket, principal)
+    return await _answer(session, ticket, principal)
 
 
 @router.post("/tickets/{number}/reopen", response_model=TicketOut, summary="Reopen a ticket")
@@ -371,7 +425,7 @@ async def reopen_ticket(
         file_ids=body.files,
         max_files=get_settings(request).max_files_per_comment,
     )
-    return _answer(ticket, principal)
+    return await _answer(session, ticket, principal)
 
 
 @router.post("/tickets/{number}/escalate", response_model=TicketOut, summary="Escalate a ticket")
@@ -379,7 +433,7 @@ async def escalate_ticket(
     number: TicketNumber, session: Session, principal: CurrentPrincipal
 ) -> JSONResponse:
     ticket = await service.escalate_ticket(session, actor=principal, number=number)
-    return _answer(ticket, principal)
+    return await _answer(session, ticket, principal)
 
 
 @router.post("/tickets/{number}/rating", response_model=TicketOut, summary="Rate a ticket (1..5)")
@@ -392,7 +446,7 @@ async def rate_ticket(
     ticket = await service.rate_ticket(
         session, actor=principal, number=number, score=body.score, comment=body.comment
     )
-    return _answer(ticket, principal)
+    return await _answer(session, ticket, principal)
 
 
 @router.post("/tickets/{number}/read", response_model=TicketOut, summary="Mark a ticket read")
@@ -400,7 +454,7 @@ async def read_ticket(
     number: TicketNumber, session: Session, principal: CurrentPrincipal
 ) -> JSONResponse:
     ticket = await service.mark_read(session, actor=principal, number=number)
-    return _answer(ticket, principal)
+    return await _answer(session, ticket, principal)
 
 
 @router.post(
@@ -452,7 +506,7 @@ async def merge_ticket(
     merged, _target = await moving.merge_ticket(
         session, actor=principal, number=number, into=body.into
     )
-    return _answer(merged, principal)
+    return await _answer(session, merged, principal)
 
 
 @router.post(
@@ -479,7 +533,7 @@ async def split_ticket(
             comment_ids=body.comment_ids,
             subject=body.subject,
         )
-        return ticket_out(ticket, staff=principal.is_staff), {
+        return await _ticket_out(session, ticket, staff=principal.is_staff), {
             "ETag": service.etag_for(ticket, staff=principal.is_staff),
             "Location": f"/api/v1/tickets/{ticket.number}",
         }

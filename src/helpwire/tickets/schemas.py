@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from helpwire.fields.schemas import FieldValueOut, FieldValuesIn
 from helpwire.tickets.listing import COUNT_CAP, RELEVANCE_CANDIDATES, SEARCH_COUNT_CAP
 from helpwire.tickets.models import (
     AccessLevel,
@@ -62,6 +63,7 @@ class TicketCreate(Strict):
     access_level: AccessLevel = AccessLevel.ACCOUNT_USERS
     projects: list[str] = []
     attributes: JsonObject = {}
+    fields: FieldValuesIn = {}
     context: ContextIn | None = None
     follow_up_of: TicketNumber | None = Field(
         default=None, description="Number of a closed ticket."
@@ -93,6 +95,7 @@ class TicketUpdate(Strict):
     access_level: AccessLevel | None = None
     projects: list[str] | None = None
     attributes: JsonObject | None = None
+    fields: FieldValuesIn | None = None
     tp_id: Annotated[str, StringConstraints(max_length=255)] | None = None
     external_url: Annotated[str, StringConstraints(max_length=2048)] | None = None
 
@@ -200,6 +203,9 @@ class TicketOut(BaseModel):
     access_level: AccessLevel
     context: TicketContext
     attributes: dict[str, Any]
+    fields: dict[str, FieldValueOut] = Field(
+        description="Custom field values by key; customers see only the fields shown to them."
+    )
     relations: Relations
     tp_id: str | None
     external_url: str | None

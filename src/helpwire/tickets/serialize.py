@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from helpwire.accounts.models import User
 from helpwire.files.models import File
 from helpwire.tickets.listed import ListedPerson, ListedTicket
@@ -38,11 +40,13 @@ def file_out(file: File) -> FileOut:
     )
 
 
-def ticket_out(ticket: Ticket, *, staff: bool) -> TicketOut:
-    """The ticket as ``staff`` (or the customer side, when False) may see it."""
+def ticket_out(ticket: Ticket, *, staff: bool, fields: dict[str, Any]) -> TicketOut:
+    """The ticket as ``staff`` (or the customer side, when False) may see it; ``fields``
+    its custom field values as that side sees them (tickets.field_values.values_for)."""
     return _ticket_answer(
         ticket,
         staff=staff,
+        fields=fields,
         topic=ticket.topic.key if ticket.topic else None,
         subtopic=ticket.subtopic.key if ticket.subtopic else None,
         account=ticket.account.key if ticket.account else None,
@@ -56,11 +60,12 @@ def ticket_out(ticket: Ticket, *, staff: bool) -> TicketOut:
     )
 
 
-def listed_ticket_out(ticket: ListedTicket, *, staff: bool) -> TicketOut:
+def listed_ticket_out(ticket: ListedTicket, *, staff: bool, fields: dict[str, Any]) -> TicketOut:
     """A ticket of a list page (tickets.listed), answered as ticket_out answers one."""
     return _ticket_answer(
         ticket,
         staff=staff,
+        fields=fields,
         topic=ticket.topic,
         subtopic=ticket.subtopic,
         account=ticket.account,
@@ -78,6 +83,7 @@ def _ticket_answer(
     ticket: Ticket | ListedTicket,
     *,
     staff: bool,
+    fields: dict[str, Any],
     topic: str | None,
     subtopic: str | None,
     account: str | None,
@@ -113,6 +119,7 @@ def _ticket_answer(
             service=context.get("service"),
         ),
         attributes=ticket.attributes or {},
+        fields=fields,
         relations=relations,
         tp_id=ticket.tp_id,
         external_url=ticket.external_url,

@@ -31,7 +31,7 @@ from helpwire.problems import (
     ValidationProblem,
 )
 from helpwire.search.service import reindex_text
-from helpwire.tickets import lifecycle
+from helpwire.tickets import field_values, lifecycle
 from helpwire.tickets.comments import write_comment
 from helpwire.tickets.events import EventType, record, touch
 from helpwire.tickets.inserting import insert_ticket
@@ -57,7 +57,7 @@ MAX_INFO_BYTES = 16 * 1024
 
 # Fields a customer may change on a ticket they can see; everything else is staff-only.
 # Priority follows check_customer_priority, the rule of every face.
-CUSTOMER_EDITABLE = frozenset({"access_level", "projects", "priority"})
+CUSTOMER_EDITABLE = frozenset({"access_level", "projects", "priority", "fields"})
 
 
 def check_customer_priority(actor: Actor, ticket: Ticket, priority: Priority) -> None:
@@ -163,6 +163,9 @@ async def create_ticket(
         session, uploader=actor.user, file_ids=new.files, limit=max_files
     )
     rendered = render_body(new.body, new.body_format)
+    planned_fields = await field_values.check_new(
+        session, actor=actor, new=new, topic_id=topic.id if topic else None
+    )
 
     now = utcnow()
     is_customer_side = not requester.is_staff
@@ -230,6 +233,9 @@ async def create_ticket(
         announce=False,
         new_ticket_subject=new.subject,
     )
+    shown_fields = await field_values.store_new(
+        session, actor=actor, ticket=ticket, planned=planned_fields
+    )
     # One event for the new ticket and its body: the body is not a comment.created of its
     # own, so that whoever follows the timeline hears of a new ticket once, complete.
     await record(
@@ -242,6 +248,7 @@ async def create_ticket(
             "requester": requester.username,
             "via": via,
             "files": [{"id": f.id, "filename": f.filename} for f in comment.files],
+            **({"fields": shown_fields} if shown_fields else {}),
             **({"on_behalf_of_service": actor.service.username} if actor.service else {}),
         },
     )
@@ -351,6 +358,14 @@ async def update_ticket(
         _check_customer_may(actor, ticket, changes)
     field_changes = _apply_fields(ticket, changes, given)
     field_changes |= await _apply_topic(session, ticket=ticket, changes=changes)
+    edits = await field_values.apply_changes(
+        session,
+        actor=actor,
+        ticket=ticket,
+        changes=changes,
+        topic_changed="topic" in field_changes,
+    )
+    field_changes |= edits.shown
     field_changes |= _apply_tags(ticket, changes)
     field_changes |= await _apply_group(session, ticket=ticket, changes=changes)
     field_changes |= await _apply_access(session, actor=actor, ticket=ticket, changes=changes)
@@ -363,6 +378,7 @@ async def update_ticket(
         field_changes=field_changes,
         assigned=assigned,
         status_move=status_move,
+        staff_only=edits,
     )
     return ticket
 
@@ -371,7 +387,7 @@ def _check_customer_may(actor: Actor, ticket: Ticket, changes: TicketUpdate) -> 
     refused = sorted(changes.model_fields_set - CUSTOMER_EDITABLE)
     if refused:
         raise Forbidden(
-            "customers may change only access_level, projects and priority; not: "
+            "customers may change only access_level, projects, priority and fields; not: "
             + ", ".join(refused),
             errors=[{"field": f, "message": "staff only", "code": "forbidden"} for f in refused],
         )
@@ -537,11 +553,14 @@ async def _record_update(
     field_changes: FieldChanges,
     assigned: Move | None,
     status_move: tuple[Status, Status] | None,
+    staff_only: field_values.FieldEdits,
 ) -> None:
-    """The one place an update's events are recorded: nothing changed, nothing recorded."""
-    if not field_changes and assigned is None and status_move is None:
+    """The one place an update's events are recorded: nothing changed, nothing recorded.
+    Changes of staff-only custom fields are an internal event of their own."""
+    if not (field_changes or staff_only.staff_only) and assigned is None and status_move is None:
         return
     touch(ticket)
+    await field_values.record_staff_only(session, actor=actor, ticket=ticket, edits=staff_only)
     if field_changes:
         await record(
             session,

@@ -12,6 +12,7 @@ from helpwire.api.idempotency import IdempotencyKey, create_once
 from helpwire.api.model_json import ModelJSONResponse
 from helpwire.api.responses import PROBLEM_RESPONSES
 from helpwire.api.types import RowId
+from helpwire.fields.gathered import from_gathered
 from helpwire.tickets.listing import SortField, SortOrder, TicketCount, list_and_count_tickets
 from helpwire.tickets.schemas import ListCount, TicketPage
 from helpwire.tickets.serialize import listed_ticket_out
@@ -135,7 +136,10 @@ async def view_tickets(
     )
     return ModelJSONResponse(
         TicketPage(
-            items=[listed_ticket_out(t, staff=True) for t in found.items],
+            items=[
+                listed_ticket_out(t, staff=True, fields=from_gathered(t.field_rows, staff=True))
+                for t in found.items
+            ],
             next_cursor=found.next_cursor,
             count=ListCount(value=found.count.value, exact=found.count.exact),
         )

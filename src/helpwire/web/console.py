@@ -45,6 +45,7 @@ from helpwire.web.console_list import SORTS, read_list_request
 from helpwire.web.console_presence import BEAT_EVERY_MS
 from helpwire.web.console_ticket import (
     TicketView,
+    field_changes,
     link_or_text,
     load_surroundings,
     load_view,
@@ -52,6 +53,7 @@ from helpwire.web.console_ticket import (
     properties_of,
     property_changes,
     staff_users,
+    ticket_fields,
     topic_options,
     validated_update,
 )
@@ -221,6 +223,7 @@ async def _ticket_page(
         seen_comment=seen_comment,
         meanwhile=meanwhile,
         beat_every_ms=BEAT_EVERY_MS,
+        custom_fields=await ticket_fields(session, ticket=ticket),
     )
 
 
@@ -479,6 +482,8 @@ async def update(
     current = properties_of(ticket)
     posted = posted_properties(form, current)
     changes = property_changes(form, current)
+    if fields := field_changes(form, await ticket_fields(session, ticket=ticket)):
+        changes["fields"] = fields
     wanted, errors = validated_update(changes)
     if wanted is None:
         return await _refused_page(

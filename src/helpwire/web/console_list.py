@@ -15,6 +15,7 @@ from typing import TypeVar
 from starlette.datastructures import QueryParams
 
 from helpwire.faces import FACE_MODULES
+from helpwire.fields.filters import FILTER_PREFIX
 from helpwire.tickets.list_query import TIME_FILTERS, TicketListQuery
 from helpwire.tickets.listing import (
     MAX_PAGE,
@@ -197,6 +198,12 @@ def _filter_query(params: QueryParams, errors: list[str]) -> TicketListQuery:
         priority=tuple(params.getlist("priority")),
         type=tuple(params.getlist("type")),
         access_level=tuple(params.getlist("access_level")),
+        # Custom fields, as the API filters by them (field.<key>=value).
+        fields=tuple(
+            (name.removeprefix(FILTER_PREFIX), value)
+            for name, value in params.multi_items()
+            if name.startswith(FILTER_PREFIX)
+        ),
         **texts,
         escalated=_yes_no_filter(params, "escalated", errors),
         rated=_yes_no_filter(params, "rated", errors),

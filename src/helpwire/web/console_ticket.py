@@ -16,11 +16,15 @@ from starlette.datastructures import FormData
 from helpwire.accounts.actor import Actor
 from helpwire.accounts.models import User
 from helpwire.accounts.service import StaffName, active_staff_names
+from helpwire.fields.models import CustomField
+from helpwire.fields.service import list_fields
+from helpwire.fields.values import from_form
 from helpwire.groups.models import Group
 from helpwire.groups.service import list_groups
 from helpwire.problems import NotFound
 from helpwire.tickets.comments import get_comment, latest_comments
 from helpwire.tickets.events import events_between
+from helpwire.tickets.field_values import values_for
 from helpwire.tickets.listing import SortField, SortOrder, TicketFilters, list_tickets
 from helpwire.tickets.models import Comment, Event, Ticket
 from helpwire.tickets.schemas import TicketUpdate
@@ -35,6 +39,8 @@ COMMENTS_PER_PAGE = 100
 EVENTS_PER_PAGE = 500
 OTHER_TICKETS = 10
 MAX_STAFF = 500
+# A custom field's inputs are named "fields.<key>", as the API's errors name the field.
+FIELD_INPUT = "fields."
 PROPERTY_FIELDS = ("status", "priority", "type", "topic", "assignee", "group", "tags")
 
 
@@ -207,6 +213,45 @@ def _fitted(
         return comments, events, earlier, True
     start = kept[0].created_at
     return kept, [event for event in events if event.created_at >= start], True, False
+
+
+@dataclass(frozen=True)
+class TicketFields:
+    """The ticket's custom fields as the page shows them: the values (named, in form
+    order, retired fields' too) and the active fields the properties form edits."""
+
+    shown: list[tuple[str, Any]]
+    editable: list[CustomField]
+    values: dict[str, Any]
+
+
+async def ticket_fields(session: AsyncSession, *, ticket: Ticket) -> TicketFields:
+    defined = await list_fields(session, staff=True, include_inactive=True)
+    values = (await values_for(session, ticket_ids=[ticket.id], staff=True)).get(ticket.id, {})
+    return TicketFields(
+        shown=[(f.name, values[f.key]) for f in defined if f.key in values],
+        editable=[f for f in defined if f.is_active],
+        values=values,
+    )
+
+
+def field_changes(form: FormData, fields: TicketFields) -> dict[str, Any]:
+    """The custom fields whose posted value differs from the ticket's, as the API takes
+    them (fields.values.from_form). A field not on the post is left as it is (its inputs
+    always post, a hidden empty one first, so an unticked box is on the post too); an
+    unticked checkbox of a ticket without a value is not a change to "no"."""
+    changes: dict[str, Any] = {}
+    for field in fields.editable:
+        name = FIELD_INPUT + field.key
+        if name not in form:
+            continue
+        wanted = from_form(field, [v for v in form.getlist(name) if isinstance(v, str)])
+        before = fields.values.get(field.key)
+        unset = wanted is None or wanted == [] or (field.kind == "checkbox" and wanted is False)
+        if wanted == before or (before is None and unset):
+            continue
+        changes[field.key] = wanted
+    return changes
 
 
 async def load_surroundings(session: AsyncSession, *, actor: Actor, ticket: Ticket) -> Surroundings:

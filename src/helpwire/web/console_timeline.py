@@ -11,6 +11,7 @@ from typing import Any
 from helpwire.accounts.models import User
 from helpwire.accounts.preferences import DEFAULT_LANGUAGE
 from helpwire.tickets.events import EventType
+from helpwire.tickets.field_values import CHANGE_PREFIX as CUSTOM_FIELD_CHANGE
 from helpwire.tickets.models import Comment, Event
 from helpwire.web.i18n import N_, current_locale
 
@@ -68,6 +69,8 @@ def _value(value: Any, *, labelled: bool = False) -> str:
     locale = current_locale()
     if value is None or value == "" or value == []:
         return locale.gettext("nothing")
+    if isinstance(value, bool):  # a checkbox field
+        return locale.gettext("yes") if value else locale.gettext("no")
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     if isinstance(value, dict):
@@ -86,6 +89,18 @@ def _field_change(field: str, change: dict[str, Any]) -> str:
         return locale.gettext("changed the attributes")
     if field == "followers":
         return _followers_change(before or [], after or [])
+    if field.startswith(CUSTOM_FIELD_CHANGE):
+        key = field.removeprefix(CUSTOM_FIELD_CHANGE)
+        if after is None:
+            return locale.gettext(
+                "cleared the field “%(key)s” (was %(before)s)", key=key, before=_value(before)
+            )
+        return locale.gettext(
+            "set the field “%(key)s” from %(before)s to %(after)s",
+            key=key,
+            before=_value(before),
+            after=_value(after),
+        )
     if field == "subject":
         return locale.gettext(
             "changed the subject from “%(before)s” to “%(after)s”",
@@ -126,7 +141,11 @@ def _filed(event: Event, data: dict[str, Any]) -> str:
         return locale.gettext(
             "filed the ticket for %(requester)s (via %(via)s)", requester=requester, via=via
         )
-    return locale.gettext("filed the ticket (via %(via)s)", via=via)
+    filed = locale.gettext("filed the ticket (via %(via)s)", via=via)
+    given = [f"{key}: {_value(value)}" for key, value in (data.get("fields") or {}).items()]
+    if given:
+        return locale.gettext("%(filed)s with %(fields)s", filed=filed, fields="; ".join(given))
+    return filed
 
 
 def _comments(data: dict[str, Any]) -> str:

@@ -93,7 +93,9 @@ def field_messages(problem: Problem) -> dict[str, str]:
         return {"files" if isinstance(problem, PayloadTooLarge) else "form": problem.detail}
     messages: dict[str, str] = {}
     for error in problem.errors:
-        name = str(error.get("field") or "form").split(".")[0].split("[")[0]
+        name = str(error.get("field") or "form")
+        # A custom field's errors name it ("fields.<key>"), as its input is named.
+        name = (name if name.startswith("fields.") else name.split(".")[0]).split("[")[0]
         messages.setdefault(name, str(error.get("message") or problem.detail))
     return messages
 

@@ -22,6 +22,10 @@ from helpwire.api.idempotency import claim_key, fingerprint
 from helpwire.api.metrics import count_ticket_created
 from helpwire.api.routing import TransactionalRoute
 from helpwire.db.idempotency import keep_answer, record_for_key
+from helpwire.fields.models import CustomField
+from helpwire.fields.schemas import MAX_TEXT_CHARS, MAX_VALUES_PER_REQUEST
+from helpwire.fields.service import list_fields
+from helpwire.fields.values import from_form
 from helpwire.problems import Conflict, ValidationProblem
 from helpwire.tickets import service
 from helpwire.tickets.models import AccessLevel, BodyFormat, Priority, TicketType
@@ -50,6 +54,9 @@ MAX_PROJECT_CHOICES = 500
 MAX_LOCATION_CHARS = 2048  # ContextIn.location
 MAX_USER_AGENT_CHARS = 1024  # ContextIn.user_agent
 MAX_SUBMISSION_ID_CHARS = 64
+# A custom field's inputs are named "fields.<key>", as the API's errors name the field.
+FIELD_INPUT = "fields."
+MAX_FIELD_NAME = len(FIELD_INPUT) + 64
 
 # --- where the customer came from -----------------------------------------------------------
 
@@ -108,6 +115,8 @@ class TicketDraft:
     access_level: str = AccessLevel.ACCOUNT_USERS.value
     projects: tuple[str, ...] = ()
     location: str = ""
+    # Custom fields as typed: (key, the form's values for it), for those the form offers.
+    fields: tuple[tuple[str, tuple[str, ...]], ...] = ()
     # The form's one-time submission id: a second POST of the same form files nothing.
     submission: str = field(default_factory=_new_submission_id)
 
@@ -124,8 +133,25 @@ class TicketDraft:
             access_level=form_text(form, "access_level", default=cls.access_level),
             projects=tuple(p for p in form.getlist("projects") if isinstance(p, str) and p),
             location=_page_address(form_text(form, "location")) or "",
+            fields=_posted_fields(form),
             submission=submission if _is_submission_id(submission) else "",
         )
+
+    def field_values(self, key: str) -> tuple[str, ...]:
+        return next((given for name, given in self.fields if name == key), ())
+
+
+def _posted_fields(form: FormData) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    names = dict.fromkeys(
+        name for name in form if name.startswith(FIELD_INPUT) and len(name) <= MAX_FIELD_NAME
+    )
+    return tuple(
+        (
+            name.removeprefix(FIELD_INPUT),
+            tuple(v[:MAX_TEXT_CHARS] for v in form.getlist(name) if isinstance(v, str)),
+        )
+        for name in list(names)[:MAX_VALUES_PER_REQUEST]
+    )
 
 
 def _is_submission_id(value: str) -> bool:
@@ -149,6 +175,26 @@ async def _topic_choices(request: Request, session: AsyncSession) -> list[dict[s
     ]
 
 
+async def _offered_fields(session: AsyncSession, actor: Actor) -> list[CustomField]:
+    return list(await list_fields(session, staff=actor.is_staff))
+
+
+def _field_choices(request: Request, fields: list[CustomField]) -> list[dict[str, Any]]:
+    """The custom fields the form offers, with the topics that require each (named)."""
+    return [
+        {
+            "key": f.key,
+            "name": f.name,
+            "description": f.description,
+            "kind": f.kind,
+            "options": f.options,
+            "required": f.required,
+            "required_for": [name_for(request, topic) for topic in f.required_topics],
+        }
+        for f in fields
+    ]
+
+
 async def _new_ticket_page(
     request: Request,
     session: AsyncSession,
@@ -166,6 +212,7 @@ async def _new_ticket_page(
         draft=draft,
         errors=dict(errors or {}),
         topics=await _topic_choices(request, session),
+        custom_fields=_field_choices(request, await _offered_fields(session, web.actor)),
         # The projects the customer may name: the same rule the service applies on filing.
         projects=await nameable_projects(session, actor=web.actor, limit=MAX_PROJECT_CHOICES),
         types=[t.value for t in TicketType],
@@ -186,7 +233,16 @@ async def new_ticket_form(request: Request, session: Session, web: Web) -> Respo
     )
 
 
-def _ticket_create(request: Request, actor: Actor, draft: TicketDraft) -> TicketCreate:
+def _field_values(offered: list[CustomField], draft: TicketDraft) -> dict[str, Any]:
+    """The offered fields' values as the API takes them (fields.values.from_form); a field
+    left empty is not given (an unticked checkbox is: false)."""
+    found = {f.key: from_form(f, draft.field_values(f.key)) for f in offered}
+    return {key: value for key, value in found.items() if value is not None and value != []}
+
+
+def _ticket_create(
+    request: Request, draft: TicketDraft, offered: list[CustomField]
+) -> TicketCreate:
     user_agent = request.headers.get("user-agent", "")[:MAX_USER_AGENT_CHARS]
     return validated(
         TicketCreate,
@@ -201,6 +257,7 @@ def _ticket_create(request: Request, actor: Actor, draft: TicketDraft) -> Ticket
         access_level=draft.access_level,
         projects=list(draft.projects),
         context=ContextIn(user_agent=user_agent or None, location=draft.location or None),
+        fields=_field_values(offered, draft),
     )
 
 
@@ -244,7 +301,7 @@ async def _file_ticket_once(
         raise ValidationProblem.for_field(
             "form", "the form was incomplete; check it and send it again"
         )
-    new = _ticket_create(request, actor, draft)
+    new = _ticket_create(request, draft, await _offered_fields(session, actor))
     key = _SUBMISSION_KEY + draft.submission
     claimed = await _claim_submission(request, session, user_id=actor.user.id, key=key)
     if claimed is None:

@@ -1,0 +1,1 @@
+"""Custom fields: typed values admins define for tickets, and each ticket's values."""
