@@ -22,6 +22,7 @@ from helpwire.rights.export import chunks_of, plan_export, record_export, write_
 from helpwire.web.admin_forms import PAGE_SIZE
 from helpwire.web.admin_users import loaded_user, refused_user_page, user_url
 from helpwire.web.auth import AdminWeb, CheckedForm
+from helpwire.web.i18n import translate
 from helpwire.web.shared import form_text
 from helpwire.web.templating import redirect, render
 
@@ -113,13 +114,20 @@ async def erase(
     user = await loaded_user(session, username)
     try:
         if form_text(form, "confirm").strip() != user.username:
-            asked = f"Type {user.username} to confirm the erasure."
+            asked = translate(request, "Type %(name)s to confirm the erasure.", name=user.username)
             raise ValidationProblem(asked, errors=[field_error("confirm", asked)])
         done = await erase_user(session, user=user, by=web.actor.user)
     except Problem as problem:
         return await refused_user_page(request, session, user=user, problem=problem)
     return redirect(
         user_url(user),
-        notice=f"Erased: the user is now {done.username}; {done.files} files deleted, "
-        f"{done.tokens} tokens revoked, {done.tickets} tickets noted.",
+        notice=translate(
+            request,
+            "Erased: the user is now %(username)s; %(files)s files deleted, "
+            "%(tokens)s tokens revoked, %(tickets)s tickets noted.",
+            username=done.username,
+            files=done.files,
+            tokens=done.tokens,
+            tickets=done.tickets,
+        ),
     )

@@ -24,6 +24,7 @@ from helpwire.rules import macros
 from helpwire.tickets.filter_spec import TicketFilter, filter_of
 from helpwire.web.auth import CheckedForm, StaffWeb
 from helpwire.web.console_list import read_list_request
+from helpwire.web.i18n import translate
 from helpwire.web.portal_forms import validated
 from helpwire.web.shared import form_text
 from helpwire.web.templating import redirect
@@ -83,17 +84,25 @@ def _list_address(raw: str) -> str:
     return "/agent?" + raw if raw and not raw.startswith(("/", "\\")) else "/agent"
 
 
-def summary(results: list[TicketResult]) -> str:
+def summary(request: Request, results: list[TicketResult]) -> str:
     """The notice: how many changed, and which were not and why (the first few)."""
     changed = sum(1 for r in results if r.problem is None)
     refused = [r for r in results if r.problem is not None]
-    text = f"Changed {changed} of {len(results)} tickets."
+    text = translate(
+        request, "Changed %(changed)s of %(total)s tickets.", changed=changed, total=len(results)
+    )
     if refused:
         named = "; ".join(
             f"#{r.number}: {r.problem.detail}" for r in refused[:NAMED_REFUSALS] if r.problem
         )
         more = len(refused) - NAMED_REFUSALS
-        text += f" Not changed: {named}" + (f"; and {more} more." if more > 0 else ".")
+        text += " " + (
+            translate(
+                request, "Not changed: %(tickets)s; and %(more)s more.", tickets=named, more=more
+            )
+            if more > 0
+            else translate(request, "Not changed: %(tickets)s.", tickets=named)
+        )
     return text
 
 
@@ -118,11 +127,13 @@ async def bulk_change(
     # "Every ticket of this list": the list's own filters, as the API's filter.
     whole_list = _whole_list(raw) if form_text(form, "scope") == "list" else None
     if form_text(form, "scope") == "list" and whole_list is None:
-        return redirect(back, notice="Fix the list's filters first.")
+        return redirect(back, notice=translate(request, "Fix the list's filters first."))
     if whole_list is None and not numbers:
-        return redirect(back, notice="Tick the tickets to change first.")
+        return redirect(back, notice=translate(request, "Tick the tickets to change first."))
     if whole_list is None and len(numbers) > MAX_BULK_TICKETS:
-        return redirect(back, notice=f"At most {MAX_BULK_TICKETS} tickets at once.")
+        return redirect(
+            back, notice=translate(request, "At most %(n)s tickets at once.", n=MAX_BULK_TICKETS)
+        )
     try:
         results = await change_tickets(
             session,
@@ -134,5 +145,8 @@ async def bulk_change(
         )
     except ValidationProblem as refused:
         # The change itself (nothing chosen, an unknown tag's spelling): no ticket changed.
-        return redirect(back, notice=f"Nothing was changed: {refused.detail}")
-    return redirect(back, notice=summary(results))
+        return redirect(
+            back,
+            notice=translate(request, "Nothing was changed: %(reason)s", reason=refused.detail),
+        )
+    return redirect(back, notice=summary(request, results))

@@ -25,6 +25,7 @@ from helpwire.tickets.models import BodyFormat, FiledVia, Priority, TicketType
 from helpwire.tickets.schemas import TicketCreate
 from helpwire.topics.service import list_topics
 from helpwire.web.auth import CheckedForm, StaffWeb, WebContext
+from helpwire.web.i18n import translate
 from helpwire.web.portal_forms import FIXABLE, field_messages, request_id_of, validated
 from helpwire.web.refusable import refusable
 from helpwire.web.shared import form_text
@@ -77,13 +78,17 @@ async def new_ticket_form(request: Request, session: Session, web: StaffWeb) -> 
     return await _page(request, session, web, values=values)
 
 
-async def _requester(session: AsyncSession, text: str) -> str:
+async def _requester(request: Request, session: AsyncSession, text: str) -> str:
     """The username the form names, by user name or e-mail."""
     if not text:
-        raise ValidationProblem.for_field("requester", "Choose the customer to file it for.")
+        raise ValidationProblem.for_field(
+            "requester", translate(request, "Choose the customer to file it for.")
+        )
     user = await find_user_for_login(session, login=text)
     if user is None or not user.is_active:
-        raise ValidationProblem.for_field("requester", f"No active user “{text[:80]}”.")
+        raise ValidationProblem.for_field(
+            "requester", translate(request, "No active user “%(name)s”.", name=text[:80])
+        )
     return user.username
 
 
@@ -109,8 +114,10 @@ async def _file_once(
     """(the ticket's number, whether this POST filed it or an earlier one did)."""
     submission = values["submission"]
     if not submission or len(submission) > MAX_SUBMISSION_CHARS:
-        raise ValidationProblem.for_field("form", "The form was incomplete; send it again.")
-    new = _ticket_create(request, values, await _requester(session, values["requester"]))
+        raise ValidationProblem.for_field(
+            "form", translate(request, "The form was incomplete; send it again.")
+        )
+    new = _ticket_create(request, values, await _requester(request, session, values["requester"]))
     user_id, key = web.actor.user.id, _SUBMISSION_KEY + submission
     ttl = timedelta(hours=get_settings(request).idempotency_ttl_hours)
     claimed = await claim_key(
@@ -160,6 +167,12 @@ async def file_ticket(
         )
     if not filed_now:
         return redirect(
-            f"/agent/tickets/{number}", notice=f"This form was sent already: it filed #{number}."
+            f"/agent/tickets/{number}",
+            notice=translate(
+                request, "This form was sent already: it filed #%(number)s.", number=number
+            ),
         )
-    return redirect(f"/agent/tickets/{number}", notice=f"Ticket #{number} is filed.")
+    return redirect(
+        f"/agent/tickets/{number}",
+        notice=translate(request, "Ticket #%(number)s is filed.", number=number),
+    )

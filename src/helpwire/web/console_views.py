@@ -23,6 +23,7 @@ from helpwire.views import service
 from helpwire.views.models import SavedView
 from helpwire.web.auth import CheckedForm, StaffWeb
 from helpwire.web.console_list import SORTS, read_list_request
+from helpwire.web.i18n import translate
 from helpwire.web.refusable import refusable
 from helpwire.web.shared import form_text
 from helpwire.web.templating import redirect
@@ -85,13 +86,15 @@ async def save_view(
     wanted = read_list_request(QueryParams(raw))
     back = _list_address(raw)
     if wanted.errors:
-        return redirect(back, notice="Fix the list's filters before saving it as a view.")
+        return redirect(
+            back, notice=translate(request, "Fix the list's filters before saving it as a view.")
+        )
     try:
         async with refusable(request, session):
             view = await service.create_view(
                 session,
                 actor=web.actor,
-                name=form_text(form, "name").strip()[:255] or "Untitled view",
+                name=form_text(form, "name").strip()[:255] or translate(request, "Untitled view"),
                 ticket_filter=filter_of(wanted.filters),
                 sort=wanted.sort,
                 order=wanted.order,
@@ -99,10 +102,15 @@ async def save_view(
                 shared=form_text(form, "shared") == "1",
             )
     except PydanticValidationError:
-        return redirect(back, notice="This list cannot be saved as a view.")
+        return redirect(back, notice=translate(request, "This list cannot be saved as a view."))
     except Problem as refused:
-        return redirect(back, notice=f"The view was not saved: {refused.detail}")
-    return redirect(view_url(view), notice=f"Saved the view “{view.name}”.")
+        return redirect(
+            back,
+            notice=translate(request, "The view was not saved: %(reason)s", reason=refused.detail),
+        )
+    return redirect(
+        view_url(view), notice=translate(request, "Saved the view “%(name)s”.", name=view.name)
+    )
 
 
 @router.post("/agent/views/{view_id}/delete")
@@ -115,7 +123,12 @@ async def delete_view(
             name = view.name
             await service.delete_view(session, actor=web.actor, view=view)
     except NotFound:
-        return redirect("/agent", notice="That view was deleted already.")
+        return redirect("/agent", notice=translate(request, "That view was deleted already."))
     except Forbidden as refused:
-        return redirect("/agent", notice=f"The view was not deleted: {refused.detail}.")
-    return redirect("/agent", notice=f"Deleted the view “{name}”.")
+        return redirect(
+            "/agent",
+            notice=translate(
+                request, "The view was not deleted: %(reason)s.", reason=refused.detail
+            ),
+        )
+    return redirect("/agent", notice=translate(request, "Deleted the view “%(name)s”.", name=name))

@@ -42,6 +42,7 @@ LABELS = (
     N_("Escalated"),
     N_("My groups"),
     N_("SLA breached"),
+    N_("Following"),
     # Service-level targets and report measures
     N_("First reply"),
     N_("Next reply"),
@@ -65,4 +66,19 @@ LABELS = (
     N_("Assign"),
     N_("Add tags"),
     N_("Remove tags"),
+    # How a customer came when staff file a ticket for them
+    N_("Phone"),
+    N_("Chat"),
+    N_("Walk in"),
+    N_("Email"),
+    # What the audit log's entries are about
+    N_("User"),
+    N_("Token"),
+    N_("Mail template"),
+    N_("Calendar"),
+    N_("SLA policy"),
+    N_("Trigger"),
+    N_("Automation"),
+    N_("Macro"),
+    N_("Retention"),
 )

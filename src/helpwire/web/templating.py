@@ -142,7 +142,11 @@ def _iso(value: datetime | None) -> str:
 
 
 # Labels that capitalising the value would get wrong.
-_LABELS = {"sla_due_at": N_("SLA due time"), "sla_breached": N_("SLA breached")}
+_LABELS = {
+    "sla_due_at": N_("SLA due time"),
+    "sla_breached": N_("SLA breached"),
+    "sla_policy": N_("SLA policy"),
+}
 
 
 def _label(value: Any) -> str:
