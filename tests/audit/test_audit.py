@@ -178,3 +178,25 @@ async def test_only_admins_read_the_log_and_it_filters_and_pages(world: World) -
     assert unknown.status_code == 422
     bad_cursor = await world.get("admin", AUDIT, params={"cursor": "nonsense"})
     assert bad_cursor.status_code == 422
+
+
+async def test_custom_field_definitions_are_logged(world: World) -> None:
+    made = await world.post(
+        "admin",
+        "/api/v1/fields",
+        json={"key": "plan", "name": "Plan", "kind": "select", "options": ["free", "gold"]},
+    )
+    assert made.status_code == 201, made.text
+    changed = await world.patch(
+        "admin", "/api/v1/fields/plan", json={"options": ["free", "gold", "team"]}
+    )
+    assert changed.status_code == 200, changed.text
+    unchanged = await world.patch("admin", "/api/v1/fields/plan", json={"name": "Plan"})
+    assert unchanged.status_code == 200, unchanged.text
+
+    updated, created = await entries(world, target_type="field")
+    assert created["action"] == "field.created" and created["before"] is None
+    assert created["target_key"] == "plan" and created["after"]["options"] == ["free", "gold"]
+    assert updated["action"] == "field.updated" and updated["actor"] == "admin"
+    assert updated["before"]["options"] == ["free", "gold"]
+    assert updated["after"]["options"] == ["free", "gold", "team"]

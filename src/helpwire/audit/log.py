@@ -54,6 +54,7 @@ class TargetType(enum.StrEnum):
     TRIGGER = "trigger"
     AUTOMATION = "automation"
     MACRO = "macro"
+    FIELD = "field"
     RETENTION = "retention"
 
 

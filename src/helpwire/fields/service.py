@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from helpwire.audit.log import TargetType
+from helpwire.audit.log import record as audit
 from helpwire.db.base import utcnow
 from helpwire.fields import values
 from helpwire.fields.models import CustomField, FieldKind, TicketFieldValue, ValueColumn
@@ -67,12 +69,14 @@ async def create_field(session: AsyncSession, *, new: FieldCreate) -> CustomFiel
     field.required_topics = await _topics(session, new.required_topics)
     session.add(field)
     await session.flush()
+    await _audit_field(session, action="field.created", field=field, before=None)
     return field
 
 
 async def update_field(
     session: AsyncSession, *, field: CustomField, changes: FieldUpdate
 ) -> CustomField:
+    before = _field_snapshot(field)
     given = changes.model_fields_set
     for name in ("description", "visible_to_customers", "required", "position", "is_active"):
         value = getattr(changes, name)
@@ -88,7 +92,37 @@ async def update_field(
         field.required_topics = await _topics(session, changes.required_topics)
     field.updated_at = utcnow()
     await session.flush()
+    await _audit_field(session, action="field.updated", field=field, before=before)
     return field
+
+
+def _field_snapshot(field: CustomField) -> dict[str, Any]:
+    return {
+        "key": field.key,
+        "name": field.name,
+        "description": field.description,
+        "kind": field.kind,
+        "options": list(field.options),
+        "visible_to_customers": field.visible_to_customers,
+        "required": field.required,
+        "required_topics": sorted(topic.key for topic in field.required_topics),
+        "position": field.position,
+        "is_active": field.is_active,
+    }
+
+
+async def _audit_field(
+    session: AsyncSession, *, action: str, field: CustomField, before: dict[str, Any] | None
+) -> None:
+    """Defining fields is an admin's setting: each change is in the audit log."""
+    await audit(
+        session,
+        action=action,
+        target_type=TargetType.FIELD,
+        target_key=field.key,
+        before=before,
+        after=_field_snapshot(field),
+    )
 
 
 def _checked_options(kind: FieldKind, options: Sequence[str]) -> list[str]:

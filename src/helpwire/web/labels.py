@@ -80,5 +80,6 @@ LABELS = (
     N_("Trigger"),
     N_("Automation"),
     N_("Macro"),
+    N_("Field"),
     N_("Retention"),
 )
