@@ -56,7 +56,7 @@ def german() -> dict[str, list[str]]:
     for m in catalogue:
         if not m.id or "fuzzy" in m.flags:
             continue
-        forms = [m.string] if isinstance(m.string, str) else list(m.string)
+        forms = [m.string] if isinstance(m.string, str) else list(m.string or ())
         if forms and all(forms):
             translated[str(m.id if isinstance(m.id, str) else m.id[0])] = [str(f) for f in forms]
     return translated
