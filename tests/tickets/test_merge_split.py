@@ -280,3 +280,34 @@ async def test_a_split_with_an_idempotency_key_makes_one_ticket(world: World) ->
     assert first.status_code == again.status_code == 201
     assert first.json()["number"] == again.json()["number"]
     assert first.json()["subject"] == source["subject"]
+
+
+async def test_a_split_off_ticket_keeps_the_custom_field_values(world: World) -> None:
+    for field in (
+        {"key": "plan", "name": "Plan", "kind": "select", "options": ["free", "gold"]},
+        {"key": "modules", "name": "Modules", "kind": "multi_select", "options": ["a", "b"]},
+        {"key": "seats", "name": "Seats", "kind": "number", "visible_to_customers": False},
+    ):
+        made = await world.post("admin", "/api/v1/fields", json=field)
+        assert made.status_code == 201, made.text
+    values = {"plan": "gold", "modules": ["a", "b"], "seats": 12}
+    source = await world.create_ticket(
+        "owner", subject="Two matters", fields={"plan": "gold", "modules": ["a", "b"]}
+    )
+    seats = await world.patch(
+        "agent", f"{TICKETS}/{source['number']}", json={"fields": {"seats": 12}}
+    )
+    assert seats.status_code == 200, seats.text
+    second = await reply(world, "owner", source["number"], "And the invoice is wrong")
+
+    split = await world.post(
+        "agent", f"{TICKETS}/{source['number']}/split", json={"comment_ids": [second["id"]]}
+    )
+
+    assert split.status_code == 201, split.text
+    assert split.json()["fields"] == values
+    assert (await ticket(world, "agent", source["number"]))["fields"] == values
+    assert (await ticket(world, "owner", split.json()["number"]))["fields"] == {
+        "plan": "gold",
+        "modules": ["a", "b"],
+    }

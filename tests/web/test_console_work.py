@@ -87,6 +87,43 @@ async def test_an_agent_files_a_ticket_for_a_customer_who_phoned(web: WebHarness
     assert portal.headers["location"] == "/agent/tickets/new"
 
 
+async def test_a_ticket_filed_for_a_customer_takes_the_custom_fields(web: WebHarness) -> None:
+    for field in (
+        {"key": "plan", "name": "Plan", "kind": "select", "options": ["free", "gold"]},
+        {"key": "seats", "name": "Seats", "kind": "number", "visible_to_customers": False},
+    ):
+        field["required_topics"] = ["billing"]
+        made = await web.world.post("admin", "/api/v1/fields", json=field)
+        assert made.status_code == 201, made.text
+    agent = await web.sign_in("agent")
+    form = await agent.get("/agent/tickets/new")
+    assert 'name="fields.plan"' in form.text and 'name="fields.seats"' in form.text
+    filing = {"requester": "owner", "via": "chat", "subject": "Upgrade", "body": "Per chat."}
+    filing["topic"] = "billing"
+
+    counts = await web.world.row_counts()
+    refused = await agent.post(
+        "/agent/tickets/new",
+        {**filing, "submission": submission_of(form.text), "fields.plan": "gold"},
+    )
+    assert refused.status_code == 422, refused.text
+    assert 'name="fields.seats"' in refused.text and 'value="gold" selected' in refused.text
+    assert await web.world.row_counts() == counts
+
+    filed = await agent.post(
+        "/agent/tickets/new",
+        {
+            **filing,
+            "submission": submission_of(refused.text),
+            "fields.plan": "gold",
+            "fields.seats": "12",
+        },
+    )
+    assert filed.status_code == 303, filed.text
+    number = int(filed.headers["location"].rsplit("/", 1)[-1])
+    assert (await api_ticket(web.world, number))["fields"] == {"plan": "gold", "seats": 12}
+
+
 async def test_send_as_pending_replies_and_sets_the_status(web: WebHarness) -> None:
     number = (await web.world.create_ticket("owner"))["number"]
     agent = await web.sign_in("agent")

@@ -339,6 +339,24 @@ async def store_values(
         await session.flush()
 
 
+async def copy_values(session: AsyncSession, *, from_ticket_id: int, to_ticket_id: int) -> None:
+    """A ticket made from another (split off it) starts with the other's values, so that it
+    is filed under the same fields and a field its topic requires is there."""
+    rows = await session.scalars(
+        select(TicketFieldValue).where(TicketFieldValue.ticket_id == from_ticket_id)
+    )
+    session.add_all(
+        TicketFieldValue(
+            ticket_id=to_ticket_id,
+            field_id=row.field_id,
+            text_value=row.text_value,
+            number_value=row.number_value,
+            date_value=row.date_value,
+        )
+        for row in rows
+    )
+
+
 def fields_for(fields: Mapping[str, CustomField], item: Given, *, staff: bool) -> CustomField:
     """The field ``item`` names, if it is in use and this side may write it."""
     field = fields.get(item.key)

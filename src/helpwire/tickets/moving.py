@@ -25,6 +25,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from helpwire.accounts.actor import Actor
 from helpwire.db.base import utcnow
 from helpwire.db.counters import number_ticket
+from helpwire.fields.service import copy_values
 from helpwire.problems import Forbidden, IllegalTransition, NotFound, ValidationProblem
 from helpwire.search.service import add_text, move_texts
 from helpwire.tickets import followers
@@ -174,6 +175,7 @@ async def split_ticket(
     _take_activity(ticket, chosen, now=now)
     await number_ticket(session, ticket)
     await insert_ticket(session, ticket)
+    await copy_values(session, from_ticket_id=source.id, to_ticket_id=ticket.id)
     for comment in chosen:
         comment.ticket_id = ticket.id
         comment.moved_from_number = source.number

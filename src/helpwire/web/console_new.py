@@ -27,6 +27,13 @@ from helpwire.topics.service import list_topics
 from helpwire.web.auth import CheckedForm, StaffWeb, WebContext
 from helpwire.web.i18n import translate
 from helpwire.web.portal_forms import FIXABLE, field_messages, request_id_of, validated
+from helpwire.web.portal_new import (
+    TicketDraft,
+    field_choices,
+    field_values_of,
+    offered_fields,
+    posted_fields,
+)
 from helpwire.web.refusable import refusable
 from helpwire.web.shared import form_text
 from helpwire.web.templating import redirect, render
@@ -48,6 +55,7 @@ async def _page(
     web: WebContext,
     *,
     values: dict[str, str],
+    draft: TicketDraft | None = None,
     errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
@@ -60,6 +68,10 @@ async def _page(
         who=who,
         found=found,
         values=values,
+        # The custom fields (staff-only ones too) as the portal's form offers them, with
+        # what was typed into them (``draft``).
+        draft=draft or TicketDraft(),
+        custom_fields=field_choices(request, await offered_fields(session, web.actor)),
         errors=errors or {},
         vias=[v.value for v in FiledVia],
         types=[t.value for t in TicketType],
@@ -92,9 +104,14 @@ async def _requester(request: Request, session: AsyncSession, text: str) -> str:
     return user.username
 
 
-def _ticket_create(request: Request, values: dict[str, str], requester: str) -> TicketCreate:
+def _ticket_create(
+    request: Request,
+    values: dict[str, str],
+    requester: str,
+    fields: dict[str, Any],
+) -> TicketCreate:
     topic, _, subtopic = values["topic"].partition("/")
-    fields: dict[str, Any] = {
+    given: dict[str, Any] = {
         "subject": values["subject"],
         "body": values["body"],
         "body_format": BodyFormat.MARKDOWN,
@@ -104,12 +121,17 @@ def _ticket_create(request: Request, values: dict[str, str], requester: str) -> 
         "subtopic": subtopic or None,
         "requester": requester,
         "via": values["via"],
+        "fields": fields,
     }
-    return validated(TicketCreate, request, **fields)
+    return validated(TicketCreate, request, **given)
 
 
 async def _file_once(
-    request: Request, session: AsyncSession, web: WebContext, values: dict[str, str]
+    request: Request,
+    session: AsyncSession,
+    web: WebContext,
+    values: dict[str, str],
+    draft: TicketDraft,
 ) -> tuple[int, bool]:
     """(the ticket's number, whether this POST filed it or an earlier one did)."""
     submission = values["submission"]
@@ -117,7 +139,9 @@ async def _file_once(
         raise ValidationProblem.for_field(
             "form", translate(request, "The form was incomplete; send it again.")
         )
-    new = _ticket_create(request, values, await _requester(request, session, values["requester"]))
+    requester = await _requester(request, session, values["requester"])
+    fields = field_values_of(await offered_fields(session, web.actor), draft)
+    new = _ticket_create(request, values, requester, fields)
     user_id, key = web.actor.user.id, _SUBMISSION_KEY + submission
     ttl = timedelta(hours=get_settings(request).idempotency_ttl_hours)
     claimed = await claim_key(
@@ -153,15 +177,17 @@ async def file_ticket(
 ) -> Response:
     values = {name: form_text(form, name).strip() for name in FORM_FIELDS}
     values["body"] = form_text(form, "body")
+    draft = TicketDraft(fields=posted_fields(form))
     try:
         async with refusable(request, session):
-            number, filed_now = await _file_once(request, session, web, values)
+            number, filed_now = await _file_once(request, session, web, values, draft)
     except FIXABLE as problem:
         return await _page(
             request,
             session,
             web,
             values=values,
+            draft=draft,
             errors=field_messages(problem),
             status_code=problem.status,
         )

@@ -133,7 +133,7 @@ class TicketDraft:
             access_level=form_text(form, "access_level", default=cls.access_level),
             projects=tuple(p for p in form.getlist("projects") if isinstance(p, str) and p),
             location=_page_address(form_text(form, "location")) or "",
-            fields=_posted_fields(form),
+            fields=posted_fields(form),
             submission=submission if _is_submission_id(submission) else "",
         )
 
@@ -141,7 +141,7 @@ class TicketDraft:
         return next((given for name, given in self.fields if name == key), ())
 
 
-def _posted_fields(form: FormData) -> tuple[tuple[str, tuple[str, ...]], ...]:
+def posted_fields(form: FormData) -> tuple[tuple[str, tuple[str, ...]], ...]:
     names = dict.fromkeys(
         name for name in form if name.startswith(FIELD_INPUT) and len(name) <= MAX_FIELD_NAME
     )
@@ -175,11 +175,11 @@ async def _topic_choices(request: Request, session: AsyncSession) -> list[dict[s
     ]
 
 
-async def _offered_fields(session: AsyncSession, actor: Actor) -> list[CustomField]:
+async def offered_fields(session: AsyncSession, actor: Actor) -> list[CustomField]:
     return list(await list_fields(session, staff=actor.is_staff))
 
 
-def _field_choices(request: Request, fields: list[CustomField]) -> list[dict[str, Any]]:
+def field_choices(request: Request, fields: list[CustomField]) -> list[dict[str, Any]]:
     """The custom fields the form offers, with the topics that require each (named)."""
     return [
         {
@@ -190,6 +190,7 @@ def _field_choices(request: Request, fields: list[CustomField]) -> list[dict[str
             "options": f.options,
             "required": f.required,
             "required_for": [name_for(request, topic) for topic in f.required_topics],
+            "staff_only": not f.visible_to_customers,
         }
         for f in fields
     ]
@@ -212,7 +213,7 @@ async def _new_ticket_page(
         draft=draft,
         errors=dict(errors or {}),
         topics=await _topic_choices(request, session),
-        custom_fields=_field_choices(request, await _offered_fields(session, web.actor)),
+        custom_fields=field_choices(request, await offered_fields(session, web.actor)),
         # The projects the customer may name: the same rule the service applies on filing.
         projects=await nameable_projects(session, actor=web.actor, limit=MAX_PROJECT_CHOICES),
         types=[t.value for t in TicketType],
@@ -233,7 +234,7 @@ async def new_ticket_form(request: Request, session: Session, web: Web) -> Respo
     )
 
 
-def _field_values(offered: list[CustomField], draft: TicketDraft) -> dict[str, Any]:
+def field_values_of(offered: list[CustomField], draft: TicketDraft) -> dict[str, Any]:
     """The offered fields' values as the API takes them (fields.values.from_form); a field
     left empty is not given (an unticked checkbox is: false)."""
     found = {f.key: from_form(f, draft.field_values(f.key)) for f in offered}
@@ -257,7 +258,7 @@ def _ticket_create(
         access_level=draft.access_level,
         projects=list(draft.projects),
         context=ContextIn(user_agent=user_agent or None, location=draft.location or None),
-        fields=_field_values(offered, draft),
+        fields=field_values_of(offered, draft),
     )
 
 
@@ -301,7 +302,7 @@ async def _file_ticket_once(
         raise ValidationProblem.for_field(
             "form", "the form was incomplete; check it and send it again"
         )
-    new = _ticket_create(request, draft, await _offered_fields(session, actor))
+    new = _ticket_create(request, draft, await offered_fields(session, actor))
     key = _SUBMISSION_KEY + draft.submission
     claimed = await _claim_submission(request, session, user_id=actor.user.id, key=key)
     if claimed is None:
