@@ -130,3 +130,32 @@ async def test_a_long_list_of_views_counts_its_first_ones_only(
     # Each view alone is always counted.
     alone = await world.get("agent", f"{VIEWS}/{views[2]['id']}")
     assert alone.json()["count"] == {"value": 0, "exact": True}
+
+
+async def test_a_view_keeps_custom_field_and_following_filters(world: World) -> None:
+    made = await world.post(
+        "admin",
+        "/api/v1/fields",
+        json={"key": "plan", "name": "Plan", "kind": "select", "options": ["free", "gold", "team"]},
+    )
+    assert made.status_code == 201, made.text
+    by_plan = {
+        plan: (await world.create_ticket("owner", fields={"plan": plan}))["number"]
+        for plan in ("free", "gold", "team")
+    }
+    for number in (by_plan["gold"], by_plan["free"]):
+        followed = await world.post("agent", f"/api/v1/tickets/{number}/followers", json={})
+        assert followed.status_code == 201, followed.text
+
+    view = await make_view(
+        world, filter={"fields": {"plan": ["gold", "team"]}, "following": True}, sort="number"
+    )
+
+    assert view["filter"] == {"following": True, "fields": {"plan": ["gold", "team"]}}
+    assert view["count"] == {"value": 1, "exact": True}
+    page = await world.get("agent", f"{VIEWS}/{view['id']}/tickets")
+    assert [t["number"] for t in page.json()["items"]] == [by_plan["gold"]]
+    wrong = await world.post(
+        "agent", VIEWS, json={"name": "w", "filter": {"fields": {"plan": ["gold", "gone"]}}}
+    )
+    assert wrong.status_code == 422, wrong.text

@@ -213,6 +213,28 @@ async def test_a_list_saved_as_a_view_shows_in_the_sidebar(web: WebHarness) -> N
     assert "data-view-count" not in (await agent.get("/agent")).text
 
 
+async def test_a_list_by_custom_fields_saved_as_a_view_keeps_them(web: WebHarness) -> None:
+    made = await web.world.post(
+        "admin",
+        "/api/v1/fields",
+        json={"key": "plan", "name": "Plan", "kind": "select", "options": ["free", "gold", "team"]},
+    )
+    assert made.status_code == 201, made.text
+    for plan in ("free", "gold", "team"):
+        await web.world.create_ticket("owner", fields={"plan": plan})
+    agent = await web.sign_in("agent")
+    await agent.get("/agent")
+
+    saved = await agent.post(
+        "/agent/views", {"name": "Paying", "query": "field.plan=gold&field.plan=team"}
+    )
+
+    assert saved.status_code == 303, saved.text
+    location = saved.headers["location"]
+    assert "field.plan=gold&field.plan=team" in location
+    assert len(listed((await agent.get(location)).text)) == 2
+
+
 async def test_every_ticket_of_the_list_changes_ticked_or_not(web: WebHarness) -> None:
     low = [(await web.world.create_ticket("owner", priority="low"))["number"] for _ in range(2)]
     high = (await web.world.create_ticket("owner", priority="high"))["number"]

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from helpwire.fields.filters import FILTER_PREFIX
 from helpwire.problems import ValidationProblem
 from helpwire.tickets.list_query import TicketListQuery
 from helpwire.tickets.listing import MAX_DUE_WITHIN, TicketFilters
@@ -23,6 +24,8 @@ _WORD_FILTERS = {
 }
 Words = Annotated[str, StringConstraints(max_length=200)]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+# A custom field's filter values, as repeated ``field.<key>=...`` parameters give them.
+FieldValues = Annotated[list[Text], Field(min_length=1, max_length=20)]
 
 
 class TicketFilter(BaseModel):
@@ -56,6 +59,14 @@ class TicketFilter(BaseModel):
     group: Text | None = Field(default=None, description="A group's key, `mine` or `none`.")
     sla_breached: bool | None = None
     due_within: Annotated[int, Field(ge=0, le=MAX_DUE_WITHIN)] | None = None
+    following: bool | None = Field(
+        default=None, description="Tickets the caller follows (true) or does not (false)."
+    )
+    fields: Annotated[dict[Text, FieldValues], Field(max_length=20)] | None = Field(
+        default=None,
+        description="Custom fields, by key: the values of the list's `field.<key>` "
+        "parameters (any of several; `from..to` a range).",
+    )
 
     def given(self) -> dict[str, Any]:
         """Only the members that filter: what is stored, and answered back."""
@@ -65,6 +76,8 @@ class TicketFilter(BaseModel):
         values: dict[str, Any] = self.given()
         for name in _WORD_FILTERS:
             values[name] = (values[name],) if name in values else ()
+        wanted = values.pop("fields", None) or {}
+        values["fields"] = tuple((key, value) for key, given in wanted.items() for value in given)
         return TicketListQuery(**values)
 
     def filters(self, *, field: str = "filter") -> TicketFilters:
@@ -83,8 +96,10 @@ def filter_of(filters: TicketFilters) -> TicketFilter:
         members = getattr(filters, target)
         if members:
             values[name] = ",".join(member.value for member in members)
+    for key, value in filters.fields:
+        values.setdefault("fields", {}).setdefault(key, []).append(value)
     for name in TicketFilter.model_fields:
-        if name in _WORD_FILTERS:
+        if name in _WORD_FILTERS or name == "fields":
             continue
         value = getattr(filters, name)
         if isinstance(value, datetime):
@@ -94,10 +109,16 @@ def filter_of(filters: TicketFilters) -> TicketFilter:
     return TicketFilter(**values)
 
 
-def query_parameters(ticket_filter: TicketFilter) -> dict[str, str]:
-    """The filter as the console's list reads it from its address (yes and no for flags)."""
+def query_parameters(ticket_filter: TicketFilter) -> list[tuple[str, str]]:
+    """The filter as the console's list reads it from its address (yes and no for flags;
+    a custom field's values as repeated ``field.<key>`` parameters)."""
     shown = {True: "yes", False: "no"}
-    return {
-        name: shown[value] if isinstance(value, bool) else str(value)
-        for name, value in ticket_filter.given().items()
-    }
+    given = ticket_filter.given()
+    fields: dict[str, list[str]] = given.pop("fields", {})
+    parameters = [
+        (name, shown[value] if isinstance(value, bool) else str(value))
+        for name, value in given.items()
+    ]
+    return parameters + [
+        (FILTER_PREFIX + key, value) for key, values in fields.items() for value in values
+    ]

@@ -43,7 +43,7 @@ class ViewOut(BaseModel):
     name: str
     shared: bool
     owner: str | None = Field(description="The owner's username; null for a shared view.")
-    filter: dict[str, str | int | bool]
+    filter: dict[str, str | int | bool | dict[str, list[str]]]
     sort: SortField
     order: SortOrder
     position: int

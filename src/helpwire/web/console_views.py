@@ -46,7 +46,7 @@ def view_url(view: SavedView) -> str:
     parameters = query_parameters(TicketFilter.model_validate(view.filters))
     # The console's list has no relevance order (the API's has): newest first there.
     order = {"sort": view.sort, "order": view.order} if view.sort in SORTS else {}
-    return "/agent?" + urlencode({"view": str(view.id), **parameters, **order})
+    return "/agent?" + urlencode([("view", str(view.id)), *parameters, *order.items()])
 
 
 def _shown(value: int, exact: bool) -> str:
