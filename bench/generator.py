@@ -220,13 +220,17 @@ _TICKETS_LEFT_EMPTY = (
 )  # fmt: skip
 LEFT_EMPTY: dict[str, frozenset[str]] = {
     "tickets": frozenset(_TICKETS_LEFT_EMPTY),
-    "comments": frozenset({"rating_score", "rating_comment", "rated_at"}),
+    # No comment was moved by a merge or split.
+    "comments": frozenset(
+        {"rating_score", "rating_comment", "rated_at", "moved_from_number", "moved_at"}
+    ),
     # No groups and no SLA policies in a filled database.
     "ticket_facts": frozenset(
         {"group_id", "sla_first_reply_met", "sla_next_reply_met", "sla_resolution_met"}
     ),
-    # Everyone is written to in HELPWIRE_MAIL_DEFAULT_LANGUAGE.
-    "users": frozenset({"language", "available"}),
+    # Everyone is written to in HELPWIRE_MAIL_DEFAULT_LANGUAGE, sees times in UTC, and no
+    # one was erased.
+    "users": frozenset({"language", "available", "time_zone", "erased_at"}),
 }
 
 DATETIME_COLUMNS = frozenset(
