@@ -637,6 +637,29 @@ async def original_message(message_id: BigRowId, session: Session, _web: StaffWe
     return eml_download(message_id, await original_of(session, message_id=message_id))
 
 
+async def _move_refused(
+    request: Request,
+    session: AsyncSession,
+    web: WebContext,
+    number: int,
+    refused: Problem,
+    *,
+    field: str,
+    nothing: str,
+) -> HTMLResponse:
+    """The ticket page again with why a merge or split was refused (the service's words,
+    without the field name they start with) and that nothing moved."""
+    reason = _sentence(refused.detail.removeprefix(f"{field}: "))
+    return await _refused_page(
+        request,
+        session,
+        web,
+        number,
+        status_code=refused.status,
+        move_errors=[reason + " " + translate(request, nothing)],
+    )
+
+
 @router.post("/agent/tickets/{number}/merge")
 async def merge(
     number: TicketNumber, request: Request, session: Session, web: StaffWeb, form: CheckedForm
@@ -658,17 +681,8 @@ async def merge(
                 session, actor=web.actor, number=number, into=int(into)
             )
     except FIXABLE as refused:
-        return await _refused_page(
-            request,
-            session,
-            web,
-            number,
-            status_code=refused.status,
-            move_errors=[
-                _sentence(refused.detail.removeprefix("into: "))
-                + " "
-                + translate(request, "Nothing was merged.")
-            ],
+        return await _move_refused(
+            request, session, web, number, refused, field="into", nothing=N_("Nothing was merged.")
         )
     return redirect(
         f"/agent/tickets/{target.number}",
@@ -707,17 +721,14 @@ async def split(
                 via="web",
             )
     except FIXABLE as refused:
-        return await _refused_page(
+        return await _move_refused(
             request,
             session,
             web,
             number,
-            status_code=refused.status,
-            move_errors=[
-                _sentence(refused.detail.removeprefix("comment_ids: "))
-                + " "
-                + translate(request, "Nothing was split.")
-            ],
+            refused,
+            field="comment_ids",
+            nothing=N_("Nothing was split."),
         )
     return redirect(
         f"/agent/tickets/{new.number}",
