@@ -49,11 +49,6 @@ async def follower_usernames(session: AsyncSession, *, ticket_id: int) -> set[st
     return set(rows)
 
 
-async def is_following(session: AsyncSession, *, user: User, ticket: Ticket) -> bool:
-    found = await session.get(TicketFollower, (ticket.id, user.id))
-    return found is not None
-
-
 async def _staff_member(session: AsyncSession, *, actor: Actor, username: str | None) -> User:
     if username is None or username == actor.user.username:
         return actor.user
@@ -89,7 +84,7 @@ async def follow(
     row = TicketFollower(
         ticket_id=ticket.id, user_id=user.id, added_by_id=actor.user.id, created_at=utcnow()
     )
-    row.user = user
+    row.user, row.added_by = user, actor.user
     session.add(row)
     before = [r.user.username for r in rows]
     await _record_change(session, actor, ticket, before, [*before, user.username])

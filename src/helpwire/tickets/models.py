@@ -334,6 +334,8 @@ class TicketFollower(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
+    # Read with the row: a list of followers answers who added each without a query each.
+    added_by: Mapped[User | None] = relationship(foreign_keys=[added_by_id], lazy="joined")
 
 
 class Event(Base):

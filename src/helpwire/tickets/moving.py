@@ -43,6 +43,11 @@ def _check_staff(actor: Actor, verb: str) -> None:
         raise Forbidden(f"only agents and admins {verb} tickets")
 
 
+def can_move(ticket: Ticket) -> bool:
+    """Whether the ticket may give or take comments now (see :func:`_check_open_to_move`)."""
+    return ticket.merged_into_id is None and ticket.status != Status.CLOSED
+
+
 def _check_open_to_move(ticket: Ticket, *, role: str) -> None:
     """A merged ticket is closed and empty, and a closed one takes no more changes to its
     conversation: neither gives nor takes comments until it is reopened."""

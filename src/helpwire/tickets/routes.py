@@ -11,7 +11,6 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpwire.accounts.actor import Actor
-from helpwire.accounts.models import User
 from helpwire.api.deps import CurrentPrincipal, Session, get_settings
 from helpwire.api.idempotency import respond_once
 from helpwire.api.metrics import count_ticket_created
@@ -73,6 +72,16 @@ async def _ticket_out(session: AsyncSession, ticket: Ticket, *, staff: bool) -> 
     return ticket_out(ticket, staff=staff, fields=values.get(ticket.id, {}))
 
 
+async def _created(
+    session: AsyncSession, ticket: Ticket, principal: Actor
+) -> tuple[TicketOut, dict[str, str]]:
+    """A new ticket's answer (filed, or split off another) and its headers."""
+    return await _ticket_out(session, ticket, staff=principal.is_staff), {
+        "ETag": service.etag_for(ticket, staff=principal.is_staff),
+        "Location": f"/api/v1/tickets/{ticket.number}",
+    }
+
+
 def _given(raw: str | None) -> tuple[str, ...]:
     return () if raw is None else (raw,)
 
@@ -109,10 +118,7 @@ async def create_ticket(
             max_files=settings.max_files_per_comment,
         )
         count_ticket_created(request, via=ticket.via)
-        return await _ticket_out(session, ticket, staff=principal.is_staff), {
-            "ETag": service.etag_for(ticket, staff=principal.is_staff),
-            "Location": f"/api/v1/tickets/{ticket.number}",
-        }
+        return await _created(session, ticket, principal)
 
     return await respond_once(
         session,
@@ -533,10 +539,7 @@ async def split_ticket(
             comment_ids=body.comment_ids,
             subject=body.subject,
         )
-        return await _ticket_out(session, ticket, staff=principal.is_staff), {
-            "ETag": service.etag_for(ticket, staff=principal.is_staff),
-            "Location": f"/api/v1/tickets/{ticket.number}",
-        }
+        return await _created(session, ticket, principal)
 
     return await respond_once(
         session,
@@ -552,20 +555,16 @@ async def split_ticket(
 async def _followers_out(session: Session, ticket: Ticket) -> FollowersOut:
     rows = await followers.followers_of(session, ticket=ticket)
     return FollowersOut(
-        followers=[await _follower_out(session, row) for row in rows],
+        followers=[_follower_out(row) for row in rows],
         cc=await cc_of(session, ticket=ticket),
     )
 
 
-async def _follower_out(session: Session, row: TicketFollower) -> FollowerOut:
-    added_by = None
-    if row.added_by_id is not None:
-        adder = await session.get(User, row.added_by_id)  # staff: few, from the identity map
-        added_by = adder.username if adder is not None else None
+def _follower_out(row: TicketFollower) -> FollowerOut:
     return FollowerOut(
         username=row.user.username,
         real_name=row.user.real_name,
-        added_by=added_by,
+        added_by=row.added_by.username if row.added_by is not None else None,
         created_at=row.created_at,
     )
 
@@ -598,7 +597,7 @@ async def add_follower(
     row, created = await followers.follow(
         session, actor=principal, ticket=ticket, username=body.username
     )
-    out = await _follower_out(session, row)
+    out = _follower_out(row)
     return JSONResponse(
         out.model_dump(mode="json"),
         status_code=status.HTTP_201_CREATED if created else status.HTTP_200_OK,

@@ -22,12 +22,12 @@ from helpwire.mail.service import original_of, received_for_comments
 from helpwire.presence import service as presence
 from helpwire.problems import NotFound, PreconditionFailed, Problem, ValidationProblem
 from helpwire.rules import macros
-from helpwire.tickets.followers import follow, followers_of, is_following, unfollow
+from helpwire.tickets.followers import follow, followers_of, unfollow
 from helpwire.tickets.groups import open_counts_by_group
 from helpwire.tickets.lifecycle import can_escalate
 from helpwire.tickets.listing import list_tickets
 from helpwire.tickets.models import BodyFormat, Priority, Status, Ticket, TicketType
-from helpwire.tickets.moving import merge_ticket, related_tickets, split_ticket
+from helpwire.tickets.moving import can_move, merge_ticket, related_tickets, split_ticket
 from helpwire.tickets.queues import QUEUES, queue_counts, shown_counts
 from helpwire.tickets.schemas import MAX_BODY_CHARS
 from helpwire.tickets.service import (
@@ -238,11 +238,12 @@ async def _moves_and_followers(
     with, who follows it, and the merge to confirm (``merge_into`` in the query) if any."""
     ticket = view.ticket
     merge_target, merge_problem = await _merge_target(request, session, web, ticket)
+    following = await followers_of(session, ticket=ticket)
     return {
         "related": await related_tickets(session, actor=web.actor, ticket=ticket),
-        "followers": await followers_of(session, ticket=ticket),
-        "following": await is_following(session, user=web.actor.user, ticket=ticket),
-        "movable": ticket.merged_into_id is None and ticket.status != Status.CLOSED,
+        "followers": following,
+        "following": any(row.user_id == web.actor.user.id for row in following),
+        "movable": can_move(ticket),
         "merge_target": merge_target,
         "move_errors": [*move_errors, *([merge_problem] if merge_problem else [])],
     }
